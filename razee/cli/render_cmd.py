@@ -1,0 +1,55 @@
+"""`razee render`: the desired state of spokes, as YAML or JSON."""
+
+from __future__ import annotations
+
+import json
+
+import click
+import yaml
+
+from razee.cli.options import repo_options, selection_options
+from razee.output import write
+from razee.pipeline import Selection, fleet_tree, render
+from razee.render.renderer import SpokeRender
+
+
+@click.command("render")
+@repo_options
+@selection_options
+@click.option("-o", "--output", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+def render_cmd(repo: str | None, rev: str | None, spoke: str | None, region: str | None, output: str) -> None:
+    """Render the fleet's templates for one spoke, one region or the whole fleet.
+
+    Nothing is printed unless the whole selection renders cleanly.
+    """
+    with fleet_tree(repo, rev) as root:
+        _, results = render(root, Selection(spoke=spoke, region=region))
+    write(to_json(results) if output == "json" else to_yaml(results))
+
+
+def to_yaml(results: list[SpokeRender]) -> str:
+    parts: list[str] = []
+    for r in results:
+        for m in r.manifests:
+            body = yaml.safe_dump(m.obj, sort_keys=False, default_flow_style=False, allow_unicode=True)
+            parts.append(f"---\n# spoke: {r.spoke}\n# source: {m.source}\n{body}")
+    return "".join(parts)
+
+
+def to_json(results: list[SpokeRender]) -> str:
+    doc = {
+        "spokes": [
+            {
+                "spoke": r.spoke,
+                "region": r.region,
+                "objects": [
+                    {"source": {"template": m.source.template, "document": m.source.document,
+                                "line": m.source.line, "cluster": m.source.cluster},
+                     "object": m.obj}
+                    for m in r.manifests
+                ],
+            }
+            for r in results
+        ]
+    }
+    return json.dumps(doc, indent=2) + "\n"

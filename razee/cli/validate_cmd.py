@@ -1,0 +1,28 @@
+"""`razee validate`: check the schema and templates of a fleet repo without touching any cluster."""
+
+from __future__ import annotations
+
+import click
+
+from razee.cli.options import repo_options, selection_options
+from razee.errors import EXIT_CHANGES, InputError
+from razee.output import error, write
+from razee.pipeline import Selection, fleet_tree, render
+
+
+@click.command()
+@repo_options
+@selection_options
+def validate(repo: str | None, rev: str | None, spoke: str | None, region: str | None) -> None:
+    """Check the fleet files and render every template. Exit 1 and list each problem as file:line: field: message."""
+    with fleet_tree(repo, rev) as root:
+        try:
+            fleet, results = render(root, Selection(spoke=spoke, region=region))
+        except InputError as e:
+            for f in e.findings:
+                error(str(f))
+            raise click.exceptions.Exit(EXIT_CHANGES) from e
+    objects = sum(len(r.manifests) for r in results)
+    clusters = sum(len(r.clusters) for r in fleet.regions)
+    write(f"ok: {len(fleet.regions)} regions, {len(results)} spokes, {clusters} clusters, "
+          f"{objects} objects rendered\n")

@@ -1,0 +1,155 @@
+"""The desired-state schema of a fleet repo (`environments/`).
+
+Models forbid unknown fields so that a typo in the repo is an error rather than a silently ignored setting.
+Field names are camelCase in YAML, as in Kubernetes; Python code uses snake_case.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+# Cluster names become namespaces on their spoke (with a prefix), so they must stay valid DNS labels.
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$")]
+KubeVersion = Annotated[str, StringConstraints(pattern=r"^\d+\.\d+\.\d+$")]
+Flavor = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.]{0,40}$")]
+
+_DURATION = re.compile(r"^(\d+)(s|m|h)$")
+
+
+def parse_duration(text: str) -> int:
+    """Seconds in a duration such as `90s`, `10m` or `2h`."""
+    m = _DURATION.match(text)
+    if not m:
+        raise ValueError(f"invalid duration {text!r}: use a number followed by s, m or h, such as 10m")
+    return int(m.group(1)) * {"s": 1, "m": 60, "h": 3600}[m.group(2)]
+
+
+def _check_duration(text: str) -> str:
+    parse_duration(text)
+    return text
+
+
+Duration = Annotated[str, AfterValidator(_check_duration)]
+
+
+def _check_failures(value: int | str) -> int | str:
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError("maxFailures must not be negative")
+        return value
+    if not re.fullmatch(r"(100|[1-9]?\d)%", value):
+        raise ValueError(f"invalid maxFailures {value!r}: use a count such as 2 or a share such as 10%")
+    return value
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True, strict=False
+    )
+
+
+class WorkerPool(Strict):
+    """Workers of one flavor, `sizePerZone` of them in each listed zone."""
+
+    name: Name
+    flavor: Flavor
+    size_per_zone: int = Field(ge=0, le=500)
+    zones: list[Name] = Field(min_length=1)
+
+
+class Cluster(Strict):
+    """A customer cluster: its hosted master runs on a spoke; its workers are infrastructure."""
+
+    name: Name
+    spoke: Name | None = None
+    kube_version: KubeVersion | None = None
+    encrypted_disks: bool | None = None
+    public_vlan: bool | None = None
+    worker_pools: list[WorkerPool] = Field(min_length=1)
+    values: dict[str, Any] = Field(default_factory=dict)
+
+
+class Spoke(Strict):
+    """A control-plane cluster that hosts the masters of up to `capacity` customer clusters."""
+
+    name: Name
+    wave: Name
+    capacity: int = Field(default=250, ge=1, le=10_000)
+    values: dict[str, Any] = Field(default_factory=dict)
+
+
+class Region(Strict):
+    name: Name
+    zones: list[Name] = Field(min_length=1)
+    provider: Name | None = None
+    spokes: list[Spoke] = Field(min_length=1)
+    clusters: list[Cluster] = Field(default_factory=list)
+    values: dict[str, Any] = Field(default_factory=dict)
+
+
+class Wave(Strict):
+    """One step of a progressive rollout."""
+
+    name: Name
+    bake_time: Duration = "0s"
+    max_failures: Annotated[int | str, AfterValidator(_check_failures)] = 0
+    require_approval: bool = False
+
+
+class Rollout(Strict):
+    waves: list[Wave] = Field(min_length=1)
+
+
+class ClusterDefaults(Strict):
+    kube_version: KubeVersion
+    encrypted_disks: bool = True
+    public_vlan: bool = True
+
+
+class Subject(Strict):
+    kind: Literal["User", "Group", "ServiceAccount"]
+    name: str = Field(min_length=1)
+    namespace: Name | None = None
+
+
+class RbacBinding(Strict):
+    """A ClusterRoleBinding every spoke gets."""
+
+    name: Name
+    cluster_role: str = Field(min_length=1)
+    subjects: list[Subject] = Field(min_length=1)
+
+
+PublicServiceType = Literal["NodePort", "LoadBalancer", "Ingress"]
+_ALL_PUBLIC: tuple[PublicServiceType, ...] = ("NodePort", "LoadBalancer", "Ingress")
+
+
+class NetworkDefaults(Strict):
+    """Default Calico policy for public worker interfaces."""
+
+    allow_all_egress: bool = True
+    public_ingress_to: list[PublicServiceType] = Field(
+        default_factory=lambda: list(_ALL_PUBLIC)
+    )
+    selector: str = "ibm.role == 'worker_public'"
+
+
+class Policies(Strict):
+    allowed_registries: list[str] = Field(min_length=1)
+    network_defaults: NetworkDefaults = Field(default_factory=NetworkDefaults)
+    rbac: list[RbacBinding] = Field(default_factory=list)
+
+
+class FleetSpec(Strict):
+    """`environments/fleet.yaml`: settings every region and spoke inherits."""
+
+    name: Name
+    provider: Name = "local"
+    cluster_defaults: ClusterDefaults
+    rollout: Rollout
+    policies: Policies
+    values: dict[str, Any] = Field(default_factory=dict)

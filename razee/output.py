@@ -1,0 +1,34 @@
+"""User-facing output: the one place that writes results and messages for people.
+
+Results go to stdout; messages (errors, progress, hints) go to stderr so that `razee render > out.yaml` stays clean.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from rich.console import Console
+
+
+def stdout_console() -> Console:
+    return Console(file=sys.stdout, highlight=False, soft_wrap=True)
+
+
+def stderr_console() -> Console:
+    return Console(file=sys.stderr, highlight=False, soft_wrap=True)
+
+
+def write(text: str) -> None:
+    """Write raw result text (YAML, JSON) to stdout, byte for byte."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def error(message: str) -> None:
+    sys.stderr.write(f"error: {message}\n")
+    sys.stderr.flush()
+
+
+def note(message: str) -> None:
+    sys.stderr.write(f"{message}\n")
+    sys.stderr.flush()

@@ -1,0 +1,54 @@
+"""Library entry points the CLI commands call: load a fleet repo and render (a selection of) its spokes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from razee.errors import UsageError
+from razee.fleet.fleet import Fleet, SpokeView
+from razee.fleet.loader import load_fleet
+from razee.render.renderer import SpokeRender, render_spokes
+from razee.source.local import resolve_repo, revision_snapshot
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which spokes a command works on: one spoke, one region, or the whole fleet."""
+
+    spoke: str | None = None
+    region: str | None = None
+
+    def views(self, fleet: Fleet) -> list[SpokeView]:
+        if self.spoke and self.region:
+            raise UsageError("give --spoke or --region, not both")
+        if self.spoke:
+            view = fleet.find_spoke(self.spoke)
+            if view is None:
+                known = ", ".join(v.spoke.name for v in fleet.spokes())
+                raise UsageError(f"unknown spoke {self.spoke!r}; the fleet has: {known}")
+            return [view]
+        if self.region:
+            if fleet.find_region(self.region) is None:
+                raise UsageError(f"unknown region {self.region!r}; the fleet has: "
+                                 f"{', '.join(r.name for r in fleet.regions)}")
+            return [v for v in fleet.spokes() if v.region.name == self.region]
+        return list(fleet.spokes())
+
+
+@contextmanager
+def fleet_tree(repo: str | None, rev: str | None) -> Iterator[Path]:
+    """The directory to read: the repo's working tree, or a snapshot of `rev`."""
+    root = resolve_repo(repo)
+    if rev:
+        with revision_snapshot(root, rev) as snap:
+            yield snap
+    else:
+        yield root
+
+
+def render(root: Path, selection: Selection) -> tuple[Fleet, list[SpokeRender]]:
+    fleet = load_fleet(root)
+    return fleet, render_spokes(root, fleet, selection.views(fleet))

@@ -1,0 +1,188 @@
+"""Rendering a spoke's desired state: spoke templates once, cluster templates per cluster, policy templates once.
+
+Templates are found under `templates/{spoke,cluster,policy}/` as `*.yaml.j2`; names starting with `_` are helpers
+for `{% import %}` and are not rendered on their own. Output order is fixed (template path, then cluster name),
+so the same input always renders byte-identical output.
+"""
+
+from __future__ import annotations
+
+import re
+import traceback
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
+
+from razee.errors import Finding, InputError, Location
+from razee.fleet.fleet import Fleet, SpokeView
+from razee.fleet.model import Cluster
+from razee.render.manifest import Manifest, ObjectKey, Provenance
+from razee.render.sandbox import make_environment
+from razee.yamlsrc import load_documents
+
+TEMPLATES_DIR = "templates"
+GROUPS = ("spoke", "cluster", "policy")
+MAX_OUTPUT_CHARS = 16 << 20
+_DOC_SPLIT = re.compile(r"^---[ \t]*(?:#.*)?$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class SpokeRender:
+    spoke: str
+    region: str
+    manifests: tuple[Manifest, ...]
+
+
+class Renderer:
+    """Renders spokes of one fleet repo; templates compile once and are reused across spokes and clusters."""
+
+    def __init__(self, repo: Path, fleet: Fleet) -> None:
+        self.repo = repo
+        self.fleet = fleet
+        self.templates_root = repo / TEMPLATES_DIR
+        self.env: SandboxedEnvironment = make_environment(self.templates_root)
+        self.templates = {g: self._list(g) for g in GROUPS}
+
+    def _list(self, group: str) -> list[str]:
+        folder = self.templates_root / group
+        if not folder.is_dir():
+            return []
+        return sorted(p.relative_to(self.templates_root).as_posix() for p in folder.rglob("*.yaml.j2")
+                      if not p.name.startswith("_") and p.is_file())
+
+    def render_spoke(self, view: SpokeView) -> SpokeRender:
+        base = {"fleet": self.fleet.spec, "region": view.region, "spoke": view.spoke}
+        spoke_values = self.fleet.spoke_values(view)
+        out: list[Manifest] = []
+        findings: list[Finding] = []
+        for name in self.templates["spoke"]:
+            self._render(name, {**base, "clusters": list(view.clusters), "values": spoke_values}, None,
+                         out, findings)
+        for cluster in view.clusters:
+            ctx = {**base, "cluster": cluster, "values": self.fleet.cluster_values(view, cluster)}
+            for name in self.templates["cluster"]:
+                self._render(name, ctx, cluster, out, findings)
+        for name in self.templates["policy"]:
+            self._render(name, {**base, "policies": self.fleet.spec.policies, "values": spoke_values}, None,
+                         out, findings)
+        if not findings:
+            check_duplicates(out, findings)
+        if findings:
+            raise InputError(findings, f"spoke {view.spoke.name}: {len(findings)} problem(s) in templates"
+                             if len(findings) > 1 else None)
+        return SpokeRender(view.spoke.name, view.region.name, tuple(out))
+
+    def _render(self, name: str, ctx: Mapping[str, Any], cluster: Cluster | None, out: list[Manifest],
+                findings: list[Finding]) -> None:
+        rel = f"{TEMPLATES_DIR}/{name}"
+        try:
+            text = self.env.get_template(name).render(ctx)
+        except jinja2.TemplateSyntaxError as e:
+            findings.append(Finding(Location(_rel_template(e.name or name), e.lineno), f"template syntax error: "
+                                                                                      f"{e.message}"))
+            return
+        except (jinja2.UndefinedError, SecurityError, jinja2.TemplateError) as e:
+            findings.append(Finding(_error_location(e, rel), _describe(e, cluster)))
+            return
+        except RecursionError as e:
+            findings.append(Finding(_error_location(e, rel), "template recursion too deep"))
+            return
+        except Exception as e:  # a filter or operation failed inside the template (TypeError, ZeroDivision...)
+            findings.append(Finding(_error_location(e, rel), _describe(e, cluster)))
+            return
+        if len(text) > MAX_OUTPUT_CHARS:
+            findings.append(Finding(Location(rel), f"rendered output is larger than {MAX_OUTPUT_CHARS} characters"))
+            return
+        out.extend(parse_manifests(text, rel, cluster.name if cluster else None, findings))
+
+
+def _rel_template(name: str) -> str:
+    return name if name.startswith(f"{TEMPLATES_DIR}/") else f"{TEMPLATES_DIR}/{name}"
+
+
+def _error_location(e: BaseException, fallback: str) -> Location:
+    """The innermost template frame of the traceback; Jinja maps its line numbers to template lines."""
+    marker = f"/{TEMPLATES_DIR}/"
+    for frame in reversed(traceback.extract_tb(e.__traceback__)):
+        if marker in frame.filename and frame.filename.endswith(".j2"):
+            rel = TEMPLATES_DIR + "/" + frame.filename.rsplit(marker, 1)[1]
+            return Location(rel, frame.lineno)
+    return Location(fallback)
+
+
+def _describe(e: BaseException, cluster: Cluster | None) -> str:
+    kind = {jinja2.UndefinedError: "undefined value", SecurityError: "not allowed in the template sandbox",
+            jinja2.TemplateNotFound: "template not found"}.get(type(e), type(e).__name__)
+    if isinstance(e, jinja2.TemplatesNotFound | jinja2.TemplateNotFound):
+        kind = "template not found"
+    msg = f"{kind}: {e}"
+    return f"{msg} (rendering for cluster {cluster.name})" if cluster else msg
+
+
+def parse_manifests(text: str, rel: str, cluster: str | None, findings: list[Finding]) -> list[Manifest]:
+    out: list[Manifest] = []
+    try:
+        docs = list(load_documents(text, rel))
+    except InputError as e:
+        suffix = f" (rendered for cluster {cluster})" if cluster else ""
+        findings.extend(Finding(f.location, f"in rendered output{suffix}: {f.message}") for f in e.findings)
+        return out
+    index = 0
+    for doc in docs:
+        if doc.data is None:
+            continue
+        index += 1
+        source = Provenance(rel, index, doc.line, cluster)
+        problem = manifest_problem(doc.data)
+        if problem:
+            findings.append(Finding(source.location(problem[0]), f"{problem[1]} (document {index})"))
+            continue
+        out.append(Manifest(doc.data, source))
+    return out
+
+
+def manifest_problem(obj: Any) -> tuple[str | None, str] | None:
+    if not isinstance(obj, dict):
+        return None, f"a manifest must be a mapping, not {type(obj).__name__}"
+    for field in ("apiVersion", "kind"):
+        if not isinstance(obj.get(field), str) or not obj[field]:
+            return field, f"manifest has no {field}"
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict):
+        return "metadata", "manifest has no metadata"
+    if not isinstance(meta.get("name"), str) or not meta["name"]:
+        return "metadata.name", "manifest has no metadata.name"
+    ns = meta.get("namespace")
+    if ns is not None and (not isinstance(ns, str) or not ns):
+        return "metadata.namespace", "metadata.namespace must be a non-empty string"
+    return None
+
+
+def check_duplicates(manifests: Iterable[Manifest], findings: list[Finding]) -> None:
+    seen: dict[ObjectKey, Manifest] = {}
+    for m in manifests:
+        first = seen.get(m.key)
+        if first is not None:
+            findings.append(Finding(m.source.location(), f"duplicate object {m.key}: also rendered by {first.source}"))
+        else:
+            seen[m.key] = m
+
+
+def render_spokes(repo: Path, fleet: Fleet, views: Iterable[SpokeView]) -> list[SpokeRender]:
+    """Render several spokes, collecting every spoke's problems before failing."""
+    renderer = Renderer(repo, fleet)
+    results: list[SpokeRender] = []
+    findings: list[Finding] = []
+    for view in views:
+        try:
+            results.append(renderer.render_spoke(view))
+        except InputError as e:
+            findings.extend(f for f in e.findings if f not in findings)
+    if findings:
+        raise InputError(findings)
+    return results

@@ -1,0 +1,143 @@
+"""Safe YAML loading that remembers where every value came from.
+
+Errors in a fleet repo must name the file and line, so loading keeps a map from each value's path to its line.
+It also refuses what PyYAML silently accepts: duplicate keys (the last one would win unnoticed) and alias
+expansion beyond a node budget (a "billion laughs" YAML bomb).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from razee.errors import Finding, InputError, Location
+
+try:
+    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment,unused-ignore]
+except AttributeError:  # pragma: no cover - libyaml missing
+    _Loader = yaml.SafeLoader
+
+Path = tuple[str | int, ...]
+
+MAX_NODES = 2_000_000
+MAX_DEPTH = 200
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+@dataclass
+class Located:
+    """A parsed YAML document and the line (1-based) of each value's path within its file."""
+
+    data: Any
+    file: str
+    line: int
+    lines: dict[Path, int] = field(default_factory=dict)
+
+    def line_of(self, path: Path) -> int:
+        """The line of the deepest known prefix of `path`, so an error in a missing field points at its parent."""
+        for n in range(len(path), -1, -1):
+            hit = self.lines.get(tuple(path[:n]))
+            if hit is not None:
+                return hit
+        return self.line
+
+
+class _Builder:
+    def __init__(self, file: str, loader: yaml.SafeLoader) -> None:
+        self.file = file
+        self.loader = loader
+        self.budget = MAX_NODES
+        self.lines: dict[Path, int] = {}
+
+    def fail(self, node: yaml.Node, message: str) -> InputError:
+        return InputError([Finding(Location(self.file, node.start_mark.line + 1), message)])
+
+    def build(self, node: yaml.Node, path: Path, depth: int) -> Any:
+        self.budget -= 1
+        if self.budget < 0:
+            raise self.fail(node, f"document expands to more than {MAX_NODES} values (YAML alias bomb?)")
+        if depth > MAX_DEPTH:
+            raise self.fail(node, f"document nests deeper than {MAX_DEPTH} levels")
+        self.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            return self.build_mapping(node, path, depth)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except yaml.YAMLError as e:
+            raise self.fail(node, f"invalid value: {e}") from e
+
+    def build_mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        explicit: set[Any] = set()
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                merged = self.build(value_node, path, depth + 1)
+                sources = merged if isinstance(merged, list) else [merged]
+                for src in sources:
+                    if not isinstance(src, dict):
+                        raise self.fail(value_node, "merge key '<<' needs a mapping or a list of mappings")
+                    for k, v in src.items():
+                        out.setdefault(k, v)
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise self.fail(key_node, "mapping keys must be plain scalars")
+            key = self.loader.construct_object(key_node)
+            if not isinstance(key, str | int | float | bool) and key is not None:
+                raise self.fail(key_node, f"unsupported mapping key {key!r}")
+            if key in explicit:
+                raise self.fail(key_node, f"duplicate key {key!r}")
+            explicit.add(key)
+            child = (*path, key if isinstance(key, str | int) else str(key))
+            self.lines[child] = key_node.start_mark.line + 1
+            out[key] = self.build(value_node, child, depth + 1)
+        return out
+
+
+def _mark_error(file: str, e: yaml.YAMLError) -> InputError:
+    mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    problem = getattr(e, "problem", None) or str(e)
+    context = getattr(e, "context", None)
+    message = f"invalid YAML: {problem}" + (f" ({context})" if context else "")
+    return InputError([Finding(Location(file, line), message)])
+
+
+def load_documents(text: str, file: str, first_line: int = 1) -> Iterator[Located]:
+    """Parse every document in `text`; `first_line` offsets lines when `text` is part of a larger file."""
+    loader = _Loader(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            builder = _Builder(file, loader)
+            data = builder.build(node, (), 0)
+            offset = first_line - 1
+            lines = {p: ln + offset for p, ln in builder.lines.items()} if offset else builder.lines
+            yield Located(data, file, node.start_mark.line + 1 + offset, lines)
+    except yaml.YAMLError as e:
+        err = _mark_error(file, e)
+        if first_line != 1:
+            f = err.findings[0]
+            line = None if f.location.line is None else f.location.line + first_line - 1
+            err = InputError([Finding(Location(file, line), f.message)])
+        raise err from e
+    finally:
+        loader.dispose()
+
+
+def load_one(text: str, file: str) -> Located:
+    """Exactly one document that must be a mapping."""
+    docs = list(load_documents(text, file))
+    if len(docs) != 1:
+        raise InputError([Finding(Location(file, 1), f"expected one YAML document, found {len(docs)}")])
+    doc = docs[0]
+    if not isinstance(doc.data, dict):
+        raise InputError([Finding(Location(file, doc.line),
+                                  f"expected a mapping, found {type(doc.data).__name__}")])
+    return doc
