@@ -133,15 +133,15 @@ def _check_fleet(spec: FleetSpec, regions: list[tuple[Region, Located]], finding
             seen_spokes.setdefault(s.name, (region.name, doc.file))
             if s.wave not in waves:
                 at(doc, ("spokes", i, "wave"), f"unknown wave {s.wave!r} (fleet.yaml defines {sorted(waves)})")
-        seen_pools: set[tuple[str, str]] = set()
         for i, c in enumerate(region.clusters):
+            seen_pools: set[str] = set()
             if c.name in seen_clusters:
                 at(doc, ("clusters", i, "name"), f"duplicate cluster {c.name!r} (also in {seen_clusters[c.name]})")
             seen_clusters.setdefault(c.name, doc.file)
             for j, pool in enumerate(c.worker_pools):
-                if (c.name, pool.name) in seen_pools:
+                if pool.name in seen_pools:
                     at(doc, ("clusters", i, "workerPools", j, "name"), f"duplicate worker pool {pool.name!r}")
-                seen_pools.add((c.name, pool.name))
+                seen_pools.add(pool.name)
                 for k, zone in enumerate(pool.zones):
                     if zone not in region.zones:
                         at(doc, ("clusters", i, "workerPools", j, "zones", k),
