@@ -1,0 +1,51 @@
+"""Preparing rendered manifests for the cluster: razee's label, the desired-state hash, Secret encoding.
+
+The hash annotation records which desired state razee last applied. A changed hash means the fleet repo changed
+the object (including dropping a field razee owned, which a field-by-field comparison cannot see); an unchanged
+hash with differing declared fields means someone changed the cluster (drift).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import json
+from typing import Any
+
+from razee.kube.inventory import INVENTORY_LABEL
+from razee.plan.view import HASH_ANNOTATION
+from razee.render.manifest import Manifest
+
+FORCE_ANNOTATION = "razee.io/force"
+PRUNE_ANNOTATION = "razee.io/prune"
+
+
+def prepare(manifest: Manifest, target: str) -> dict[str, Any]:
+    obj = copy.deepcopy(manifest.obj)
+    meta = obj.setdefault("metadata", {})
+    meta.setdefault("labels", {})[INVENTORY_LABEL] = target
+    if obj.get("kind") == "Secret" and obj.get("apiVersion") == "v1" and obj.get("stringData"):
+        # stringData never appears on the live object; applying `data` keeps ownership and comparison exact
+        data = obj.setdefault("data", {})
+        for k, v in obj.pop("stringData").items():
+            data[k] = base64.b64encode(str(v).encode()).decode()
+    digest = hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:32]
+    meta.setdefault("annotations", {})[HASH_ANNOTATION] = digest
+    return obj
+
+
+def desired_hash(obj: dict[str, Any]) -> str | None:
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    value = annotations.get(HASH_ANNOTATION)
+    return str(value) if value is not None else None
+
+
+def wants_force(obj: dict[str, Any]) -> bool:
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    return str(annotations.get(FORCE_ANNOTATION, "")).lower() == "true"
+
+
+def prune_disabled(obj: dict[str, Any]) -> bool:
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    return str(annotations.get(PRUNE_ANNOTATION, "")).lower() == "disabled"

@@ -1,0 +1,78 @@
+"""Which REST resource serves a kind, and whether it is namespaced.
+
+Discovery is lazy and cached for one pass: only the group-versions the desired set or the inventory mention are
+fetched (one request each). After CRDs are applied, `forget` drops a group-version so it is looked up again.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from razee.kube.client import Kube
+from razee.kube.errors import NotFound
+
+
+@dataclass(frozen=True)
+class Resource:
+    group: str
+    version: str
+    kind: str
+    plural: str
+    namespaced: bool
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    def collection_path(self, namespace: str | None) -> str:
+        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        if self.namespaced and namespace:
+            return f"{base}/namespaces/{namespace}/{self.plural}"
+        return f"{base}/{self.plural}"
+
+    def object_path(self, namespace: str | None, name: str) -> str:
+        return f"{self.collection_path(namespace)}/{name}"
+
+
+class UnknownKind(Exception):
+    def __init__(self, api_version: str, kind: str) -> None:
+        super().__init__(f"the server does not serve {kind} in {api_version}")
+        self.api_version = api_version
+        self.kind = kind
+
+
+class Discovery:
+    def __init__(self, kube: Kube) -> None:
+        self.kube = kube
+        self._cache: dict[str, dict[str, Resource]] = {}
+        self._lock = threading.Lock()
+
+    def _group_version(self, api_version: str) -> dict[str, Resource]:
+        with self._lock:
+            cached = self._cache.get(api_version)
+            if cached is not None:
+                return cached
+            path = f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
+            group, _, version = api_version.rpartition("/")
+            try:
+                doc = self.kube.request("DISCOVERY", "GET", path)
+            except NotFound:
+                doc = {"resources": []}
+            kinds: dict[str, Resource] = {}
+            for r in doc.get("resources", []):
+                if "/" in r["name"]:  # subresources such as deployments/status
+                    continue
+                kinds[r["kind"]] = Resource(group, version, r["kind"], r["name"], bool(r["namespaced"]))
+            self._cache[api_version] = kinds
+            return kinds
+
+    def resource(self, api_version: str, kind: str) -> Resource:
+        found = self._group_version(api_version).get(kind)
+        if found is None:
+            raise UnknownKind(api_version, kind)
+        return found
+
+    def forget(self, api_version: str) -> None:
+        with self._lock:
+            self._cache.pop(api_version, None)
