@@ -9,9 +9,12 @@ from razee.errors import UsageError
 from razee.kube.applier import ApplyResult, Progress, apply_plan
 from razee.kube.client import Kube, load_api_client
 from razee.kube.discovery import Discovery
+from razee.kube.health import Health
 from razee.kube.planner import PlanOptions, PlanState, plan_changes
+from razee.kube.wait import wait_healthy
 from razee.pipeline import Selection, render
 from razee.plan.model import Plan
+from razee.render.manifest import ObjectKey
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,11 @@ class Pass:
 
     def apply(self, progress: Progress | None = None) -> ApplyResult:
         return apply_plan(self.kube, self.discovery, self.plan, self.state, self.options, progress)
+
+    def wait(self, timeout: float) -> dict[ObjectKey, Health]:
+        """Objects that are not healthy after waiting up to `timeout` seconds (empty when all are)."""
+        return wait_healthy(self.kube, self.discovery, self.state.desired_versions.items(), self.options.target,
+                            timeout)
 
     def close(self) -> None:
         self.kube.close()

@@ -85,3 +85,13 @@ def run_razee(*args: str, cwd: Path | None = None, env: dict[str, str] | None = 
     """Run the real CLI in a subprocess, as a user would."""
     return subprocess.run([sys.executable, "-m", "razee", *args], capture_output=True, text=True, cwd=cwd,
                           env={**os.environ, **(env or {})}, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def podsim(kubeconfig: str) -> Iterator[None]:
+    """Marks Pods of the session cluster Running/Ready (no kubelet here); images under fail.example/ crash-loop."""
+    proc = subprocess.Popen([sys.executable, str(REPO / "scripts" / "podsim"), "--kubeconfig", kubeconfig,
+                             "--fail-image", "fail.example/*", "--interval", "0.3"])
+    yield
+    proc.terminate()
+    proc.wait(timeout=10)

@@ -25,13 +25,20 @@ from razee.reconcile import Target, plan_spoke
 @click.option("--allow-mass-prune", is_flag=True, help="Allow a prune that deletes most of what razee manages.")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True,
               help="Parallel requests within an apply stage.")
+@click.option("--wait", is_flag=True, help="Wait until workloads roll out, CRDs are Established and custom "
+              "resources are Ready; exit 1 naming what is not healthy.")
+@click.option("--timeout", type=click.FloatRange(1), default=300, show_default=True, help="Seconds --wait waits.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the summary, not the diff.")
 def apply_cmd(repo: str | None, rev: str | None, spoke: str, kubeconfig: str | None, context: str | None,
-              prune: bool, allow_mass_prune: bool, concurrency: int, quiet: bool) -> None:
+              prune: bool, allow_mass_prune: bool, concurrency: int, wait: bool, timeout: float,
+              quiet: bool) -> None:
     """Apply a spoke's desired state with server-side apply (field manager `razee`), in dependency order.
 
     Conflicts with other field managers stop the apply before anything changes, unless the object is annotated
     razee.io/force: "true". Pruning runs last, and only when everything else applied.
+
+    Exit 0 when all applied (and, with --wait, became healthy); 1 when a prune was refused or something is not
+    healthy; 2 for input errors and conflicts (nothing applied); 4 when the cluster failed a request.
     """
     with fleet_tree(repo, rev) as root:
         run = plan_spoke(root, Target(spoke, kubeconfig, context), prune=prune, allow_mass_prune=allow_mass_prune,
@@ -50,8 +57,11 @@ def apply_cmd(repo: str | None, rev: str | None, spoke: str, kubeconfig: str | N
                 result = run.apply(tick)
         else:
             result = run.apply()
+        unhealthy = run.wait(timeout) if wait and result.ok else {}
     finally:
         run.close()
+    for key, health in sorted(unhealthy.items()):
+        error(f"{key}: {health.status.value}: {health.reason}")
     for key, message in result.failed:
         error(f"{key}: {message}")
     note(f"applied {len(result.applied)}, pruned {len(result.pruned)}, failed {len(result.failed)} "
@@ -60,5 +70,5 @@ def apply_cmd(repo: str | None, rev: str | None, spoke: str, kubeconfig: str | N
         error(f"prune refused: {run.plan.prune_refused}")
     if result.failed:
         raise click.exceptions.Exit(EXIT_SERVICE)
-    if run.plan.prune_refused:
+    if run.plan.prune_refused or unhealthy:
         raise click.exceptions.Exit(1)

@@ -1,0 +1,39 @@
+"""`razee apply --wait` against real controllers (pods made Ready by scripts/podsim)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.integration.test_kube_engine import Fleet
+
+
+def deployment(ns: str, image: str, deadline: int = 600) -> str:
+    return f"""---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web, namespace: {ns}}}
+spec:
+  replicas: 2
+  progressDeadlineSeconds: {deadline}
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      containers: [{{name: web, image: "{image}"}}]
+"""
+
+
+def test_wait_succeeds_when_the_rollout_completes(tmp_path: Path, kubeconfig: str, namespace: str,
+                                                  podsim: None) -> None:
+    fleet = Fleet(tmp_path, kubeconfig)
+    fleet.write(deployment(namespace, "icr.io/web:1"))
+    r = fleet.cli("apply", "-q", "--wait", "--timeout", "60")
+    assert r.returncode == 0, r.stderr
+
+
+def test_wait_names_what_is_not_healthy(tmp_path: Path, kubeconfig: str, namespace: str, podsim: None) -> None:
+    fleet = Fleet(tmp_path, kubeconfig)
+    fleet.write(deployment(namespace, "fail.example/web:1", deadline=3))
+    r = fleet.cli("apply", "-q", "--wait", "--timeout", "60")
+    assert r.returncode == 1
+    assert f"Deployment.apps {namespace}/web: degraded: rollout stuck" in r.stderr
