@@ -26,6 +26,7 @@ from razee.kube.errors import KubeError, Unavailable, from_response
 FIELD_MANAGER = "razee"
 DEFAULT_TIMEOUT = (5.0, 60.0)
 CONNECTION_RETRIES = 2
+AUTH_REFRESH_SECONDS = 60.0
 
 
 @dataclass
@@ -77,6 +78,8 @@ class Kube:
     def __init__(self, api: k8s.ApiClient, counter: RequestCounter | None = None) -> None:
         self.api = api
         self.counter = counter or RequestCounter.new()
+        self._auth: tuple[float, dict[str, str]] | None = None
+        self._timeout = urllib3.Timeout(connect=DEFAULT_TIMEOUT[0], read=DEFAULT_TIMEOUT[1])
 
     @property
     def server(self) -> str:
@@ -85,12 +88,19 @@ class Kube:
     def close(self) -> None:
         self.api.close()
 
+    def _auth_headers(self) -> dict[str, str]:
+        """Credentials for a request, refreshed once a minute (exec plugins and token files rotate them)."""
+        now = time.monotonic()
+        if self._auth is None or now - self._auth[0] > AUTH_REFRESH_SECONDS:
+            _, _, headers, _, _ = self.api.param_serialize(method="GET", resource_path="/",
+                                                           auth_settings=["BearerToken"])
+            self._auth = (now, dict(headers))
+        return self._auth[1]
+
     def request(self, verb: str, method: str, path: str, query: dict[str, str] | None = None,
                 body: Any = None, content_type: str = "application/json") -> Any:
-        url_path = path + ("?" + urlencode(query) if query else "")
-        _, url, headers, _, _ = self.api.param_serialize(
-            method=method, resource_path=url_path, header_params={"Accept": "application/json"},
-            auth_settings=["BearerToken"])
+        url = self.server + path + ("?" + urlencode(query) if query else "")
+        headers = {**self._auth_headers(), "Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = content_type
         payload = json.dumps(body) if body is not None else None
@@ -98,9 +108,12 @@ class Kube:
         for attempt in range(CONNECTION_RETRIES + 1):
             self.counter.add(verb)
             try:
-                resp = self.api.call_api(method, url, header_params=headers, body=payload,
-                                         _request_timeout=DEFAULT_TIMEOUT)
-                data = resp.read()
+                # The official client's pool carries TLS, client certificates and proxy settings; calling it
+                # directly skips per-request work (proxy environment scans) that cost as much CPU as the request.
+                resp = self.api.rest_client.pool_manager.request(
+                    method, url, body=payload, headers=headers, timeout=self._timeout, preload_content=True,
+                    retries=False)
+                data = resp.data
                 status = resp.status
                 break
             except ApiException as e:

@@ -21,8 +21,47 @@ FORCE_ANNOTATION = "razee.io/force"
 PRUNE_ANNOTATION = "razee.io/prune"
 
 
+_POD_TEMPLATE_PATHS = {
+    "Deployment": ("spec", "template", "spec"), "StatefulSet": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"), "ReplicaSet": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"), "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+    "Pod": ("spec",),
+}
+
+
+def _dig(obj: Any, path: tuple[str, ...]) -> Any:
+    for part in path:
+        obj = obj.get(part) if isinstance(obj, dict) else None
+    return obj
+
+
+def _default_protocols(ports: Any) -> None:
+    for port in ports if isinstance(ports, list) else []:
+        if isinstance(port, dict):
+            port.setdefault("protocol", "TCP")
+
+
+def fill_list_keys(obj: dict[str, Any]) -> None:
+    """Fill `protocol: TCP` where it is a key of an associative list and the object leaves it out.
+
+    Server-side apply on Kubernetes before 1.21 rejects such lists ("associative list with keys has an element
+    that omits key field protocol"); TCP is what the server would default it to, so nothing changes meaning.
+    """
+    kind = obj.get("kind")
+    if kind == "Service" and obj.get("apiVersion") == "v1":
+        _default_protocols(_dig(obj, ("spec", "ports")))
+    pod_path = _POD_TEMPLATE_PATHS.get(str(kind))
+    pod = _dig(obj, pod_path) if pod_path else None
+    if isinstance(pod, dict):
+        for field in ("containers", "initContainers"):
+            for container in pod.get(field) or []:
+                if isinstance(container, dict):
+                    _default_protocols(container.get("ports"))
+
+
 def prepare(manifest: Manifest, target: str) -> dict[str, Any]:
     obj = copy.deepcopy(manifest.obj)
+    fill_list_keys(obj)
     meta = obj.setdefault("metadata", {})
     meta.setdefault("labels", {})[INVENTORY_LABEL] = target
     if obj.get("kind") == "Secret" and obj.get("apiVersion") == "v1" and obj.get("stringData"):

@@ -15,10 +15,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fleetgen import generate  # noqa: E402
+from fleetgen import generate
 
-from razee.fleet.loader import load_fleet  # noqa: E402
-from razee.render.renderer import Renderer  # noqa: E402
+from razee.fleet.loader import load_fleet
+from razee.render.renderer import Renderer
 
 REPO = Path(__file__).resolve().parents[2]
 
