@@ -254,3 +254,31 @@ spec:
     assert custom.get_namespaced_custom_object(group, "v1", namespace, "widgets", "w1")["spec"] == {"size": 3}
     assert fleet.cli("diff").returncode == 0
     client.ApiextensionsV1Api(api_client).delete_custom_resource_definition(f"widgets.{group}")
+
+
+def test_a_crash_mid_apply_loses_track_of_nothing(fleet: Fleet, namespace: str,
+                                                   api_client: client.ApiClient) -> None:
+    core = client.CoreV1Api(api_client)
+    fleet.write("".join(cm(namespace, f"c{i}", {"i": str(i)}) for i in range(12)))
+    run = fleet.plan(concurrency=1)
+    applied: list[str] = []
+
+    def crash_after_three(change: Any, failure: str | None) -> None:
+        applied.append(change.key.name)
+        if len(applied) == 3:
+            raise KeyboardInterrupt  # stands in for SIGKILL: nothing after this point runs
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run.apply(crash_after_three)
+    finally:
+        run.close()
+    created = {c.metadata.name for c in core.list_namespaced_config_map(namespace).items} - {"kube-root-ca.crt"}
+    assert set(applied) <= created and 3 <= len(created) < 12
+
+    # The repo now drops everything but c0: every object the crashed pass created must still be pruned.
+    fleet.write(cm(namespace, "c0", {"i": "0"}))
+    plan, result = fleet.apply(allow_mass_prune=True)
+    assert result.ok
+    assert sorted(k.name for k in result.pruned) == sorted(created - {"c0"})
+    left = {c.metadata.name for c in core.list_namespaced_config_map(namespace).items} - {"kube-root-ca.crt"}
+    assert left == {"c0"}
