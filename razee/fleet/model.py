@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 
 # Cluster names become namespaces on their spoke (with a prefix), so they must stay valid DNS labels.
@@ -114,6 +114,14 @@ class Subject(Strict):
     kind: Literal["User", "Group", "ServiceAccount"]
     name: str = Field(min_length=1)
     namespace: Name | None = None
+
+    @model_validator(mode="after")
+    def _service_accounts_live_in_a_namespace(self) -> Subject:
+        if self.kind == "ServiceAccount" and not self.namespace:
+            raise ValueError("a ServiceAccount subject needs a namespace")
+        if self.kind != "ServiceAccount" and self.namespace:
+            raise ValueError(f"a {self.kind} subject has no namespace")
+        return self
 
 
 class RbacBinding(Strict):

@@ -23,7 +23,12 @@ class ObjectKey(NamedTuple):
 
 @dataclass(frozen=True)
 class Provenance:
-    """The template, document and line a manifest was rendered from, and for which cluster (if any)."""
+    """The template, document and line a manifest was rendered from, and for which cluster (if any).
+
+    `line` is the document's first line in the template's rendered output. It equals the template line while the
+    template has no loops or multi-line expressions above it; after a loop it no longer does, so people are shown
+    the document number too.
+    """
 
     template: str
     document: int
@@ -34,7 +39,7 @@ class Provenance:
         return Location(self.template, self.line, field)
 
     def __str__(self) -> str:
-        where = f"{self.template}:{self.line} (document {self.document})"
+        where = f"{self.template} document {self.document} (rendered line {self.line})"
         return f"{where} for cluster {self.cluster}" if self.cluster else where
 
 

@@ -114,7 +114,7 @@ def test_duplicate_objects_name_both_sources(tmp_path: Path) -> None:
     rc, out, err = _bad_template(tmp_path, dup, name="spoke/zz-dup.yaml.j2")
     assert rc == 2 and out == ""
     assert "templates/spoke/zz-dup.yaml.j2:1: duplicate object Namespace armada: also rendered by " \
-           "templates/spoke/base.yaml.j2:1" in err
+           "templates/spoke/base.yaml.j2 document 1 (rendered line 1)" in err
 
 
 @pytest.mark.parametrize(
