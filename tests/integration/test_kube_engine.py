@@ -277,7 +277,7 @@ def test_a_crash_mid_apply_loses_track_of_nothing(fleet: Fleet, namespace: str,
 
     # The repo now drops everything but c0: every object the crashed pass created must still be pruned.
     fleet.write(cm(namespace, "c0", {"i": "0"}))
-    plan, result = fleet.apply(allow_mass_prune=True)
+    _, result = fleet.apply(allow_mass_prune=True)
     assert result.ok
     assert sorted(k.name for k in result.pruned) == sorted(created - {"c0"})
     left = {c.metadata.name for c in core.list_namespaced_config_map(namespace).items} - {"kube-root-ca.crt"}
