@@ -27,11 +27,14 @@ def render_cmd(repo: str | None, rev: str | None, spoke: str | None, region: str
     write(to_json(results) if output == "json" else to_yaml(results))
 
 
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
 def to_yaml(results: list[SpokeRender]) -> str:
     parts: list[str] = []
     for r in results:
         for m in r.manifests:
-            body = yaml.safe_dump(m.obj, sort_keys=False, default_flow_style=False, allow_unicode=True)
+            body = yaml.dump(m.obj, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True)
             parts.append(f"---\n# spoke: {r.spoke}\n# source: {m.source}\n{body}")
     return "".join(parts)
 

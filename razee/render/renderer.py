@@ -7,7 +7,6 @@ so the same input always renders byte-identical output.
 
 from __future__ import annotations
 
-import re
 import traceback
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -23,12 +22,11 @@ from razee.fleet.fleet import Fleet, SpokeView
 from razee.fleet.model import Cluster
 from razee.render.manifest import Manifest, ObjectKey, Provenance
 from razee.render.sandbox import make_environment
-from razee.yamlsrc import load_documents
+from razee.yamlsrc import load_manifests
 
 TEMPLATES_DIR = "templates"
 GROUPS = ("spoke", "cluster", "policy")
 MAX_OUTPUT_CHARS = 16 << 20
-_DOC_SPLIT = re.compile(r"^---[ \t]*(?:#.*)?$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -127,22 +125,22 @@ def _describe(e: BaseException, cluster: Cluster | None) -> str:
 def parse_manifests(text: str, rel: str, cluster: str | None, findings: list[Finding]) -> list[Manifest]:
     out: list[Manifest] = []
     try:
-        docs = list(load_documents(text, rel))
+        docs = load_manifests(text, rel)
     except InputError as e:
         suffix = f" (rendered for cluster {cluster})" if cluster else ""
         findings.extend(Finding(f.location, f"in rendered output{suffix}: {f.message}") for f in e.findings)
         return out
     index = 0
-    for doc in docs:
-        if doc.data is None:
+    for data, line in docs:
+        if data is None:
             continue
         index += 1
-        source = Provenance(rel, index, doc.line, cluster)
-        problem = manifest_problem(doc.data)
+        source = Provenance(rel, index, line, cluster)
+        problem = manifest_problem(data)
         if problem:
             findings.append(Finding(source.location(problem[0]), f"{problem[1]} (document {index})"))
             continue
-        out.append(Manifest(doc.data, source))
+        out.append(Manifest(data, source))
     return out
 
 

@@ -17,6 +17,7 @@ from jinja2 import BaseLoader, Environment, StrictUndefined, TemplateNotFound
 from jinja2.sandbox import SandboxedEnvironment
 
 MAX_TEMPLATE_BYTES = 1 << 20
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 class RepoLoader(BaseLoader):
@@ -48,7 +49,7 @@ class RepoLoader(BaseLoader):
 
 def _to_yaml(value: Any) -> str:
     """Inline YAML (flow style) so the result fits on the line where a template puts it."""
-    return yaml.safe_dump(value, default_flow_style=True, sort_keys=True, width=1 << 30).strip()
+    return yaml.dump(value, Dumper=_Dumper, default_flow_style=True, sort_keys=True, width=1 << 30).strip()
 
 
 def _quote(value: Any) -> str:

@@ -125,6 +125,9 @@ def test_duplicate_objects_name_both_sources(tmp_path: Path) -> None:
         ("apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n", ": metadata.name: manifest has no metadata.name"),
         ("- a\n- b\n", "a manifest must be a mapping, not list"),
         ("a: [\n", "in rendered output (rendered for cluster"),
+        ("apiVersion: v1\nkind: ConfigMap\nkind: Secret\nmetadata: {name: a}\n", "duplicate key 'kind'"),
+        ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: &d {a: b}\nextra: *d\n",
+         "YAML anchors and aliases are not allowed in rendered manifests"),
     ],
 )
 def test_invalid_manifests(tmp_path: Path, text: str, message: str) -> None:
