@@ -1,11 +1,19 @@
-"""The pipeline shared by the CLI and (later) the agent: render a spoke, plan against its cluster, apply."""
+"""The pipeline shared by the CLI and the agent: render a spoke, plan Kubernetes and infrastructure, apply."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from razee.errors import UsageError
+from razee.fleet.fleet import SpokeView
+from razee.infra.changes import InfraPlan
+from razee.infra.executor import ExecOptions, InfraResult, apply_infra
+from razee.infra.model import DesiredCluster
+from razee.infra.planner import InfraOptions, plan_infra
+from razee.infra.provider import Provider, open_provider
 from razee.kube.applier import ApplyResult, Progress, apply_plan
 from razee.kube.client import Kube, load_api_client
 from razee.kube.discovery import Discovery
@@ -14,20 +22,31 @@ from razee.kube.planner import PlanOptions, PlanState, plan_changes
 from razee.kube.wait import wait_healthy
 from razee.pipeline import Selection, render
 from razee.plan.model import Plan
-from razee.render.manifest import ObjectKey
+from razee.render.manifest import Manifest, ObjectKey
 
 
 @dataclass(frozen=True)
 class Target:
-    """One spoke and the cluster it reconciles."""
+    """One spoke, the cluster it reconciles, and where its infrastructure provider keeps state."""
 
     spoke: str
     kubeconfig: str | None = None
     context: str | None = None
+    provider_settings: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PassOptions:
+    kube: bool = True
+    infra: bool = True
+    prune: bool = True
+    allow_mass_prune: bool = False
+    concurrency: int = 8
+    max_replace: int = 2
 
 
 @dataclass
-class Pass:
+class KubePass:
     plan: Plan
     state: PlanState
     kube: Kube
@@ -42,23 +61,83 @@ class Pass:
         return wait_healthy(self.kube, self.discovery, self.state.desired_versions.items(), self.options.target,
                             timeout)
 
+
+@dataclass
+class InfraPass:
+    plan: InfraPlan
+    provider: Provider
+    options: ExecOptions
+
+    def apply(self) -> InfraResult:
+        return apply_infra(self.provider, self.plan, self.options)
+
+
+@dataclass
+class Pass:
+    spoke: str
+    kube: KubePass | None = None
+    infra: InfraPass | None = None
+
+    @property
+    def has_changes(self) -> bool:
+        return bool((self.kube and self.kube.plan.has_changes) or (self.infra and self.infra.plan.has_changes))
+
+    @property
+    def has_errors(self) -> bool:
+        return bool((self.kube and self.kube.plan.has_errors) or (self.infra and self.infra.plan.refused))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"spoke": self.spoke,
+                "kubernetes": self.kube.plan.to_json() if self.kube else None,
+                "infrastructure": self.infra.plan.to_json() if self.infra else None}
+
     def close(self) -> None:
-        self.kube.close()
+        if self.kube:
+            self.kube.kube.close()
+        if self.infra:
+            self.infra.provider.close()
 
 
-def plan_spoke(root: Path, target: Target, prune: bool = True, allow_mass_prune: bool = False,
-               concurrency: int = 8) -> Pass:
-    if not target.spoke:
-        raise UsageError("name the spoke to reconcile with --spoke")
-    _, results = render(root, Selection(spoke=target.spoke))
-    manifests = results[0].manifests
-    kube = Kube(load_api_client(target.kubeconfig, target.context, pool_size=max(concurrency, 4)))
+def plan_kube(manifests: tuple[Manifest, ...], target: Target, options: PassOptions) -> KubePass:
+    kube = Kube(load_api_client(target.kubeconfig, target.context, pool_size=max(options.concurrency, 4)))
     try:
         discovery = Discovery(kube)
-        options = PlanOptions(target.spoke, prune=prune, allow_mass_prune=allow_mass_prune,
-                              concurrency=concurrency)
-        plan, state = plan_changes(kube, discovery, manifests, options)
+        plan_options = PlanOptions(target.spoke, prune=options.prune, allow_mass_prune=options.allow_mass_prune,
+                                   concurrency=options.concurrency)
+        plan, state = plan_changes(kube, discovery, manifests, plan_options)
     except BaseException:
         kube.close()
         raise
-    return Pass(plan, state, kube, discovery, options)
+    return KubePass(plan, state, kube, discovery, plan_options)
+
+
+def plan_infrastructure(view: SpokeView, provider_name: str, target: Target, options: PassOptions) -> InfraPass:
+    provider = open_provider(provider_name, target.provider_settings)
+    try:
+        desired = [DesiredCluster.from_fleet(c) for c in view.clusters]
+        actual = provider.observe([c.name for c in desired], target.spoke)
+        plan = plan_infra(target.spoke, provider_name, desired, actual,
+                          InfraOptions(max_replace=options.max_replace, allow_mass_delete=options.allow_mass_prune))
+    except BaseException:
+        provider.close()
+        raise
+    return InfraPass(plan, provider, ExecOptions(concurrency=options.concurrency))
+
+
+def plan_spoke(root: Path, target: Target, options: PassOptions | None = None) -> Pass:
+    options = options or PassOptions()
+    if not target.spoke:
+        raise UsageError("name the spoke to reconcile with --spoke")
+    fleet, results = render(root, Selection(spoke=target.spoke))
+    view = fleet.find_spoke(target.spoke)
+    assert view is not None  # render() already refused an unknown spoke
+    run = Pass(target.spoke)
+    try:
+        if options.kube:
+            run.kube = plan_kube(results[0].manifests, target, options)
+        if options.infra:
+            run.infra = plan_infrastructure(view, view.region.provider or fleet.spec.provider, target, options)
+    except BaseException:
+        run.close()
+        raise
+    return run

@@ -1,74 +1,96 @@
-"""`razee apply`: make a spoke's cluster match the fleet repo."""
+"""`razee apply`: make a spoke's cluster and infrastructure match the fleet repo."""
 
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 from rich.progress import Progress
 
-from razee.cli.kube_options import cluster_options
+from razee.cli.kube_options import cluster_options, target_and_options
 from razee.cli.options import repo_options
 from razee.errors import EXIT_SERVICE
+from razee.kube.applier import ApplyResult
+from razee.kube.health import Health
 from razee.output import error, note, stdout_console
 from razee.pipeline import fleet_tree
-from razee.plan.format import print_plan
+from razee.plan.format import print_infra_plan, print_plan
 from razee.plan.model import Change
-from razee.reconcile import Target, plan_spoke
+from razee.reconcile import KubePass, plan_spoke
+from razee.render.manifest import ObjectKey
 
 
 @click.command("apply")
 @repo_options
 @cluster_options
-@click.option("--prune/--no-prune", default=True, show_default=True,
-              help="Delete objects razee manages that left the fleet repo.")
-@click.option("--allow-mass-prune", is_flag=True, help="Allow a prune that deletes most of what razee manages.")
-@click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True,
-              help="Parallel requests within an apply stage.")
 @click.option("--wait", is_flag=True, help="Wait until workloads roll out, CRDs are Established and custom "
               "resources are Ready; exit 1 naming what is not healthy.")
 @click.option("--timeout", type=click.FloatRange(1), default=300, show_default=True, help="Seconds --wait waits.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the summary, not the diff.")
-def apply_cmd(repo: str | None, rev: str | None, spoke: str, kubeconfig: str | None, context: str | None,
-              prune: bool, allow_mass_prune: bool, concurrency: int, wait: bool, timeout: float,
-              quiet: bool) -> None:
-    """Apply a spoke's desired state with server-side apply (field manager `razee`), in dependency order.
+def apply_cmd(repo: str | None, rev: str | None, wait: bool, timeout: float, quiet: bool, **kw: Any) -> None:
+    """Apply a spoke's desired state: Kubernetes objects by server-side apply (field manager `razee`) in
+    dependency order, then infrastructure changes wave by wave.
 
     Conflicts with other field managers stop the apply before anything changes, unless the object is annotated
     razee.io/force: "true". Pruning runs last, and only when everything else applied.
 
     Exit 0 when all applied (and, with --wait, became healthy); 1 when a prune was refused or something is not
-    healthy; 2 for input errors and conflicts (nothing applied); 4 when the cluster failed a request.
+    healthy; 2 for input errors and conflicts (nothing applied); 4 when the cluster or provider failed a request.
     """
+    target, options = target_and_options(kw)
     with fleet_tree(repo, rev) as root:
-        run = plan_spoke(root, Target(spoke, kubeconfig, context), prune=prune, allow_mass_prune=allow_mass_prune,
-                         concurrency=concurrency)
+        run = plan_spoke(root, target, options)
+    failed = False
+    refused = False
+    unhealthy: dict[ObjectKey, Health] = {}
     try:
         if not quiet:
-            print_plan(run.plan, stdout_console())
-        total = sum(1 for c in run.plan.changes if c.changes_cluster)
-        if sys.stderr.isatty() and total:
-            with Progress(transient=True) as bar:
-                task = bar.add_task("applying", total=total)
-
-                def tick(change: Change, failure: str | None) -> None:
-                    bar.advance(task)
-
-                result = run.apply(tick)
-        else:
-            result = run.apply()
-        unhealthy = run.wait(timeout) if wait and result.ok else {}
+            console = stdout_console()
+            if run.kube:
+                print_plan(run.kube.plan, console)
+            if run.infra:
+                print_infra_plan(run.infra.plan, console)
+        if run.kube:
+            result = _apply_kube(run.kube)
+            for key, message in result.failed:
+                error(f"{key}: {message}")
+            note(f"kubernetes: applied {len(result.applied)}, pruned {len(result.pruned)}, "
+                 f"failed {len(result.failed)} ({result.requests} API requests)")
+            if run.kube.plan.prune_refused:
+                error(f"prune refused: {run.kube.plan.prune_refused}")
+            failed |= not result.ok
+            refused |= bool(run.kube.plan.prune_refused)
+        if run.infra and not failed:
+            infra = run.infra.apply()
+            for change, message in infra.failed:
+                error(f"infrastructure: {change.describe()}: {message}")
+            note(f"infrastructure: {len(infra.done)} done, {len(infra.failed)} failed, {infra.retries} retried"
+                 + (f"; {infra.stopped}" if infra.stopped else ""))
+            if run.infra.plan.refused:
+                error(f"infrastructure deletion refused: {run.infra.plan.refused}")
+            failed |= bool(infra.failed)
+            refused |= bool(run.infra.plan.refused) or bool(infra.stopped and not infra.failed)
+        if wait and run.kube and not failed:
+            unhealthy = run.kube.wait(timeout)
     finally:
         run.close()
     for key, health in sorted(unhealthy.items()):
         error(f"{key}: {health.status.value}: {health.reason}")
-    for key, message in result.failed:
-        error(f"{key}: {message}")
-    note(f"applied {len(result.applied)}, pruned {len(result.pruned)}, failed {len(result.failed)} "
-         f"({result.requests} API requests)")
-    if run.plan.prune_refused:
-        error(f"prune refused: {run.plan.prune_refused}")
-    if result.failed:
+    if failed:
         raise click.exceptions.Exit(EXIT_SERVICE)
-    if run.plan.prune_refused or unhealthy:
+    if refused or unhealthy:
         raise click.exceptions.Exit(1)
+
+
+def _apply_kube(kube: KubePass) -> ApplyResult:
+    total = sum(1 for c in kube.plan.changes if c.changes_cluster)
+    if not (sys.stderr.isatty() and total):
+        return kube.apply()
+    with Progress(transient=True) as bar:
+        task = bar.add_task("applying", total=total)
+
+        def tick(change: Change, failure: str | None) -> None:
+            bar.advance(task)
+
+        return kube.apply(tick)

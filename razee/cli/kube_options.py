@@ -1,4 +1,4 @@
-"""Options of the commands that talk to a cluster."""
+"""Options of the commands that reconcile a spoke (its Kubernetes cluster and its infrastructure)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,41 @@ from typing import Any, TypeVar
 
 import click
 
+from razee.reconcile import PassOptions, Target
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def cluster_options(f: F) -> F:
-    f = click.option("--context", default=None, metavar="NAME", help="kubeconfig context to use.")(f)
-    f = click.option("--kubeconfig", default=None, metavar="FILE",
-                     help="kubeconfig file. Default: in-cluster config, else $KUBECONFIG or ~/.kube/config.")(f)
-    f = click.option("--spoke", required=True, metavar="NAME", help="The spoke whose desired state to reconcile.")(f)
+    options = [
+        click.option("--spoke", required=True, metavar="NAME", help="The spoke whose desired state to reconcile."),
+        click.option("--kubeconfig", default=None, metavar="FILE",
+                     help="kubeconfig file. Default: in-cluster config, else $KUBECONFIG or ~/.kube/config."),
+        click.option("--context", default=None, metavar="NAME", help="kubeconfig context to use."),
+        click.option("--kube/--no-kube", "with_kube", default=True, show_default=True,
+                     help="Include the spoke's Kubernetes objects."),
+        click.option("--infra/--no-infra", "with_infra", default=True, show_default=True,
+                     help="Include the spoke's infrastructure (customer clusters and workers)."),
+        click.option("--infra-db", default=None, metavar="FILE",
+                     help="State file of the `local` provider (a simulated cloud). Default: "
+                          "$RAZEE_LOCAL_CLOUD_DB, else ~/.local/state/razee/local-cloud.sqlite."),
+        click.option("--prune/--no-prune", default=True, show_default=True,
+                     help="Delete what razee manages that left the fleet repo."),
+        click.option("--allow-mass-prune", is_flag=True,
+                     help="Allow deleting most of what razee manages (objects or clusters) in one pass."),
+        click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True,
+                     help="Parallel requests within an apply stage or wave."),
+    ]
+    for option in reversed(options):
+        f = option(f)
     return f
+
+
+def target_and_options(kw: dict[str, Any]) -> tuple[Target, PassOptions]:
+    """Pop the shared options from a command's keyword arguments."""
+    settings = {"db": kw.pop("infra_db")} if kw.get("infra_db") else {}
+    kw.pop("infra_db", None)
+    target = Target(kw.pop("spoke"), kw.pop("kubeconfig"), kw.pop("context"), settings)
+    options = PassOptions(kube=kw.pop("with_kube"), infra=kw.pop("with_infra"), prune=kw.pop("prune"),
+                          allow_mass_prune=kw.pop("allow_mass_prune"), concurrency=kw.pop("concurrency"))
+    return target, options

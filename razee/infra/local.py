@@ -6,8 +6,9 @@ injection makes a share of requests fail before doing anything (`fail_rate`) or 
 lost (`lost_rate`), and a share of new workers end up critical (`critical_rate`). Requests are idempotent by
 client token, so a retried or crashed apply never orders twice.
 
-Settings (from the environment as RAZEE_LOCAL_CLOUD_<NAME>, or passed in): DB (the SQLite file), DELAY, FAIL_RATE,
-LOST_RATE, CRITICAL_RATE, SEED.
+Settings (from the environment as RAZEE_LOCAL_CLOUD_<NAME>, or passed in): DB (the SQLite file), DELAY (seconds per
+provisioning stage, default 2), LATENCY (seconds per request, default 0), FAIL_RATE, LOST_RATE, CRITICAL_RATE
+(shares between 0 and 1), SEED (for repeatable failure injection).
 """
 
 from __future__ import annotations
@@ -67,6 +68,10 @@ class LocalCloud:
             self.delay = float(_setting(settings, "delay", "2"))
         except ValueError:
             raise UsageError("local provider: delay must be a number of seconds") from None
+        try:
+            self.latency = float(_setting(settings, "latency", "0"))
+        except ValueError:
+            raise UsageError("local provider: latency must be a number of seconds") from None
         self.fail_rate = _rate(settings, "fail_rate")
         self.lost_rate = _rate(settings, "lost_rate")
         self.critical_rate = _rate(settings, "critical_rate")
@@ -133,6 +138,8 @@ class LocalCloud:
             return out
 
     def apply(self, change: InfraChange, owner: str) -> str:
+        if self.latency:
+            time.sleep(self.latency)  # a cloud API answers in tens of milliseconds, not microseconds
         if self.fail_rate and self.rng.random() < self.fail_rate:
             raise TransientProviderError(f"local provider: injected failure for {change.action.value} "
                                          f"({change.cluster})")

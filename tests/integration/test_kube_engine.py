@@ -12,7 +12,7 @@ from kubernetes import client
 
 from razee.kube.applier import PlanNotApplicable
 from razee.plan.model import Action, Plan
-from razee.reconcile import Pass, Target, plan_spoke
+from razee.reconcile import KubePass, PassOptions, Target, plan_spoke
 from tests.conftest import run_razee
 from tests.fleetrepo import region_copy, write_repo
 
@@ -31,23 +31,26 @@ class Fleet:
         region["clusters"] = []
         write_repo(self.root, regions=[region], templates={"spoke/objects.yaml.j2": docs})
 
-    def plan(self, **kw: Any) -> Pass:
-        return plan_spoke(self.root, Target(self.spoke, self.kubeconfig), **kw)
+    def plan(self, **kw: Any) -> KubePass:
+        run = plan_spoke(self.root, Target(self.spoke, self.kubeconfig), PassOptions(infra=False, **kw))
+        assert run.kube is not None
+        return run.kube
 
     def apply(self, **kw: Any) -> tuple[Plan, Any]:
         run = self.plan(**kw)
         try:
             return run.plan, run.apply()
         finally:
-            run.close()
+            run.kube.close()
 
     def diff(self) -> Plan:
         run = self.plan()
-        run.close()
+        run.kube.close()
         return run.plan
 
     def cli(self, *args: str) -> Any:
-        return run_razee(*args, "--repo", str(self.root), "--spoke", self.spoke, "--kubeconfig", self.kubeconfig)
+        return run_razee(*args, "--repo", str(self.root), "--spoke", self.spoke, "--kubeconfig", self.kubeconfig,
+                         "--no-infra")
 
 
 @pytest.fixture
@@ -105,8 +108,10 @@ def test_diff_changes_nothing_and_exit_codes(fleet: Fleet, namespace: str, api_c
     with pytest.raises(client.ApiException):
         core.read_namespaced_config_map("b", namespace)
     as_json = json.loads(fleet.cli("diff", "-o", "json").stdout)
-    assert as_json["summary"]["create"] == 1 and as_json["summary"]["update"] == 1
-    assert any(p["path"] == "/data/x" for c in as_json["changes"] for p in c.get("patch", []))
+    kube_plan = as_json["kubernetes"]
+    assert kube_plan["summary"]["create"] == 1 and kube_plan["summary"]["update"] == 1
+    assert as_json["infrastructure"] is None
+    assert any(p["path"] == "/data/x" for c in kube_plan["changes"] for p in c.get("patch", []))
     assert fleet.cli("apply", "-q").returncode == 0
     clean = fleet.cli("diff")
     assert clean.returncode == 0 and "0 to create, 0 to update, 0 to prune, 2 unchanged" in clean.stdout
@@ -163,7 +168,7 @@ def test_conflict_with_another_manager_is_reported_not_forced(fleet: Fleet, name
         with pytest.raises(PlanNotApplicable):
             run.apply()
     finally:
-        run.close()
+        run.kube.close()
     assert core.read_namespaced_config_map("shared", namespace).data == {"k": "other"}
     assert fleet.cli("diff").returncode == 2
     fleet.write(cm(namespace, "shared", {"k": "razee-v2"}, "  annotations: {razee.io/force: 'true'}\n"))
@@ -271,7 +276,7 @@ def test_a_crash_mid_apply_loses_track_of_nothing(fleet: Fleet, namespace: str,
         with pytest.raises(KeyboardInterrupt):
             run.apply(crash_after_three)
     finally:
-        run.close()
+        run.kube.close()
     created = {c.metadata.name for c in core.list_namespaced_config_map(namespace).items} - {"kube-root-ca.crt"}
     assert set(applied) <= created and 3 <= len(created) < 12
 

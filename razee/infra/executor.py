@@ -1,0 +1,110 @@
+"""Carrying out an infrastructure plan: waves in order, bounded concurrency, retries with backoff.
+
+Within a wave, cluster-level changes (create, master upgrade, delete) run first, then worker changes in
+parallel. Before the next wave starts, the workers the wave created or upgraded must be back to normal; if they
+are not within the wave timeout the pass stops there, and the next pass plans the rest from what exists.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from razee.infra.changes import InfraAction, InfraChange, InfraPlan
+from razee.infra.model import WorkerState
+from razee.infra.provider import Provider, ProviderError, TransientProviderError
+
+_CLUSTER_LEVEL = (InfraAction.CREATE_CLUSTER, InfraAction.UPGRADE_MASTER, InfraAction.DELETE_CLUSTER)
+
+
+@dataclass(frozen=True)
+class ExecOptions:
+    concurrency: int = 8
+    attempts: int = 5
+    backoff: float = 0.2
+    """Seconds before the first retry; doubles on each retry, with jitter."""
+    wave_timeout: float = 600.0
+    poll: float = 0.5
+
+
+@dataclass
+class InfraResult:
+    done: list[tuple[InfraChange, str]] = field(default_factory=list)
+    failed: list[tuple[InfraChange, str]] = field(default_factory=list)
+    stopped: str | None = None  # why later waves did not run in this pass
+    retries: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and self.stopped is None
+
+
+def apply_infra(provider: Provider, plan: InfraPlan, options: ExecOptions | None = None,
+                sleep: Callable[[float], None] = time.sleep) -> InfraResult:
+    opt = options or ExecOptions()
+    result = InfraResult()
+    lock = threading.Lock()
+
+    def run(change: InfraChange) -> None:
+        delay = opt.backoff
+        for attempt in range(1, opt.attempts + 1):
+            try:
+                resource = provider.apply(change, plan.owner)
+                with lock:
+                    result.done.append((change, resource))
+                return
+            except TransientProviderError as e:
+                if attempt == opt.attempts:
+                    with lock:
+                        result.failed.append((change, f"{e.message} (gave up after {attempt} attempts)"))
+                    return
+                with lock:
+                    result.retries += 1
+                sleep(delay * (0.5 + random.random()))
+                delay *= 2
+            except ProviderError as e:
+                with lock:
+                    result.failed.append((change, e.message))
+                return
+
+    waves = sorted({c.wave for c in plan.changes})
+    with ThreadPoolExecutor(max_workers=opt.concurrency) as pool:
+        for n, wave in enumerate(waves):
+            batch = [c for c in plan.changes if c.wave == wave]
+            list(pool.map(run, [c for c in batch if c.action in _CLUSTER_LEVEL]))  # one per cluster
+            failed_clusters = {c.cluster for c, _ in result.failed}
+            list(pool.map(run, [c for c in batch if c.action not in _CLUSTER_LEVEL
+                                and c.cluster not in failed_clusters]))
+            if result.failed:
+                result.stopped = f"wave {wave} had failures; later waves wait for the next pass"
+                break
+            if n + 1 < len(waves):
+                waiting = _wait_normal(provider, plan, result, batch, opt, sleep)
+                if waiting:
+                    result.stopped = (f"wave {wave}: {waiting} worker(s) not normal after {opt.wave_timeout:.0f}s; "
+                                      "the next pass continues")
+                    break
+    return result
+
+
+def _wait_normal(provider: Provider, plan: InfraPlan, result: InfraResult, batch: list[InfraChange],
+                 opt: ExecOptions, sleep: Callable[[float], None]) -> int:
+    """Wait until the workers this wave created or upgraded are normal; return how many are not."""
+    ids = {resource for c, resource in result.done
+           if c in batch and c.action in (InfraAction.CREATE_WORKER, InfraAction.UPGRADE_WORKER)}
+    if not ids:
+        return 0
+    clusters = sorted({c.cluster for c in batch})
+    deadline = time.monotonic() + opt.wave_timeout
+    while True:
+        states = {w.id: w.state for a in provider.observe(clusters, plan.owner) for w in a.workers}
+        pending = [i for i in ids if states.get(i) != WorkerState.NORMAL]
+        # a critical worker will not recover by waiting; the next pass replaces it
+        critical = any(states.get(i) == WorkerState.CRITICAL for i in pending)
+        if not pending or critical or time.monotonic() >= deadline:
+            return len(pending)
+        sleep(opt.poll)
