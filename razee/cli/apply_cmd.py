@@ -11,11 +11,12 @@ from rich.progress import Progress
 from razee.cli.kube_options import cluster_options, target_and_options
 from razee.cli.options import repo_options
 from razee.errors import EXIT_SERVICE
+from razee.infra.report import print_infra_plan
 from razee.kube.applier import ApplyResult
 from razee.kube.health import Health
 from razee.output import error, note, stdout_console
 from razee.pipeline import fleet_tree
-from razee.plan.format import print_infra_plan, print_plan
+from razee.plan.format import print_plan
 from razee.plan.model import Change
 from razee.reconcile import KubePass, plan_spoke
 from razee.render.manifest import ObjectKey

@@ -10,9 +10,10 @@ import click
 from razee.cli.kube_options import cluster_options, target_and_options
 from razee.cli.options import repo_options
 from razee.errors import EXIT_CHANGES, EXIT_OK, EXIT_USER_ERROR
+from razee.infra.report import print_infra_plan
 from razee.output import stdout_console, write
 from razee.pipeline import fleet_tree
-from razee.plan.format import print_infra_plan, print_plan
+from razee.plan.format import print_plan
 from razee.reconcile import plan_spoke
 
 

@@ -7,7 +7,6 @@ import json
 from rich.console import Console
 from rich.text import Text
 
-from razee.infra.changes import InfraPlan
 from razee.plan.model import Action, Plan
 from razee.plan.view import unified_diff
 
@@ -36,10 +35,3 @@ def print_plan(plan: Plan, console: Console) -> None:
 def plan_json(plan: Plan) -> str:
     return json.dumps(plan.to_json(), indent=2, sort_keys=False) + "\n"
 
-
-def print_infra_plan(plan: InfraPlan, console: Console) -> None:
-    for change in plan.changes:
-        style = {"create-cluster": "green", "create-worker": "green", "delete-cluster": "red",
-                 "delete-worker": "red"}.get(change.action.value, "yellow")
-        console.print(Text(f"infra wave {change.wave}: {change.describe()}", style=style))
-    console.print(Text(plan.summary(), style="bold"))
