@@ -1,4 +1,4 @@
-"""`razee diff`: what `razee apply` would change in a spoke's cluster and infrastructure, and why."""
+"""`razee diff`: what `razee apply` would change in a spoke, or what a change to the fleet repo changes anywhere."""
 
 from __future__ import annotations
 
@@ -9,24 +9,43 @@ import click
 
 from razee.cli.kube_options import cluster_options, target_and_options
 from razee.cli.options import repo_options
-from razee.errors import EXIT_CHANGES, EXIT_OK, EXIT_USER_ERROR
+from razee.errors import EXIT_CHANGES, EXIT_OK, EXIT_USER_ERROR, UsageError
 from razee.infra.report import print_infra_plan
 from razee.output import stdout_console, write
-from razee.pipeline import fleet_tree
+from razee.pipeline import Selection, fleet_tree
 from razee.plan.format import print_plan
+from razee.preview.format import preview_json, preview_markdown, print_preview
+from razee.preview.run import preview_revisions
 from razee.reconcile import plan_spoke
 
 
 @click.command("diff")
 @repo_options
 @cluster_options
-@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def diff_cmd(repo: str | None, rev: str | None, output: str, **kw: Any) -> None:
-    """Dry-run diff of a spoke: exit 0 no changes, 1 changes, 2 or more an error. Changes nothing.
+@click.option("--from", "from_rev", default=None, metavar="REV",
+              help="Preview the change from this revision of the fleet repo (no cluster needed).")
+@click.option("--to", "to_rev", default=None, metavar="REV",
+              help="With --from: the revision to compare with. Default: the working tree.")
+@click.option("--region", default=None, metavar="NAME", help="With --from: only the spokes of this region.")
+@click.option("-o", "--output", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True,
+              help="markdown (with --from only) prints a summary fit for a pull-request comment.")
+def diff_cmd(repo: str | None, rev: str | None, from_rev: str | None, to_rev: str | None, region: str | None,
+             output: str, **kw: Any) -> None:
+    """Dry-run diff. Exit 0 no changes, 1 changes, 2 or more an error. Changes nothing.
 
-    Kubernetes objects are compared field by field and only those that differ get a server-side dry run; Secret
-    values are masked. Infrastructure changes are planned against the provider's current state.
+    With --spoke: what `razee apply` would change in that spoke's cluster and infrastructure. Kubernetes objects
+    are compared field by field and only those that differ get a server-side dry run. Secret values are masked.
+
+    With --from REV [--to REV]: what a change to the fleet repo changes, spoke by spoke, across the fleet, from
+    the two revisions alone. Spokes whose inputs did not change are not rendered.
     """
+    if from_rev or to_rev:
+        _preview(repo, rev, from_rev, to_rev, region, output, kw)
+        return
+    if region:
+        raise UsageError("--region goes with --from; a cluster diff needs one --spoke")
+    if output == "markdown":
+        raise UsageError("-o markdown goes with --from")
     target, options = target_and_options(kw)
     with fleet_tree(repo, rev) as root:
         run = plan_spoke(root, target, options)
@@ -44,3 +63,22 @@ def diff_cmd(repo: str | None, rev: str | None, output: str, **kw: Any) -> None:
     if run.has_errors:
         raise click.exceptions.Exit(EXIT_USER_ERROR)
     raise click.exceptions.Exit(EXIT_CHANGES if run.has_changes else EXIT_OK)
+
+
+def _preview(repo: str | None, rev: str | None, from_rev: str | None, to_rev: str | None, region: str | None,
+             output: str, kw: dict[str, Any]) -> None:
+    if not from_rev:
+        raise UsageError("--to needs --from")
+    if rev:
+        raise UsageError("--rev does not go with --from/--to")
+    for option in ("kubeconfig", "context", "infra_db"):
+        if kw.get(option):
+            raise UsageError(f"--{option.replace('_', '-')} has no effect with --from: a preview needs no cluster")
+    preview = preview_revisions(repo, from_rev, to_rev, Selection(spoke=kw.get("spoke"), region=region))
+    if output == "json":
+        write(preview_json(preview))
+    elif output == "markdown":
+        write(preview_markdown(preview))
+    else:
+        print_preview(preview, stdout_console())
+    raise click.exceptions.Exit(EXIT_CHANGES if preview.has_changes else EXIT_OK)

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 import click
 
+from razee.errors import UsageError
 from razee.reconcile import PassOptions, Target
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -14,7 +15,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def cluster_options(f: F) -> F:
     options = [
-        click.option("--spoke", required=True, metavar="NAME", help="The spoke whose desired state to reconcile."),
+        click.option("--spoke", default=None, metavar="NAME", help="The spoke whose desired state to reconcile."),
         click.option("--kubeconfig", default=None, metavar="FILE",
                      help="kubeconfig file. Default: in-cluster config, else $KUBECONFIG or ~/.kube/config."),
         click.option("--context", default=None, metavar="NAME", help="kubeconfig context to use."),
@@ -41,7 +42,10 @@ def target_and_options(kw: dict[str, Any]) -> tuple[Target, PassOptions]:
     """Pop the shared options from a command's keyword arguments."""
     settings = {"db": kw.pop("infra_db")} if kw.get("infra_db") else {}
     kw.pop("infra_db", None)
-    target = Target(kw.pop("spoke"), kw.pop("kubeconfig"), kw.pop("context"), settings)
+    spoke = kw.pop("spoke")
+    if not spoke:
+        raise UsageError("name the spoke to reconcile with --spoke (or set RAZEE_SPOKE)")
+    target = Target(spoke, kw.pop("kubeconfig"), kw.pop("context"), settings)
     options = PassOptions(kube=kw.pop("with_kube"), infra=kw.pop("with_infra"), prune=kw.pop("prune"),
                           allow_mass_prune=kw.pop("allow_mass_prune"), concurrency=kw.pop("concurrency"))
     return target, options

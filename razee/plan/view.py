@@ -58,9 +58,10 @@ def to_yaml(obj: dict[str, Any] | None) -> str:
     return yaml.safe_dump(obj, sort_keys=True, default_flow_style=False, allow_unicode=True)
 
 
-def unified_diff(before: dict[str, Any] | None, after: dict[str, Any] | None, label: str) -> str:
+def unified_diff(before: dict[str, Any] | None, after: dict[str, Any] | None, label: str,
+                 sides: tuple[str, str] = ("live", "desired")) -> str:
     lines = difflib.unified_diff(to_yaml(before).splitlines(keepends=True), to_yaml(after).splitlines(keepends=True),
-                                 fromfile=f"live/{label}", tofile=f"desired/{label}", n=3)
+                                 fromfile=f"{sides[0]}/{label}", tofile=f"{sides[1]}/{label}", n=3)
     return "".join(lines)
 
 

@@ -7,6 +7,7 @@ so the same input always renders byte-identical output.
 
 from __future__ import annotations
 
+import re
 import traceback
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -71,6 +72,7 @@ class Renderer:
         if not findings:
             check_duplicates(out, findings)
         if findings:
+            findings = collapse_per_cluster(findings)
             raise InputError(findings, f"spoke {view.spoke.name}: {len(findings)} problem(s) in templates"
                              if len(findings) > 1 else None)
         return SpokeRender(view.spoke.name, view.region.name, tuple(out))
@@ -161,6 +163,34 @@ def manifest_problem(obj: Any) -> tuple[str | None, str] | None:
     return None
 
 
+_FOR_CLUSTER = re.compile(r"(rendering|rendered) for cluster ([a-z0-9-]+)")
+SHOWN_CLUSTERS = 3
+
+
+def collapse_per_cluster(findings: list[Finding]) -> list[Finding]:
+    """One finding per template problem, not one per cluster that hits it (a typo would print 250 lines)."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    first: dict[tuple[str, str], Finding] = {}
+    for f in findings:
+        m = _FOR_CLUSTER.search(f.message)
+        key = (str(f.location), _FOR_CLUSTER.sub(r"\1 for cluster *", f.message))
+        first.setdefault(key, f)
+        groups.setdefault(key, [])
+        if m and m.group(2) not in groups[key]:
+            groups[key].append(m.group(2))
+    out: list[Finding] = []
+    for key, f in first.items():
+        clusters = groups[key]
+        if len(clusters) <= 1:
+            out.append(f)
+            continue
+        names = ", ".join(clusters[:SHOWN_CLUSTERS]) + (f" and {len(clusters) - SHOWN_CLUSTERS} more"
+                                                         if len(clusters) > SHOWN_CLUSTERS else "")
+        out.append(Finding(f.location, _FOR_CLUSTER.sub(rf"\1 for {len(clusters)} clusters: {names}", f.message,
+                                                        count=1)))
+    return out
+
+
 def check_duplicates(manifests: Iterable[Manifest], findings: list[Finding]) -> None:
     seen: dict[ObjectKey, Manifest] = {}
     for m in manifests:
@@ -182,5 +212,5 @@ def render_spokes(repo: Path, fleet: Fleet, views: Iterable[SpokeView]) -> list[
         except InputError as e:
             findings.extend(f for f in e.findings if f not in findings)
     if findings:
-        raise InputError(findings)
+        raise InputError(collapse_per_cluster(findings))
     return results

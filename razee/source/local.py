@@ -66,3 +66,24 @@ def revision_snapshot(repo: Path, rev: str) -> Iterator[Path]:
         with tarfile.open(fileobj=buf) as tar:
             tar.extractall(tmp, filter="data")
         yield Path(tmp) if sub == "." else Path(tmp) / sub
+
+
+def changed_paths(repo: Path, old: str, new: str) -> set[str] | None:
+    """Repo-relative paths that differ between two revisions, or None when git cannot tell."""
+    try:
+        gitrepo = git.Repo(repo, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return None
+    try:
+        top = Path(gitrepo.working_tree_dir or repo).resolve()
+        sub = repo.resolve().relative_to(top).as_posix()
+        out = gitrepo.git.diff("--name-only", "--no-renames", old, new, "--", ".")
+    except git.GitCommandError:
+        return None
+    finally:
+        gitrepo.close()
+    paths = {line for line in out.splitlines() if line}
+    if sub == ".":
+        return paths
+    prefix = sub + "/"
+    return {p[len(prefix):] for p in paths if p.startswith(prefix)}

@@ -124,7 +124,7 @@ def test_duplicate_objects_name_both_sources(tmp_path: Path) -> None:
         ("apiVersion: v1\nmetadata: {name: a}\n", ": kind: manifest has no kind"),
         ("apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n", ": metadata.name: manifest has no metadata.name"),
         ("- a\n- b\n", "a manifest must be a mapping, not list"),
-        ("a: [\n", "in rendered output (rendered for cluster"),
+        ("a: [\n", "in rendered output (rendered for "),
         ("apiVersion: v1\nkind: ConfigMap\nkind: Secret\nmetadata: {name: a}\n", "duplicate key 'kind'"),
         ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: &d {a: b}\nextra: *d\n",
          "YAML anchors and aliases are not allowed in rendered manifests"),
@@ -149,8 +149,9 @@ def test_validate_lists_findings_and_exits_1(tmp_path: Path) -> None:
     assert r.returncode == 1
     assert r.stdout == ""
     lines = r.stderr.strip().splitlines()
-    assert len(lines) == 2  # one per cluster that renders the template
-    assert all(line.startswith("error: templates/cluster/bad.yaml.j2:1: undefined value") for line in lines)
+    # one finding for the template problem, naming every cluster it hits, not one line per cluster
+    assert lines == ["error: templates/cluster/bad.yaml.j2:1: undefined value: 'nope' is undefined "
+                     "(rendering for 2 clusters: c1, c2)"]
 
 
 def test_validate_ok_summary(tmp_path: Path) -> None:

@@ -1,0 +1,137 @@
+"""Comparing two revisions of a fleet repo without touching any cluster.
+
+Both revisions are loaded (sharing parsed files), every spoke gets a fingerprint of its render inputs, and only
+spokes whose fingerprints differ are rendered, at both revisions. `full=True` renders everything, which the
+tests use to prove the shortcut changes nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from razee.fleet.fleet import Fleet, SpokeView
+from razee.fleet.loader import ParseCache, load_fleet
+from razee.fleet.model import Cluster
+from razee.plan.view import json_patch, mask_secrets, unified_diff
+from razee.preview.fingerprint import TemplateSet, spoke_fingerprint
+from razee.preview.model import InfraDelta, ObjectChange, Preview, SpokePreview
+from razee.render.manifest import Manifest, ObjectKey
+from razee.render.renderer import Renderer
+
+
+@dataclass(frozen=True)
+class Side:
+    """One revision, loaded."""
+
+    label: str
+    root: Path
+    fleet: Fleet
+    templates: TemplateSet
+
+    @classmethod
+    def load(cls, label: str, root: Path, cache: ParseCache) -> Side:
+        return cls(label, root, load_fleet(root, cache), TemplateSet(root))
+
+
+def compare_revisions(old: Side, new: Side, spokes: Iterable[str] | None = None, full: bool = False) -> Preview:
+    old_views = {v.spoke.name: v for v in old.fleet.spokes()}
+    new_views = {v.spoke.name: v for v in new.fleet.spokes()}
+    names = sorted(set(old_views) | set(new_views)) if spokes is None else sorted(spokes)
+    old_renderer, new_renderer = Renderer(old.root, old.fleet), Renderer(new.root, new.fleet)
+    out: list[SpokePreview] = []
+    for name in names:
+        ov, nv = old_views.get(name), new_views.get(name)
+        either = nv or ov
+        if either is None:
+            continue  # asked for a spoke neither revision has; the caller checks names
+        region = either.region.name
+        if ov is not None and nv is not None and not full and (
+                spoke_fingerprint(old.fleet, ov, old.templates) == spoke_fingerprint(new.fleet, nv, new.templates)):
+            out.append(SpokePreview(name, region, rendered=False))
+            continue
+        before = old_renderer.render_spoke(ov).manifests if ov else ()
+        after = new_renderer.render_spoke(nv).manifests if nv else ()
+        sides = (old.label, new.label)
+        sp = SpokePreview(name, region, rendered=True, objects=compare_manifests(before, after, sides),
+                          infra=compare_infra(ov, nv))
+        sp.status = "added" if ov is None else "removed" if nv is None else ("changed" if sp.changed else "unchanged")
+        out.append(sp)
+    return Preview(old.label, new.label, out)
+
+
+def compare_manifests(before: Iterable[Manifest], after: Iterable[Manifest],
+                      sides: tuple[str, str] = ("old", "new")) -> list[ObjectChange]:
+    old = {m.key: m for m in before}
+    new = {m.key: m for m in after}
+    changes: list[ObjectChange] = []
+    for key in sorted(set(old) | set(new), key=_sort_key):
+        a, b = old.get(key), new.get(key)
+        if a is not None and b is not None and a.obj == b.obj:
+            continue
+        shown_a = _copy(a.obj) if a else None
+        shown_b = _copy(b.obj) if b else None
+        mask_secrets(shown_a, shown_b)
+        label = str(key).replace(" ", "/")
+        action = "added" if a is None else "removed" if b is None else "changed"
+        paths = sorted({op["path"] for op in json_patch(shown_a, shown_b)}) if action == "changed" else []
+        source = b.source if b is not None else a.source if a is not None else None
+        changes.append(ObjectChange(key, action, source, paths, unified_diff(shown_a, shown_b, label, sides)))
+    return changes
+
+
+def _sort_key(key: ObjectKey) -> tuple[str, str, str, str]:
+    return (key.namespace, key.kind, key.name, key.group)
+
+
+def _copy(obj: dict[str, Any]) -> dict[str, Any]:
+    return copy.deepcopy(obj)
+
+
+def compare_infra(old: SpokeView | None, new: SpokeView | None) -> list[InfraDelta]:
+    before = {c.name: c for c in (old.clusters if old else ())}
+    after = {c.name: c for c in (new.clusters if new else ())}
+    deltas: list[InfraDelta] = []
+    for name in sorted(set(before) | set(after)):
+        a, b = before.get(name), after.get(name)
+        if a is None and b is not None:
+            deltas.append(InfraDelta(name, "added", [_describe(b)]))
+        elif b is None and a is not None:
+            deltas.append(InfraDelta(name, "removed", [_describe(a)]))
+        elif a is not None and b is not None:
+            details = _cluster_changes(a, b)
+            if details:
+                deltas.append(InfraDelta(name, "changed", details))
+    return deltas
+
+
+def _describe(c: Cluster) -> str:
+    pools = ", ".join(f"{p.name}: {p.size_per_zone}x{len(p.zones)} {p.flavor}" for p in c.worker_pools)
+    return f"version {c.kube_version}, pools {pools}"
+
+
+def _cluster_changes(a: Cluster, b: Cluster) -> list[str]:
+    out: list[str] = []
+    if a.kube_version != b.kube_version:
+        out.append(f"version {a.kube_version} -> {b.kube_version}")
+    if a.encrypted_disks != b.encrypted_disks:
+        out.append(f"disk encryption {a.encrypted_disks} -> {b.encrypted_disks} (workers replaced)")
+    if a.public_vlan != b.public_vlan:
+        out.append(f"public VLAN {a.public_vlan} -> {b.public_vlan}")
+    pa, pb = {p.name: p for p in a.worker_pools}, {p.name: p for p in b.worker_pools}
+    for name in sorted(set(pa) | set(pb)):
+        x, y = pa.get(name), pb.get(name)
+        if x is None and y is not None:
+            out.append(f"pool {name} added: {y.size_per_zone} per zone in {', '.join(y.zones)} ({y.flavor})")
+        elif y is None and x is not None:
+            out.append(f"pool {name} removed ({x.size_per_zone * len(x.zones)} workers)")
+        elif x is not None and y is not None:
+            if x.size_per_zone != y.size_per_zone or x.zones != y.zones:
+                out.append(f"pool {name} resized: {x.size_per_zone} per zone in {', '.join(x.zones)} -> "
+                           f"{y.size_per_zone} per zone in {', '.join(y.zones)}")
+            if x.flavor != y.flavor:
+                out.append(f"pool {name} re-flavored: {x.flavor} -> {y.flavor} (rolling replacement)")
+    return out
