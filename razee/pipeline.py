@@ -10,6 +10,7 @@ from pathlib import Path
 from razee.errors import UsageError
 from razee.fleet.fleet import Fleet, SpokeView
 from razee.fleet.loader import load_fleet
+from razee.policy.gate import enforce_policies
 from razee.render.renderer import SpokeRender, render_spokes
 from razee.source.local import resolve_repo, revision_snapshot
 
@@ -49,6 +50,10 @@ def fleet_tree(repo: str | None, rev: str | None) -> Iterator[Path]:
         yield root
 
 
-def render(root: Path, selection: Selection) -> tuple[Fleet, list[SpokeRender]]:
+def render(root: Path, selection: Selection, policies: bool = True) -> tuple[Fleet, list[SpokeRender]]:
+    """Load, render and (unless told not to) pass the policy gate; raises on any problem, returns nothing partial."""
     fleet = load_fleet(root)
-    return fleet, render_spokes(root, fleet, selection.views(fleet))
+    results = render_spokes(root, fleet, selection.views(fleet))
+    if policies:
+        enforce_policies(fleet, results)
+    return fleet, results

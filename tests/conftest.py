@@ -89,9 +89,9 @@ def run_razee(*args: str, cwd: Path | None = None, env: dict[str, str] | None = 
 
 @pytest.fixture(scope="session")
 def podsim(kubeconfig: str) -> Iterator[None]:
-    """Marks Pods of the session cluster Running/Ready (no kubelet here); images under fail.example/ crash-loop."""
+    """Marks Pods of the session cluster Running/Ready (no kubelet here); images under icr.io/fail/ crash-loop."""
     proc = subprocess.Popen([sys.executable, str(REPO / "scripts" / "podsim"), "--kubeconfig", kubeconfig,
-                             "--fail-image", "fail.example/*", "--interval", "0.3"])
+                             "--fail-image", "icr.io/fail/*", "--interval", "0.3"])
     yield
     proc.terminate()
     proc.wait(timeout=10)

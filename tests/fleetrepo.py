@@ -12,7 +12,9 @@ FLEET: dict[str, Any] = {
     "name": "test-fleet",
     "clusterDefaults": {"kubeVersion": "1.20.2"},
     "rollout": {"waves": [{"name": "canary", "bakeTime": "1m"}, {"name": "main"}]},
-    "policies": {"allowedRegistries": ["icr.io/*"]},
+    # The small test fleet renders namespaces without NetworkPolicies; tests of that rule switch it on.
+    "policies": {"allowedRegistries": ["icr.io/*"],
+                 "rules": {"namespace-network-policy": {"enabled": False}}},
     "values": {"replicas": 1, "image": {"registry": "icr.io", "tag": "1.0"}},
 }
 

@@ -146,10 +146,21 @@ class NetworkDefaults(Strict):
     selector: str = "ibm.role == 'worker_public'"
 
 
+class RuleSettings(Strict):
+    """How one policy rule applies: on or off, objects exempt from it, and rule-specific options."""
+
+    enabled: bool = True
+    exempt: list[str] = Field(default_factory=list)
+    """Objects the rule skips, as `Kind/namespace/name` or `Kind/name` (cluster-scoped); globs allowed."""
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
 class Policies(Strict):
     allowed_registries: list[str] = Field(min_length=1)
     network_defaults: NetworkDefaults = Field(default_factory=NetworkDefaults)
     rbac: list[RbacBinding] = Field(default_factory=list)
+    rules: dict[str, RuleSettings] = Field(default_factory=dict)
+    """Settings per policy rule; every shipped rule is on unless switched off here."""
 
 
 class FleetSpec(Strict):

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from razee.errors import Finding
 from razee.fleet.fleet import Fleet, SpokeView
 from razee.fleet.loader import ParseCache, load_fleet
 from razee.fleet.model import Cluster
 from razee.plan.view import json_patch, mask_secrets, unified_diff
+from razee.policy.gate import PolicyViolation, check_policies
 from razee.preview.fingerprint import TemplateSet, spoke_fingerprint
 from razee.preview.model import InfraDelta, ObjectChange, Preview, SpokePreview
 from razee.render.manifest import Manifest, ObjectKey
@@ -43,6 +45,7 @@ def compare_revisions(old: Side, new: Side, spokes: Iterable[str] | None = None,
     names = sorted(set(old_views) | set(new_views)) if spokes is None else sorted(spokes)
     old_renderer, new_renderer = Renderer(old.root, old.fleet), Renderer(new.root, new.fleet)
     out: list[SpokePreview] = []
+    violations: list[Finding] = []
     for name in names:
         ov, nv = old_views.get(name), new_views.get(name)
         either = nv or ov
@@ -54,12 +57,20 @@ def compare_revisions(old: Side, new: Side, spokes: Iterable[str] | None = None,
             out.append(SpokePreview(name, region, rendered=False))
             continue
         before = old_renderer.render_spoke(ov).manifests if ov else ()
-        after = new_renderer.render_spoke(nv).manifests if nv else ()
+        after: tuple[Manifest, ...] = ()
+        if nv is not None:
+            rendered = new_renderer.render_spoke(nv)
+            after = rendered.manifests
+            violations.extend(f for f in check_policies(new.fleet, [rendered]) if f not in violations)
         sides = (old.label, new.label)
         sp = SpokePreview(name, region, rendered=True, objects=compare_manifests(before, after, sides),
                           infra=compare_infra(ov, nv))
         sp.status = "added" if ov is None else "removed" if nv is None else ("changed" if sp.changed else "unchanged")
         out.append(sp)
+    if violations:
+        # every agent would refuse this revision; spokes not rendered here kept the base revision's result
+        raise PolicyViolation(violations, f"revision {new.label} violates {len(violations)} policy rule(s); "
+                                          "every agent would refuse it")
     return Preview(old.label, new.label, out)
 
 

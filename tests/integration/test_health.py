@@ -19,7 +19,10 @@ spec:
   template:
     metadata: {{labels: {{app: web}}}}
     spec:
-      containers: [{{name: web, image: "{image}"}}]
+      containers:
+      - name: web
+        image: "{image}"
+        resources: {{requests: {{cpu: 10m, memory: 16Mi}}, limits: {{cpu: 100m, memory: 64Mi}}}}
 """
 
 
@@ -33,7 +36,7 @@ def test_wait_succeeds_when_the_rollout_completes(tmp_path: Path, kubeconfig: st
 
 def test_wait_names_what_is_not_healthy(tmp_path: Path, kubeconfig: str, namespace: str, podsim: None) -> None:
     fleet = Fleet(tmp_path, kubeconfig)
-    fleet.write(deployment(namespace, "fail.example/web:1", deadline=3))
+    fleet.write(deployment(namespace, "icr.io/fail/web:1", deadline=3))
     r = fleet.cli("apply", "-q", "--wait", "--timeout", "60")
     assert r.returncode == 1
     assert f"Deployment.apps {namespace}/web: degraded: rollout stuck" in r.stderr

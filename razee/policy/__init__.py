@@ -1,0 +1,1 @@
+"""The policy gate: rules evaluated on every rendered manifest before anything is applied."""

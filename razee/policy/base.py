@@ -1,0 +1,81 @@
+"""What a policy rule is, and what it reports."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from razee.errors import Finding
+from razee.fleet.fleet import Fleet, SpokeView
+from razee.fleet.model import RuleSettings
+from razee.render.manifest import Manifest
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    manifest: Manifest
+    field: str | None
+    message: str
+
+    def finding(self) -> Finding:
+        loc = self.manifest.source.location(self.field)
+        cluster = f" (cluster {self.manifest.source.cluster})" if self.manifest.source.cluster else ""
+        return Finding(loc, f"[{self.rule}] {self.manifest.key}{cluster}: {self.message}")
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    fleet: Fleet
+    view: SpokeView
+    manifests: tuple[Manifest, ...]
+    settings: RuleSettings
+
+    @property
+    def options(self) -> Mapping[str, Any]:
+        return self.settings.options
+
+
+class Rule(Protocol):
+    name: str
+    description: str
+
+    def check(self, ctx: RuleContext) -> Iterable[Violation]: ...
+
+
+def exempt(manifest: Manifest, patterns: Iterable[str]) -> bool:
+    key = manifest.key
+    ref = f"{key.kind}/{key.namespace}/{key.name}" if key.namespace else f"{key.kind}/{key.name}"
+    return any(fnmatch.fnmatchcase(ref, p) for p in patterns)
+
+
+POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
+    "Pod": ("spec",),
+    "Deployment": ("spec", "template", "spec"), "StatefulSet": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"), "ReplicaSet": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"), "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+
+
+def pod_spec(manifest: Manifest) -> tuple[str, dict[str, Any]] | None:
+    """The pod spec inside a workload, and its field path, or None for other kinds."""
+    path = POD_SPEC_PATHS.get(manifest.kind)
+    if path is None:
+        return None
+    node: Any = manifest.obj
+    for part in path:
+        node = node.get(part) if isinstance(node, dict) else None
+    return (".".join(path), node) if isinstance(node, dict) else None
+
+
+def containers(manifest: Manifest) -> Iterator[tuple[str, dict[str, Any]]]:
+    found = pod_spec(manifest)
+    if found is None:
+        return
+    base, spec = found
+    for field in ("initContainers", "containers", "ephemeralContainers"):
+        for i, c in enumerate(spec.get(field) or []):
+            if isinstance(c, dict):
+                yield f"{base}.{field}[{i}]", c
