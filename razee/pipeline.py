@@ -12,6 +12,7 @@ from razee.fleet.fleet import Fleet, SpokeView
 from razee.fleet.loader import load_fleet
 from razee.policy.gate import enforce_policies
 from razee.render.renderer import SpokeRender, render_spokes
+from razee.render.secrets import SecretStore, load_identities
 from razee.source.local import resolve_repo, revision_snapshot
 
 
@@ -50,10 +51,15 @@ def fleet_tree(repo: str | None, rev: str | None) -> Iterator[Path]:
         yield root
 
 
-def render(root: Path, selection: Selection, policies: bool = True) -> tuple[Fleet, list[SpokeRender]]:
-    """Load, render and (unless told not to) pass the policy gate; raises on any problem, returns nothing partial."""
+def render(root: Path, selection: Selection, policies: bool = True,
+           for_apply: bool = False) -> tuple[Fleet, list[SpokeRender]]:
+    """Load, render and (unless told not to) pass the policy gate; raises on any problem, returns nothing partial.
+
+    `for_apply` demands the real secrets (an age identity); otherwise encrypted values render as placeholders.
+    """
     fleet = load_fleet(root)
-    results = render_spokes(root, fleet, selection.views(fleet))
+    secrets = SecretStore(root, load_identities(), require_identity=for_apply)
+    results = render_spokes(root, fleet, selection.views(fleet), secrets)
     if policies:
         enforce_policies(fleet, results)
     return fleet, results

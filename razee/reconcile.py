@@ -128,7 +128,7 @@ def plan_spoke(root: Path, target: Target, options: PassOptions | None = None) -
     options = options or PassOptions()
     if not target.spoke:
         raise UsageError("name the spoke to reconcile with --spoke")
-    fleet, results = render(root, Selection(spoke=target.spoke))
+    fleet, results = render(root, Selection(spoke=target.spoke), for_apply=True)
     view = fleet.find_spoke(target.spoke)
     assert view is not None  # render() already refused an unknown spoke
     run = Pass(target.spoke)

@@ -47,11 +47,13 @@ def _register_commands() -> None:
     from razee.cli.apply_cmd import apply_cmd
     from razee.cli.diff_cmd import diff_cmd
     from razee.cli.render_cmd import render_cmd
+    from razee.cli.secret_cmd import secret_group
     from razee.cli.validate_cmd import validate
 
     cli.add_command(render_cmd)
     cli.add_command(diff_cmd)
     cli.add_command(apply_cmd)
+    cli.add_command(secret_group)
     cli.add_command(validate)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import click
@@ -10,6 +11,8 @@ import yaml
 from razee.cli.options import repo_options, selection_options
 from razee.output import write
 from razee.pipeline import Selection, fleet_tree, render
+from razee.plan.view import mask_secrets
+from razee.render.manifest import Manifest
 from razee.render.renderer import SpokeRender
 
 
@@ -17,14 +20,30 @@ from razee.render.renderer import SpokeRender
 @repo_options
 @selection_options
 @click.option("-o", "--output", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
-def render_cmd(repo: str | None, rev: str | None, spoke: str | None, region: str | None, output: str) -> None:
+@click.option("--show-secrets", is_flag=True, help="Print Secret values instead of *** (they are masked by default).")
+def render_cmd(repo: str | None, rev: str | None, spoke: str | None, region: str | None, output: str,
+               show_secrets: bool) -> None:
     """Render the fleet's templates for one spoke, one region or the whole fleet.
 
-    Nothing is printed unless the whole selection renders cleanly.
+    Nothing is printed unless the whole selection renders cleanly and passes the policy gate. Secret values are
+    masked unless --show-secrets is given; encrypted secrets render as placeholders without RAZEE_AGE_IDENTITY.
     """
     with fleet_tree(repo, rev) as root:
         _, results = render(root, Selection(spoke=spoke, region=region))
+    if not show_secrets:
+        results = [mask_rendered(r) for r in results]
     write(to_json(results) if output == "json" else to_yaml(results))
+
+
+def mask_rendered(result: SpokeRender) -> SpokeRender:
+    manifests = []
+    for m in result.manifests:
+        if m.kind == "Secret" and m.api_version == "v1":
+            obj = copy.deepcopy(m.obj)
+            mask_secrets(None, obj)
+            m = Manifest(obj, m.source)
+        manifests.append(m)
+    return SpokeRender(result.spoke, result.region, tuple(manifests))
 
 
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)

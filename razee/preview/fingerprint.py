@@ -17,6 +17,7 @@ from jinja2 import Environment, nodes
 
 from razee.fleet.fleet import Fleet, SpokeView
 from razee.render.renderer import TEMPLATES_DIR
+from razee.render.secrets import SECRETS_DIR
 
 REGION_FIELDS = frozenset({"name", "zones", "provider", "values"})
 
@@ -36,16 +37,19 @@ def _uses_region_wide(source: str) -> bool:
 
 
 class TemplateSet:
-    """The templates of one revision: a content hash, and whether any template reads region-wide data."""
+    """The templates (and encrypted secrets) of one revision: a content hash, and whether any template reads
+    region-wide data."""
 
     def __init__(self, repo: Path) -> None:
         digest = hashlib.sha256()
         region_wide = False
         root = repo / TEMPLATES_DIR
         files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
+        secrets = repo / SECRETS_DIR
+        files += sorted(secrets.glob("*.age")) if secrets.is_dir() else []  # re-encrypted secrets change output
         for path in files:
             data = path.read_bytes()
-            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + data + b"\0")
+            digest.update(path.relative_to(repo).as_posix().encode() + b"\0" + data + b"\0")
             if not region_wide and path.name.endswith(".j2"):
                 try:
                     region_wide = _uses_region_wide(data.decode("utf-8"))

@@ -23,6 +23,7 @@ from razee.fleet.fleet import Fleet, SpokeView
 from razee.fleet.model import Cluster
 from razee.render.manifest import Manifest, ObjectKey, Provenance
 from razee.render.sandbox import make_environment
+from razee.render.secrets import SecretStore, find_leaks, load_identities
 from razee.yamlsrc import load_manifests
 
 TEMPLATES_DIR = "templates"
@@ -40,9 +41,10 @@ class SpokeRender:
 class Renderer:
     """Renders spokes of one fleet repo; templates compile once and are reused across spokes and clusters."""
 
-    def __init__(self, repo: Path, fleet: Fleet) -> None:
+    def __init__(self, repo: Path, fleet: Fleet, secrets: SecretStore | None = None) -> None:
         self.repo = repo
         self.fleet = fleet
+        self.secrets = secrets if secrets is not None else SecretStore(repo, load_identities(), False)
         self.templates_root = repo / TEMPLATES_DIR
         self.env: SandboxedEnvironment = make_environment(self.templates_root)
         self.templates = {g: self._list(g) for g in GROUPS}
@@ -55,7 +57,7 @@ class Renderer:
                       if not p.name.startswith("_") and p.is_file())
 
     def render_spoke(self, view: SpokeView) -> SpokeRender:
-        base = {"fleet": self.fleet.spec, "region": view.region, "spoke": view.spoke}
+        base = {"fleet": self.fleet.spec, "region": view.region, "spoke": view.spoke, "secrets": self.secrets}
         spoke_values = self.fleet.spoke_values(view)
         out: list[Manifest] = []
         findings: list[Finding] = []
@@ -71,6 +73,7 @@ class Renderer:
                          out, findings)
         if not findings:
             check_duplicates(out, findings)
+            findings.extend(find_leaks(out, self.secrets))
         if findings:
             findings = collapse_per_cluster(findings)
             raise InputError(findings, f"spoke {view.spoke.name}: {len(findings)} problem(s) in templates"
@@ -201,9 +204,10 @@ def check_duplicates(manifests: Iterable[Manifest], findings: list[Finding]) -> 
             seen[m.key] = m
 
 
-def render_spokes(repo: Path, fleet: Fleet, views: Iterable[SpokeView]) -> list[SpokeRender]:
+def render_spokes(repo: Path, fleet: Fleet, views: Iterable[SpokeView],
+                  secrets: SecretStore | None = None) -> list[SpokeRender]:
     """Render several spokes, collecting every spoke's problems before failing."""
-    renderer = Renderer(repo, fleet)
+    renderer = Renderer(repo, fleet, secrets)
     results: list[SpokeRender] = []
     findings: list[Finding] = []
     for view in views:
