@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +13,8 @@ from razee.fleet.loader import load_fleet
 from razee.policy.gate import enforce_policies
 from razee.render.renderer import SpokeRender, render_spokes
 from razee.render.secrets import SecretStore, load_identities
-from razee.source.local import resolve_repo, revision_snapshot
+from razee.source.local import is_dirty, resolve_repo, revision_snapshot
+from razee.source.signatures import UnsignedRevision, verify_commit
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,20 @@ class Selection:
 
 
 @contextmanager
-def fleet_tree(repo: str | None, rev: str | None) -> Iterator[Path]:
-    """The directory to read: the repo's working tree, or a snapshot of `rev`."""
+def fleet_tree(repo: str | None, rev: str | None, trusted_keys: Sequence[Path] | None = None) -> Iterator[Path]:
+    """The directory to read: the repo's working tree, or a snapshot of `rev`.
+
+    With `trusted_keys`, only a commit signed by one of them is read (`rev`, else HEAD of a clean tree), and the
+    snapshot is taken of the verified commit id, so nothing can change between check and use.
+    """
     root = resolve_repo(repo)
+    if trusted_keys is not None:
+        if not rev and is_dirty(root):
+            raise UnsignedRevision("refusing the working tree: it has uncommitted changes, which no one signed")
+        commit = verify_commit(root, rev or "HEAD", trusted_keys)
+        with revision_snapshot(root, commit) as snap:
+            yield snap
+        return
     if rev:
         with revision_snapshot(root, rev) as snap:
             yield snap

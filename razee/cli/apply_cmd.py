@@ -8,7 +8,7 @@ from typing import Any
 import click
 from rich.progress import Progress
 
-from razee.cli.kube_options import cluster_options, target_and_options
+from razee.cli.kube_options import cluster_options, target_and_options, trusted_keys
 from razee.cli.options import repo_options
 from razee.errors import EXIT_SERVICE
 from razee.infra.report import print_infra_plan
@@ -39,8 +39,9 @@ def apply_cmd(repo: str | None, rev: str | None, wait: bool, timeout: float, qui
     Exit 0 when all applied (and, with --wait, became healthy); 1 when a prune was refused or something is not
     healthy; 2 for input errors and conflicts (nothing applied); 4 when the cluster or provider failed a request.
     """
+    keys = trusted_keys(kw)
     target, options = target_and_options(kw)
-    with fleet_tree(repo, rev) as root:
+    with fleet_tree(repo, rev, keys) as root:
         run = plan_spoke(root, target, options)
     failed = False
     refused = False

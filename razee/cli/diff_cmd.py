@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from razee.cli.kube_options import cluster_options, target_and_options
+from razee.cli.kube_options import cluster_options, target_and_options, trusted_keys
 from razee.cli.options import repo_options
 from razee.errors import EXIT_CHANGES, EXIT_OK, EXIT_USER_ERROR, UsageError
 from razee.infra.report import print_infra_plan
@@ -46,8 +46,9 @@ def diff_cmd(repo: str | None, rev: str | None, from_rev: str | None, to_rev: st
         raise UsageError("--region goes with --from; a cluster diff needs one --spoke")
     if output == "markdown":
         raise UsageError("-o markdown goes with --from")
+    keys = trusted_keys(kw)
     target, options = target_and_options(kw)
-    with fleet_tree(repo, rev) as root:
+    with fleet_tree(repo, rev, keys) as root:
         run = plan_spoke(root, target, options)
     try:
         if output == "json":

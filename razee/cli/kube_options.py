@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -32,10 +33,26 @@ def cluster_options(f: F) -> F:
                      help="Allow deleting most of what razee manages (objects or clusters) in one pass."),
         click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True,
                      help="Parallel requests within an apply stage or wave."),
+        click.option("--require-signed", is_flag=True,
+                     help="Use only a commit signed by a trusted key (--rev, else HEAD of a clean tree)."),
+        click.option("--trusted-keys", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     metavar="FILE", help="SSH allowed-signers file or armored GPG public keys (repeatable)."),
     ]
     for option in reversed(options):
         f = option(f)
     return f
+
+
+def trusted_keys(kw: dict[str, Any]) -> list[Path] | None:
+    """The keys to verify the revision with, or None when signatures are not required."""
+    keys = list(kw.pop("trusted_keys", ()) or ())
+    if kw.pop("require_signed", False):
+        if not keys:
+            raise UsageError("--require-signed needs --trusted-keys FILE")
+        return keys
+    if keys:
+        raise UsageError("--trusted-keys goes with --require-signed")
+    return None
 
 
 def target_and_options(kw: dict[str, Any]) -> tuple[Target, PassOptions]:

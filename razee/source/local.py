@@ -87,3 +87,15 @@ def changed_paths(repo: Path, old: str, new: str) -> set[str] | None:
         return paths
     prefix = sub + "/"
     return {p[len(prefix):] for p in paths if p.startswith(prefix)}
+
+
+def is_dirty(repo: Path) -> bool:
+    """Whether the working tree differs from HEAD, untracked files included (a non-git folder counts as dirty)."""
+    try:
+        gitrepo = git.Repo(repo, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return True
+    try:
+        return bool(gitrepo.is_dirty(untracked_files=True, path=str(repo)))
+    finally:
+        gitrepo.close()
