@@ -88,4 +88,3 @@ def test_gpg_signatures(repo: Path, tmp_path: Path) -> None:
     r = diff(repo, tmp_path, "--trusted-keys", str(allowed))
     assert r.returncode == 2 and "its signature is not from a trusted key" in r.stderr
     subprocess.run(["gpgconf", "--kill", "all"], env={**os.environ, **env}, check=False)
-    subprocess.run(["gpgconf", "--kill", "all"], env={**os.environ, **env}, check=False)
