@@ -44,6 +44,7 @@ def cli(ctx: click.Context, verbose: int, log_format: str) -> None:
 
 
 def _register_commands() -> None:
+    from razee.cli.agent_cmd import agent_cmd
     from razee.cli.apply_cmd import apply_cmd
     from razee.cli.diff_cmd import diff_cmd
     from razee.cli.render_cmd import render_cmd
@@ -54,6 +55,7 @@ def _register_commands() -> None:
     cli.add_command(diff_cmd)
     cli.add_command(apply_cmd)
     cli.add_command(secret_group)
+    cli.add_command(agent_cmd)
     cli.add_command(validate)
 
 

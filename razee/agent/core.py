@@ -1,0 +1,313 @@
+"""The spoke agent: follow the fleet repo, reconcile the spoke pass after pass, report every pass.
+
+One pass: take the newest revision (a fetch, or the watched local folder); verify its signature if required;
+render it through the policy gate. A revision that fails is reported and never applied; the agent keeps enforcing
+the last good one. Then plan Kubernetes and infrastructure. A new revision is applied. The same revision with
+changes found means drift: reported with field paths, and corrected only with self-heal. Only the replica holding
+the Lease applies. Every pass ends with a report in the durable outbox.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from razee.agent.delivery import Delivery
+from razee.agent.lease import LeaderElection
+from razee.agent.metrics import AgentMetrics
+from razee.agent.outbox import Outbox
+from razee.agent.report import PassOutcome, describe_infra, describe_objects
+from razee.errors import InputError, RazeeError, ServiceError
+from razee.fleet.loader import load_fleet
+from razee.kube.client import Kube, load_api_client
+from razee.pipeline import Selection, render
+from razee.reconcile import PassOptions, Target, plan_spoke
+from razee.source.local import revision_snapshot
+from razee.source.remote import GitSource, redact
+from razee.source.signatures import verify_commit
+from razee.source.watch import watch_folder
+
+log = logging.getLogger(__name__)
+FLEET_PARTS = ("environments", "templates")
+
+
+def folder_digest(root: Path) -> str:
+    """A hash of the fleet files in a local folder: the 'revision' of a watched folder."""
+    h = hashlib.sha256()
+    for part in FLEET_PARTS:
+        base = root / part
+        for p in sorted(base.rglob("*")) if base.is_dir() else []:
+            if p.is_file():
+                h.update(p.relative_to(root).as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    spoke: str
+    repo: str
+    """A git URL (file://, http(s)://, ssh://) to follow, or a local folder to watch."""
+    branch: str = "main"
+    interval: float = 60.0
+    """Seconds between full passes, even without new commits, so drift is caught."""
+    poll: float = 5.0
+    """Seconds between checks for a new revision."""
+    self_heal: bool = False
+    kubeconfig: str | None = None
+    context: str | None = None
+    state_dir: Path = Path("/var/lib/razee")
+    hub: str | None = None
+    hub_token: str | None = None
+    identity: str = "razee-agent"
+    lease_duration: int = 30
+    trusted_keys: tuple[Path, ...] | None = None
+    provider_settings: dict[str, str] = field(default_factory=dict)
+    pass_options: PassOptions = field(default_factory=PassOptions)
+
+
+@dataclass
+class SourceState:
+    last_good: str | None = None
+    last_applied: str | None = None
+    rejected: dict[str, list[str]] = field(default_factory=dict)  # revision -> findings
+
+
+class Agent:
+    def __init__(self, settings: AgentSettings) -> None:
+        self.s = settings
+        self.metrics = AgentMetrics()
+        self.stop = threading.Event()
+        self.wake = threading.Event()
+        self.state = SourceState()
+        self.last_loop = time.monotonic()
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        self.outbox = Outbox(settings.state_dir / "outbox.sqlite")
+        self.delivery = Delivery(self.outbox, settings.hub, settings.hub_token)
+        self.local = Path(settings.repo) if Path(settings.repo).is_dir() else None
+        self.git = None if self.local else GitSource(settings.repo, settings.branch, settings.state_dir / "cache")
+        self.checkouts = settings.state_dir / "checkouts"
+        self.checkouts.mkdir(exist_ok=True)
+        self.region = "?"
+
+    # -- source -------------------------------------------------------------------------------------------------
+    def newest_revision(self) -> str:
+        if self.git is not None:
+            return self.git.fetch()
+        assert self.local is not None
+        return "local-" + folder_digest(self.local)[:16]
+
+    def checkout(self, revision: str) -> Path:
+        """The revision's files in a folder of their own: copied to a temp folder, then renamed into place.
+
+        A watched local folder is copied too, so a later broken edit cannot change the last good revision.
+        """
+        dest = self.checkouts / revision
+        if not dest.exists():
+            tmp = Path(tempfile.mkdtemp(dir=self.checkouts, prefix=".tmp-"))
+            if self.local is not None:
+                for part in FLEET_PARTS:
+                    if (self.local / part).is_dir():
+                        shutil.copytree(self.local / part, tmp / part, symlinks=True)
+            else:
+                assert self.git is not None
+                with revision_snapshot(self.git.cache, revision) as snap:
+                    shutil.copytree(snap, tmp, dirs_exist_ok=True)
+            tmp.rename(dest)
+        for old in self.checkouts.iterdir():
+            if old.name not in (revision, self.state.last_good) and not old.name.startswith(".tmp-"):
+                shutil.rmtree(old, ignore_errors=True)
+        return dest
+
+    def accept(self, revision: str) -> list[str]:
+        """Findings that make the revision unusable (signature, schema, templates, policy); empty when good."""
+        try:
+            if self.s.trusted_keys is not None and self.git is not None:
+                verify_commit(self.git.cache, revision, list(self.s.trusted_keys))
+            root = self.checkout(revision)
+            render(root, Selection(spoke=self.s.spoke), for_apply=True)
+        except InputError as e:
+            return [str(f) for f in e.findings]
+        except RazeeError as e:
+            if isinstance(e, ServiceError):
+                raise
+            return [e.message]
+        return []
+
+    def source_info(self, revision: str) -> dict[str, str]:
+        if self.git is None:
+            return {"revision": revision, "path": str(self.local)}
+        info = self.git.commit_info(revision)
+        info["repo"] = redact(self.s.repo)
+        return info
+
+    # -- one pass -----------------------------------------------------------------------------------------------
+    def run_pass(self, leader: bool) -> PassOutcome:
+        started = time.monotonic()
+        outcome = PassOutcome("failed", self.s.spoke, self.region, self.s.identity)
+        try:
+            try:
+                newest = self.newest_revision()
+            except ServiceError as e:
+                if self.state.last_good is None:
+                    raise
+                log.warning("%s; enforcing the last good revision %s", e.message, self.state.last_good[:12])
+                self.metrics.errors.labels("source").inc()
+                newest = self.state.last_good
+            if newest != self.state.last_good and newest not in self.state.rejected:
+                findings = self.accept(newest)
+                if findings:
+                    self.state.rejected[newest] = findings
+                    log.error("revision %s rejected: %d problem(s)", newest[:12], len(findings))
+                else:
+                    self.state.last_good = newest
+            if newest in self.state.rejected and (self.state.last_good is None or newest != self.state.last_good):
+                self.metrics.errors.labels("rejected").inc()
+                if self.state.last_good is None:
+                    outcome.result, outcome.findings = "rejected", self.state.rejected[newest]
+                    outcome.source = self.source_info(newest)
+                    return outcome
+                self._enforce(self.state.last_good, leader, outcome)
+                outcome.result = "rejected"
+                outcome.findings = self.state.rejected[newest]
+                outcome.error = f"revision {newest[:12]} rejected; enforcing {self.state.last_good[:12]}"
+                return outcome
+            assert self.state.last_good is not None
+            self._enforce(self.state.last_good, leader, outcome)
+            if outcome.result in ("applied", "in-sync", "healed", "drifted"):
+                self.metrics.last_success.set(time.time())
+            return outcome
+        except RazeeError as e:
+            outcome.result, outcome.error = "failed", e.message
+            self.metrics.errors.labels(type(e).__name__).inc()
+            log.error("pass failed: %s", e.message)
+            return outcome
+        finally:
+            outcome.durations["total"] = time.monotonic() - started
+            self.metrics.pass_duration.observe(outcome.durations["total"])
+
+    def _enforce(self, revision: str, leader: bool, outcome: PassOutcome) -> None:
+        root = self.checkout(revision)
+        outcome.source = self.source_info(revision)
+        self.metrics.source.info({"revision": revision})
+        target = Target(self.s.spoke, self.s.kubeconfig, self.s.context, self.s.provider_settings)
+        t0 = time.monotonic()
+        run = plan_spoke(root, target, self.s.pass_options)
+        try:
+            fleet = load_fleet(root)
+            view = fleet.find_spoke(self.s.spoke)
+            self.region = outcome.region = view.region.name if view else "?"
+            outcome.durations["plan"] = time.monotonic() - t0
+            new_revision = revision != self.state.last_applied
+            drift = not new_revision and run.has_changes
+            if run.kube:
+                self.metrics.drift.set(sum(1 for c in run.kube.plan.changes if c.drift) if drift else 0)
+            if not leader:
+                outcome.result = "standby"
+                outcome.objects = describe_objects(run, None, drift_only=True)
+                return
+            if not run.has_changes:
+                outcome.result = "in-sync"
+                outcome.objects = describe_objects(run, None, drift_only=False)
+                self.state.last_applied = revision
+                return
+            if drift and not self.s.self_heal:
+                outcome.result = "drifted"
+                outcome.objects = describe_objects(run, None, drift_only=True)
+                outcome.infrastructure = describe_infra(run, None)
+                return
+            t1 = time.monotonic()
+            applied = run.kube.apply() if run.kube else None
+            infra = run.infra.apply() if run.infra and (applied is None or applied.ok) else None
+            outcome.durations["apply"] = time.monotonic() - t1
+            outcome.objects = describe_objects(run, applied, drift_only=False)
+            outcome.infrastructure = describe_infra(run, infra)
+            outcome.requests = (run.kube.plan.requests if run.kube else 0) + (applied.requests if applied else 0)
+            if applied:
+                self.metrics.objects_applied.inc(len(applied.applied) + len(applied.pruned))
+            ok = (applied is None or applied.ok) and (infra is None or not infra.failed)
+            outcome.result = ("healed" if drift else "applied") if ok else "failed"
+            if not ok:
+                outcome.error = "; ".join(f"{k}: {m}" for k, m in (applied.failed if applied else [])[:5]) or (
+                    "infrastructure changes failed")
+            else:
+                self.state.last_applied = revision
+        finally:
+            run.close()
+
+    # -- the loop -----------------------------------------------------------------------------------------------
+    def report(self, outcome: PassOutcome) -> None:
+        body = outcome.to_report()
+        self.outbox.put(body["id"], body)
+        self.delivery.flush()
+        self.metrics.outbox.set(len(self.outbox))
+
+    def elect(self) -> tuple[bool, LeaderElection | None]:
+        try:
+            kube = Kube(load_api_client(self.s.kubeconfig, self.s.context))
+        except RazeeError as e:
+            log.error("cannot reach the cluster for leader election: %s", e.message)
+            return False, None
+        election = LeaderElection(kube, f"razee-agent-{self.s.spoke}", self.s.identity, self.s.lease_duration)
+        try:
+            leader = election.acquire()
+        except RazeeError as e:
+            log.error("leader election failed: %s", e.message)
+            kube.close()
+            return False, None
+        self.metrics.leader.set(1 if leader else 0)
+        return leader, election
+
+    def run(self, once: bool = False) -> PassOutcome | None:
+        last_full = 0.0
+        last_seen: str | None = None
+        backoff = 0.0
+        outcome: PassOutcome | None = None
+        election: LeaderElection | None = None
+        interval = self.s.interval
+        watcher = watch_folder(self.local, self.wake) if self.local is not None and not once else None
+        try:
+            while not self.stop.is_set():
+                self.last_loop = time.monotonic()
+                due = time.monotonic() - last_full >= interval or self.wake.is_set()
+                if not due and self.git is not None:
+                    try:
+                        due = self.git.fetch() != last_seen
+                    except ServiceError as e:
+                        log.warning("%s", e.message)
+                if due:
+                    self.wake.clear()
+                    leader, election = self.elect()
+                    outcome = self.run_pass(leader)
+                    self.report(outcome)
+                    if election is not None:
+                        election.kube.close()
+                    last_seen = outcome.source.get("revision")
+                    last_full = time.monotonic()
+                    interval = self.s.interval * random.uniform(0.9, 1.1)  # spread passes of many agents
+                    log.info("pass: %s at %s", outcome.result, (last_seen or "?")[:12])
+                    if once:
+                        return outcome
+                    backoff = min(max(1.0, backoff * 2), self.s.interval) if outcome.result == "failed" else 0.0
+                    if backoff:
+                        last_full -= self.s.interval - backoff  # retry a failed pass sooner, backing off
+                else:
+                    self.delivery.flush()
+                self.stop.wait(min(self.s.poll, self.s.interval))
+        finally:
+            if watcher is not None:
+                watcher.stop()
+            if election is not None and outcome is not None and outcome.result != "standby":
+                kube = Kube(load_api_client(self.s.kubeconfig, self.s.context))
+                LeaderElection(kube, f"razee-agent-{self.s.spoke}", self.s.identity, self.s.lease_duration).release()
+                kube.close()
+            self.outbox.close()
+            if self.git is not None:
+                self.git.close()
+        return outcome

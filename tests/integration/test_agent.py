@@ -1,0 +1,275 @@
+"""The spoke agent against a real apiserver and real git repositories: faults it must live through."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import git
+import pytest
+from kubernetes import client, config
+
+from razee.agent.core import Agent, AgentSettings
+from razee.agent.delivery import Delivery
+from razee.agent.outbox import Outbox
+from razee.reconcile import PassOptions
+from tests.fleetrepo import region_copy, write_repo
+
+ACTOR = git.Actor("t", "t@example.com")
+
+
+class FleetRepo:
+    """A one-spoke fleet in a real git repo, followed over file://, with a ConfigMap the test controls."""
+
+    def __init__(self, tmp: Path, namespace: str) -> None:
+        self.path = tmp / "origin"
+        self.spoke = f"a-{secrets.token_hex(4)}"
+        self.namespace = namespace
+        self.repo = git.Repo.init(self.path, initial_branch="main")
+        self.url = f"file://{self.path}"
+
+    def commit(self, value: str, template: str | None = None, message: str = "change") -> str:
+        region = region_copy()
+        region["spokes"] = [{"name": self.spoke, "wave": "main"}]
+        region["clusters"] = []
+        text = template or (f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: app, namespace: {self.namespace}}}\n"
+                            f"data: {{value: {json.dumps(value)}}}\n")
+        if self.path.exists():
+            for f in (self.path / "templates").rglob("*.j2") if (self.path / "templates").exists() else []:
+                f.unlink()
+        write_repo(self.path, regions=[region], templates={"spoke/app.yaml.j2": text})
+        self.repo.git.add(A=True)
+        self.repo.index.commit(message, author=ACTOR, committer=ACTOR)
+        return self.repo.head.commit.hexsha
+
+    def agent(self, tmp: Path, kubeconfig: str, name: str = "agent", **kw: Any) -> Agent:
+        return Agent(AgentSettings(spoke=self.spoke, repo=self.url, kubeconfig=kubeconfig,
+                                   state_dir=tmp / name, identity=name, interval=1, poll=0.2,
+                                   pass_options=PassOptions(infra=False), **kw))
+
+
+def step(agent: Agent) -> Any:
+    """One pass, reported to the outbox, as the agent's loop does it."""
+    outcome = agent.run_pass(leader=True)
+    agent.report(outcome)
+    return outcome
+
+
+@pytest.fixture
+def fleet(tmp_path: Path, namespace: str) -> FleetRepo:
+    return FleetRepo(tmp_path, namespace)
+
+
+def live_value(api_client: client.ApiClient, namespace: str) -> str | None:
+    try:
+        return client.CoreV1Api(api_client).read_namespaced_config_map("app", namespace).data["value"]
+    except client.ApiException:
+        return None
+
+
+def test_bad_commits_are_rejected_and_the_last_good_one_enforced(fleet: FleetRepo, tmp_path: Path,
+                                                                 kubeconfig: str, api_client: client.ApiClient) -> None:
+    good = fleet.commit("v1")
+    agent = fleet.agent(tmp_path, kubeconfig)
+    first = step(agent)
+    assert first.result == "applied" and first.source["revision"] == good
+    assert live_value(api_client, fleet.namespace) == "v1"
+
+    fleet.commit("v2", template="apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\ndata: {v: {{ nope }}}\n")
+    bad = step(agent)
+    assert bad.result == "rejected"
+    assert any("templates/spoke/app.yaml.j2:4: undefined value" in f for f in bad.findings)
+    assert bad.source["revision"] == good  # still enforcing the last good revision
+    assert live_value(api_client, fleet.namespace) == "v1"
+
+    evil = ("apiVersion: v1\nkind: Pod\nmetadata: {name: x, namespace: " + fleet.namespace + "}\nspec:\n"
+            "  containers: [{name: c, image: docker.io/evil:1, resources: {requests: {cpu: 1m, memory: 1Mi}, "
+            "limits: {cpu: 1m, memory: 1Mi}}}]\n")
+    fleet.commit("v2", template=evil)
+    refused = step(agent)
+    assert refused.result == "rejected" and any("[allowed-registries]" in f for f in refused.findings)
+
+    fixed = fleet.commit("v3")
+    ok = step(agent)
+    assert ok.result == "applied" and ok.source["revision"] == fixed
+    assert live_value(api_client, fleet.namespace) == "v3"
+    report = agent.outbox.pending()
+    assert [r.body["result"] for r in report] == ["applied", "rejected", "rejected", "applied"]
+
+
+def test_drift_is_reported_and_healed_only_with_self_heal(fleet: FleetRepo, tmp_path: Path, kubeconfig: str,
+                                                         api_client: client.ApiClient) -> None:
+    fleet.commit("v1")
+    agent = fleet.agent(tmp_path, kubeconfig)
+    assert agent.run_pass(leader=True).result == "applied"
+    core = client.CoreV1Api(api_client)
+    core.patch_namespaced_config_map("app", fleet.namespace, {"data": {"value": "hand-edited"}})
+    drifted = agent.run_pass(leader=True)
+    assert drifted.result == "drifted"
+    (obj,) = [o for o in drifted.objects if o["status"] == "drifted"]
+    assert obj["name"] == "app" and obj["paths"] == ["/data/value"]
+    assert live_value(api_client, fleet.namespace) == "hand-edited"  # reported, not touched
+    healer = fleet.agent(tmp_path, kubeconfig, name="healer", self_heal=True)
+    healer.state.last_applied = healer.state.last_good = None
+    first = healer.run_pass(leader=True)  # a fresh agent sees the revision as new and applies it
+    assert first.result == "applied"
+    core.patch_namespaced_config_map("app", fleet.namespace, {"data": {"value": "hand-edited-again"}})
+    healed = healer.run_pass(leader=True)
+    assert healed.result == "healed"
+    assert live_value(api_client, fleet.namespace) == "v1"
+
+
+def test_force_push_is_followed(fleet: FleetRepo, tmp_path: Path, kubeconfig: str,
+                                api_client: client.ApiClient) -> None:
+    fleet.commit("v1")
+    fleet.commit("v2")
+    agent = fleet.agent(tmp_path, kubeconfig)
+    assert agent.run_pass(leader=True).result == "applied"
+    fleet.repo.git.reset("--hard", "HEAD~1")  # history rewritten: v2 is gone
+    rewritten = fleet.commit("v2-rewritten", message="rewritten history")
+    out = agent.run_pass(leader=True)
+    assert out.result == "applied" and out.source["revision"] == rewritten
+    assert live_value(api_client, fleet.namespace) == "v2-rewritten"
+
+
+def test_unreachable_git_keeps_enforcing_then_catches_up(fleet: FleetRepo, tmp_path: Path, kubeconfig: str,
+                                                         api_client: client.ApiClient) -> None:
+    good = fleet.commit("v1")
+    agent = fleet.agent(tmp_path, kubeconfig)
+    assert agent.run_pass(leader=True).result == "applied"
+    hidden = tmp_path / "hidden"
+    shutil.move(fleet.path, hidden)  # the git server is gone
+    during = agent.run_pass(leader=True)
+    assert during.result == "in-sync" and during.source["revision"] == good
+    shutil.move(hidden, fleet.path)
+    newer = fleet.commit("v2")
+    after = agent.run_pass(leader=True)
+    assert after.result == "applied" and after.source["revision"] == newer
+    assert live_value(api_client, fleet.namespace) == "v2"
+
+
+def test_only_the_lease_holder_applies(fleet: FleetRepo, tmp_path: Path, kubeconfig: str,
+                                       api_client: client.ApiClient) -> None:
+    fleet.commit("v1")
+    first, second = fleet.agent(tmp_path, kubeconfig, "one"), fleet.agent(tmp_path, kubeconfig, "two")
+    lead1, e1 = first.elect()
+    lead2, e2 = second.elect()
+    assert (lead1, lead2) == (True, False)
+    standby = second.run_pass(leader=lead2)
+    assert standby.result == "standby"
+    assert live_value(api_client, fleet.namespace) is None  # the standby applied nothing
+    assert first.run_pass(leader=lead1).result == "applied"
+    for e in (e1, e2):
+        assert e is not None
+        e.kube.close()
+
+
+class Hub:
+    """A minimal HTTP endpoint that records report ids in arrival order (the hub itself is issue 7)."""
+
+    def __init__(self, port: int) -> None:
+        received: list[str] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                received.append(body["id"])
+                self.send_response(201)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                return
+
+        self.received = received
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_reports_survive_a_hub_outage_and_arrive_in_order(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    outbox = Outbox(tmp_path / "outbox.sqlite")
+    delivery = Delivery(outbox, f"http://127.0.0.1:{port}", "t")
+    ids = [f"r{i}" for i in range(5)]
+    for i in ids:
+        outbox.put(i, {"id": i})
+        assert delivery.flush() == 0  # hub down: nothing lost, everything queued
+        delivery.next_try = 0
+    outbox.close()
+    outbox = Outbox(tmp_path / "outbox.sqlite")  # the agent restarted meanwhile
+    assert len(outbox) == 5
+    hub = Hub(port)
+    try:
+        delivery = Delivery(outbox, f"http://127.0.0.1:{port}", "t")
+        assert delivery.flush() == 5
+        assert hub.received == ids
+        assert len(outbox) == 0
+    finally:
+        hub.close()
+        outbox.close()
+
+
+def test_sigterm_finishes_the_pass_and_releases_the_lease(fleet: FleetRepo, tmp_path: Path, kubeconfig: str,
+                                                          api_client: client.ApiClient) -> None:
+    fleet.commit("v1")
+    proc = subprocess.Popen([sys.executable, "-m", "razee", "agent", "--spoke", fleet.spoke, "--repo", fleet.url,
+                             "--kubeconfig", kubeconfig, "--state-dir", str(tmp_path / "proc"), "--interval", "2s",
+                             "--poll", "1s", "--no-infra", "--identity", "proc", "--listen", "127.0.0.1:0"],
+                            env={**os.environ}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while live_value(api_client, fleet.namespace) != "v1":
+        assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 0
+    lease = client.CoordinationV1Api(api_client).read_namespaced_lease(f"razee-agent-{fleet.spoke}", "razee-system")
+    assert not lease.spec.holder_identity  # released: another replica need not wait for it to expire
+
+
+def test_apiserver_outage_mid_loop_then_convergence(tmp_path: Path, cluster_factory: Any) -> None:
+    kubeconfig = cluster_factory("agent-outage")
+    testenv = [sys.executable, str(Path(__file__).resolve().parents[2] / "scripts" / "testenv")]
+    api = config.new_client_from_config(config_file=kubeconfig)
+    client.CoreV1Api(api).create_namespace({"metadata": {"name": "outage"}})
+    fleet = FleetRepo(tmp_path, "outage")
+    fleet.commit("v1")
+    agent = fleet.agent(tmp_path, kubeconfig)
+    runner = threading.Thread(target=agent.run, daemon=True)
+    runner.start()
+    try:
+        deadline = time.monotonic() + 60
+        while live_value(api, "outage") != "v1":
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        subprocess.run([*testenv, "pause", "agent-outage"], check=True)
+        fleet.commit("v2")
+        time.sleep(3)  # passes fail meanwhile; the agent keeps going and backs off
+        subprocess.run([*testenv, "start", "agent-outage"], check=True, capture_output=True)
+        deadline = time.monotonic() + 60
+        while live_value(api, "outage") != "v2":
+            assert time.monotonic() < deadline, "the agent did not converge after the apiserver came back"
+            time.sleep(0.3)
+    finally:
+        agent.stop.set()
+        runner.join(timeout=30)
+        api.close()
+    results = [q.body["result"] for q in Outbox(tmp_path / "agent" / "outbox.sqlite").pending(1000)]
+    assert "failed" in results and results[-1] in ("applied", "in-sync")
+    assert results.index("failed") < len(results) - 1
