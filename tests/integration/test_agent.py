@@ -7,10 +7,12 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -200,8 +202,6 @@ class Hub:
 
 
 def test_reports_survive_a_hub_outage_and_arrive_in_order(tmp_path: Path) -> None:
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -228,15 +228,23 @@ def test_reports_survive_a_hub_outage_and_arrive_in_order(tmp_path: Path) -> Non
 
 def test_sigterm_finishes_the_pass_and_releases_the_lease(fleet: FleetRepo, tmp_path: Path, kubeconfig: str,
                                                           api_client: client.ApiClient) -> None:
-    fleet.commit("v1")
+    revision = fleet.commit("v1")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
     proc = subprocess.Popen([sys.executable, "-m", "razee", "agent", "--spoke", fleet.spoke, "--repo", fleet.url,
                              "--kubeconfig", kubeconfig, "--state-dir", str(tmp_path / "proc"), "--interval", "2s",
-                             "--poll", "1s", "--no-infra", "--identity", "proc", "--listen", "127.0.0.1:0"],
+                             "--poll", "1s", "--no-infra", "--identity", "proc", "--listen", f"127.0.0.1:{port}"],
                             env={**os.environ}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while live_value(api_client, fleet.namespace) != "v1":
         assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read() if proc.stderr else ""
         time.sleep(0.2)
+    health = urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5)
+    assert health.status == 200
+    metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    assert f'razee_source_info{{revision="{revision}"}} 1.0' in metrics
+    assert "razee_pass_duration_seconds_count" in metrics and "razee_leader 1.0" in metrics
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=60) == 0
     lease = client.CoordinationV1Api(api_client).read_namespaced_lease(f"razee-agent-{fleet.spoke}", "razee-system")
