@@ -26,6 +26,7 @@ from razee.agent.delivery import Delivery
 from razee.agent.outbox import Outbox
 from razee.reconcile import PassOptions
 from tests.fleetrepo import region_copy, write_repo
+from tests.gitserver import GitHttpServer
 
 ACTOR = git.Actor("t", "t@example.com")
 
@@ -281,3 +282,27 @@ def test_apiserver_outage_mid_loop_then_convergence(tmp_path: Path, cluster_fact
     results = [q.body["result"] for q in Outbox(tmp_path / "agent" / "outbox.sqlite").pending(1000)]
     assert "failed" in results and results[-1] in ("applied", "in-sync")
     assert results.index("failed") < len(results) - 1
+
+
+def test_follows_a_repo_over_http_with_a_token_that_never_leaks(fleet: FleetRepo, tmp_path: Path, kubeconfig: str,
+                                                                 api_client: client.ApiClient,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    fleet.commit("over-http")
+    token = f"tok-{secrets.token_hex(12)}"
+    server = GitHttpServer(tmp_path, token=token)
+    try:
+        agent = Agent(AgentSettings(spoke=fleet.spoke, repo=server.url("origin"), kubeconfig=kubeconfig,
+                                    state_dir=tmp_path / "http-agent", pass_options=PassOptions(infra=False)))
+        monkeypatch.setenv("RAZEE_GIT_TOKEN", token)
+        out = agent.run_pass(leader=True)
+        assert out.result == "applied", out.error
+        assert live_value(api_client, fleet.namespace) == "over-http"
+        fresh = Agent(AgentSettings(spoke=fleet.spoke, repo=server.url("origin"), kubeconfig=kubeconfig,
+                                    state_dir=tmp_path / "http-agent-2", pass_options=PassOptions(infra=False)))
+        monkeypatch.setenv("RAZEE_GIT_TOKEN", "wrong-" + token)
+        denied = fresh.run_pass(leader=True)
+        assert denied.result == "failed"
+        assert "cannot fetch main from http://127.0.0.1" in (denied.error or "")
+        assert token not in json.dumps(denied.to_report())
+    finally:
+        server.close()
