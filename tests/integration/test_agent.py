@@ -306,3 +306,50 @@ def test_follows_a_repo_over_http_with_a_token_that_never_leaks(fleet: FleetRepo
         assert token not in json.dumps(denied.to_report())
     finally:
         server.close()
+
+
+def test_sigkill_mid_apply_then_restart_leaves_nothing_orphaned(tmp_path: Path, kubeconfig: str,
+                                                                 api_client: client.ApiClient) -> None:
+    namespace = f"rt-{secrets.token_hex(4)}"
+    core = client.CoreV1Api(api_client)
+    core.create_namespace({"metadata": {"name": namespace, "labels": {"created-by": "razee-tests"}}})
+
+    def config_maps(numbers: range) -> str:
+        return "".join(f"---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cm-{i}, namespace: {namespace}}}\n"
+                       f"data: {{i: '{i}'}}\n" for i in numbers)
+
+    def live() -> set[str]:
+        return {c.metadata.name for c in core.list_namespaced_config_map(namespace).items} - {"kube-root-ca.crt"}
+
+    try:
+        fleet = FleetRepo(tmp_path, namespace)
+        fleet.commit("x", template=config_maps(range(400)))
+        # the same replica identity restarts, as a Pod restarted in place would; it renews its own Lease
+        args = [sys.executable, "-m", "razee", "agent", "--spoke", fleet.spoke, "--repo", fleet.url, "--kubeconfig",
+                kubeconfig, "--state-dir", str(tmp_path / "state"), "--no-infra", "--interval", "2s", "--poll",
+                "1s", "--identity", "replica-0", "--listen", "127.0.0.1:0"]
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while len(live()) < 60:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)  # mid-apply: no cleanup, no lease release
+        proc.wait()
+        created = live()
+        assert 60 <= len(created) < 400, len(created)
+
+        # cm-0..49 leave the repo; the killed pass created them (objects apply in render order), so only a
+        # write-ahead inventory lets the restarted agent prune them
+        assert {f"cm-{i}" for i in range(50)} <= created
+        fleet.commit("x", template=config_maps(range(50, 400)))
+        restarted = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 120
+            while live() != {f"cm-{i}" for i in range(50, 400)}:
+                assert time.monotonic() < deadline, len(live())
+                time.sleep(0.2)
+        finally:
+            restarted.terminate()
+            restarted.wait(timeout=60)
+    finally:
+        core.delete_namespace(namespace)
