@@ -28,7 +28,7 @@ from razee.errors import InputError, RazeeError, ServiceError
 from razee.fleet.loader import load_fleet
 from razee.kube.client import Kube, load_api_client
 from razee.pipeline import Selection, render
-from razee.reconcile import PassOptions, Target, plan_spoke
+from razee.reconcile import Pass, PassOptions, Target, plan_spoke
 from razee.source.local import revision_snapshot
 from razee.source.remote import GitSource, redact
 from razee.source.signatures import verify_commit
@@ -215,6 +215,7 @@ class Agent:
             if not run.has_changes:
                 outcome.result = "in-sync"
                 outcome.objects = describe_objects(run, None, drift_only=False)
+                outcome.unhealthy = self._health(run)
                 self.state.last_applied = revision
                 return
             if drift and not self.s.self_heal:
@@ -228,6 +229,7 @@ class Agent:
             outcome.durations["apply"] = time.monotonic() - t1
             outcome.objects = describe_objects(run, applied, drift_only=False)
             outcome.infrastructure = describe_infra(run, infra)
+            outcome.unhealthy = self._health(run)
             outcome.requests = (run.kube.plan.requests if run.kube else 0) + (applied.requests if applied else 0)
             if applied:
                 self.metrics.objects_applied.inc(len(applied.applied) + len(applied.pruned))
@@ -240,6 +242,16 @@ class Agent:
                 self.state.last_applied = revision
         finally:
             run.close()
+
+    def _health(self, run: Pass) -> list[dict[str, str]]:
+        """What is not healthy right now (one read, no waiting: the next pass looks again)."""
+        if run.kube is None:
+            return []
+        try:
+            return [{"object": str(key), "status": h.status.value, "reason": h.reason}
+                    for key, h in sorted(run.kube.wait(0).items())][:100]
+        except RazeeError as e:
+            return [{"object": "*", "status": "unknown", "reason": e.message}]
 
     # -- the loop -----------------------------------------------------------------------------------------------
     def report(self, outcome: PassOutcome) -> None:

@@ -353,3 +353,60 @@ def test_sigkill_mid_apply_then_restart_leaves_nothing_orphaned(tmp_path: Path, 
             restarted.wait(timeout=60)
     finally:
         core.delete_namespace(namespace)
+
+
+def test_a_watched_local_folder_triggers_a_pass(tmp_path: Path, namespace: str, kubeconfig: str,
+                                                api_client: client.ApiClient) -> None:
+    fleet = FleetRepo(tmp_path, namespace)
+    fleet.commit("w1")
+    agent = Agent(AgentSettings(spoke=fleet.spoke, repo=str(fleet.path), kubeconfig=kubeconfig,
+                                state_dir=tmp_path / "watch", interval=3600, poll=0.1,
+                                pass_options=PassOptions(infra=False)))
+    runner = threading.Thread(target=agent.run, daemon=True)
+    runner.start()
+    try:
+        deadline = time.monotonic() + 30
+        while live_value(api_client, namespace) != "w1":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        fleet.commit("w2")  # the interval is an hour: only the watch can bring this in
+        deadline = time.monotonic() + 30
+        while live_value(api_client, namespace) != "w2":
+            assert time.monotonic() < deadline, "the edit did not trigger a pass"
+            time.sleep(0.1)
+    finally:
+        agent.stop.set()
+        runner.join(timeout=30)
+
+
+def test_the_agent_applies_only_signed_commits(fleet: FleetRepo, tmp_path: Path, kubeconfig: str,
+                                               api_client: client.ApiClient) -> None:
+    key = tmp_path / "ops"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    allowed = tmp_path / "allowed_signers"
+    allowed.write_text(f"ops {key.with_suffix('.pub').read_text()}")
+    fleet.commit("unsigned")
+    agent = fleet.agent(tmp_path, kubeconfig, trusted_keys=(allowed,))
+    refused = agent.run_pass(leader=True)
+    assert refused.result == "rejected" and "it is not signed" in refused.findings[0]
+    assert live_value(api_client, fleet.namespace) is None
+    subprocess.run(["git", "-c", "gpg.format=ssh", "-c", f"user.signingkey={key}", "-c", "user.name=t", "-c",
+                    "user.email=t@example.com", "commit", "-q", "--allow-empty", "-S", "-m", "signed"],
+                   cwd=fleet.path, check=True)
+    signed = agent.run_pass(leader=True)
+    assert signed.result == "applied", signed.findings
+    assert live_value(api_client, fleet.namespace) == "unsigned"  # the content, now vouched for by a signature
+
+
+def test_reports_name_what_is_not_healthy(fleet: FleetRepo, tmp_path: Path, kubeconfig: str) -> None:
+    deploy = (f"apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: stuck, namespace: {fleet.namespace}}}\n"
+              "spec:\n  replicas: 1\n  selector: {matchLabels: {app: s}}\n  template:\n"
+              "    metadata: {labels: {app: s}}\n    spec:\n      containers:\n"
+              "      - {name: s, image: icr.io/fail/stuck:1, resources: {requests: {cpu: 1m, memory: 1Mi}, "
+              "limits: {cpu: 1m, memory: 1Mi}}}\n")
+    fleet.commit("x", template=deploy)
+    out = fleet.agent(tmp_path, kubeconfig).run_pass(leader=True)
+    assert out.result == "applied"
+    report = out.to_report()
+    assert [u["object"] for u in report["unhealthy"]] == [f"Deployment.apps {fleet.namespace}/stuck"]
+    assert report["unhealthy"][0]["status"] in ("progressing", "degraded")
