@@ -27,6 +27,7 @@ from razee.agent.outbox import Outbox
 from razee.reconcile import PassOptions
 from tests.fleetrepo import region_copy, write_repo
 from tests.gitserver import GitHttpServer
+from tests.sshserver import SshServer
 
 ACTOR = git.Actor("t", "t@example.com")
 
@@ -410,3 +411,19 @@ def test_reports_name_what_is_not_healthy(fleet: FleetRepo, tmp_path: Path, kube
     report = out.to_report()
     assert [u["object"] for u in report["unhealthy"]] == [f"Deployment.apps {fleet.namespace}/stuck"]
     assert report["unhealthy"][0]["status"] in ("progressing", "degraded")
+
+
+def test_follows_a_repo_over_ssh(fleet: FleetRepo, tmp_path: Path, kubeconfig: str, api_client: client.ApiClient,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    fleet.commit("over-ssh")
+    server = SshServer(tmp_path / "sshd")
+    try:
+        monkeypatch.setenv("GIT_SSH_COMMAND", server.git_ssh_command())
+        agent = Agent(AgentSettings(spoke=fleet.spoke, repo=server.url(fleet.path), kubeconfig=kubeconfig,
+                                    state_dir=tmp_path / "ssh-agent", pass_options=PassOptions(infra=False)))
+        out = agent.run_pass(leader=True)
+        assert out.result == "applied", out.error
+        assert out.source["repo"].startswith("ssh://")
+        assert live_value(api_client, fleet.namespace) == "over-ssh"
+    finally:
+        server.close()
