@@ -25,7 +25,6 @@ from razee.agent.metrics import AgentMetrics
 from razee.agent.outbox import Outbox
 from razee.agent.report import PassOutcome, describe_infra, describe_objects
 from razee.errors import InputError, RazeeError, ServiceError
-from razee.fleet.loader import load_fleet
 from razee.kube.client import Kube, load_api_client
 from razee.pipeline import Selection, render
 from razee.reconcile import Pass, PassOptions, Target, plan_spoke
@@ -200,9 +199,7 @@ class Agent:
         t0 = time.monotonic()
         run = plan_spoke(root, target, self.s.pass_options)
         try:
-            fleet = load_fleet(root)
-            view = fleet.find_spoke(self.s.spoke)
-            self.region = outcome.region = view.region.name if view else "?"
+            self.region = outcome.region = run.region
             outcome.durations["plan"] = time.monotonic() - t0
             new_revision = revision != self.state.last_applied
             drift = not new_revision and run.has_changes
