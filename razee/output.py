@@ -11,7 +11,8 @@ from rich.console import Console
 
 
 def stdout_console() -> Console:
-    return Console(file=sys.stdout, highlight=False, soft_wrap=True)
+    # piped output is for grep and logs: wide enough that table cells are never cut
+    return Console(file=sys.stdout, highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 240)
 
 
 def stderr_console() -> Console:

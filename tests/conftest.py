@@ -95,3 +95,22 @@ def podsim(kubeconfig: str) -> Iterator[None]:
     yield
     proc.terminate()
     proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[object]:
+    """One real PostgreSQL server for the session; each test gets its own database."""
+    from tests.pgserver import PostgresServer
+
+    server = PostgresServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def hub_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh hub database URL: every hub test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'hub.sqlite'}"
+    server = request.getfixturevalue("postgres")
+    return server.create_database(f"t{secrets.token_hex(6)}")  # type: ignore[attr-defined,no-any-return]

@@ -47,6 +47,7 @@ def _register_commands() -> None:
     from razee.cli.agent_cmd import agent_cmd
     from razee.cli.apply_cmd import apply_cmd
     from razee.cli.diff_cmd import diff_cmd
+    from razee.cli.hub_cmd import hub_group
     from razee.cli.render_cmd import render_cmd
     from razee.cli.secret_cmd import secret_group
     from razee.cli.validate_cmd import validate
@@ -56,6 +57,7 @@ def _register_commands() -> None:
     cli.add_command(apply_cmd)
     cli.add_command(secret_group)
     cli.add_command(agent_cmd)
+    cli.add_command(hub_group)
     cli.add_command(validate)
 
 

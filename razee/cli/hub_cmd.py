@@ -1,0 +1,141 @@
+"""`razee hub`: run the hub, manage its tokens, and ask it fleet-wide questions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+from rich.table import Table
+
+from razee.output import note, stdout_console, write
+
+
+@click.group("hub")
+def hub_group() -> None:
+    """The hub: collects every agent's reports and answers fleet-wide questions."""
+
+
+def _store(db: str) -> Any:
+    from razee.hub.migrate import upgrade
+    from razee.hub.store import Store, engine_for
+
+    engine = engine_for(db)
+    upgrade(engine)
+    return Store(engine)
+
+
+@hub_group.command("serve")
+@click.option("--db", default="sqlite:///razee-hub.sqlite", show_default=True,
+              help="SQLAlchemy URL: sqlite:///FILE or postgresql://USER@HOST:PORT/DB.")
+@click.option("--listen", default="127.0.0.1:8080", show_default=True)
+@click.option("--stale-after", default=600, show_default=True, help="Seconds without a report before a spoke is stale.")
+@click.option("--keep-reports", default=200, show_default=True,
+              help="Reports kept per spoke (the latest state always).")
+def serve(db: str, listen: str, stale_after: int, keep_reports: int) -> None:
+    """Serve the API and the dashboard (migrating the database to the current schema first)."""
+    import uvicorn
+
+    from razee.hub.api import create_app
+
+    store = _store(db)
+    store.stale_after, store.keep_reports = stale_after, keep_reports
+    host, _, port = listen.rpartition(":")
+    note(f"razee hub on http://{listen} (database {db.split('@')[-1]})")
+    uvicorn.run(create_app(store), host=host or "127.0.0.1", port=int(port), log_level="warning")
+
+
+@hub_group.group("token")
+def token_group() -> None:
+    """Create and revoke hub tokens (stored hashed; shown once)."""
+
+
+@token_group.command("create")
+@click.option("--db", required=True, help="The hub's database URL.")
+@click.option("--role", type=click.Choice(["agent", "reader", "admin"]), required=True)
+@click.option("--spoke", default=None, help="For agent tokens: the only spoke it may report for.")
+def token_create(db: str, role: str, spoke: str | None) -> None:
+    from razee.hub.auth import create_token
+
+    token, token_id = create_token(_store(db), role, spoke)
+    write(token + "\n")
+    note(f"token id {token_id} ({role}{' for ' + spoke if spoke else ''}); it is not shown again")
+
+
+@token_group.command("revoke")
+@click.option("--db", required=True)
+@click.argument("token_id")
+def token_revoke(db: str, token_id: str) -> None:
+    from razee.errors import UsageError
+    from razee.hub.auth import revoke_token
+
+    if not revoke_token(_store(db), token_id):
+        raise UsageError(f"no token with id {token_id}")
+    note(f"revoked {token_id}")
+
+
+def _client_options(f: Any) -> Any:
+    f = click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True)(f)
+    f = click.option("--token", envvar="RAZEE_HUB_TOKEN", default=None, help="Reader token (or RAZEE_HUB_TOKEN).")(f)
+    f = click.option("--hub", envvar="RAZEE_HUB", default="http://127.0.0.1:8080", show_default=True)(f)
+    return f
+
+
+@hub_group.command("status")
+@_client_options
+def status(hub: str, token: str | None, output: str) -> None:
+    """Every spoke: region, revision, last result, drift and staleness."""
+    from razee.hub.client import get
+
+    summary = get(hub, token, "/api/v1/summary")
+    spokes = get(hub, token, "/api/v1/spokes", {"limit": 1000})["items"]
+    if output == "json":
+        write(json.dumps({"summary": summary, "spokes": spokes}, indent=2) + "\n")
+        return
+    table = Table("region", "spoke", "revision", "result", "drifted", "failed", "unhealthy", "stale")
+    for s in spokes:
+        table.add_row(s["region"], s["spoke"], s["revision"][:12], s["result"], str(s["drifted"]), str(s["failed"]),
+                      str(s["unhealthy"]), "STALE" if s["stale"] else "")
+    console = stdout_console()
+    console.print(table)
+    console.print(f"{summary['spokes']} spokes, {summary['stale']} stale, {summary['driftedObjects']} drifted objects")
+
+
+@hub_group.command("drift")
+@_client_options
+@click.option("--region", default=None)
+@click.option("--spoke", default=None)
+@click.option("--kind", default=None)
+@click.option("--namespace", default=None)
+def drift(hub: str, token: str | None, output: str, region: str | None, spoke: str | None, kind: str | None,
+          namespace: str | None) -> None:
+    """Drifted objects across the fleet, with the field paths that differ."""
+    from razee.hub.client import get
+
+    items = get(hub, token, "/api/v1/drift", {"region": region, "spoke": spoke, "kind": kind,
+                                              "namespace": namespace, "limit": 1000})["items"]
+    if output == "json":
+        write(json.dumps(items, indent=2) + "\n")
+        return
+    table = Table("region", "spoke", "object", "fields")
+    for d in items:
+        obj = f"{d['kind']} {d['namespace'] + '/' if d['namespace'] else ''}{d['name']}"
+        table.add_row(d["region"], d["spoke"], obj, ", ".join(d["paths"]))
+    stdout_console().print(table)
+
+
+@hub_group.command("rollout")
+@_client_options
+@click.argument("revision", required=False)
+def rollout(hub: str, token: str | None, output: str, revision: str | None) -> None:
+    """Which spokes applied REVISION (default: the newest reported), which failed, which are pending."""
+    from razee.hub.client import get
+
+    state = get(hub, token, "/api/v1/rollout", {"revision": revision})
+    if output == "json":
+        write(json.dumps(state, indent=2) + "\n")
+        return
+    console = stdout_console()
+    console.print(f"revision {state['revision'][:12]}")
+    for key in ("applied", "failed", "pending"):
+        console.print(f"  {key:8} {len(state[key]):3}  {', '.join(state[key])}")

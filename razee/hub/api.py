@@ -1,0 +1,103 @@
+"""The hub's HTTP API (FastAPI): agents post reports, people and tools read fleet-wide views.
+
+Every request needs a token. An agent token may write only its own spoke's reports; reads take any valid token.
+Report bodies are size-limited and schema-validated before anything is stored.
+"""
+
+
+import json
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi.responses import HTMLResponse
+from pydantic import ValidationError
+
+from razee import __version__
+from razee.hub.auth import Principal, authenticate
+from razee.hub.dashboard import render_dashboard
+from razee.hub.model import ReportIn
+from razee.hub.store import Page, Store
+
+MAX_REPORT_BYTES = 4 << 20
+
+
+def create_app(store: Store) -> FastAPI:
+    app = FastAPI(title="razee hub", version=__version__, openapi_url="/api/v1/openapi.json", docs_url=None,
+                  redoc_url=None)
+
+    def principal(request: Request) -> Principal:
+        header = request.headers.get("authorization", "")
+        token = header[7:] if header.lower().startswith("bearer ") else request.cookies.get("razee_token")
+        who = authenticate(store, token)
+        if who is None:
+            raise HTTPException(401, "a valid token is required", headers={"WWW-Authenticate": "Bearer"})
+        return who
+
+    Who = Annotated[Principal, Depends(principal)]
+    Limit = Annotated[int, Query(ge=1, le=1000)]
+    Offset = Annotated[int, Query(ge=0)]
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/api/v1/reports", status_code=201, responses={200: {"description": "already stored"},
+                                                              403: {}, 413: {}, 422: {}})
+    async def post_report(request: Request, response: Response, who: Who) -> dict[str, Any]:
+        size = 0
+        chunks: list[bytes] = []
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_REPORT_BYTES:
+                raise HTTPException(413, f"report larger than {MAX_REPORT_BYTES} bytes")
+            chunks.append(chunk)
+        try:
+            body = json.loads(b"".join(chunks))
+            report = ReportIn.model_validate(body)
+        except (ValueError, ValidationError) as e:
+            detail = e.errors(include_input=False) if isinstance(e, ValidationError) else "invalid JSON"
+            raise HTTPException(422, detail) from None
+        if not who.can_report_for(report.spoke):
+            raise HTTPException(403, f"this token may not report for spoke {report.spoke}")
+        if not store.ingest(report, body):
+            response.status_code = 200
+            return {"id": report.id, "stored": False}
+        return {"id": report.id, "stored": True}
+
+    @app.get("/api/v1/summary")
+    def summary(who: Who) -> dict[str, Any]:
+        return store.summary()
+
+    @app.get("/api/v1/spokes")
+    def spokes(who: Who, region: str | None = None, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
+        return store.spokes(Page(limit, offset), region)
+
+    @app.get("/api/v1/spokes/{name}/history")
+    def history(name: str, who: Who, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
+        return store.history(name, Page(limit, offset))
+
+    @app.get("/api/v1/drift")
+    def drift(who: Who, region: str | None = None, spoke: str | None = None, kind: str | None = None,
+              namespace: str | None = None, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
+        return store.drift(Page(limit, offset), region, spoke, kind, namespace)
+
+    @app.get("/api/v1/failures")
+    def failures(who: Who, region: str | None = None, spoke: str | None = None, limit: Limit = 100,
+                 offset: Offset = 0) -> dict[str, Any]:
+        return store.drift(Page(limit, offset), region, spoke, status="failed")
+
+    @app.get("/api/v1/rollout")
+    def rollout(who: Who, revision: str | None = None) -> dict[str, Any]:
+        return store.rollout(revision)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def dashboard(request: Request, token: str | None = None) -> Response:
+        who = authenticate(store, token or request.cookies.get("razee_token"))
+        if who is None:
+            return HTMLResponse("<h1>razee hub</h1><p>Open this page as /?token=&lt;reader token&gt;.</p>", 401)
+        page = HTMLResponse(render_dashboard(store))
+        if token:
+            page.set_cookie("razee_token", token, httponly=True, samesite="strict")
+        return page
+
+    return app

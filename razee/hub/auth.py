@@ -1,0 +1,77 @@
+"""Hub tokens: one per agent (bound to its spoke), readers for viewers, admins. Only a hash is stored.
+
+A token is `rzh_<id>_<secret>`. The id finds the row; the secret's SHA-256 is compared in constant time. The
+secret has 256 bits of entropy, so a plain hash is enough (no password-style stretching needed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+from razee.errors import UsageError
+from razee.hub.schema import Token
+from razee.hub.store import Store
+
+Role = Literal["agent", "reader", "admin"]
+ROLES: tuple[Role, ...] = ("agent", "reader", "admin")
+
+
+@dataclass(frozen=True)
+class Principal:
+    token_id: str
+    role: Role
+    spoke: str | None
+
+    def can_read(self) -> bool:
+        return True
+
+    def can_report_for(self, spoke: str) -> bool:
+        return self.role == "agent" and self.spoke == spoke
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_token(store: Store, role: str, spoke: str | None) -> tuple[str, str]:
+    """A new token (shown once) and its id (for revoking)."""
+    if role not in ROLES:
+        raise UsageError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+    if (role == "agent") != bool(spoke):
+        raise UsageError("an agent token names its spoke (--spoke); reader and admin tokens do not")
+    token_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+    with store.session() as s:
+        s.add(Token(id=token_id, secret_hash=_hash(secret), role=role, spoke=spoke, created=time.time(),
+                    revoked=False))
+    return f"rzh_{token_id}_{secret}", token_id
+
+
+def revoke_token(store: Store, token_id: str) -> bool:
+    with store.session() as s:
+        row = s.get(Token, token_id)
+        if row is None:
+            return False
+        row.revoked = True
+        return True
+
+
+def authenticate(store: Store, presented: str | None) -> Principal | None:
+    if not presented or not presented.startswith("rzh_"):
+        return None
+    try:
+        _, token_id, secret = presented.split("_", 2)
+    except ValueError:
+        return None
+    with store.session() as s:
+        row = s.get(Token, token_id)
+        expected = row.secret_hash if row is not None else _hash("not-a-token")
+        ok = hmac.compare_digest(expected, _hash(secret))  # compare even when the id is unknown: same timing
+        if row is None or row.revoked or not ok:
+            return None
+        role = next((r for r in ROLES if r == row.role), None)
+        return Principal(row.id, role, row.spoke) if role else None

@@ -1,0 +1,65 @@
+"""Tables of the hub (SQLAlchemy 2.0). Migrations under razee/hub/migrations keep upgrades lossless."""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Float, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Token(Base):
+    __tablename__ = "tokens"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))  # agent | reader | admin
+    spoke: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created: Mapped[float] = mapped_column(Float)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SpokeState(Base):
+    """The latest known state of each spoke; never deleted by retention."""
+
+    __tablename__ = "spokes"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    region: Mapped[str] = mapped_column(String(64), index=True)
+    agent: Mapped[str] = mapped_column(String(128))
+    last_seen: Mapped[float] = mapped_column(Float)
+    report_id: Mapped[str] = mapped_column(String(64))
+    result: Mapped[str] = mapped_column(String(16))
+    revision: Mapped[str] = mapped_column(String(64), index=True)
+    objects: Mapped[int] = mapped_column(Integer)
+    drifted: Mapped[int] = mapped_column(Integer)
+    failed: Mapped[int] = mapped_column(Integer)
+    unhealthy: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Report(Base):
+    __tablename__ = "reports"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    spoke: Mapped[str] = mapped_column(String(64))
+    received: Mapped[float] = mapped_column(Float)
+    result: Mapped[str] = mapped_column(String(16))
+    revision: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    __table_args__ = (Index("reports_spoke_received", "spoke", "received"),)
+
+
+class ObjectState(Base):
+    """Per object, its status in the spoke's latest report: what the drift and failure views read."""
+
+    __tablename__ = "objects"
+    spoke: Mapped[str] = mapped_column(String(64), primary_key=True)
+    group: Mapped[str] = mapped_column(String(128), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64), primary_key=True)
+    namespace: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(253), primary_key=True)
+    region: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    paths: Mapped[str] = mapped_column(Text)  # JSON list of JSON pointers
+    message: Mapped[str] = mapped_column(Text)
+    __table_args__ = (Index("objects_status_region", "status", "region"),)

@@ -1,0 +1,145 @@
+"""The hub's API on real SQLite and real PostgreSQL: auth, validation, ingestion and fleet-wide views."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from razee.hub.api import MAX_REPORT_BYTES, create_app
+from razee.hub.auth import create_token, revoke_token
+from razee.hub.migrate import upgrade
+from razee.hub.store import Store, engine_for
+
+
+def report(spoke: str, region: str = "us-south", result: str = "applied", revision: str = "r1",
+           objects: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, Any]:
+    return {"schema": 1, "id": str(uuid.uuid4()), "time": time.time(), "spoke": spoke, "region": region,
+            "agent": f"{spoke}-0", "result": result, "source": {"revision": revision, "author": "a", "message": "m"},
+            "objects": objects if objects is not None else [
+                {"group": "", "kind": "ConfigMap", "namespace": "armada", "name": "a", "status": "synced"}],
+            **extra}
+
+
+class Hub:
+    def __init__(self, url: str) -> None:
+        engine = engine_for(url)
+        upgrade(engine)
+        self.store = Store(engine, stale_after=3600)
+        self.client = TestClient(create_app(self.store))
+        self.reader = self.token("reader")
+        self.admin = self.token("admin")
+
+    def token(self, role: str, spoke: str | None = None) -> str:
+        return create_token(self.store, role, spoke)[0]
+
+    def post(self, body: Any, token: str) -> Any:
+        return self.client.post("/api/v1/reports", json=body, headers={"Authorization": f"Bearer {token}"})
+
+    def get(self, path: str, token: str | None = None, **params: Any) -> Any:
+        return self.client.get(path, params=params, headers={"Authorization": f"Bearer {token or self.reader}"})
+
+
+@pytest.fixture
+def hub(hub_db: str) -> Iterator[Hub]:
+    h = Hub(hub_db)
+    yield h
+    h.store.engine.dispose()
+
+
+def test_auth_missing_wrong_other_spoke_reader_and_revoked(hub: Hub) -> None:
+    agent_a = hub.token("agent", "spoke-a")
+    body = report("spoke-a")
+    assert hub.client.post("/api/v1/reports", json=body).status_code == 401
+    assert hub.post(body, "rzh_nope_nope").status_code == 401
+    assert hub.post(body, agent_a[:-2] + "xx").status_code == 401
+    assert hub.post(report("spoke-b"), agent_a).status_code == 403  # only its own spoke
+    assert hub.post(body, hub.reader).status_code == 403
+    assert hub.client.get("/api/v1/summary").status_code == 401
+    assert hub.get("/api/v1/summary").json()["spokes"] == 0  # nothing was stored by the refused requests
+    token_id = agent_a.split("_")[1]
+    assert revoke_token(hub.store, token_id)
+    assert hub.post(body, agent_a).status_code == 401
+
+
+def test_ingest_is_idempotent_and_views_follow(hub: Hub) -> None:
+    a, b = hub.token("agent", "spoke-a"), hub.token("agent", "spoke-b")
+    drifted = {"group": "apps", "kind": "Deployment", "namespace": "armada", "name": "api", "status": "drifted",
+               "paths": ["/spec/replicas"]}
+    first = report("spoke-a", objects=[drifted])
+    assert hub.post(first, a).status_code == 201
+    again = hub.post(first, a)
+    assert again.status_code == 200 and again.json()["stored"] is False
+    failed = report("spoke-b", region="eu-de", revision="r2", result="failed", error="boom")
+    assert hub.post(failed, b).status_code == 201
+    summary = hub.get("/api/v1/summary").json()
+    assert summary["spokes"] == 2 and summary["driftedObjects"] == 1
+    assert summary["byRevision"] == {"r1": 1, "r2": 1} and summary["byRegion"] == {"us-south": 1, "eu-de": 1}
+    drift = hub.get("/api/v1/drift", region="us-south").json()["items"]
+    assert [(d["spoke"], d["kind"], d["name"], d["paths"]) for d in drift] == [
+        ("spoke-a", "Deployment", "api", ["/spec/replicas"])]
+    assert hub.get("/api/v1/drift", region="eu-de").json()["items"] == []
+    rollout = hub.get("/api/v1/rollout", revision="r2").json()
+    assert rollout == {"revision": "r2", "applied": [], "failed": ["spoke-b"], "pending": ["spoke-a"]}
+    spokes = hub.get("/api/v1/spokes", limit=1).json()
+    assert len(spokes["items"]) == 1 and spokes["items"][0]["spoke"] == "spoke-b"  # eu-de sorts first
+    assert hub.get("/api/v1/spokes", limit=1, offset=1).json()["items"][0]["spoke"] == "spoke-a"
+    history = hub.get("/api/v1/spokes/spoke-a/history").json()["items"]
+    assert [h["revision"] for h in history] == ["r1"]
+
+
+def test_malformed_oversized_and_secret_smuggling_reports_are_refused(hub: Hub) -> None:
+    a = hub.token("agent", "spoke-a")
+    assert hub.client.post("/api/v1/reports", content=b"{not json", headers={
+        "Authorization": f"Bearer {a}"}).status_code == 422
+    assert hub.post({**report("spoke-a"), "result": "exploded"}, a).status_code == 422
+    smuggled = report("spoke-a", objects=[{"group": "", "kind": "Secret", "namespace": "x", "name": "s",
+                                           "status": "updated", "data": {"password": "c2VjcmV0"}}])
+    refused = hub.post(smuggled, a)
+    assert refused.status_code == 422 and "c2VjcmV0" not in refused.text  # object contents are never accepted
+    big = report("spoke-a", findings=["x" * 1000] * (MAX_REPORT_BYTES // 1000 + 10))
+    assert hub.post(big, a).status_code == 413
+    assert hub.get("/api/v1/summary").json()["spokes"] == 0
+
+
+def test_staleness_and_retention_keep_the_latest_state(hub_db: str) -> None:
+    h = Hub(hub_db)
+    h.store.stale_after, h.store.keep_reports = 5, 3
+    a = h.token("agent", "spoke-a")
+    for i in range(6):
+        body = report("spoke-a", revision=f"r{i}")
+        body["time"] = time.time() - 60 + i  # the agent's last report was a minute ago
+        assert h.post(body, a).status_code == 201
+    late = report("spoke-a", revision="r-old")
+    late["time"] = time.time() - 3600  # delivered late from an outbox: history, not the current state
+    assert h.post(late, a).status_code == 201
+    spokes = h.get("/api/v1/spokes").json()["items"]
+    assert spokes[0]["revision"] == "r5" and spokes[0]["stale"] is True
+    assert h.get("/api/v1/summary").json()["stale"] == 1
+    history = h.get("/api/v1/spokes/spoke-a/history").json()["items"]
+    assert [h["revision"] for h in history] == ["r-old", "r5", "r4"]  # by arrival, bounded to 3
+    h.store.engine.dispose()
+
+
+def test_concurrent_writers(hub: Hub) -> None:
+    tokens = {f"s{i}": hub.token("agent", f"s{i}") for i in range(8)}
+    errors: list[int] = []
+
+    def writer(spoke: str) -> None:
+        for n in range(10):
+            r = hub.post(report(spoke, revision=f"r{n}"), tokens[spoke])
+            if r.status_code != 201:
+                errors.append(r.status_code)
+
+    threads = [threading.Thread(target=writer, args=(s,)) for s in tokens]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert hub.get("/api/v1/summary").json()["byRevision"] == {"r9": 8}
