@@ -41,7 +41,9 @@ class PassOutcome:
         return {
             "schema": SCHEMA_VERSION, "id": str(uuid.uuid4()), "time": time.time(), "spoke": self.spoke,
             "region": self.region, "agent": self.agent, "result": self.result, "source": self.source,
-            "objects": self.objects, "counts": counts, "infrastructure": self.infrastructure,
+            # synced objects are only counted: a steady-state report of thousands of objects stays small
+            "objects": [o for o in self.objects if o["status"] != "synced"], "counts": counts,
+            "infrastructure": self.infrastructure,
             "unhealthy": self.unhealthy, "findings": self.findings[:200], "error": self.error,
             "durations": {k: round(v, 3) for k, v in self.durations.items()}, "apiRequests": self.requests,
         }

@@ -9,6 +9,7 @@ import json
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
@@ -59,7 +60,7 @@ def create_app(store: Store) -> FastAPI:
             raise HTTPException(422, detail) from None
         if not who.can_report_for(report.spoke):
             raise HTTPException(403, f"this token may not report for spoke {report.spoke}")
-        if not store.ingest(report, body):
+        if not await run_in_threadpool(store.ingest, report, body):
             response.status_code = 200
             return {"id": report.id, "stored": False}
         return {"id": report.id, "stored": True}

@@ -57,12 +57,31 @@ def revoke_token(store: Store, token_id: str) -> bool:
         if row is None:
             return False
         row.revoked = True
-        return True
+    _verified.clear()  # in this process at once; other hub replicas within CACHE_SECONDS
+    return True
+
+
+CACHE_SECONDS = 10.0
+"""A verified token is trusted this long without a database read; a revocation takes effect within it."""
+_verified: dict[str, tuple[float, Principal]] = {}
 
 
 def authenticate(store: Store, presented: str | None) -> Principal | None:
     if not presented or not presented.startswith("rzh_"):
         return None
+    key = _hash(presented)  # the cache never holds a token itself
+    hit = _verified.get(key)
+    if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
+        return hit[1]
+    who = _authenticate(store, presented)
+    if who is not None:
+        if len(_verified) > 10_000:
+            _verified.clear()
+        _verified[key] = (time.monotonic(), who)
+    return who
+
+
+def _authenticate(store: Store, presented: str) -> Principal | None:
     try:
         _, token_id, secret = presented.split("_", 2)
     except ValueError:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, delete, event, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from razee.hub.model import ReportIn
@@ -35,6 +35,10 @@ def engine_for(url: str) -> Engine:
     return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
+RETAIN_EVERY = 16
+"""Trim a spoke's history on every 16th report: retention stays bounded without a query per report."""
+
+
 @dataclass(frozen=True)
 class Page:
     limit: int = 100
@@ -47,6 +51,8 @@ class Store:
         self.sessions = sessionmaker(engine, expire_on_commit=False)
         self.stale_after = stale_after
         self.keep_reports = keep_reports
+        self._ingested: dict[str, int] = {}
+        self.retain_every = RETAIN_EVERY
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -55,33 +61,48 @@ class Store:
 
     # -- writes -------------------------------------------------------------------------------------------------
     def ingest(self, report: ReportIn, body: dict[str, Any]) -> bool:
-        """Store a report and make it the spoke's latest state; False when this report id was stored before."""
+        """Store a report and make it the spoke's latest state; False when this report id was stored before.
+
+        Two reports of one spoke arriving at once can collide on the spoke's rows; the loser retries, so neither
+        is lost.
+        """
+        for attempt in range(5):
+            try:
+                return self._ingest_once(report, body)
+            except (IntegrityError, OperationalError):
+                with self.session() as s:
+                    if s.get(Report, report.id) is not None:
+                        return False
+                if attempt == 4:
+                    raise
+                time.sleep(0.01 * (attempt + 1))
+        return False  # unreachable
+
+    def _ingest_once(self, report: ReportIn, body: dict[str, Any]) -> bool:
         now = time.time()
-        try:
-            with self.session() as s:
-                if s.get(Report, report.id) is not None:
-                    return False
-                s.add(Report(id=report.id, spoke=report.spoke, received=now, result=report.result,
-                             revision=report.source.get("revision", ""), body=json.dumps(body, sort_keys=True)))
+        with self.session() as s:
+            if s.get(Report, report.id) is not None:
+                return False
+            s.add(Report(id=report.id, spoke=report.spoke, received=now, result=report.result,
+                         revision=report.source.get("revision", ""), body=json.dumps(body, sort_keys=True)))
+            self._ingested[report.spoke] = self._ingested.get(report.spoke, 0) + 1
+            if self._ingested[report.spoke] % self.retain_every == 1 or self.retain_every == 1:
                 self._retain(s, report.spoke)
-                current = s.get(SpokeState, report.spoke)
-                if current is not None and current.last_seen > report.time + 1e-6 and current.report_id != report.id:
-                    return True  # an older report arriving late: kept in history, not made current
-                statuses = [o.status for o in report.objects]
-                state = SpokeState(
-                    name=report.spoke, region=report.region, agent=report.agent, last_seen=report.time,
-                    report_id=report.id, result=report.result, revision=report.source.get("revision", ""),
-                    objects=len(report.objects), drifted=statuses.count("drifted"), failed=statuses.count("failed"),
-                    unhealthy=len(report.unhealthy), error=report.error)
-                s.merge(state)
-                if report.result != "rejected":  # a rejected revision changed nothing in the cluster
-                    s.execute(delete(ObjectState).where(ObjectState.spoke == report.spoke))
-                    s.add_all([ObjectState(spoke=report.spoke, group=o.group, kind=o.kind, namespace=o.namespace,
-                                           name=o.name, region=report.region, status=o.status,
-                                           paths=json.dumps(o.paths), message=o.message)
-                               for o in report.objects if o.status not in ("synced",)])
-        except IntegrityError:
-            return False  # a concurrent writer stored the same report id first
+            current = s.get(SpokeState, report.spoke)
+            if current is not None and current.last_seen > report.time + 1e-6 and current.report_id != report.id:
+                return True  # an older report arriving late: kept in history, not made current
+            statuses = [o.status for o in report.objects]
+            s.merge(SpokeState(
+                name=report.spoke, region=report.region, agent=report.agent, last_seen=report.time,
+                report_id=report.id, result=report.result, revision=report.source.get("revision", ""),
+                objects=sum(report.counts.values()) or len(report.objects), drifted=statuses.count("drifted"),
+                failed=statuses.count("failed"), unhealthy=len(report.unhealthy), error=report.error))
+            if report.result != "rejected":  # a rejected revision changed nothing in the cluster
+                s.execute(delete(ObjectState).where(ObjectState.spoke == report.spoke))
+                s.add_all([ObjectState(spoke=report.spoke, group=o.group, kind=o.kind, namespace=o.namespace,
+                                       name=o.name, region=report.region, status=o.status,
+                                       paths=json.dumps(o.paths), message=o.message)
+                           for o in report.objects if o.status != "synced"])
         return True
 
     def _retain(self, s: Session, spoke: str) -> None:

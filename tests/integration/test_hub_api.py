@@ -109,7 +109,7 @@ def test_malformed_oversized_and_secret_smuggling_reports_are_refused(hub: Hub) 
 
 def test_staleness_and_retention_keep_the_latest_state(hub_db: str) -> None:
     h = Hub(hub_db)
-    h.store.stale_after, h.store.keep_reports = 5, 3
+    h.store.stale_after, h.store.keep_reports, h.store.retain_every = 5, 3, 1
     a = h.token("agent", "spoke-a")
     for i in range(6):
         body = report("spoke-a", revision=f"r{i}")
