@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
@@ -36,14 +37,19 @@ def create_app(store: Store) -> FastAPI:
 
     Who = Annotated[Principal, Depends(principal)]
     Limit = Annotated[int, Query(ge=1, le=1000)]
-    Offset = Annotated[int, Query(ge=0)]
+    Offset = Annotated[int, Query(ge=0, le=10_000_000)]
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    report_schema = ReportIn.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
+    report_defs = report_schema.pop("$defs", {})
+
     @app.post("/api/v1/reports", status_code=201, responses={200: {"description": "already stored"},
-                                                              403: {}, 413: {}, 422: {}})
+                                                              403: {}, 413: {}, 422: {}},
+              openapi_extra={"requestBody": {"required": True,
+                                             "content": {"application/json": {"schema": report_schema}}}})
     async def post_report(request: Request, response: Response, who: Who) -> dict[str, Any]:
         size = 0
         chunks: list[bytes] = []
@@ -101,4 +107,13 @@ def create_app(store: Store) -> FastAPI:
             page.set_cookie("razee_token", token, httponly=True, samesite="strict")
         return page
 
+    def openapi() -> dict[str, Any]:
+        # the report body is read as a size-limited stream, so its schema is published by hand
+        if app.openapi_schema is None:
+            spec = get_openapi(title=app.title, version=app.version, routes=app.routes)
+            spec.setdefault("components", {}).setdefault("schemas", {}).update(report_defs)
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
