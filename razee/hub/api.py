@@ -62,7 +62,9 @@ def create_app(store: Store) -> FastAPI:
             body = json.loads(b"".join(chunks))
             report = ReportIn.model_validate(body)
         except (ValueError, ValidationError) as e:
-            detail = e.errors(include_input=False) if isinstance(e, ValidationError) else "invalid JSON"
+            # field paths and messages only: never echo the input (it could hold what must not be stored)
+            detail = ([{"loc": list(err["loc"]), "msg": err["msg"]} for err in e.errors(include_input=False)]
+                      if isinstance(e, ValidationError) else "invalid JSON")
             raise HTTPException(422, detail) from None
         if not who.can_report_for(report.spoke):
             raise HTTPException(403, f"this token may not report for spoke {report.spoke}")

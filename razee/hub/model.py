@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Result = Literal["applied", "in-sync", "drifted", "healed", "rejected", "failed", "standby"]
 Status = Literal["synced", "created", "updated", "drifted", "drifted-healed", "pruned", "failed", "kept", "pending"]
@@ -43,3 +43,13 @@ class ReportIn(Strict):
     error: str | None = Field(default=None, max_length=4000)
     durations: dict[str, float] = Field(default_factory=dict)
     apiRequests: int = 0
+
+    @model_validator(mode="after")
+    def _objects_are_unique(self) -> ReportIn:
+        seen: set[tuple[str, str, str, str]] = set()
+        for o in self.objects:
+            key = (o.group, o.kind, o.namespace, o.name)
+            if key in seen:
+                raise ValueError(f"object {o.kind} {o.namespace}/{o.name} appears twice in the report")
+            seen.add(key)
+        return self

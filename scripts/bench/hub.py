@@ -33,9 +33,9 @@ OBJECTS_PER_SPOKE = 250 * 11 + 31  # 250 clusters, 11 objects each, plus the spo
 
 
 def report(spoke: str, revision: str, rng: random.Random) -> dict[str, Any]:
-    drifted = [{"group": "apps", "kind": "Deployment", "namespace": f"master-c{rng.randrange(250):03d}",
+    drifted = [{"group": "apps", "kind": "Deployment", "namespace": f"master-c{n:03d}",
                 "name": "kube-apiserver", "status": "drifted", "paths": ["/spec/replicas"]}
-               for _ in range(rng.choice([0, 0, 0, 1, 3]))]
+               for n in rng.sample(range(250), rng.choice([0, 0, 0, 1, 3]))]
     return {"schema": 1, "id": str(uuid.uuid4()), "time": time.time(), "spoke": spoke,
             "region": spoke.rsplit("-spoke-", 1)[0], "agent": f"{spoke}-0",
             "result": "drifted" if drifted else "in-sync",

@@ -102,6 +102,9 @@ def test_malformed_oversized_and_secret_smuggling_reports_are_refused(hub: Hub) 
                                            "status": "updated", "data": {"password": "c2VjcmV0"}}])
     refused = hub.post(smuggled, a)
     assert refused.status_code == 422 and "c2VjcmV0" not in refused.text  # object contents are never accepted
+    twice = {"group": "", "kind": "ConfigMap", "namespace": "a", "name": "b", "status": "drifted"}
+    duplicate = hub.post(report("spoke-a", objects=[twice, twice]), a)
+    assert duplicate.status_code == 422 and "appears twice" in duplicate.text  # not a 500 from the database
     big = report("spoke-a", findings=["x" * 1000] * (MAX_REPORT_BYTES // 1000 + 10))
     assert hub.post(big, a).status_code == 413
     assert hub.get("/api/v1/summary").json()["spokes"] == 0
