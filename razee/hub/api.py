@@ -99,6 +99,33 @@ def create_app(store: Store) -> FastAPI:
     def rollout(who: Who, revision: str | None = None) -> dict[str, Any]:
         return store.rollout(revision)
 
+    @app.get("/api/v1/rollout/state")
+    def rollout_state(who: Who, revision: Annotated[str, Query(min_length=1, max_length=64)]) -> dict[str, Any]:
+        return store.rollout_state(revision)
+
+    def admin(who: Principal) -> None:
+        if who.role != "admin":
+            raise HTTPException(403, "an admin token is required")
+
+    @app.post("/api/v1/rollout/pause")
+    def pause(who: Who) -> dict[str, Any]:
+        admin(who)
+        store.set_paused(f"token {who.token_id}")
+        return {"paused": True}
+
+    @app.post("/api/v1/rollout/resume")
+    def resume(who: Who) -> dict[str, Any]:
+        admin(who)
+        store.set_paused("")
+        return {"paused": False}
+
+    @app.post("/api/v1/rollout/approve")
+    def approve(who: Who, revision: Annotated[str, Query(min_length=1, max_length=64)],
+                wave: Annotated[str, Query(min_length=1, max_length=64)]) -> dict[str, Any]:
+        admin(who)
+        store.approve(revision, wave)
+        return {"approved": wave, "revision": revision}
+
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def dashboard(request: Request, token: str | None = None) -> Response:
         who = authenticate(store, token or request.cookies.get("razee_token"))

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-Result = Literal["applied", "in-sync", "drifted", "healed", "rejected", "failed", "standby"]
+Result = Literal["applied", "in-sync", "drifted", "healed", "rejected", "failed", "standby", "waiting"]
 Status = Literal["synced", "created", "updated", "drifted", "drifted-healed", "pruned", "failed", "kept", "pending"]
 Short = Field(max_length=253)
 
@@ -43,6 +43,8 @@ class ReportIn(Strict):
     error: str | None = Field(default=None, max_length=4000)
     durations: dict[str, float] = Field(default_factory=dict)
     apiRequests: int = 0
+    wave: str = Field(default="", max_length=64)
+    rollout: dict[str, str] = Field(default_factory=dict)  # the revision it waits for, and why
 
     @model_validator(mode="after")
     def _objects_are_unique(self) -> ReportIn:

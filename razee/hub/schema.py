@@ -36,6 +36,8 @@ class SpokeState(Base):
     failed: Mapped[int] = mapped_column(Integer)
     unhealthy: Mapped[int] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    wave: Mapped[str] = mapped_column(String(64), default="")
+    applied_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class Report(Base):
@@ -63,3 +65,16 @@ class ObjectState(Base):
     paths: Mapped[str] = mapped_column(Text)  # JSON list of JSON pointers
     message: Mapped[str] = mapped_column(Text)
     __table_args__ = (Index("objects_status_region", "status", "region"),)
+
+
+class RolloutControl(Base):
+    __tablename__ = "rollout_controls"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)  # "paused"
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Approval(Base):
+    __tablename__ = "approvals"
+    revision: Mapped[str] = mapped_column(String(64), primary_key=True)
+    wave: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[float] = mapped_column(Float)

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from razee.hub.model import ReportIn
-from razee.hub.schema import ObjectState, Report, SpokeState
+from razee.hub.schema import Approval, ObjectState, Report, RolloutControl, SpokeState
 
 
 def engine_for(url: str) -> Engine:
@@ -92,11 +92,16 @@ class Store:
             if current is not None and current.last_seen > report.time + 1e-6 and current.report_id != report.id:
                 return True  # an older report arriving late: kept in history, not made current
             statuses = [o.status for o in report.objects]
+            revision = report.source.get("revision", "")
+            ok = report.result in ("applied", "in-sync", "healed", "drifted")
+            applied_at = (current.applied_at if current is not None and current.revision == revision
+                          and current.applied_at is not None else (report.time if ok else None))
             s.merge(SpokeState(
                 name=report.spoke, region=report.region, agent=report.agent, last_seen=report.time,
                 report_id=report.id, result=report.result, revision=report.source.get("revision", ""),
                 objects=sum(report.counts.values()) or len(report.objects), drifted=statuses.count("drifted"),
-                failed=statuses.count("failed"), unhealthy=len(report.unhealthy), error=report.error))
+                failed=statuses.count("failed"), unhealthy=len(report.unhealthy), error=report.error,
+                wave=report.wave, applied_at=applied_at))
             if report.result != "rejected":  # a rejected revision changed nothing in the cluster
                 s.execute(delete(ObjectState).where(ObjectState.spoke == report.spoke))
                 s.add_all([ObjectState(spoke=report.spoke, group=o.group, kind=o.kind, namespace=o.namespace,
@@ -178,6 +183,31 @@ class Store:
             else:
                 pending.append(sp.name)
         return {"revision": revision, "applied": applied, "failed": failed, "pending": pending}
+
+    # -- rollout ------------------------------------------------------------------------------------------------
+    def rollout_state(self, revision: str) -> dict[str, Any]:
+        """What the rollout gate needs: every spoke's wave and state, and what it last reported for `revision`."""
+        with self.session() as s:
+            spokes = s.execute(select(SpokeState).order_by(SpokeState.name)).scalars().all()
+            tried: dict[str, str] = {}
+            for spoke, result in s.execute(select(Report.spoke, Report.result).where(Report.revision == revision)
+                                           .order_by(Report.received)).all():
+                tried[spoke] = result
+            paused = s.get(RolloutControl, "paused")
+            approved = [a.wave for a in s.execute(select(Approval).where(Approval.revision == revision)).scalars()]
+        return {"revision": revision, "paused": paused is not None and paused.value != "",
+                "pausedBy": paused.value if paused is not None else "", "approved": sorted(approved),
+                "spokes": [{"spoke": sp.name, "wave": sp.wave, "revision": sp.revision, "result": sp.result,
+                            "appliedAt": sp.applied_at, "unhealthy": sp.unhealthy + sp.failed,
+                            "tried": sp.name in tried, "triedResult": tried.get(sp.name, "")} for sp in spokes]}
+
+    def set_paused(self, by: str) -> None:
+        with self.session() as s:
+            s.merge(RolloutControl(name="paused", value=by))
+
+    def approve(self, revision: str, wave: str) -> None:
+        with self.session() as s:
+            s.merge(Approval(revision=revision, wave=wave, at=time.time()))
 
     def history(self, spoke: str, page: Page) -> dict[str, Any]:
         with self.session() as s:

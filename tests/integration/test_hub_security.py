@@ -15,11 +15,10 @@ from razee.agent.core import Agent, AgentSettings
 from razee.hub.api import create_app
 from razee.hub.auth import create_token
 from razee.hub.migrate import upgrade
-from razee.hub.store import Store, engine_for
+from razee.hub.store import Page, Store, engine_for
 from razee.reconcile import PassOptions
 from tests.conftest import REPO
 from tests.integration.test_agent import FleetRepo
-from tests.integration.test_hub_api import report
 
 
 def test_hub_manifest_runs_as_non_root_and_is_accepted(kubeconfig: str, tmp_path: Path) -> None:
@@ -63,16 +62,21 @@ def test_canary_secret_never_reaches_the_hub(tmp_path: Path, kubeconfig: str, na
 
 
 def test_an_upgrade_keeps_the_data(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'hub.sqlite'}"
-    store = Store(engine_for(url))
-    upgrade(store.engine)
-    token = create_token(store, "agent", "spoke-a")[0]
-    hub = TestClient(create_app(store))
-    assert hub.post("/api/v1/reports", json=report("spoke-a"), headers={"Authorization": f"Bearer {token}"}
-                    ).status_code == 201
-    store.engine.dispose()
-    again = Store(engine_for(url))
-    upgrade(again.engine)  # a restart runs the migrations again: nothing is lost
-    assert again.summary()["spokes"] == 1
-    with sqlite3.connect(tmp_path / "hub.sqlite") as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0001"
+    db = tmp_path / "hub.sqlite"
+    engine = engine_for(f"sqlite:///{db}")
+    upgrade(engine, "0001")  # a hub database as the first release left it
+    with sqlite3.connect(db) as conn:
+        conn.execute("INSERT INTO spokes (name, region, agent, last_seen, report_id, result, revision, objects, "
+                     "drifted, failed, unhealthy) VALUES ('old-spoke', 'eu-de', 'a', 1.0, 'r', 'applied', 'rev', "
+                     "5, 0, 0, 0)")
+        conn.execute("INSERT INTO reports (id, spoke, received, result, revision, body) VALUES "
+                     "('r', 'old-spoke', 1.0, 'applied', 'rev', '{}')")
+    engine.dispose()
+    store = Store(engine_for(f"sqlite:///{db}"))
+    upgrade(store.engine)  # the new release migrates at start-up: nothing is lost
+    spokes = store.spokes(Page())["items"]
+    assert [(s["spoke"], s["revision"], s["objects"]) for s in spokes] == [("old-spoke", "rev", 5)]
+    assert store.history("old-spoke", Page())["items"][0]["id"] == "r"
+    assert store.rollout_state("rev")["spokes"][0]["wave"] == ""  # new column, defaulted
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0002"
