@@ -76,6 +76,7 @@ class InfraPass:
 class Pass:
     spoke: str
     region: str = ""
+    wave: str = ""
     kube: KubePass | None = None
     infra: InfraPass | None = None
 
@@ -132,7 +133,7 @@ def plan_spoke(root: Path, target: Target, options: PassOptions | None = None) -
     fleet, results = render(root, Selection(spoke=target.spoke), for_apply=True)
     view = fleet.find_spoke(target.spoke)
     assert view is not None  # render() already refused an unknown spoke
-    run = Pass(target.spoke, view.region.name)
+    run = Pass(target.spoke, view.region.name, view.spoke.wave)
     try:
         if options.kube:
             run.kube = plan_kube(results[0].manifests, target, options)

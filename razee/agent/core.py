@@ -10,6 +10,7 @@ the Lease applies. Every pass ends with a report in the durable outbox.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import random
 import shutil
@@ -19,15 +20,19 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
 from razee.agent.delivery import Delivery
 from razee.agent.lease import LeaderElection
 from razee.agent.metrics import AgentMetrics
 from razee.agent.outbox import Outbox
 from razee.agent.report import PassOutcome, describe_infra, describe_objects
 from razee.errors import InputError, RazeeError, ServiceError
+from razee.fleet.loader import load_fleet
 from razee.kube.client import Kube, load_api_client
 from razee.pipeline import Selection, render
 from razee.reconcile import Pass, PassOptions, Target, plan_spoke
+from razee.rollout.gate import SpokeRollout, decide
 from razee.source.local import revision_snapshot
 from razee.source.remote import GitSource, redact
 from razee.source.signatures import verify_commit
@@ -94,6 +99,7 @@ class Agent:
         self.checkouts = settings.state_dir / "checkouts"
         self.checkouts.mkdir(exist_ok=True)
         self.region = "?"
+        self._load_state()
 
     # -- source -------------------------------------------------------------------------------------------------
     def newest_revision(self) -> str:
@@ -120,7 +126,8 @@ class Agent:
                     shutil.copytree(snap, tmp, dirs_exist_ok=True)
             tmp.rename(dest)
         for old in self.checkouts.iterdir():
-            if old.name not in (revision, self.state.last_good) and not old.name.startswith(".tmp-"):
+            keep = (revision, self.state.last_good, self.state.last_applied)
+            if old.name not in keep and not old.name.startswith(".tmp-"):
                 shutil.rmtree(old, ignore_errors=True)
         return dest
 
@@ -166,20 +173,21 @@ class Agent:
                     log.error("revision %s rejected: %d problem(s)", newest[:12], len(findings))
                 else:
                     self.state.last_good = newest
+            self._save_state()
             if newest in self.state.rejected and (self.state.last_good is None or newest != self.state.last_good):
                 self.metrics.errors.labels("rejected").inc()
                 if self.state.last_good is None:
                     outcome.result, outcome.findings = "rejected", self.state.rejected[newest]
                     outcome.source = self.source_info(newest)
                     return outcome
-                self._enforce(self.state.last_good, leader, outcome)
+                self._enforce_gated(self.state.last_good, leader, outcome)
                 outcome.result = "rejected"
                 outcome.findings = self.state.rejected[newest]
                 outcome.error = f"revision {newest[:12]} rejected; enforcing {self.state.last_good[:12]}"
                 return outcome
             assert self.state.last_good is not None
-            self._enforce(self.state.last_good, leader, outcome)
-            if outcome.result in ("applied", "in-sync", "healed", "drifted"):
+            self._enforce_gated(self.state.last_good, leader, outcome)
+            if outcome.result in ("applied", "in-sync", "healed", "drifted", "waiting"):
                 self.metrics.last_success.set(time.time())
             return outcome
         except RazeeError as e:
@@ -191,6 +199,57 @@ class Agent:
             outcome.durations["total"] = time.monotonic() - started
             self.metrics.pass_duration.observe(outcome.durations["total"])
 
+    # -- progressive rollout ------------------------------------------------------------------------------------
+    def _enforce_gated(self, wanted: str, leader: bool, outcome: PassOutcome) -> None:
+        """Enforce `wanted` if the rollout gate lets this spoke's wave take it, else the revision applied before."""
+        revision, reason = self._gate(wanted)
+        if reason:
+            outcome.rollout = {"revision": wanted, "reason": reason}
+            log.info("not advancing to %s: %s", wanted[:12], reason)
+        if revision is None:
+            outcome.result, outcome.source = "waiting", self.source_info(wanted)
+            return
+        self._enforce(revision, leader, outcome)
+        if reason and outcome.result in ("applied", "in-sync", "healed"):
+            outcome.result = "waiting"
+
+    def _gate(self, wanted: str) -> tuple[str | None, str]:
+        if self.s.hub is None or wanted == self.state.last_applied:
+            return wanted, ""
+        fleet = load_fleet(self.checkout(wanted))
+        view = fleet.find_spoke(self.s.spoke)
+        if view is None:
+            return wanted, ""  # the render reports a spoke that left the fleet
+        try:
+            state = httpx.get(f"{self.s.hub.rstrip('/')}/api/v1/rollout/state", params={"revision": wanted},
+                              headers={"Authorization": f"Bearer {self.s.hub_token}"}, timeout=10)
+            state.raise_for_status()
+            doc = state.json()
+        except (httpx.HTTPError, ValueError) as e:
+            return self.state.last_applied, f"the hub cannot be asked ({type(e).__name__}); not advancing"
+        spokes = [SpokeRollout(s["spoke"], s["wave"], s["revision"], s["result"], s["appliedAt"], s["unhealthy"],
+                               s["tried"], s["triedResult"]) for s in doc["spokes"] if s["spoke"] != self.s.spoke]
+        urgent = self.git.is_urgent(wanted) if self.git is not None else False
+        decision = decide(wanted, view.spoke.wave, fleet.spec.rollout.waves, spokes, time.time(),
+                          paused=bool(doc.get("paused")), approved=frozenset(doc.get("approved", [])), urgent=urgent)
+        return (wanted, "") if decision.allowed else (self.state.last_applied, decision.reason)
+
+    def _save_state(self) -> None:
+        """What was applied survives a restart, so a restarted agent resumes a rollout where it stood."""
+        path = self.s.state_dir / "state.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"lastApplied": self.state.last_applied, "lastGood": self.state.last_good}))
+        tmp.replace(path)
+
+    def _load_state(self) -> None:
+        path = self.s.state_dir / "state.json"
+        if path.exists():
+            try:
+                doc = json.loads(path.read_text())
+                self.state.last_applied, self.state.last_good = doc.get("lastApplied"), doc.get("lastGood")
+            except ValueError:
+                log.warning("ignoring an unreadable %s", path)
+
     def _enforce(self, revision: str, leader: bool, outcome: PassOutcome) -> None:
         root = self.checkout(revision)
         outcome.source = self.source_info(revision)
@@ -200,6 +259,7 @@ class Agent:
         run = plan_spoke(root, target, self.s.pass_options)
         try:
             self.region = outcome.region = run.region
+            outcome.wave = run.wave
             outcome.durations["plan"] = time.monotonic() - t0
             new_revision = revision != self.state.last_applied
             drift = not new_revision and run.has_changes
@@ -237,6 +297,7 @@ class Agent:
                     "infrastructure changes failed")
             else:
                 self.state.last_applied = revision
+                self._save_state()
         finally:
             run.close()
 

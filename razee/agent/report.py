@@ -21,7 +21,7 @@ SCHEMA_VERSION = 1
 
 @dataclass
 class PassOutcome:
-    result: str  # applied | in-sync | drifted | healed | rejected | failed | standby
+    result: str  # applied | in-sync | drifted | healed | rejected | failed | standby | waiting
     spoke: str
     region: str
     agent: str
@@ -33,6 +33,8 @@ class PassOutcome:
     error: str | None = None
     durations: dict[str, float] = field(default_factory=dict)
     requests: int = 0
+    wave: str = ""
+    rollout: dict[str, str] = field(default_factory=dict)  # a newer revision this spoke waits for, and why
 
     def to_report(self) -> dict[str, Any]:
         counts: dict[str, int] = {}
@@ -46,6 +48,7 @@ class PassOutcome:
             "infrastructure": self.infrastructure,
             "unhealthy": self.unhealthy, "findings": self.findings[:200], "error": self.error,
             "durations": {k: round(v, 3) for k, v in self.durations.items()}, "apiRequests": self.requests,
+            "wave": self.wave, "rollout": self.rollout,
         }
 
 

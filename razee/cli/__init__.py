@@ -49,6 +49,7 @@ def _register_commands() -> None:
     from razee.cli.diff_cmd import diff_cmd
     from razee.cli.hub_cmd import hub_group
     from razee.cli.render_cmd import render_cmd
+    from razee.cli.rollout_cmd import rollout_group
     from razee.cli.secret_cmd import secret_group
     from razee.cli.validate_cmd import validate
 
@@ -58,6 +59,7 @@ def _register_commands() -> None:
     cli.add_command(secret_group)
     cli.add_command(agent_cmd)
     cli.add_command(hub_group)
+    cli.add_command(rollout_group)
     cli.add_command(validate)
 
 

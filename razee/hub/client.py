@@ -23,3 +23,18 @@ def get(hub: str, token: str | None, path: str, params: dict[str, Any] | None = 
     if resp.status_code >= 400:
         raise ServiceError(f"the hub answered {resp.status_code} for {path}")
     return resp.json()
+
+
+def post(hub: str, token: str | None, path: str, params: dict[str, Any] | None = None) -> Any:
+    if not token:
+        raise UsageError("an admin token is required: --token or RAZEE_HUB_TOKEN")
+    try:
+        resp = httpx.post(hub.rstrip("/") + path, params=params or {}, headers={"Authorization": f"Bearer {token}"},
+                          timeout=15)
+    except httpx.HTTPError as e:
+        raise ServiceError(f"cannot reach the hub at {hub}: {type(e).__name__}") from e
+    if resp.status_code in (401, 403):
+        raise UsageError(f"the hub refused the token ({resp.status_code}); this needs an admin token")
+    if resp.status_code >= 400:
+        raise ServiceError(f"the hub answered {resp.status_code} for {path}")
+    return resp.json()

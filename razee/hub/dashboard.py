@@ -54,7 +54,9 @@ def render_dashboard(store: Store) -> str:
                                                 ("pending", "#afb8c1"))]
     out.append(f"<h2>Rollout of <code>{escape(rollout['revision'][:12])}</code></h2>"
                f"<p id=rollout>{len(rollout['applied'])} applied, {len(rollout['failed'])} failed, "
-               f"{len(rollout['pending'])} pending</p><div class=bar>"
+               f"{len(rollout['pending'])} pending</p>"
+               + (f"<p id=halted style='color:#cf222e'><b>{escape(rollout['halted'])}</b></p>" if rollout["halted"]
+                  else "") + "<div class=bar>"
                + "".join(f"<span style='width:{100 * n / total:.1f}%;background:{c}'></span>" for n, c in shares)
                + "</div>")
     stale = [sp for sp in spokes if sp["stale"]]

@@ -100,7 +100,9 @@ class Store:
                 name=report.spoke, region=report.region, agent=report.agent, last_seen=report.time,
                 report_id=report.id, result=report.result, revision=report.source.get("revision", ""),
                 objects=sum(report.counts.values()) or len(report.objects), drifted=statuses.count("drifted"),
-                failed=statuses.count("failed"), unhealthy=len(report.unhealthy), error=report.error,
+                failed=statuses.count("failed"), unhealthy=len(report.unhealthy),
+                error=report.error or (f"waiting for {report.rollout.get('revision', '')[:12]}: "
+                                       f"{report.rollout['reason']}" if report.rollout.get("reason") else None),
                 wave=report.wave, applied_at=applied_at))
             if report.result != "rejected":  # a rejected revision changed nothing in the cluster
                 s.execute(delete(ObjectState).where(ObjectState.spoke == report.spoke))
@@ -174,7 +176,10 @@ class Store:
             rejected = {r for (r,) in s.execute(select(Report.spoke).where(Report.revision == revision,
                                                                             Report.result == "rejected")).all()}
         applied, failed, pending = [], [], []
+        halted = ""
         for sp in spokes:
+            if sp.result == "waiting" and sp.error and sp.error.startswith(f"waiting for {revision[:12]}: halted:"):
+                halted = sp.error.split(": ", 1)[1]
             if sp.revision == revision and sp.result in ("applied", "in-sync", "healed", "drifted"):
                 applied.append(sp.name)
             elif sp.name in rejected or (sp.revision == revision and sp.result == "failed") or (
@@ -182,7 +187,7 @@ class Store:
                 failed.append(sp.name)
             else:
                 pending.append(sp.name)
-        return {"revision": revision, "applied": applied, "failed": failed, "pending": pending}
+        return {"revision": revision, "applied": applied, "failed": failed, "pending": pending, "halted": halted}
 
     # -- rollout ------------------------------------------------------------------------------------------------
     def rollout_state(self, revision: str) -> dict[str, Any]:

@@ -62,5 +62,10 @@ class GitSource:
         return {"revision": c.hexsha, "author": str(c.author), "message": message.splitlines()[0][:200] if message
                 else "", "committedAt": c.committed_datetime.isoformat()}
 
+    def is_urgent(self, commit: str) -> bool:
+        """A commit marks its revision urgent with a `Razee-Urgent: true` trailer: bake times are skipped."""
+        message = str(self.repo.commit(commit).message)
+        return any(line.strip().lower() == "razee-urgent: true" for line in message.splitlines())
+
     def close(self) -> None:
         self.repo.close()

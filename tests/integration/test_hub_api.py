@@ -85,7 +85,7 @@ def test_ingest_is_idempotent_and_views_follow(hub: Hub) -> None:
         ("spoke-a", "Deployment", "api", ["/spec/replicas"])]
     assert hub.get("/api/v1/drift", region="eu-de").json()["items"] == []
     rollout = hub.get("/api/v1/rollout", revision="r2").json()
-    assert rollout == {"revision": "r2", "applied": [], "failed": ["spoke-b"], "pending": ["spoke-a"]}
+    assert rollout == {"revision": "r2", "applied": [], "failed": ["spoke-b"], "pending": ["spoke-a"], "halted": ""}
     spokes = hub.get("/api/v1/spokes", limit=1).json()
     assert len(spokes["items"]) == 1 and spokes["items"][0]["spoke"] == "spoke-b"  # eu-de sorts first
     assert hub.get("/api/v1/spokes", limit=1, offset=1).json()["items"][0]["spoke"] == "spoke-a"
