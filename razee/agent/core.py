@@ -40,6 +40,7 @@ from razee.source.watch import watch_folder
 
 log = logging.getLogger(__name__)
 FLEET_PARTS = ("environments", "templates")
+HEALTH_RECHECK = 3.0
 
 
 def folder_digest(root: Path) -> str:
@@ -228,7 +229,8 @@ class Agent:
         except (httpx.HTTPError, ValueError) as e:
             return self.state.last_applied, f"the hub cannot be asked ({type(e).__name__}); not advancing"
         spokes = [SpokeRollout(s["spoke"], s["wave"], s["revision"], s["result"], s["appliedAt"], s["unhealthy"],
-                               s["tried"], s["triedResult"]) for s in doc["spokes"] if s["spoke"] != self.s.spoke]
+                               s["degraded"], s["tried"], s["triedResult"])
+                  for s in doc["spokes"] if s["spoke"] != self.s.spoke]
         urgent = self.git.is_urgent(wanted) if self.git is not None else False
         decision = decide(wanted, view.spoke.wave, fleet.spec.rollout.waves, spokes, time.time(),
                           paused=bool(doc.get("paused")), approved=frozenset(doc.get("approved", [])), urgent=urgent)
@@ -366,7 +368,11 @@ class Agent:
                         return outcome
                     backoff = min(max(1.0, backoff * 2), self.s.interval) if outcome.result == "failed" else 0.0
                     if backoff:
-                        last_full -= self.s.interval - backoff  # retry a failed pass sooner, backing off
+                        last_full -= interval - backoff  # retry a failed pass sooner, backing off
+                    elif outcome.unhealthy:
+                        # still rolling out: look again soon, so later waves learn of the health without waiting
+                        # a whole interval
+                        last_full -= interval - min(interval, HEALTH_RECHECK)
                 else:
                     self.delivery.flush()
                 self.stop.wait(min(self.s.poll, self.s.interval))

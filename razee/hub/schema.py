@@ -38,6 +38,7 @@ class SpokeState(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     wave: Mapped[str] = mapped_column(String(64), default="")
     applied_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    degraded: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Report(Base):

@@ -103,7 +103,8 @@ class Store:
                 failed=statuses.count("failed"), unhealthy=len(report.unhealthy),
                 error=report.error or (f"waiting for {report.rollout.get('revision', '')[:12]}: "
                                        f"{report.rollout['reason']}" if report.rollout.get("reason") else None),
-                wave=report.wave, applied_at=applied_at))
+                wave=report.wave, applied_at=applied_at,
+                degraded=sum(1 for u in report.unhealthy if u.get("status") == "degraded")))
             if report.result != "rejected":  # a rejected revision changed nothing in the cluster
                 s.execute(delete(ObjectState).where(ObjectState.spoke == report.spoke))
                 s.add_all([ObjectState(spoke=report.spoke, group=o.group, kind=o.kind, namespace=o.namespace,
@@ -203,7 +204,8 @@ class Store:
         return {"revision": revision, "paused": paused is not None and paused.value != "",
                 "pausedBy": paused.value if paused is not None else "", "approved": sorted(approved),
                 "spokes": [{"spoke": sp.name, "wave": sp.wave, "revision": sp.revision, "result": sp.result,
-                            "appliedAt": sp.applied_at, "unhealthy": sp.unhealthy + sp.failed,
+                            "appliedAt": sp.applied_at, "unhealthy": sp.unhealthy,
+                            "degraded": sp.degraded + sp.failed,
                             "tried": sp.name in tried, "triedResult": tried.get(sp.name, "")} for sp in spokes]}
 
     def set_paused(self, by: str) -> None:

@@ -28,7 +28,8 @@ class SpokeRollout:
     revision: str
     result: str
     applied_at: float | None  # when the spoke first applied its current revision
-    unhealthy: int
+    unhealthy: int  # objects not healthy yet (rolling out): wait for them
+    degraded: int = 0  # objects failed or stuck (a rollout past its deadline, a failed Job): a failure
     tried: bool = False  # it reported this revision at least once (applied, failed or rejected)
     tried_result: str = ""
 
@@ -64,7 +65,7 @@ def decide(revision: str, wave: str, waves: Sequence[Wave], spokes: Sequence[Spo
         waiting = [s.spoke for s in members if not _done(s, revision) and s.spoke not in failed]
         if waiting:
             return Decision(False, f"wave {earlier.name}: {len(waiting)} of {len(members)} spoke(s) have not applied "
-                                   f"{revision[:12]} yet")
+                                   f"{revision[:12]} or are not healthy yet")
         if not urgent:
             bake = parse_duration(earlier.bake_time)
             applied = [s.applied_at for s in members if _done(s, revision) and s.applied_at is not None]
@@ -82,6 +83,6 @@ def _done(s: SpokeRollout, revision: str) -> bool:
 
 
 def _failed(s: SpokeRollout, revision: str) -> bool:
-    if s.revision == revision and (s.result in BAD_RESULTS or s.unhealthy > 0):
+    if s.revision == revision and (s.result in BAD_RESULTS or s.degraded > 0):
         return True
     return s.tried and s.tried_result in BAD_RESULTS and s.revision != revision

@@ -11,8 +11,8 @@ NOW = 100_000.0
 
 
 def spoke(name: str, wave: str, revision: str = "new", result: str = "applied", applied: float = NOW - 3600,
-          unhealthy: int = 0, tried_result: str = "") -> SpokeRollout:
-    return SpokeRollout(name, wave, revision, result, applied, unhealthy, tried=bool(tried_result),
+          unhealthy: int = 0, degraded: int = 0, tried_result: str = "") -> SpokeRollout:
+    return SpokeRollout(name, wave, revision, result, applied, unhealthy, degraded, tried=bool(tried_result),
                         tried_result=tried_result)
 
 
@@ -37,8 +37,11 @@ def test_failures_halt_later_waves_even_when_urgent() -> None:
     assert not halted.allowed and halted.halted and "wave canary has 1 failed spoke(s) (c1)" in halted.reason
     rejected = [spoke("c1", "canary", revision="old", tried_result="rejected")]
     assert decide("new", "main", WAVES, rejected, NOW).halted
-    unhealthy = [spoke("c1", "canary", unhealthy=2)]
-    assert decide("new", "main", WAVES, unhealthy, NOW).halted
+    degraded = [spoke("c1", "canary", unhealthy=2, degraded=1)]
+    assert decide("new", "main", WAVES, degraded, NOW).halted
+    rolling = decide("new", "main", WAVES, [spoke("c1", "canary", unhealthy=2)], NOW)
+    assert not rolling.allowed and not rolling.halted  # still rolling out: wait, do not halt
+    assert "not healthy yet" in rolling.reason
 
 
 def test_share_of_failures_allowed_and_approval() -> None:

@@ -17,6 +17,7 @@ def upgrade() -> None:
     with op.batch_alter_table("spokes") as batch:
         batch.add_column(sa.Column("wave", sa.String(64), nullable=False, server_default=""))
         batch.add_column(sa.Column("applied_at", sa.Float, nullable=True))
+        batch.add_column(sa.Column("degraded", sa.Integer, nullable=False, server_default="0"))
     op.create_table("rollout_controls",
                     sa.Column("name", sa.String(32), primary_key=True),
                     sa.Column("value", sa.Text, nullable=False))
@@ -30,5 +31,6 @@ def downgrade() -> None:
     op.drop_table("approvals")
     op.drop_table("rollout_controls")
     with op.batch_alter_table("spokes") as batch:
+        batch.drop_column("degraded")
         batch.drop_column("applied_at")
         batch.drop_column("wave")

@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""The whole product on one machine: a hub, three spokes (three kube-apiservers on one etcd) in two waves, and
+their agents, reconciling the built-in example fleet from a local git repo. Then a commit rolls out wave by wave.
+
+    scripts/quickstart            set up and run it all (what README calls the quickstart)
+    scripts/quickstart stop       tear it all down
+
+Pods are made Ready by scripts/podsim (a demo aid: no kubelet runs here); workers are simulated by the `local`
+provider. Everything lives under .testenv/quickstart/.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+HOME = REPO / ".testenv" / "quickstart"
+PY = str(REPO / ".venv" / "bin" / "python")
+SPOKES = {"us-south-spoke-1": "canary", "us-south-spoke-2": "main", "eu-de-spoke-2": "main"}
+BAKE = os.environ.get("RAZEE_QUICKSTART_BAKE", "15s")
+INTERVAL = 20
+
+
+def say(text: str) -> None:
+    print(f"\033[1m== {text}\033[0m" if sys.stdout.isatty() else f"== {text}", flush=True)
+
+
+def free_port(preferred: int) -> int:
+    for port in (preferred, 0):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise SystemExit("no free port")
+
+
+def razee(*args: str, env: dict[str, str] | None = None) -> str:
+    proc = subprocess.run([PY, "-m", "razee", *args], capture_output=True, text=True, env={**os.environ, **(env or {})})
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"razee {' '.join(args)} failed:\n{proc.stderr}")
+    return proc.stdout
+
+
+def background(name: str, args: list[str], env: dict[str, str] | None = None) -> int:
+    log = open(HOME / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it open
+    proc = subprocess.Popen(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
+                            env={**os.environ, **(env or {})})
+    return proc.pid
+
+
+def git(*args: str) -> str:
+    return subprocess.run(["git", "-c", "user.name=quickstart", "-c", "user.email=quickstart@razee.local", *args],
+                          cwd=HOME / "fleet", check=True, capture_output=True, text=True).stdout.strip()
+
+
+def rollout(hub: str, token: str, revision: str) -> dict[str, list[str]]:
+    return httpx.get(f"{hub}/api/v1/rollout", params={"revision": revision},
+                     headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+
+
+def wait_rollout(hub: str, token: str, revision: str, timeout: float) -> float:
+    start, last = time.monotonic(), None
+    while time.monotonic() - start < timeout:
+        state = rollout(hub, token, revision)
+        line = (f"  {time.monotonic() - start:5.0f}s  applied: {', '.join(state['applied']) or '-'}   "
+                f"pending: {', '.join(state['pending']) or '-'}"
+                + (f"   HALTED: {state['halted']}" if state.get("halted") else ""))
+        if line.split("s ", 1)[1] != last:
+            print(line, flush=True)
+            last = line.split("s ", 1)[1]
+        if len(state["applied"]) == len(SPOKES):
+            return time.monotonic() - start
+        time.sleep(1)
+    raise SystemExit(f"the rollout of {revision[:12]} did not finish in {timeout:.0f}s; see {HOME}/*.log")
+
+
+def up() -> float:
+    if (HOME / "pids.json").exists():
+        stop(quiet=True)
+    HOME.mkdir(parents=True, exist_ok=True)
+    say("three local clusters (one etcd, three kube-apiservers)")
+    names = {spoke: f"qs-{i}" for i, spoke in enumerate(SPOKES)}
+    out = subprocess.run([sys.executable, str(REPO / "scripts" / "testenv"), "start", *names.values()], check=True,
+                         capture_output=True, text=True).stdout.split()
+    kubeconfigs = dict(zip(SPOKES, out[-len(SPOKES):], strict=True))
+
+    say("the fleet repo: the built-in example fleet in a local git repo, with short bake times for the demo")
+    fleet = HOME / "fleet"
+    shutil.rmtree(fleet, ignore_errors=True)
+    fleet.mkdir()
+    for part in ("environments", "templates"):
+        shutil.copytree(REPO / part, fleet / part)
+    spec = yaml.safe_load((fleet / "environments" / "fleet.yaml").read_text())
+    for wave in spec["rollout"]["waves"]:
+        wave["bakeTime"] = BAKE
+    (fleet / "environments" / "fleet.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-q", "-m", "the example fleet, bake times shortened for the quickstart")
+
+    say("the hub (SQLite) and its tokens")
+    port = free_port(8080)
+    hub = f"http://127.0.0.1:{port}"
+    db = f"sqlite:///{HOME / 'hub.sqlite'}"
+    pids = {"hub": background("hub", [PY, "-m", "razee", "hub", "serve", "--db", db, "--listen", f"127.0.0.1:{port}"])}
+    for _ in range(100):
+        try:
+            httpx.get(hub + "/healthz", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    reader = razee("hub", "token", "create", "--db", db, "--role", "reader").strip()
+    admin = razee("hub", "token", "create", "--db", db, "--role", "admin").strip()
+
+    say(f"three agents: {', '.join(f'{s} ({w})' for s, w in SPOKES.items())}")
+    for spoke, kubeconfig in kubeconfigs.items():
+        token_file = HOME / f"{spoke}.token"
+        token_file.write_text(razee("hub", "token", "create", "--db", db, "--role", "agent", "--spoke", spoke))
+        token_file.chmod(0o600)
+        pids[f"podsim-{spoke}"] = background(f"podsim-{spoke}", [PY, str(REPO / "scripts" / "podsim"),
+                                                                  "--kubeconfig", kubeconfig])
+        pids[f"agent-{spoke}"] = background(
+            f"agent-{spoke}",
+            [PY, "-m", "razee", "agent", "--spoke", spoke, "--repo", f"file://{fleet}", "--kubeconfig", kubeconfig,
+             "--hub", hub, "--hub-token-file", str(token_file), "--state-dir", str(HOME / spoke),
+             "--interval", f"{INTERVAL}s", "--poll", "2s", "--listen", f"127.0.0.1:{free_port(0)}"],
+            env={"RAZEE_LOCAL_CLOUD_DELAY": "1"})
+    (HOME / "pids.json").write_text(json.dumps(pids))
+    (HOME / "access.json").write_text(json.dumps({"hub": hub, "reader": reader, "admin": admin}))
+
+    first = git("rev-parse", "HEAD")
+    say(f"first rollout of {first[:12]}: the canary wave, then (after {BAKE} of baking) the main wave")
+    wait_rollout(hub, reader, first, timeout=600)
+
+    values = yaml.safe_load((fleet / "environments" / "fleet.yaml").read_text())
+    values["values"]["logLevel"] = "debug"
+    (fleet / "environments" / "fleet.yaml").write_text(yaml.safe_dump(values, sort_keys=False))
+    git("commit", "-q", "-am", "raise the log level of the armada components")
+    second = git("rev-parse", "HEAD")
+    say(f"a commit ({second[:12]}: raise the log level) rolls out wave by wave")
+    print(razee("diff", "--repo", str(fleet), "--from", first, "--to", second, "-o", "markdown"), flush=True)
+    took = wait_rollout(hub, reader, second, timeout=600)
+    say(f"rolled out to all {len(SPOKES)} spokes in {took:.0f}s")
+
+    print(razee("hub", "status", "--hub", hub, "--token", reader), flush=True)
+    print(f"Dashboard:     {hub}/?token={reader}")
+    print(f"Hub commands:  export RAZEE_HUB={hub} RAZEE_HUB_TOKEN={reader}; razee hub status | razee hub drift")
+    print(f"Steer:         RAZEE_HUB_TOKEN={admin} razee rollout pause|resume")
+    print(f"Fleet repo:    {fleet}   (commit there and watch it roll out)")
+    print("Stop it all:   scripts/quickstart stop")
+    return took
+
+
+def stop(quiet: bool = False) -> None:
+    pids = json.loads((HOME / "pids.json").read_text()) if (HOME / "pids.json").exists() else {}
+    for pid in pids.values():
+        with contextlib.suppress(OSError):  # already gone
+            os.killpg(pid, signal.SIGTERM)
+    subprocess.run([sys.executable, str(REPO / "scripts" / "testenv"), "stop", "qs-0", "qs-1", "qs-2"],
+                   capture_output=True)
+    shutil.rmtree(HOME, ignore_errors=True)
+    if not quiet:
+        say("stopped: hub, agents, pod simulators and the quickstart clusters")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["stop"]:
+        stop()
+    else:
+        up()
