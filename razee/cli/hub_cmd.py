@@ -129,13 +129,6 @@ def drift(hub: str, token: str | None, output: str, region: str | None, spoke: s
 @click.argument("revision", required=False)
 def rollout(hub: str, token: str | None, output: str, revision: str | None) -> None:
     """Which spokes applied REVISION (default: the newest reported), which failed, which are pending."""
-    from razee.hub.client import get
+    from razee.cli.rollout_cmd import show_rollout
 
-    state = get(hub, token, "/api/v1/rollout", {"revision": revision})
-    if output == "json":
-        write(json.dumps(state, indent=2) + "\n")
-        return
-    console = stdout_console()
-    console.print(f"revision {state['revision'][:12]}")
-    for key in ("applied", "failed", "pending"):
-        console.print(f"  {key:8} {len(state[key]):3}  {', '.join(state[key])}")
+    show_rollout(hub, token, "json" if output == "json" else "text", revision)

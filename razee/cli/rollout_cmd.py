@@ -26,6 +26,10 @@ def rollout_group() -> None:
 @click.argument("revision", required=False)
 def status(hub: str, token: str | None, output: str, revision: str | None) -> None:
     """Where REVISION (default: the newest reported) stands: applied, failed, pending, and why it is halted."""
+    show_rollout(hub, token, output, revision)
+
+
+def show_rollout(hub: str, token: str | None, output: str, revision: str | None) -> None:
     from razee.hub.client import get
 
     state = get(hub, token, "/api/v1/rollout", {"revision": revision})
