@@ -57,10 +57,15 @@ def wait_for(core: client.CoreV1Api, want: str, timeout: float = 120) -> float:
     return time.monotonic() - t0
 
 
+STARTED: list[subprocess.Popen[bytes]] = []
+
+
 def agent(args: list[str], state: Path, port: int) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([PY, "-m", "razee", "agent", "--no-infra", "--state-dir", str(state), "--listen",
+    proc = subprocess.Popen([PY, "-m", "razee", "agent", "--no-infra", "--state-dir", str(state), "--listen",
                              f"127.0.0.1:{port}", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env={**os.environ, "RAZEE_AGENT_IDENTITY": "bench"})
+    STARTED.append(proc)  # stopped in main()'s finally, whatever happens
+    return proc
 
 
 def proc_stats(pid: int) -> tuple[float, float]:
@@ -138,6 +143,10 @@ def main() -> None:
             proc.terminate()
             proc.wait(timeout=60)
     finally:
+        for proc in STARTED:
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(timeout=60)
         subprocess.run([*testenv, "stop", "bench-agent"], capture_output=True)
     print(json.dumps({"poll_latency_s": latencies, "watch_latency_s": watched}))
 
