@@ -100,6 +100,9 @@ def plan_changes(kube: Kube, discovery: Discovery, manifests: Sequence[Manifest]
                 change.action, change.reason = Action.ERROR, live.unknown[key]
         elif current is None:
             change.action, change.reason = Action.CREATE, "not in the cluster"
+            if key in inventory.entries:
+                change.missing = True
+                change.reason = "missing: razee manages it and it is gone from the cluster"
             ns_missing = live.resources[key].namespaced and key.namespace not in live.namespaces
             if ns_missing:
                 change.after = clean(obj)

@@ -12,9 +12,11 @@ from razee.render.manifest import ObjectKey, Provenance
 class Action(StrEnum):
     CREATE = "create"
     UPDATE = "update"
+    RECREATE = "recreate"  # an immutable field changed and the object opts in to delete-and-create
     UNCHANGED = "unchanged"
     PRUNE = "prune"
     KEEP = "keep"  # left the desired set, but pruning is disabled for it
+    TERMINATING = "terminating"  # being deleted (deletionTimestamp set); neither in sync nor gone
     CONFLICT = "conflict"
     ERROR = "error"
 
@@ -32,10 +34,12 @@ class Change:
     drift: list[str] = field(default_factory=list)  # declared fields changed in the cluster (JSON pointers)
     conflicts: list[str] = field(default_factory=list)
     force: bool = False  # take fields back from managers that changed them imperatively (drift, not conflict)
+    missing: bool = False  # razee managed it (it is in the inventory) and it is gone from the cluster: drift
+    takeovers: list[dict[str, str]] = field(default_factory=list)  # {"path", "manager"} taken from another manager
 
     @property
     def changes_cluster(self) -> bool:
-        return self.action in (Action.CREATE, Action.UPDATE, Action.PRUNE)
+        return self.action in (Action.CREATE, Action.UPDATE, Action.RECREATE, Action.PRUNE)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -53,6 +57,10 @@ class Change:
             out["drift"] = self.drift
         if self.conflicts:
             out["conflicts"] = self.conflicts
+        if self.missing:
+            out["missing"] = True
+        if self.takeovers:
+            out["takeovers"] = self.takeovers
         return out
 
 
