@@ -9,6 +9,7 @@ from typing import Any
 
 from razee.errors import UsageError
 from razee.fleet.fleet import SpokeView
+from razee.fleet.model import Engine, parse_duration
 from razee.infra.changes import InfraPlan
 from razee.infra.executor import ExecOptions, InfraResult, apply_infra
 from razee.infra.model import DesiredCluster
@@ -43,6 +44,9 @@ class PassOptions:
     allow_mass_prune: bool = False
     concurrency: int = 8
     max_replace: int = 2
+    take_over_conflicts: bool | None = None
+    """Take fields over from other apply managers: True/False, or None for the fleet's `engine.conflicts`
+    (what an unattended agent uses). `razee apply` passes False unless told --force-conflicts."""
 
 
 @dataclass
@@ -100,12 +104,16 @@ class Pass:
             self.infra.provider.close()
 
 
-def plan_kube(manifests: tuple[Manifest, ...], target: Target, options: PassOptions) -> KubePass:
+def plan_kube(manifests: tuple[Manifest, ...], target: Target, options: PassOptions,
+              engine: Engine | None = None) -> KubePass:
+    engine = engine or Engine()
+    takeover = engine.conflicts == "takeover" if options.take_over_conflicts is None else options.take_over_conflicts
     kube = Kube(load_api_client(target.kubeconfig, target.context, pool_size=max(options.concurrency, 4)))
     try:
         discovery = Discovery(kube)
         plan_options = PlanOptions(target.spoke, prune=options.prune, allow_mass_prune=options.allow_mass_prune,
-                                   concurrency=options.concurrency)
+                                   concurrency=options.concurrency, conflicts="takeover" if takeover else "refuse",
+                                   prune_timeout=float(parse_duration(engine.prune_timeout)))
         plan, state = plan_changes(kube, discovery, manifests, plan_options)
     except BaseException:
         kube.close()
@@ -136,7 +144,7 @@ def plan_spoke(root: Path, target: Target, options: PassOptions | None = None) -
     run = Pass(target.spoke, view.region.name, view.spoke.wave)
     try:
         if options.kube:
-            run.kube = plan_kube(results[0].manifests, target, options)
+            run.kube = plan_kube(results[0].manifests, target, options, fleet.spec.engine)
         if options.infra:
             run.infra = plan_infrastructure(view, view.region.provider or fleet.spec.provider, target, options)
     except BaseException:

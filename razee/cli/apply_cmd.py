@@ -10,7 +10,7 @@ from rich.progress import Progress
 
 from razee.cli.kube_options import cluster_options, target_and_options, trusted_keys
 from razee.cli.options import repo_options
-from razee.errors import EXIT_SERVICE
+from razee.errors import EXIT_SERVICE, EXIT_USER_ERROR
 from razee.infra.report import print_infra_plan
 from razee.kube.applier import ApplyResult
 from razee.kube.health import Health
@@ -34,10 +34,13 @@ def apply_cmd(repo: str | None, rev: str | None, wait: bool, timeout: float, qui
     dependency order, then infrastructure changes wave by wave.
 
     Conflicts with other field managers stop the apply before anything changes, unless the object is annotated
-    razee.io/force: "true". Pruning runs last, and only when everything else applied.
+    razee.io/force: "true" or --force-conflicts is given. An object another spoke declares and owns is held
+    back and the rest applies. Pruning runs last, only when everything else applied, deletes only objects still
+    labelled for this spoke, and is done when they are gone.
 
-    Exit 0 when all applied (and, with --wait, became healthy); 1 when a prune was refused or something is not
-    healthy; 2 for input errors and conflicts (nothing applied); 4 when the cluster or provider failed a request.
+    Exit 0 when all applied (and, with --wait, became healthy); 1 when a prune was refused or is still
+    terminating, or something is not healthy; 2 for input errors and conflicts (nothing applied) or objects held
+    back; 4 when the cluster or provider failed a request.
     """
     keys = trusted_keys(kw)
     target, options = target_and_options(kw)
@@ -45,6 +48,7 @@ def apply_cmd(repo: str | None, rev: str | None, wait: bool, timeout: float, qui
         run = plan_spoke(root, target, options)
     failed = False
     refused = False
+    held = False
     unhealthy: dict[ObjectKey, Health] = {}
     try:
         if not quiet:
@@ -57,12 +61,21 @@ def apply_cmd(repo: str | None, rev: str | None, wait: bool, timeout: float, qui
             result = _apply_kube(run.kube)
             for key, message in result.failed:
                 error(f"{key}: {message}")
+            for key, message in result.held:
+                error(f"{key}: held back: {message}")
+            for key, message in result.terminating:
+                error(f"{key}: prune not done: {message}")
             note(f"kubernetes: applied {len(result.applied)}, pruned {len(result.pruned)}, "
-                 f"failed {len(result.failed)} ({result.requests} API requests)")
+                 f"failed {len(result.failed)}"
+                 + (f", held {len(result.held)}" if result.held else "")
+                 + (f", terminating {len(result.terminating)}" if result.terminating else "")
+                 + (f", let go of {len(result.released)}" if result.released else "")
+                 + f" ({result.requests} API requests)")
             if run.kube.plan.prune_refused:
                 error(f"prune refused: {run.kube.plan.prune_refused}")
             failed |= not result.ok
-            refused |= bool(run.kube.plan.prune_refused)
+            held |= bool(result.held)
+            refused |= bool(run.kube.plan.prune_refused) or bool(result.terminating)
         if run.infra and not failed:
             infra = run.infra.apply()
             for change, message in infra.failed:
@@ -81,6 +94,8 @@ def apply_cmd(repo: str | None, rev: str | None, wait: bool, timeout: float, qui
         error(f"{key}: {health.status.value}: {health.reason}")
     if failed:
         raise click.exceptions.Exit(EXIT_SERVICE)
+    if held:
+        raise click.exceptions.Exit(EXIT_USER_ERROR)
     if refused or unhealthy:
         raise click.exceptions.Exit(1)
 

@@ -31,6 +31,9 @@ def cluster_options(f: F) -> F:
                      help="Delete what razee manages that left the fleet repo."),
         click.option("--allow-mass-prune", is_flag=True,
                      help="Allow deleting most of what razee manages (objects or clusters) in one pass."),
+        click.option("--force-conflicts", is_flag=True,
+                     help="Take over fields that another server-side-apply manager owns (each takeover is shown). "
+                          "Without it, such a conflict stops the apply before anything changes."),
         click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True,
                      help="Parallel requests within an apply stage or wave."),
         click.option("--require-signed", is_flag=True,
@@ -64,5 +67,6 @@ def target_and_options(kw: dict[str, Any]) -> tuple[Target, PassOptions]:
         raise UsageError("name the spoke to reconcile with --spoke (or set RAZEE_SPOKE)")
     target = Target(spoke, kw.pop("kubeconfig"), kw.pop("context"), settings)
     options = PassOptions(kube=kw.pop("with_kube"), infra=kw.pop("with_infra"), prune=kw.pop("prune"),
-                          allow_mass_prune=kw.pop("allow_mass_prune"), concurrency=kw.pop("concurrency"))
+                          allow_mass_prune=kw.pop("allow_mass_prune"), concurrency=kw.pop("concurrency"),
+                          take_over_conflicts=kw.pop("force_conflicts"))
     return target, options

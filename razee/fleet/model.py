@@ -104,6 +104,17 @@ class Rollout(Strict):
     waves: list[Wave] = Field(min_length=1)
 
 
+class Engine(Strict):
+    """How the Kubernetes engine behaves where the fleet decides (docs/engine.md)."""
+
+    conflicts: Literal["takeover", "refuse"] = "takeover"
+    """What an unattended agent does when another server-side-apply manager owns a field the fleet declares:
+    take the field over and report it (as Flux and Argo CD do), or refuse the object. `razee apply` run by a
+    person always refuses unless told `--force-conflicts`."""
+    prune_timeout: Duration = "60s"
+    """How long a prune waits for a deleted object to be gone (finalizers) before it reports it stuck."""
+
+
 class ClusterDefaults(Strict):
     kube_version: KubeVersion
     encrypted_disks: bool = True
@@ -172,3 +183,4 @@ class FleetSpec(Strict):
     rollout: Rollout
     policies: Policies
     values: dict[str, Any] = Field(default_factory=dict)
+    engine: Engine = Field(default_factory=Engine)

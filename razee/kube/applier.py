@@ -1,7 +1,9 @@
 """Carrying out a plan: inventory first, then stages in order with bounded parallelism, pruning last.
 
-Nothing is applied when the plan has conflicts or errors, so a bad pass never half-applies. Pruning happens only
-when every apply succeeded, in reverse stage order.
+Nothing is applied when the plan has conflicts or errors, so a bad pass never half-applies. The one exception is
+an object another spoke declares and owns: it is held back (and claimed in this spoke's inventory, so the other
+spoke hands it over instead of deleting it once it lets go), and the rest applies. Pruning happens only when every
+apply succeeded, in reverse stage order, and a prune is done only once the object is gone.
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ from dataclasses import dataclass, field
 
 from razee.errors import RazeeError
 from razee.kube.client import Kube
-from razee.kube.discovery import Discovery
-from razee.kube.errors import Conflict, KubeError, NotFound
-from razee.kube.inventory import write_inventory
-from razee.kube.planner import PlanOptions, PlanState, conflict_fields, server_side_apply
+from razee.kube.deletion import Deleted, Target, delete_owned, wait_gone
+from razee.kube.desired import owner_of
+from razee.kube.discovery import Discovery, Resource
+from razee.kube.errors import Conflict
+from razee.kube.inventory import encode_shards, write_inventory
+from razee.kube.planner import PlanOptions, PlanState
+from razee.kube.ssa import conflict_fields, server_side_apply
 from razee.plan.model import Action, Change, Plan
 from razee.plan.order import STAGE_NAMES, stage_of
 from razee.render.manifest import ObjectKey
@@ -31,6 +36,9 @@ class ApplyResult:
     applied: list[ObjectKey] = field(default_factory=list)
     pruned: list[ObjectKey] = field(default_factory=list)
     failed: list[tuple[ObjectKey, str]] = field(default_factory=list)
+    held: list[tuple[ObjectKey, str]] = field(default_factory=list)  # owned by another spoke that declares it
+    terminating: list[tuple[ObjectKey, str]] = field(default_factory=list)  # deleted, not gone yet: why
+    released: list[ObjectKey] = field(default_factory=list)  # left this spoke's inventory, not deleted
     requests: int = 0
 
     @property
@@ -42,28 +50,43 @@ class PlanNotApplicable(RazeeError):
     """The plan has conflicts or errors; nothing was applied."""
 
 
+def _blocked_message(blocked: list[Change]) -> str:
+    lines = [f"  {c.key}: {c.reason}" + "".join(f"\n    {f}" for f in c.conflicts)
+             + (f"\n    [{c.source}]" if c.source else "") for c in blocked]
+    return f"{len(blocked)} object(s) cannot be applied; nothing was changed:\n" + "\n".join(lines)
+
+
 def apply_plan(kube: Kube, discovery: Discovery, plan: Plan, state: PlanState, options: PlanOptions,
                progress: Progress | None = None) -> ApplyResult:
     start = kube.counter.total
-    blocked = [c for c in plan.changes if c.action in (Action.CONFLICT, Action.ERROR)]
+    blocked = [c for c in plan.changes if c.action in (Action.CONFLICT, Action.ERROR) and not c.other_spoke]
     if blocked:
-        lines = [f"  {c.key}: {c.reason}" + "".join(f"\n    {f}" for f in c.conflicts) for c in blocked]
-        raise PlanNotApplicable(f"{len(blocked)} object(s) cannot be applied; nothing was changed:\n"
-                                + "\n".join(lines))
+        raise PlanNotApplicable(_blocked_message(blocked))
     result = ApplyResult()
-    writes = [c for c in plan.changes if c.action in (Action.CREATE, Action.UPDATE)]
+    result.held = [(c.key, c.reason + "".join(f"; {x}" for x in c.conflicts))
+                   for c in plan.changes if c.action == Action.CONFLICT]
+    writes = [c for c in plan.changes if c.action in (Action.CREATE, Action.UPDATE, Action.RECREATE)]
     prunes = [c for c in plan.changes if c.action == Action.PRUNE]
-    if not writes and not prunes and set(state.inventory.entries) == set(state.desired_versions):
+    inventory = state.inventory
+    claimed = {k: v for k, v in {**inventory.entries, **state.desired_versions}.items() if k not in state.released}
+    templates = {**inventory.templates, **state.templates}
+    unchanged_record = encode_shards(options.target, inventory.lines(claimed, templates)) == inventory.shards
+    if not writes and not prunes and unchanged_record:
         return result  # a no-op pass writes nothing, not even the inventory
 
     # Write-ahead: the inventory covers everything about to be created before it exists.
-    write_inventory(kube, options.target, {**state.inventory.entries, **state.desired_versions})
+    inventory = write_inventory(kube, inventory, claimed, templates)
+    result.released = sorted(state.released)
+
+    def resource(key: ObjectKey, api_version: str) -> Resource:
+        return state.live.resources.get(key) or discovery.resource(api_version, key.kind)
 
     def apply_one(change: Change) -> None:
         assert change.desired is not None
         try:
-            res = state.live.resources.get(change.key) or discovery.resource(
-                state.desired_versions[change.key], change.key.kind)
+            res = resource(change.key, state.desired_versions[change.key])
+            if change.action == Action.RECREATE:
+                _delete_for_recreate(kube, Target(change.key, res, state.live.objects[change.key]), options)
             server_side_apply(kube, res, change.desired, dry_run=False, force=change.force)
             result.applied.append(change.key)
             if progress:
@@ -93,33 +116,58 @@ def apply_plan(kube: Kube, discovery: Discovery, plan: Plan, state: PlanState, o
                 if result.failed:
                     break
 
-    remaining = dict(state.inventory.entries) | state.desired_versions
     if result.failed:
         result.requests = kube.counter.total - start
         return result  # no pruning after a failure; the inventory keeps the superset
-    for change in prunes:  # already in reverse stage order
-        api_version = state.inventory.entries[change.key]
-        try:
-            res = state.live.resources.get(change.key) or discovery.resource(api_version, change.key.kind)
-            kube.request("DELETE", "DELETE", res.object_path(change.key.namespace or None, change.key.name),
-                         {"propagationPolicy": "Background"})
-            result.pruned.append(change.key)
-            remaining.pop(change.key, None)
-            if progress:
-                progress(change, None)
-        except NotFound:
-            remaining.pop(change.key, None)
-        except KubeError as e:
-            result.failed.append((change.key, f"prune failed: {e.message}"))
-    for change in plan.changes:
-        if change.action == Action.KEEP and change.reason.startswith("left the fleet repo; pruning disabled"):
-            remaining.pop(change.key, None)  # razee lets go of it
+    remaining = dict(claimed)
+    _prune(kube, state, prunes, options, result, resource, progress)
+    for key in result.pruned + result.released:
+        remaining.pop(key, None)
     for key in list(remaining):
-        if key not in state.desired_versions and key not in state.live.objects and key not in result.pruned:
+        if key not in state.desired_versions and key not in state.live.objects:
             remaining.pop(key, None)  # gone from the cluster already
-    write_inventory(kube, options.target, remaining, ensure_namespace=False)
+    write_inventory(kube, inventory, remaining, templates, ensure_namespace=False)
     result.requests = kube.counter.total - start
     return result
+
+
+def _prune(kube: Kube, state: PlanState, prunes: list[Change], options: PlanOptions, result: ApplyResult,
+           resource: Callable[[ObjectKey, str], Resource], progress: Progress | None) -> None:
+    pending: list[Target] = []
+    for change in prunes:  # already in reverse stage order
+        try:
+            target = Target(change.key, resource(change.key, state.inventory.entries[change.key]),
+                            state.live.objects[change.key])
+            outcome = delete_owned(kube, target, options.target)
+        except RazeeError as e:
+            result.failed.append((change.key, f"prune failed: {e.message}"))
+            continue
+        if outcome == Deleted.GONE:
+            result.pruned.append(change.key)
+            if progress:
+                progress(change, None)
+        elif outcome == Deleted.PENDING:
+            pending.append(target)
+        elif outcome == Deleted.NOT_OURS:
+            result.released.append(change.key)
+    stuck = wait_gone(kube, pending, options.prune_timeout) if pending else {}
+    for target in pending:
+        if target.key in stuck:
+            result.terminating.append((target.key, f"still terminating after {options.prune_timeout:.0f}s: "
+                                                   f"{stuck[target.key]}"))
+        else:
+            result.pruned.append(target.key)
+
+
+def _delete_for_recreate(kube: Kube, target: Target, options: PlanOptions) -> None:
+    outcome = delete_owned(kube, target, owner_of(target.live))
+    if outcome in (Deleted.NOT_OURS, Deleted.REPLACED):
+        raise RazeeError("cannot re-create: the object changed in the cluster since the plan; run again")
+    if outcome == Deleted.PENDING:
+        stuck = wait_gone(kube, [target], options.prune_timeout)
+        if stuck:
+            raise RazeeError(f"cannot re-create: the old object is {stuck[target.key]} after "
+                             f"{options.prune_timeout:.0f}s")
 
 
 def _wait_established(kube: Kube, discovery: Discovery, crds: list[Change], result: ApplyResult) -> None:
@@ -138,3 +186,4 @@ def _wait_established(kube: Kube, discovery: Discovery, crds: list[Change], resu
             time.sleep(0.2)
     for name, change in pending.items():
         result.failed.append((change.key, f"CRD {name} not Established after {CRD_TIMEOUT:.0f}s"))
+

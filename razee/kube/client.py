@@ -103,7 +103,9 @@ class Kube:
         headers = {**self._auth_headers(), "Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = content_type
-        payload = json.dumps(body) if body is not None else None
+        # UTF-8 as is: ASCII escapes of characters outside the BMP are surrogate pairs (`\ud83d\ude00`), which the
+        # apiserver's YAML decoder of apply patches refuses, so one emoji in a ConfigMap would stall a whole spoke.
+        payload = json.dumps(body, ensure_ascii=False).encode("utf-8") if body is not None else None
         what = f"{method} {path}"
         for attempt in range(CONNECTION_RETRIES + 1):
             self.counter.add(verb)

@@ -19,6 +19,14 @@ from razee.render.manifest import Manifest
 
 FORCE_ANNOTATION = "razee.io/force"
 PRUNE_ANNOTATION = "razee.io/prune"
+RECREATE_ANNOTATION = "razee.io/recreate"
+
+# Where built-in kinds hold resource quantities. YAML reads `cpu: 1` or `cpu: 0.5` as numbers, which server-side
+# apply refuses ("expected string"); kubectl's client-side apply accepts them, so razee writes the strings they mean.
+_QUANTITY_MAPS = frozenset({"limits", "requests", "hard", "capacity", "podFixed"})
+_LIMIT_RANGE_MAPS = frozenset({"max", "min", "default", "defaultRequest", "maxLimitRequestRatio"})
+_QUANTITY_SCALARS = frozenset({"sizeLimit"})
+_CORE_GROUPS = frozenset({"", "apps", "batch", "policy", "node.k8s.io", "extensions"})
 
 
 _POD_TEMPLATE_PATHS = {
@@ -59,9 +67,49 @@ def fill_list_keys(obj: dict[str, Any]) -> None:
                     _default_protocols(container.get("ports"))
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def quantities_as_strings(obj: dict[str, Any]) -> None:
+    """Turn numeric quantities of built-in kinds (`cpu: 1`, `memory: 1e9`, `storage: 5`) into strings, in place.
+
+    Custom resources are left alone: their schema, not razee, says whether a number is meant.
+    """
+    if str(obj.get("apiVersion", "")).rpartition("/")[0] not in _CORE_GROUPS:
+        return
+    maps = _QUANTITY_MAPS | (_LIMIT_RANGE_MAPS if obj.get("kind") == "LimitRange" else frozenset())
+    _stringify(obj.get("spec"), maps)
+
+
+def _stringify(node: Any, maps: frozenset[str]) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _stringify(item, maps)
+        return
+    if not isinstance(node, dict):
+        return
+    for key, value in node.items():
+        if key in maps and isinstance(value, dict):
+            for k, v in value.items():
+                if _number(v):
+                    value[k] = _quantity_text(v)
+        elif key in _QUANTITY_SCALARS and _number(value):
+            node[key] = _quantity_text(value)
+        else:
+            _stringify(value, maps)
+
+
+def _quantity_text(value: int | float) -> str:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value)
+
+
 def prepare(manifest: Manifest, target: str) -> dict[str, Any]:
     obj = copy.deepcopy(manifest.obj)
     fill_list_keys(obj)
+    quantities_as_strings(obj)
     meta = obj.setdefault("metadata", {})
     meta.setdefault("labels", {})[INVENTORY_LABEL] = target
     if obj.get("kind") == "Secret" and obj.get("apiVersion") == "v1" and obj.get("stringData"):
@@ -88,3 +136,28 @@ def wants_force(obj: dict[str, Any]) -> bool:
 def prune_disabled(obj: dict[str, Any]) -> bool:
     annotations = (obj.get("metadata") or {}).get("annotations") or {}
     return str(annotations.get(PRUNE_ANNOTATION, "")).lower() == "disabled"
+
+
+def wants_recreate(obj: dict[str, Any]) -> bool:
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    return str(annotations.get(RECREATE_ANNOTATION, "")).lower() == "true"
+
+
+def owner_of(obj: dict[str, Any]) -> str:
+    """The spoke whose inventory label the object carries ('' when none)."""
+    return str(((obj.get("metadata") or {}).get("labels") or {}).get(INVENTORY_LABEL) or "")
+
+
+def uid_of(obj: dict[str, Any]) -> str:
+    return str((obj.get("metadata") or {}).get("uid") or "")
+
+
+def terminating(obj: dict[str, Any]) -> bool:
+    return bool((obj.get("metadata") or {}).get("deletionTimestamp"))
+
+
+def finalizers(obj: dict[str, Any]) -> list[str]:
+    meta = obj.get("metadata") or {}
+    names = list(meta.get("finalizers") or [])
+    names += [f"spec: {f}" for f in ((obj.get("spec") or {}).get("finalizers") or []) if obj.get("kind") == "Namespace"]
+    return [str(n) for n in names]

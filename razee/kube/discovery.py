@@ -20,6 +20,7 @@ class Resource:
     kind: str
     plural: str
     namespaced: bool
+    listable: bool = True
 
     @property
     def api_version(self) -> str:
@@ -63,7 +64,8 @@ class Discovery:
             for r in doc.get("resources", []):
                 if "/" in r["name"]:  # subresources such as deployments/status
                     continue
-                kinds[r["kind"]] = Resource(group, version, r["kind"], r["name"], bool(r["namespaced"]))
+                kinds[r["kind"]] = Resource(group, version, r["kind"], r["name"], bool(r["namespaced"]),
+                                            "list" in (r.get("verbs") or []))
             self._cache[api_version] = kinds
             return kinds
 
@@ -72,6 +74,19 @@ class Discovery:
         if found is None:
             raise UnknownKind(api_version, kind)
         return found
+
+    def preferred_versions(self) -> list[str]:
+        """Every group-version the server prefers (core `v1` first): two requests, made only to rebuild a lost
+        inventory, never on an ordinary pass."""
+        versions = [str(v) for v in (self.kube.request("DISCOVERY", "GET", "/api").get("versions") or [])][:1]
+        for g in self.kube.request("DISCOVERY", "GET", "/apis").get("groups") or []:
+            preferred = (g.get("preferredVersion") or {}).get("groupVersion")
+            if preferred:
+                versions.append(str(preferred))
+        return versions
+
+    def resources(self, api_version: str) -> list[Resource]:
+        return list(self._group_version(api_version).values())
 
     def forget(self, api_version: str) -> None:
         with self._lock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, cast
 
 from razee.errors import ServiceError
@@ -39,8 +40,44 @@ class Unavailable(KubeError):
     """The server could not be reached, timed out, or answered 5xx/429."""
 
 
+_INVALID_VALUE = re.compile(r"Invalid value: .*?: ((?:field is immutable|[a-z][^:{}]*))$", re.S)
+_IMMUTABLE = re.compile(r"field is immutable|updates to \S+ spec for fields other than .* are forbidden|"
+                        r"may not be changed|is immutable", re.S)
+
+
 def _trim(text: str) -> str:
     return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE] + "…"
+
+
+def _short_cause(cause: dict[str, Any]) -> str:
+    """`field: what is wrong`, without the Go struct dump the server puts in front of some messages."""
+    message = str(cause.get("message") or cause.get("reason") or "")
+    m = _INVALID_VALUE.search(message)
+    if m and len(message) > 200:
+        message = f"Invalid value: {m.group(1)}"
+    field = str(cause.get("field") or "")
+    return _trim(f"{field}: {message}" if field else message)
+
+
+def describe(message: str, details: dict[str, Any]) -> str:
+    """The server's message; when that is too long and carries per-field causes, `what: cause; cause` in full."""
+    causes = [c for c in details.get("causes") or [] if isinstance(c, dict)]
+    if not causes or len(message) <= MAX_MESSAGE:
+        return _trim(message)
+    head = message.split(":", 1)[0]  # `Job.batch "x" is invalid`
+    more = f"; and {len(causes) - 10} more" if len(causes) > 10 else ""
+    return f"{head}: " + "; ".join(_short_cause(c) for c in causes[:10]) + more
+
+
+def immutable_fields(error: KubeError) -> list[str]:
+    """Fields the server refused to change because they are immutable (empty for any other error)."""
+    if not isinstance(error, Invalid):
+        return []
+    causes = [c for c in error.details.get("causes") or [] if isinstance(c, dict)]
+    fields = [str(c.get("field") or "?") for c in causes if _IMMUTABLE.search(str(c.get("message") or ""))]
+    if not fields and _IMMUTABLE.search(error.message):
+        fields = ["?"]
+    return fields
 
 
 def from_response(status: int, body: bytes, what: str) -> KubeError:
@@ -51,7 +88,7 @@ def from_response(status: int, body: bytes, what: str) -> KubeError:
         details = parsed.get("details") or {}
     except (ValueError, AttributeError):
         message = body.decode("utf-8", "replace").strip()
-    text = f"{what}: {_trim(message) or f'HTTP {status}'}"
+    text = f"{what}: {describe(message, details) or f'HTTP {status}'}"
     cls: type[KubeError]
     if status == 404:
         cls = NotFound

@@ -1,26 +1,34 @@
-"""Planning a pass against one cluster: live state by LIST, semantic comparison, dry runs only where needed."""
+"""Planning a pass against one cluster: live state by LIST, semantic comparison, dry runs only where needed.
+
+Every object that will be written is checked by the server before anything is applied: objects that exist or go
+into existing namespaces get a server-side-apply dry run; objects bound for a namespace this pass creates are
+dry-run in a stand-in namespace, so a bad object never leaves a half-applied pass behind it.
+"""
 
 from __future__ import annotations
 
-import re
+import hashlib
+import json
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from razee.kube.client import FIELD_MANAGER, Kube
-from razee.kube.desired import desired_hash, prepare, prune_disabled, wants_force
-from razee.kube.discovery import Discovery, Resource
-from razee.kube.errors import Conflict, KubeError
+from razee.kube.client import Kube
+from razee.kube.desired import desired_hash, owner_of, prepare, terminating, uid_of
+from razee.kube.discovery import Discovery, UnknownKind
 from razee.kube.inventory import Inventory, read_inventory
 from razee.kube.live import LiveState, read_live
+from razee.kube.ownership import Claims, prune_verdict
+from razee.kube.rebuild import rebuild_inventory
+from razee.kube.ssa import ConflictPolicy, preview, validate_in
 from razee.plan.compare import mismatches
 from razee.plan.model import Action, Change, Plan
 from razee.plan.order import stage_of
-from razee.plan.view import clean, json_patch, mask_secrets
+from razee.plan.view import HASH_ANNOTATION, clean, json_patch, mask_secrets
 from razee.render.manifest import Manifest, ObjectKey
 
-APPLY_PATCH = "application/apply-patch+yaml"
+STAND_IN_NAMESPACES = ("default", "kube-system")
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,10 @@ class PlanOptions:
     mass_prune_share: float = 0.5
     """Refuse a prune that deletes more than this share of the inventory (and at least 5 objects, or everything)."""
     concurrency: int = 8
+    conflicts: ConflictPolicy = "refuse"
+    """`takeover`: fields another apply manager owns are taken over and reported; `refuse`: the object conflicts."""
+    prune_timeout: float = 60.0
+    """Seconds a prune or a re-create waits for a deleted object to be gone."""
 
 
 @dataclass
@@ -40,62 +52,90 @@ class PlanState:
     live: LiveState
     inventory: Inventory
     desired_versions: dict[ObjectKey, str]
+    templates: dict[ObjectKey, str] = field(default_factory=dict)
+    released: set[ObjectKey] = field(default_factory=set)  # leave our inventory, never deleted
 
 
-def server_side_apply(kube: Kube, res: Resource, obj: dict[str, Any], *, dry_run: bool, force: bool) -> Any:
-    meta = obj["metadata"]
-    query = {"fieldManager": FIELD_MANAGER}
-    if force:
-        query["force"] = "true"
-    if dry_run:
-        query["dryRun"] = "All"
-    ns = meta.get("namespace") if res.namespaced else None
-    return kube.request("DRYRUN" if dry_run else "APPLY", "PATCH", res.object_path(ns, meta["name"]), query, obj,
-                        APPLY_PATCH)
+@dataclass
+class _Desired:
+    manifest: Manifest
+    obj: dict[str, Any]
+    key: ObjectKey
+    error: str = ""
 
 
-def conflict_fields(e: Conflict) -> list[str]:
-    causes = e.details.get("causes") or []
-    found = [f"{c.get('field', '?')}: {c.get('message', '')}".strip() for c in causes]
-    return found or [e.message]
+def _rehash(obj: dict[str, Any]) -> None:
+    annotations = obj["metadata"]["annotations"]
+    annotations.pop(HASH_ANNOTATION, None)
+    digest = hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:32]
+    annotations[HASH_ANNOTATION] = digest
 
 
-_CONFLICT_MANAGER = re.compile(r'conflict with "([^"]+)"')
+def _scope_of_pending_crds(prepared: Sequence[dict[str, Any]]) -> dict[tuple[str, str], bool]:
+    """(group, kind) -> namespaced, for the CRDs this pass creates."""
+    out: dict[tuple[str, str], bool] = {}
+    for obj in prepared:
+        spec = obj.get("spec") if obj.get("kind") == "CustomResourceDefinition" else None
+        if isinstance(spec, dict) and isinstance(spec.get("names"), dict):
+            out[(str(spec.get("group")), str(spec["names"].get("kind")))] = spec.get("scope") != "Cluster"
+    return out
 
 
-def only_imperative_managers(e: Conflict, live: dict[str, Any]) -> bool:
-    """True when every manager in the conflict wrote with Update (kubectl edit, scale), none with Apply."""
-    names = {m for cause in e.details.get("causes") or [] for m in _CONFLICT_MANAGER.findall(cause.get("message", ""))}
-    if not names:
-        return False
-    ops = {(m.get("manager"), m.get("operation")) for m in (live.get("metadata") or {}).get("managedFields") or []}
-    return all((name, "Apply") not in ops for name in names)
+def _desired_objects(manifests: Sequence[Manifest], target: str, discovery: Discovery,
+                     warnings: list[str]) -> tuple[dict[ObjectKey, _Desired], dict[tuple[str, str], bool]]:
+    """Prepared objects by key; a namespace on a cluster-scoped kind is dropped (as kubectl does), with a warning."""
+    prepared = [(m, prepare(m, target)) for m in manifests]
+    pending = _scope_of_pending_crds([obj for _, obj in prepared])
+    out: dict[ObjectKey, _Desired] = {}
+    for manifest, obj in prepared:
+        key = manifest.key
+        try:
+            namespaced: bool | None = discovery.resource(str(obj["apiVersion"]), key.kind).namespaced
+        except UnknownKind:
+            namespaced = pending.get((key.group, key.kind))
+        error = ""
+        if namespaced is False and key.namespace:
+            del obj["metadata"]["namespace"]
+            _rehash(obj)
+            warnings.append(f"{key}: metadata.namespace dropped, {key.kind} is cluster-scoped [{manifest.source}]")
+            key = key._replace(namespace="")
+        elif namespaced and not key.namespace:
+            error = (f"{key.kind} is namespaced and metadata.namespace is missing; razee does not guess one "
+                     f"[{manifest.source}]")
+        if key in out:
+            error = f"declared twice once its namespace is dropped: {out[key].manifest.source} and {manifest.source}"
+        out[key] = _Desired(manifest, obj, key, error)
+    return out, pending
 
 
 def plan_changes(kube: Kube, discovery: Discovery, manifests: Sequence[Manifest],
                  options: PlanOptions) -> tuple[Plan, PlanState]:
     start = kube.counter.total
-    desired = {m.key: (m, prepare(m, options.target)) for m in manifests}
-    versions = {k: str(obj["apiVersion"]) for k, (_, obj) in desired.items()}
+    warnings: list[str] = []
+    desired, pending_crds = _desired_objects(manifests, options.target, discovery, warnings)
+    versions = {k: str(d.obj["apiVersion"]) for k, d in desired.items()}
     inventory = read_inventory(kube, options.target)
+    if not inventory.found:
+        inventory = rebuild_inventory(kube, discovery, options.target, options.concurrency)
+        if inventory.rebuilt:
+            warnings.append(f"the inventory of spoke {options.target} was missing; rebuilt from the "
+                            f"{inventory.rebuilt} object(s) labelled razee.io/inventory={options.target}")
     wanted = {**inventory.entries, **versions}
     live = read_live(kube, discovery, wanted.items(), options.target)
-    pending_crds = {
-        (obj["spec"]["group"], obj["spec"]["names"]["kind"])
-        for _, obj in desired.values()
-        if obj.get("kind") == "CustomResourceDefinition" and isinstance(obj.get("spec"), dict)
-        and isinstance(obj["spec"].get("names"), dict)
-    }
+    claims = Claims(kube, options.target)
+    state = PlanState(live, inventory, versions, {k: d.manifest.source.template for k, d in desired.items()})
 
     changes: list[Change] = []
     to_preview: list[Change] = []
-    for key, (manifest, obj) in desired.items():
-        change = Change(key, Action.UNCHANGED, "in sync", manifest.source, obj)
+    for key, d in desired.items():
+        change = Change(key, Action.UNCHANGED, "in sync", d.manifest.source, d.obj)
         current = live.objects.get(key)
-        if key in live.unknown:
+        if d.error:
+            change.action, change.reason = Action.ERROR, d.error
+        elif key in live.unknown:
             if (key.group, key.kind) in pending_crds:
                 change.action, change.reason = Action.CREATE, "new (its CRD is created in this pass)"
-                change.after = clean(obj)
+                change.after = clean(d.obj)
             else:
                 change.action, change.reason = Action.ERROR, live.unknown[key]
         elif current is None:
@@ -103,82 +143,101 @@ def plan_changes(kube: Kube, discovery: Discovery, manifests: Sequence[Manifest]
             if key in inventory.entries:
                 change.missing = True
                 change.reason = "missing: razee manages it and it is gone from the cluster"
-            ns_missing = live.resources[key].namespaced and key.namespace not in live.namespaces
-            if ns_missing:
-                change.after = clean(obj)
-            else:
-                to_preview.append(change)
+            to_preview.append(change)
+        elif terminating(current):
+            change.before = clean(current)
+            change.action = Action.TERMINATING
+            change.reason = "being deleted; razee creates it again once it is gone"
+        elif not _owned_or_free(change, current, options.target, claims):
+            pass  # another spoke declares and owns it: _owned_or_free set the conflict
         else:
             change.before = clean(current)
             live_hash = desired_hash(current)
-            if live_hash != desired_hash(obj):
+            other = owner_of(current)
+            if other and other != options.target:
+                change.action = Action.UPDATE
+                change.reason = f"taken over from spoke {other}, which no longer declares it"
+                to_preview.append(change)
+            elif live_hash != desired_hash(d.obj):
                 change.action = Action.UPDATE
                 change.reason = "changed in the fleet repo" if live_hash else "not yet managed by razee"
                 to_preview.append(change)
             else:
-                drift = mismatches(obj, current)
+                drift = mismatches(d.obj, current)
                 if drift:
                     change.action, change.drift = Action.UPDATE, drift
                     change.reason = "drift: changed in the cluster at " + ", ".join(drift)
                     to_preview.append(change)
         changes.append(change)
 
-    def preview(change: Change) -> None:
+    def check(change: Change) -> None:
         assert change.desired is not None
-        change.force = wants_force(change.desired)
         res = live.resources[change.key]
-        try:
-            try:
-                result = server_side_apply(kube, res, change.desired, dry_run=True, force=change.force)
-            except Conflict as e:
-                current = live.objects.get(change.key)
-                if current is None or not only_imperative_managers(e, current):
-                    raise
-                # kubectl edit/scale and other Update calls are drift on fields razee declares: take them back
-                change.force = True
-                result = server_side_apply(kube, res, change.desired, dry_run=True, force=True)
-            change.after = clean(result)
-        except Conflict as e:
-            change.action, change.conflicts = Action.CONFLICT, conflict_fields(e)
-            change.reason = "conflict with another field manager (annotate razee.io/force: \"true\" to take over)"
-        except KubeError as e:
-            change.action, change.reason = Action.ERROR, e.message
+        if res.namespaced and change.key.namespace not in live.namespaces:
+            # The namespace is created by this pass: let the server check the object in one that exists.
+            stand_in = next((ns for ns in STAND_IN_NAMESPACES if ns in live.namespaces), "")
+            change.after = validate_in(kube, res, change.desired, stand_in, change) if stand_in else clean(
+                change.desired)
+            return
+        result = preview(kube, res, change.desired, change, live.objects.get(change.key), options.conflicts)
+        if result is not None:
+            change.after = clean(result) if change.action != Action.RECREATE else result
 
     with ThreadPoolExecutor(max_workers=options.concurrency) as pool:
-        list(pool.map(preview, to_preview))
+        list(pool.map(check, to_preview))
 
-    prune_candidates: list[Change] = []
-    for key in sorted(inventory.entries, key=lambda k: (-stage_of(k), k)):
-        if key in desired:
-            continue
-        current = live.objects.get(key)
-        if current is None:
-            continue  # already gone; the inventory forgets it after the pass
-        change = Change(key, Action.PRUNE, "no longer in the fleet repo", before=clean(current))
-        if prune_disabled(current):
-            change.action, change.reason = Action.KEEP, "left the fleet repo; pruning disabled by annotation"
-        elif not options.prune:
-            change.action, change.reason = Action.KEEP, "left the fleet repo; pruning is switched off"
-        else:
-            prune_candidates.append(change)
-        changes.append(change)
-
-    plan = Plan(options.target, kube.server, changes, inventory_size=len(inventory.entries))
-    if prune_candidates and not options.allow_mass_prune:
-        share = len(prune_candidates) / max(len(inventory.entries), 1)
-        everything = not desired
-        if everything or (share > options.mass_prune_share and len(prune_candidates) >= 5):
-            plan.prune_refused = (f"would delete {len(prune_candidates)} of {len(inventory.entries)} managed objects"
-                                  f"{' (the desired set is empty)' if everything else ''}; "
-                                  "pass --allow-mass-prune if that is intended")
-            for c in prune_candidates:
-                c.action, c.reason = Action.KEEP, "prune refused: mass deletion"
-
+    plan = Plan(options.target, kube.server, changes, inventory_size=len(inventory.entries), warnings=warnings)
+    _plan_prunes(plan, state, desired, claims, options)
     for change in changes:
-        if change.action in (Action.CREATE, Action.UPDATE, Action.PRUNE):
+        if change.action in (Action.CREATE, Action.UPDATE, Action.PRUNE, Action.RECREATE):
             mask_secrets(change.before, change.after)
             change.patch = json_patch(change.before, change.after if change.action != Action.PRUNE else None)
             if change.drift and change.patch:
                 change.drift = sorted({op["path"] for op in change.patch})
     plan.requests = kube.counter.total - start
-    return plan, PlanState(live, inventory, versions)
+    return plan, state
+
+
+def _owned_or_free(change: Change, current: dict[str, Any], target: str, claims: Claims) -> bool:
+    """False (and the change made a conflict or a shared namespace) when another spoke still owns the object."""
+    other = owner_of(current)
+    if not other or other == target or other not in claims.claimed_by(change.key):
+        return True
+    if change.key.kind == "Namespace" and change.key.group == "":
+        change.action, change.reason = Action.UNCHANGED, f"shared namespace, applied by spoke {other}"
+        return False
+    theirs = claims.template_of(other, change.key) or "a template of theirs"
+    change.action, change.other_spoke = Action.CONFLICT, other
+    change.reason = f"also declared by spoke {other}, which owns it; a spoke applies it only once the other lets go"
+    change.conflicts = [f"spoke {target}: {change.source}", f"spoke {other}: {theirs}"]
+    return False
+
+
+def _plan_prunes(plan: Plan, state: PlanState, desired: dict[ObjectKey, _Desired], claims: Claims,
+                 options: PlanOptions) -> None:
+    live, inventory = state.live, state.inventory
+    desired_uids = {uid_of(live.objects[k]) for k in desired if k in live.objects} - {""}
+    candidates: list[Change] = []
+    for key in sorted(inventory.entries, key=lambda k: (-stage_of(k), k)):
+        current = live.objects.get(key)
+        if key in desired or current is None:
+            continue  # a vanished object is forgotten after the pass
+        verdict = prune_verdict(key, current, options.target, set(desired), desired_uids, claims)
+        change = Change(key, verdict.action, verdict.reason, before=clean(current))
+        if verdict.release:
+            state.released.add(key)
+        if verdict.action == Action.PRUNE:
+            if options.prune:
+                candidates.append(change)
+            else:
+                change.action, change.reason = Action.KEEP, "left the fleet repo; pruning is switched off"
+        plan.changes.append(change)
+    if candidates and not options.allow_mass_prune:
+        share = len(candidates) / max(len(inventory.entries), 1)
+        everything = not desired
+        if everything or (share > options.mass_prune_share and len(candidates) >= 5):
+            plan.prune_refused = (f"would delete {len(candidates)} of {len(inventory.entries)} managed objects"
+                                  f"{' (the desired set is empty)' if everything else ''}; "
+                                  "pass --allow-mass-prune if that is intended")
+            for c in candidates:
+                c.action, c.reason = Action.KEEP, "prune refused: mass deletion"

@@ -23,12 +23,16 @@ def print_plan(plan: Plan, console: Console) -> None:
         console.print(Text(header, style="bold"))
         for conflict in change.conflicts:
             console.print(Text(f"  conflict: {conflict}", style="yellow"))
-        if change.action in (Action.CREATE, Action.UPDATE, Action.PRUNE):
+        for taken in change.takeovers:
+            console.print(Text(f"  takes over {taken['path']} from {taken['manager']}", style="yellow"))
+        if change.action in (Action.CREATE, Action.UPDATE, Action.PRUNE, Action.RECREATE):
             after = None if change.action == Action.PRUNE else change.after
             diff = unified_diff(change.before, after, str(change.key).replace(" ", "/"))
             for line in diff.splitlines():
                 style = _STYLE.get(line[:1]) if not line.startswith(("+++", "---")) else "bold"
                 console.print(Text(line, style=style or ""))
+    for warning in plan.warnings:
+        console.print(Text(f"warning: {warning}", style="yellow"))
     console.print(Text(plan.summary(), style="bold"))
 
 

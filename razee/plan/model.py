@@ -36,6 +36,7 @@ class Change:
     force: bool = False  # take fields back from managers that changed them imperatively (drift, not conflict)
     missing: bool = False  # razee managed it (it is in the inventory) and it is gone from the cluster: drift
     takeovers: list[dict[str, str]] = field(default_factory=list)  # {"path", "manager"} taken from another manager
+    other_spoke: str = ""  # a conflict with another spoke that declares and owns the same object
 
     @property
     def changes_cluster(self) -> bool:
@@ -61,6 +62,8 @@ class Change:
             out["missing"] = True
         if self.takeovers:
             out["takeovers"] = self.takeovers
+        if self.other_spoke:
+            out["otherSpoke"] = self.other_spoke
         return out
 
 
@@ -72,13 +75,14 @@ class Plan:
     inventory_size: int = 0
     prune_refused: str | None = None
     requests: int = 0
+    warnings: list[str] = field(default_factory=list)  # things a person should know that change nothing
 
     def count(self, action: Action) -> int:
         return sum(1 for c in self.changes if c.action == action)
 
     @property
     def has_changes(self) -> bool:
-        return any(c.changes_cluster for c in self.changes)
+        return any(c.changes_cluster or c.action == Action.TERMINATING for c in self.changes)
 
     @property
     def has_errors(self) -> bool:
@@ -86,8 +90,10 @@ class Plan:
 
     def summary(self) -> str:
         parts = [f"{self.count(a)} to {a.value}" for a in (Action.CREATE, Action.UPDATE, Action.PRUNE)]
+        if self.count(Action.RECREATE):
+            parts.append(f"{self.count(Action.RECREATE)} to recreate")
         parts.append(f"{self.count(Action.UNCHANGED)} unchanged")
-        for a in (Action.KEEP, Action.CONFLICT, Action.ERROR):
+        for a in (Action.TERMINATING, Action.KEEP, Action.CONFLICT, Action.ERROR):
             if self.count(a):
                 parts.append(f"{self.count(a)} {a.value}")
         text = f"{self.target}: " + ", ".join(parts) + f" ({self.requests} API requests)"
@@ -102,5 +108,6 @@ class Plan:
             "summary": {a.value: self.count(a) for a in Action},
             "pruneRefused": self.prune_refused,
             "apiRequests": self.requests,
+            "warnings": self.warnings,
             "changes": [c.to_json() for c in self.changes if c.action != Action.UNCHANGED],
         }

@@ -160,7 +160,7 @@ def test_conflict_with_another_manager_is_reported_not_forced(fleet: Fleet, name
                               "metadata": {"name": "shared", "namespace": namespace}, "data": {"k": "other"}},
         field_manager="other-tool", force=True, _content_type="application/apply-patch+yaml")
     fleet.write(cm(namespace, "shared", {"k": "razee-v2"}))
-    run = fleet.plan()
+    run = fleet.plan(take_over_conflicts=False)  # as `razee apply` run by a person
     try:
         (change,) = run.plan.changes
         assert change.action == Action.CONFLICT
@@ -171,10 +171,41 @@ def test_conflict_with_another_manager_is_reported_not_forced(fleet: Fleet, name
         run.kube.close()
     assert core.read_namespaced_config_map("shared", namespace).data == {"k": "other"}
     assert fleet.cli("diff").returncode == 2
-    fleet.write(cm(namespace, "shared", {"k": "razee-v2"}, "  annotations: {razee.io/force: 'true'}\n"))
-    _, result = fleet.apply()
-    assert result.ok
+    forced = fleet.cli("apply", "--force-conflicts")
+    assert forced.returncode == 0, forced.stderr
+    assert "takes over /data/k from other-tool" in forced.stdout.replace(".data.k", "/data/k")
     assert core.read_namespaced_config_map("shared", namespace).data == {"k": "razee-v2"}
+    core.patch_namespaced_config_map(  # the other tool again; now the annotation decides
+        "shared", namespace, {"apiVersion": "v1", "kind": "ConfigMap",
+                              "metadata": {"name": "shared", "namespace": namespace}, "data": {"k": "other"}},
+        field_manager="other-tool", force=True, _content_type="application/apply-patch+yaml")
+    fleet.write(cm(namespace, "shared", {"k": "razee-v3"}, "  annotations: {razee.io/force: 'true'}\n"))
+    _, result = fleet.apply(take_over_conflicts=False)
+    assert result.ok
+    assert core.read_namespaced_config_map("shared", namespace).data == {"k": "razee-v3"}
+
+
+def test_an_unattended_pass_takes_conflicting_fields_over_and_says_so(fleet: Fleet, namespace: str,
+                                                                      api_client: client.ApiClient) -> None:
+    core = client.CoreV1Api(api_client)
+    fleet.write(cm(namespace, "shared", {"k": "razee"}) + cm(namespace, "unrelated", {"u": "1"}))
+    fleet.apply()
+    core.patch_namespaced_config_map(
+        "shared", namespace, {"apiVersion": "v1", "kind": "ConfigMap",
+                              "metadata": {"name": "shared", "namespace": namespace}, "data": {"k": "other"}},
+        field_manager="other-tool", force=True, _content_type="application/apply-patch+yaml")
+    fleet.write(cm(namespace, "shared", {"k": "razee-v2"}) + cm(namespace, "unrelated", {"u": "2"}))
+    plan, result = fleet.apply()  # the fleet's default (engine.conflicts: takeover), as the agent runs it
+    assert result.ok, result.failed
+    shared = next(c for c in plan.changes if c.key.name == "shared")
+    assert shared.action == Action.UPDATE
+    assert shared.takeovers == [{"path": ".data.k", "manager": "other-tool"}]
+    assert shared.to_json()["takeovers"] == shared.takeovers
+    assert core.read_namespaced_config_map("shared", namespace).data == {"k": "razee-v2"}
+    assert core.read_namespaced_config_map("unrelated", namespace).data == {"u": "2"}
+    managers = {m.manager for m in core.read_namespaced_config_map("shared", namespace).metadata.managed_fields
+                if m.operation == "Apply" and "f:k" in json.dumps(m.fields_v1)}
+    assert managers == {"razee"}
 
 
 def test_secret_values_never_appear_in_diffs(fleet: Fleet, namespace: str) -> None:

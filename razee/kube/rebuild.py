@@ -1,0 +1,46 @@
+"""Rebuilding a lost inventory from the ground truth: the `razee.io/inventory=<spoke>` label on every object.
+
+Without it, deleting the inventory ConfigMap (or the razee-system namespace) would orphan every managed object that
+later leaves the repo. The rebuild LISTs each kind the server serves, filtered by the label; it runs only when no
+record exists, so ordinary passes never pay for it.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from razee.kube.client import Kube
+from razee.kube.discovery import Discovery, Resource
+from razee.kube.errors import Forbidden, NotFound
+from razee.kube.inventory import INVENTORY_LABEL, Inventory
+from razee.kube.live import list_all
+from razee.render.manifest import ObjectKey
+
+
+def rebuild_inventory(kube: Kube, discovery: Discovery, target: str, concurrency: int = 8) -> Inventory:
+    """An inventory of every object labelled for `target` (`found` stays False: nothing was on record)."""
+    resources: list[Resource] = []
+    for api_version in discovery.preferred_versions():
+        resources.extend(r for r in discovery.resources(api_version) if r.listable)
+
+    def labelled(res: Resource) -> list[tuple[str, ObjectKey]]:
+        try:
+            items = list_all(kube, res, None, f"{INVENTORY_LABEL}={target}")
+        except (NotFound, Forbidden):
+            return []  # not served after all, or not readable with these credentials: nothing razee could own
+        return [(str(i["metadata"].get("uid", "")),
+                 ObjectKey(res.group, res.kind, i["metadata"].get("namespace") or "", i["metadata"]["name"]))
+                for i in items]
+
+    inv = Inventory(target, found=False)
+    seen: set[str] = set()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        for res, found in zip(resources, pool.map(labelled, resources), strict=True):
+            for uid, key in found:
+                if uid and uid in seen:
+                    continue  # one object served under two groups (an Ingress in extensions and networking)
+                seen.add(uid)
+                inv.entries[key] = res.api_version
+    inv.rebuilt = len(inv.entries)
+    return inv
+
