@@ -64,7 +64,7 @@ def apply_cmd(repo: str | None, rev: str | None, wait: bool, timeout: float, qui
             for key, message in result.held:
                 error(f"{key}: held back: {message}")
             for key, message in result.terminating:
-                error(f"{key}: prune not done: {message}")
+                error(f"{key}: not done: {message}")
             note(f"kubernetes: applied {len(result.applied)}, pruned {len(result.pruned)}, "
                  f"failed {len(result.failed)}"
                  + (f", held {len(result.held)}" if result.held else "")

@@ -67,11 +67,15 @@ def apply_plan(kube: Kube, discovery: Discovery, plan: Plan, state: PlanState, o
                    for c in plan.changes if c.action == Action.CONFLICT]
     writes = [c for c in plan.changes if c.action in (Action.CREATE, Action.UPDATE, Action.RECREATE)]
     prunes = [c for c in plan.changes if c.action == Action.PRUNE]
+    # Deleted earlier and still held by finalizers: a prune is done only when the object is gone.
+    going = [c for c in plan.changes if c.action == Action.TERMINATING and c.key not in state.desired_versions]
+    result.terminating = [(c.key, f"{c.reason}; razee creates it again once it is gone")
+                          for c in plan.changes if c.action == Action.TERMINATING and c.key in state.desired_versions]
     inventory = state.inventory
     claimed = {k: v for k, v in {**inventory.entries, **state.desired_versions}.items() if k not in state.released}
     templates = {**inventory.templates, **state.templates}
     unchanged_record = encode_shards(options.target, inventory.lines(claimed, templates)) == inventory.shards
-    if not writes and not prunes and unchanged_record:
+    if not writes and not prunes and not going and unchanged_record:
         return result  # a no-op pass writes nothing, not even the inventory
 
     # Write-ahead: the inventory covers everything about to be created before it exists.
@@ -120,7 +124,7 @@ def apply_plan(kube: Kube, discovery: Discovery, plan: Plan, state: PlanState, o
         result.requests = kube.counter.total - start
         return result  # no pruning after a failure; the inventory keeps the superset
     remaining = dict(claimed)
-    _prune(kube, state, prunes, options, result, resource, progress)
+    _prune(kube, state, prunes, going, options, result, resource, progress)
     for key in result.pruned + result.released:
         remaining.pop(key, None)
     for key in list(remaining):
@@ -131,9 +135,15 @@ def apply_plan(kube: Kube, discovery: Discovery, plan: Plan, state: PlanState, o
     return result
 
 
-def _prune(kube: Kube, state: PlanState, prunes: list[Change], options: PlanOptions, result: ApplyResult,
-           resource: Callable[[ObjectKey, str], Resource], progress: Progress | None) -> None:
+def _prune(kube: Kube, state: PlanState, prunes: list[Change], going: list[Change], options: PlanOptions,
+           result: ApplyResult, resource: Callable[[ObjectKey, str], Resource], progress: Progress | None) -> None:
     pending: list[Target] = []
+    for change in going:
+        try:
+            pending.append(Target(change.key, resource(change.key, state.inventory.entries[change.key]),
+                                  state.live.objects[change.key]))
+        except RazeeError as e:
+            result.failed.append((change.key, f"prune failed: {e.message}"))
     for change in prunes:  # already in reverse stage order
         try:
             target = Target(change.key, resource(change.key, state.inventory.entries[change.key]),
