@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from razee.kube.client import Kube
+from razee.kube.crdschema import check_custom_resource
 from razee.kube.desired import desired_hash, owner_of, prepare, terminating, uid_of
 from razee.kube.discovery import Discovery, UnknownKind
 from razee.kube.inventory import Inventory, read_inventory
@@ -71,28 +72,29 @@ def _rehash(obj: dict[str, Any]) -> None:
     annotations[HASH_ANNOTATION] = digest
 
 
-def _scope_of_pending_crds(prepared: Sequence[dict[str, Any]]) -> dict[tuple[str, str], bool]:
-    """(group, kind) -> namespaced, for the CRDs this pass creates."""
-    out: dict[tuple[str, str], bool] = {}
+def _pending_crds(prepared: Sequence[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """(group, kind) -> CRD, for the CRDs this pass applies."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
     for obj in prepared:
         spec = obj.get("spec") if obj.get("kind") == "CustomResourceDefinition" else None
         if isinstance(spec, dict) and isinstance(spec.get("names"), dict):
-            out[(str(spec.get("group")), str(spec["names"].get("kind")))] = spec.get("scope") != "Cluster"
+            out[(str(spec.get("group")), str(spec["names"].get("kind")))] = obj
     return out
 
 
 def _desired_objects(manifests: Sequence[Manifest], target: str, discovery: Discovery,
-                     warnings: list[str]) -> tuple[dict[ObjectKey, _Desired], dict[tuple[str, str], bool]]:
+                     warnings: list[str]) -> tuple[dict[ObjectKey, _Desired], dict[tuple[str, str], dict[str, Any]]]:
     """Prepared objects by key; a namespace on a cluster-scoped kind is dropped (as kubectl does), with a warning."""
     prepared = [(m, prepare(m, target)) for m in manifests]
-    pending = _scope_of_pending_crds([obj for _, obj in prepared])
+    pending = _pending_crds([obj for _, obj in prepared])
     out: dict[ObjectKey, _Desired] = {}
     for manifest, obj in prepared:
         key = manifest.key
         try:
             namespaced: bool | None = discovery.resource(str(obj["apiVersion"]), key.kind).namespaced
         except UnknownKind:
-            namespaced = pending.get((key.group, key.kind))
+            crd = pending.get((key.group, key.kind))
+            namespaced = None if crd is None else crd["spec"].get("scope") != "Cluster"
         error = ""
         if namespaced is False and key.namespace:
             del obj["metadata"]["namespace"]
@@ -133,11 +135,16 @@ def plan_changes(kube: Kube, discovery: Discovery, manifests: Sequence[Manifest]
         if d.error:
             change.action, change.reason = Action.ERROR, d.error
         elif key in live.unknown:
-            if (key.group, key.kind) in pending_crds:
+            crd = pending_crds.get((key.group, key.kind))
+            problems = check_custom_resource(d.obj, crd) if crd is not None else []
+            if crd is None:
+                change.action, change.reason = Action.ERROR, live.unknown[key]
+            elif problems:
+                change.action = Action.ERROR
+                change.reason = f"invalid under the schema of CRD {crd['metadata']['name']}: " + "; ".join(problems)
+            else:
                 change.action, change.reason = Action.CREATE, "new (its CRD is created in this pass)"
                 change.after = clean(d.obj)
-            else:
-                change.action, change.reason = Action.ERROR, live.unknown[key]
         elif current is None:
             change.action, change.reason = Action.CREATE, "not in the cluster"
             if key in inventory.entries:

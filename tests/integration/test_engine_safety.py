@@ -549,3 +549,23 @@ def test_12_a_namespaced_object_without_a_namespace_is_an_input_error(spokes: Sp
         spokes.apply("a")
     r = spokes.cli("a", "apply")
     assert r.returncode == 2 and "metadata.namespace is missing" in r.stderr
+
+
+def test_12_a_bad_custom_resource_of_a_new_crd_is_refused_before_anything_applies(
+        spokes: Spokes, namespace: str, api_client: client.ApiClient) -> None:
+    group = f"n{secrets.token_hex(3)}.razee.test"
+    ext = client.ApiextensionsV1Api(api_client)
+    spokes.write(a=crd(group) + gadget(group, namespace, "ok") + gadget(group, namespace, "tiny", size=0)
+                 + cm(namespace, "beside"))
+    r = spokes.cli("a", "diff")
+    assert r.returncode == 2
+    assert f"error Gadget.{group} {namespace}/tiny: invalid under the schema of CRD gadgets.{group}" in r.stdout
+    assert "spec.size: 0 is less than the minimum of 1" in r.stdout
+    r = spokes.cli("a", "apply")
+    assert r.returncode == 2 and "nothing was changed" in r.stderr
+    with pytest.raises(client.ApiException):
+        ext.read_custom_resource_definition(f"gadgets.{group}")
+    spokes.write(a=crd(group) + gadget(group, namespace, "ok") + gadget(group, namespace, "tiny", size=2))
+    _, result = spokes.apply("a")
+    assert result.ok and len(result.applied) == 3
+    ext.delete_custom_resource_definition(f"gadgets.{group}")
