@@ -263,6 +263,8 @@ class Agent:
             self.region = outcome.region = run.region
             outcome.wave = run.wave
             outcome.durations["plan"] = time.monotonic() - t0
+            if run.kube:  # a rebuilt inventory, a namespace dropped from a cluster-scoped object
+                outcome.findings = outcome.findings + run.kube.plan.warnings
             new_revision = revision != self.state.last_applied
             drift = not new_revision and run.has_changes
             if run.kube:
