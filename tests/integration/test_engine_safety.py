@@ -420,12 +420,24 @@ spec:
       accessModes: [ReadWriteOnce]
       resources: {{requests: {{storage: SIZE}}}}
 """
-    spokes.write(a=_deployment(namespace, "one") + job.replace("IMAGE", "1") + sts.replace("SIZE", "1Gi"))
+    octets = [secrets.randbelow(200) + 20 for _ in range(3)]
+    svc = f"""---
+apiVersion: v1
+kind: Service
+metadata: {{name: fixed, namespace: {namespace}}}
+spec:
+  clusterIP: 10.0.{octets[0]}.OCTET
+  ports: [{{port: 80}}]
+"""
+    spokes.write(a=_deployment(namespace, "one") + job.replace("IMAGE", "1") + sts.replace("SIZE", "1Gi")
+                 + svc.replace("OCTET", str(octets[1])))
     assert spokes.apply("a")[1].ok
     uid = apps.read_namespaced_deployment("imm", namespace).metadata.uid
-    spokes.write(a=_deployment(namespace, "two") + job.replace("IMAGE", "2") + sts.replace("SIZE", "2Gi"))
+    spokes.write(a=_deployment(namespace, "two") + job.replace("IMAGE", "2") + sts.replace("SIZE", "2Gi")
+                 + svc.replace("OCTET", str(octets[2])))
     plan = spokes.diff("a")
-    for name, field in (("imm", "spec.selector"), ("once", "spec.template"), ("db", "spec")):
+    for name, field in (("imm", "spec.selector"), ("once", "spec.template"), ("db", "spec"),
+                        ("fixed", "spec.clusterIP")):
         change = change_of(plan, name)
         assert change.action == Action.ERROR, change
         assert f"immutable field {field}" in change.reason and 'razee.io/recreate: "true"' in change.reason
@@ -436,7 +448,7 @@ spec:
 
     annotation = "  annotations: {razee.io/recreate: 'true'}\n"
     spokes.write(a=_deployment(namespace, "two", annotation) + job.replace("IMAGE", "1")
-                 + sts.replace("SIZE", "1Gi"))
+                 + sts.replace("SIZE", "1Gi") + svc.replace("OCTET", str(octets[1])))
     r = spokes.cli("a", "diff")
     assert r.returncode == 1 and f"recreate Deployment.apps {namespace}/imm: immutable field spec.selector" in r.stdout
     _, result = spokes.apply("a")
