@@ -11,7 +11,7 @@ from pathlib import Path
 from razee.fleet.loader import load_fleet
 from razee.kube.client import Kube, load_api_client
 from razee.kube.discovery import Discovery, Resource, UnknownKind
-from razee.kube.planner import server_side_apply
+from razee.kube.ssa import server_side_apply
 from razee.render.renderer import render_spokes
 from razee.source.local import BUILTIN_FLEET
 from tests.conftest import REPO, run_razee
