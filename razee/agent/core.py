@@ -339,7 +339,9 @@ class Agent:
         return leader, election
 
     def run(self, once: bool = False) -> PassOutcome | None:
-        last_full = 0.0
+        # -inf, not 0: monotonic time counts from boot, so on a machine up for less than one interval a 0 would
+        # hold the first pass back until the uptime passed the interval
+        last_full = float("-inf")
         last_seen: str | None = None
         backoff = 0.0
         outcome: PassOutcome | None = None
