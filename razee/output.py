@@ -6,16 +6,22 @@ Results go to stdout; messages (errors, progress, hints) go to stderr so that `r
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
-from rich.console import Console
+if TYPE_CHECKING:  # rich is imported by the commands that print tables or diffs, not by every command
+    from rich.console import Console
 
 
 def stdout_console() -> Console:
+    from rich.console import Console
+
     # piped output is for grep and logs: wide enough that table cells are never cut
     return Console(file=sys.stdout, highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 240)
 
 
 def stderr_console() -> Console:
+    from rich.console import Console
+
     return Console(file=sys.stderr, highlight=False, soft_wrap=True)
 
 

@@ -15,15 +15,27 @@ from typing import NoReturn
 
 import click
 
-from razee import __version__
 from razee.cli.context import CliState
+from razee.cli.lazy import LazyGroup
 from razee.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USER_ERROR, RazeeError
 from razee.logs import configure_logging
 from razee.output import error, note
 
+COMMANDS: dict[str, tuple[str, str]] = {
+    "render": ("razee.cli.render_cmd:render_cmd", "Render the fleet's templates for a spoke, a region or the fleet."),
+    "validate": ("razee.cli.validate_cmd:validate", "Check the fleet files, templates and policies."),
+    "diff": ("razee.cli.diff_cmd:diff_cmd", "Dry-run diff of a spoke, or preview a change across the fleet."),
+    "apply": ("razee.cli.apply_cmd:apply_cmd", "Apply a spoke's desired state: Kubernetes, then infrastructure."),
+    "secret": ("razee.cli.secret_cmd:secret_group", "Encrypted secrets in the fleet repo (age)."),
+    "agent": ("razee.cli.agent_cmd:agent_cmd", "Follow the fleet repo and reconcile one spoke, reporting to the hub."),
+    "hub": ("razee.cli.hub_cmd:hub_group", "The hub: reports of every agent and fleet-wide views."),
+    "rollout": ("razee.cli.rollout_cmd:rollout_group", "Progressive rollout: status, pause, resume, approve."),
+}
 
-@click.group(context_settings={"auto_envvar_prefix": "RAZEE", "help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="razee")
+
+@click.group(cls=LazyGroup, lazy=COMMANDS,
+             context_settings={"auto_envvar_prefix": "RAZEE", "help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="razee", prog_name="razee")
 @click.option("-v", "--verbose", count=True, help="More logging (-vv for debug); show tracebacks.")
 @click.option(
     "--log-format",
@@ -43,33 +55,12 @@ def cli(ctx: click.Context, verbose: int, log_format: str) -> None:
     ctx.obj = CliState(verbosity=verbose)
 
 
-def _register_commands() -> None:
-    from razee.cli.agent_cmd import agent_cmd
-    from razee.cli.apply_cmd import apply_cmd
-    from razee.cli.diff_cmd import diff_cmd
-    from razee.cli.hub_cmd import hub_group
-    from razee.cli.render_cmd import render_cmd
-    from razee.cli.rollout_cmd import rollout_group
-    from razee.cli.secret_cmd import secret_group
-    from razee.cli.validate_cmd import validate
-
-    cli.add_command(render_cmd)
-    cli.add_command(diff_cmd)
-    cli.add_command(apply_cmd)
-    cli.add_command(secret_group)
-    cli.add_command(agent_cmd)
-    cli.add_command(hub_group)
-    cli.add_command(rollout_group)
-    cli.add_command(validate)
-
-
-_register_commands()
-
-
 def _crash_log(exc: BaseException) -> str:
     directory = os.environ.get("RAZEE_LOG_DIR") or tempfile.gettempdir()
     path = os.path.join(directory, f"razee-crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log")
     with open(path, "w", encoding="utf-8") as fh:
+        from razee import __version__
+
         fh.write(f"razee {__version__}\nargs: {sys.argv!r}\n\n")
         fh.write("".join(traceback.format_exception(exc)))
     return path

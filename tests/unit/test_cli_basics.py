@@ -67,3 +67,20 @@ def test_interrupt_exits_130() -> None:
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 130
     assert "Traceback" not in r.stderr
+
+
+def test_help_imports_no_command_module() -> None:
+    """`razee --help` lists every command without importing one (the Kubernetes client alone costs 0.3 s)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, razee.cli as c\n"
+            "try:\n    c.cli.main(['--help'], standalone_mode=False)\nexcept SystemExit:\n    pass\n"
+            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('kubernetes', 'rich', 'jinja2', 'pydantic',"
+            " 'fastapi', 'sqlalchemy', 'git', 'httpx', 'yaml') or m.startswith('razee.cli.') and m not in"
+            " ('razee.cli.context', 'razee.cli.lazy'))\n"
+            "print('HEAVY', heavy)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "HEAVY []" in out, out
+    for name in ("render", "validate", "diff", "apply", "secret", "agent", "hub", "rollout"):
+        assert f"\n  {name} " in out
