@@ -1,4 +1,4 @@
-"""A small, counted HTTP layer over the official client's configuration and connection pool.
+"""A small, counted HTTP layer over one connection pool (razee.kube.connection).
 
 razee needs only a few verbs (LIST, GET, server-side apply, DELETE) on arbitrary resources. Calling them as raw
 REST keeps one code path for built-in and custom resources, avoids the dynamic client's full discovery on start,
@@ -15,18 +15,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 import urllib3
-from kubernetes import client as k8s
-from kubernetes import config as k8s_config
-from kubernetes.client.exceptions import ApiException
-from kubernetes.config.config_exception import ConfigException
 
-from razee.errors import UsageError
+from razee.kube.connection import Connection, connect
 from razee.kube.errors import KubeError, Unavailable, from_response
 
 FIELD_MANAGER = "razee"
 DEFAULT_TIMEOUT = (5.0, 60.0)
 CONNECTION_RETRIES = 2
-AUTH_REFRESH_SECONDS = 60.0
 
 
 @dataclass
@@ -53,54 +48,30 @@ class RequestCounter:
         return sum(n for verb, n in self.counts.items() if verb in ("APPLY", "DELETE", "CREATE", "UPDATE"))
 
 
-def load_api_client(kubeconfig: str | None, context: str | None, pool_size: int = 16) -> k8s.ApiClient:
+def load_api_client(kubeconfig: str | None, context: str | None, pool_size: int = 16) -> Connection:
     """kubeconfig/context, else in-cluster config, else KUBECONFIG / ~/.kube/config. TLS is verified."""
-    configuration = k8s.Configuration()
-    try:
-        if kubeconfig or context:
-            k8s_config.load_kube_config(config_file=kubeconfig, context=context,
-                                        client_configuration=configuration, persist_config=False)
-        else:
-            try:
-                k8s_config.load_incluster_config(client_configuration=configuration)
-            except ConfigException:
-                k8s_config.load_kube_config(client_configuration=configuration, persist_config=False)
-    except (ConfigException, FileNotFoundError, OSError) as e:
-        raise UsageError(f"cannot load Kubernetes credentials: {e}") from e
-    configuration.connection_pool_maxsize = pool_size
-    configuration.retries = False
-    return k8s.ApiClient(configuration)
+    return connect(kubeconfig, context, pool_size)
 
 
 class Kube:
     """Raw, counted REST calls; every failure becomes a named KubeError."""
 
-    def __init__(self, api: k8s.ApiClient, counter: RequestCounter | None = None) -> None:
-        self.api = api
+    def __init__(self, connection: Connection, counter: RequestCounter | None = None) -> None:
+        self.connection = connection
         self.counter = counter or RequestCounter.new()
-        self._auth: tuple[float, dict[str, str]] | None = None
         self._timeout = urllib3.Timeout(connect=DEFAULT_TIMEOUT[0], read=DEFAULT_TIMEOUT[1])
 
     @property
     def server(self) -> str:
-        return str(self.api.configuration.host)
+        return self.connection.server
 
     def close(self) -> None:
-        self.api.close()
-
-    def _auth_headers(self) -> dict[str, str]:
-        """Credentials for a request, refreshed once a minute (exec plugins and token files rotate them)."""
-        now = time.monotonic()
-        if self._auth is None or now - self._auth[0] > AUTH_REFRESH_SECONDS:
-            _, _, headers, _, _ = self.api.param_serialize(method="GET", resource_path="/",
-                                                           auth_settings=["BearerToken"])
-            self._auth = (now, dict(headers))
-        return self._auth[1]
+        self.connection.close()
 
     def request(self, verb: str, method: str, path: str, query: dict[str, str] | None = None,
                 body: Any = None, content_type: str = "application/json") -> Any:
         url = self.server + path + ("?" + urlencode(query) if query else "")
-        headers = {**self._auth_headers(), "Accept": "application/json"}
+        headers = {**self.connection.auth_headers(), "Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = content_type
         # UTF-8 as is: ASCII escapes of characters outside the BMP are surrogate pairs (`\ud83d\ude00`), which the
@@ -110,17 +81,14 @@ class Kube:
         for attempt in range(CONNECTION_RETRIES + 1):
             self.counter.add(verb)
             try:
-                # The official client's pool carries TLS, client certificates and proxy settings; calling it
-                # directly skips per-request work (proxy environment scans) that cost as much CPU as the request.
-                resp = self.api.rest_client.pool_manager.request(
+                # The pool carries TLS and client certificates; calling it directly skips per-request work
+                # (the official client's proxy environment scans) that cost as much CPU as the request itself.
+                resp = self.connection.pool.request(
                     method, url, body=payload, headers=headers, timeout=self._timeout, preload_content=True,
                     retries=False)
                 data = resp.data
                 status = resp.status
                 break
-            except ApiException as e:
-                raise from_response(e.status or 0, (e.body or "").encode() if isinstance(e.body, str)
-                                    else (e.body or b""), what) from e
             except (urllib3.exceptions.HTTPError, OSError) as e:
                 # Every verb razee uses is idempotent (GET, LIST, apply, DELETE), so a request on a pooled
                 # connection the server had already closed is safe to repeat.

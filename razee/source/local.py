@@ -13,8 +13,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import git
-
 from razee.errors import SourceError
 from razee.fleet.loader import FLEET_FILE
 
@@ -44,6 +42,8 @@ def resolve_repo(repo: str | None, cwd: Path | None = None) -> Path:
 @contextmanager
 def revision_snapshot(repo: Path, rev: str) -> Iterator[Path]:
     """The tree of `rev` in `repo`, exported to a temporary directory that is removed afterwards."""
+    import git  # gitpython costs ~0.1 s to import; only revisions and signatures need it
+
     try:
         gitrepo = git.Repo(repo, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError) as e:
@@ -70,6 +70,8 @@ def revision_snapshot(repo: Path, rev: str) -> Iterator[Path]:
 
 def changed_paths(repo: Path, old: str, new: str) -> set[str] | None:
     """Repo-relative paths that differ between two revisions, or None when git cannot tell."""
+    import git  # gitpython costs ~0.1 s to import; only revisions and signatures need it
+
     try:
         gitrepo = git.Repo(repo, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
@@ -91,6 +93,8 @@ def changed_paths(repo: Path, old: str, new: str) -> set[str] | None:
 
 def is_dirty(repo: Path) -> bool:
     """Whether the working tree differs from HEAD, untracked files included (a non-git folder counts as dirty)."""
+    import git  # gitpython costs ~0.1 s to import; only revisions and signatures need it
+
     try:
         gitrepo = git.Repo(repo, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
