@@ -6,15 +6,16 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from razee.errors import UsageError
-from razee.fleet.fleet import Fleet, SpokeView
-from razee.fleet.loader import load_fleet
-from razee.policy.gate import enforce_policies
-from razee.render.renderer import SpokeRender, render_spokes
-from razee.render.secrets import SecretStore, load_identities
+from razee.render.cache import RenderCache, SpokeBundle, input_key
 from razee.source.local import is_dirty, resolve_repo, revision_snapshot
-from razee.source.signatures import UnsignedRevision, verify_commit
+
+if TYPE_CHECKING:  # the fleet model, renderer and gate load pydantic and Jinja: imported when a render runs
+    from razee.fleet.fleet import Fleet, SpokeView
+    from razee.render.renderer import SpokeRender
+    from razee.render.secrets import SecretStore
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ def fleet_tree(repo: str | None, rev: str | None, trusted_keys: Sequence[Path] |
     With `trusted_keys`, only a commit signed by one of them is read (`rev`, else HEAD of a clean tree), and the
     snapshot is taken of the verified commit id, so nothing can change between check and use.
     """
+    from razee.source.signatures import UnsignedRevision, verify_commit
+
     root = resolve_repo(repo)
     if trusted_keys is not None:
         if not rev and is_dirty(root):
@@ -69,8 +72,41 @@ def render(root: Path, selection: Selection, policies: bool = True,
 
     `for_apply` demands the real secrets (an age identity); otherwise encrypted values render as placeholders.
     """
-    fleet = load_fleet(root)
+    from razee.render.secrets import SecretStore, load_identities
+
+    return _render_with(root, selection, SecretStore(root, load_identities(), require_identity=for_apply), policies)
+
+
+def render_spoke(root: Path, spoke: str, cache: RenderCache | None = None, for_apply: bool = True) -> SpokeBundle:
+    """One spoke rendered and gated, from `cache` when its inputs are unchanged (see razee.render.cache)."""
+    key = input_key(root, spoke, for_apply) if cache is not None else ""
+    if cache is not None:
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+    from razee.fleet.model import parse_duration
+    from razee.render.secrets import SecretStore, load_identities
+
     secrets = SecretStore(root, load_identities(), require_identity=for_apply)
+    fleet, results = _render_with(root, Selection(spoke=spoke), secrets)
+    view = fleet.find_spoke(spoke)
+    assert view is not None  # the selection refused an unknown spoke
+    engine = fleet.spec.engine
+    meta = {"engine": {"conflicts": engine.conflicts, "pruneTimeout": parse_duration(engine.prune_timeout)}}
+    bundle = SpokeBundle(spoke, view.region.name, view.spoke.wave, results[0].manifests, meta,
+                         decrypted=secrets.decrypted, fleet=fleet)
+    if cache is not None:
+        cache.put(key, bundle)
+    return bundle
+
+
+def _render_with(root: Path, selection: Selection, secrets: SecretStore,
+                 policies: bool = True) -> tuple[Fleet, list[SpokeRender]]:
+    from razee.fleet.loader import load_fleet
+    from razee.policy.gate import enforce_policies
+    from razee.render.renderer import render_spokes
+
+    fleet = load_fleet(root)
     results = render_spokes(root, fleet, selection.views(fleet), secrets)
     if policies:
         enforce_policies(fleet, results)

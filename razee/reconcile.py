@@ -5,25 +5,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from razee.errors import UsageError
-from razee.fleet.fleet import SpokeView
-from razee.fleet.model import Engine, parse_duration
-from razee.infra.changes import InfraPlan
-from razee.infra.executor import ExecOptions, InfraResult, apply_infra
-from razee.infra.model import DesiredCluster
-from razee.infra.planner import InfraOptions, plan_infra
-from razee.infra.provider import Provider, open_provider
 from razee.kube.applier import ApplyResult, Progress, apply_plan
 from razee.kube.client import Kube, load_api_client
 from razee.kube.discovery import Discovery
 from razee.kube.health import Health
 from razee.kube.planner import PlanOptions, PlanState, plan_changes
 from razee.kube.wait import wait_healthy
-from razee.pipeline import Selection, render
+from razee.pipeline import render_spoke
 from razee.plan.model import Plan
+from razee.render.cache import RenderCache
 from razee.render.manifest import Manifest, ObjectKey
+
+if TYPE_CHECKING:  # infrastructure (and the fleet model it reads) loads only for passes that include it
+    from razee.fleet.fleet import SpokeView
+    from razee.infra.changes import InfraPlan
+    from razee.infra.executor import ExecOptions, InfraResult
+    from razee.infra.provider import Provider
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,8 @@ class InfraPass:
     options: ExecOptions
 
     def apply(self) -> InfraResult:
+        from razee.infra.executor import apply_infra
+
         return apply_infra(self.provider, self.plan, self.options)
 
 
@@ -105,15 +107,17 @@ class Pass:
 
 
 def plan_kube(manifests: tuple[Manifest, ...], target: Target, options: PassOptions,
-              engine: Engine | None = None) -> KubePass:
-    engine = engine or Engine()
-    takeover = engine.conflicts == "takeover" if options.take_over_conflicts is None else options.take_over_conflicts
+              engine: Mapping[str, Any] | None = None) -> KubePass:
+    """`engine`: the fleet's `engine` settings (conflicts, pruneTimeout in seconds)."""
+    engine = engine or {}
+    fleet_takes_over = engine.get("conflicts", "takeover") == "takeover"
+    takeover = fleet_takes_over if options.take_over_conflicts is None else options.take_over_conflicts
     kube = Kube(load_api_client(target.kubeconfig, target.context, pool_size=max(options.concurrency, 4)))
     try:
         discovery = Discovery(kube)
         plan_options = PlanOptions(target.spoke, prune=options.prune, allow_mass_prune=options.allow_mass_prune,
                                    concurrency=options.concurrency, conflicts="takeover" if takeover else "refuse",
-                                   prune_timeout=float(parse_duration(engine.prune_timeout)))
+                                   prune_timeout=float(engine.get("pruneTimeout", 60)))
         plan, state = plan_changes(kube, discovery, manifests, plan_options)
     except BaseException:
         kube.close()
@@ -122,6 +126,11 @@ def plan_kube(manifests: tuple[Manifest, ...], target: Target, options: PassOpti
 
 
 def plan_infrastructure(view: SpokeView, provider_name: str, target: Target, options: PassOptions) -> InfraPass:
+    from razee.infra.executor import ExecOptions
+    from razee.infra.model import DesiredCluster
+    from razee.infra.planner import InfraOptions, plan_infra
+    from razee.infra.provider import open_provider
+
     provider = open_provider(provider_name, target.provider_settings)
     try:
         desired = [DesiredCluster.from_fleet(c) for c in view.clusters]
@@ -134,18 +143,25 @@ def plan_infrastructure(view: SpokeView, provider_name: str, target: Target, opt
     return InfraPass(plan, provider, ExecOptions(concurrency=options.concurrency))
 
 
-def plan_spoke(root: Path, target: Target, options: PassOptions | None = None) -> Pass:
+def plan_spoke(root: Path, target: Target, options: PassOptions | None = None,
+               cache: RenderCache | None = None) -> Pass:
+    """Render (or take from `cache`) and plan one spoke's pass; nothing is applied."""
     options = options or PassOptions()
     if not target.spoke:
         raise UsageError("name the spoke to reconcile with --spoke")
-    fleet, results = render(root, Selection(spoke=target.spoke), for_apply=True)
-    view = fleet.find_spoke(target.spoke)
-    assert view is not None  # render() already refused an unknown spoke
-    run = Pass(target.spoke, view.region.name, view.spoke.wave)
+    bundle = render_spoke(root, target.spoke, cache)
+    run = Pass(target.spoke, bundle.region, bundle.wave)
     try:
         if options.kube:
-            run.kube = plan_kube(results[0].manifests, target, options, fleet.spec.engine)
+            run.kube = plan_kube(bundle.manifests, target, options, bundle.meta.get("engine"))
         if options.infra:
+            fleet = bundle.fleet
+            if fleet is None:  # a render from the disk cache: infrastructure needs the fleet itself
+                from razee.fleet.loader import load_fleet
+
+                fleet = load_fleet(root)
+            view = fleet.find_spoke(target.spoke)
+            assert view is not None  # the render already refused an unknown spoke
             run.infra = plan_infrastructure(view, view.region.provider or fleet.spec.provider, target, options)
     except BaseException:
         run.close()

@@ -26,6 +26,7 @@ def guard_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mon
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("KUBECONFIG", raising=False)
     monkeypatch.setenv("RAZEE_LOG_DIR", str(tmp_path_factory.mktemp("logs")))
+    monkeypatch.setenv("RAZEE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
     yield home
     touched = sorted(p.relative_to(home).as_posix() for p in home.rglob("*"))
     assert not touched, f"test touched the home directory: {touched}"

@@ -32,6 +32,7 @@ from razee.fleet.loader import load_fleet
 from razee.kube.client import Kube, load_api_client
 from razee.pipeline import Selection, render
 from razee.reconcile import Pass, PassOptions, Target, plan_spoke
+from razee.render.cache import MemoryRenderCache
 from razee.rollout.gate import SpokeRollout, decide
 from razee.source.local import revision_snapshot
 from razee.source.remote import GitSource, redact
@@ -100,6 +101,7 @@ class Agent:
         self.checkouts = settings.state_dir / "checkouts"
         self.checkouts.mkdir(exist_ok=True)
         self.region = "?"
+        self.render_cache = MemoryRenderCache()  # an unchanged revision is not rendered again
         self._load_state()
 
     # -- source -------------------------------------------------------------------------------------------------
@@ -258,7 +260,7 @@ class Agent:
         self.metrics.source.info({"revision": revision})
         target = Target(self.s.spoke, self.s.kubeconfig, self.s.context, self.s.provider_settings)
         t0 = time.monotonic()
-        run = plan_spoke(root, target, self.s.pass_options)
+        run = plan_spoke(root, target, self.s.pass_options, self.render_cache)
         try:
             self.region = outcome.region = run.region
             outcome.wave = run.wave

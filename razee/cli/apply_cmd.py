@@ -19,6 +19,7 @@ from razee.pipeline import fleet_tree
 from razee.plan.format import print_plan
 from razee.plan.model import Change
 from razee.reconcile import KubePass, plan_spoke
+from razee.render.cache import DiskRenderCache
 from razee.render.manifest import ObjectKey
 
 
@@ -45,7 +46,7 @@ def apply_cmd(repo: str | None, rev: str | None, wait: bool, timeout: float, qui
     keys = trusted_keys(kw)
     target, options = target_and_options(kw)
     with fleet_tree(repo, rev, keys) as root:
-        run = plan_spoke(root, target, options)
+        run = plan_spoke(root, target, options, DiskRenderCache.default())
     failed = False
     refused = False
     held = False

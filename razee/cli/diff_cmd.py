@@ -14,9 +14,8 @@ from razee.infra.report import print_infra_plan
 from razee.output import stdout_console, write
 from razee.pipeline import Selection, fleet_tree
 from razee.plan.format import print_plan
-from razee.preview.format import preview_json, preview_markdown, print_preview
-from razee.preview.run import preview_revisions
 from razee.reconcile import plan_spoke
+from razee.render.cache import DiskRenderCache
 
 
 @click.command("diff")
@@ -49,7 +48,7 @@ def diff_cmd(repo: str | None, rev: str | None, from_rev: str | None, to_rev: st
     keys = trusted_keys(kw)
     target, options = target_and_options(kw)
     with fleet_tree(repo, rev, keys) as root:
-        run = plan_spoke(root, target, options)
+        run = plan_spoke(root, target, options, DiskRenderCache.default())
     try:
         if output == "json":
             write(json.dumps(run.to_json(), indent=2) + "\n")
@@ -75,6 +74,9 @@ def _preview(repo: str | None, rev: str | None, from_rev: str | None, to_rev: st
     for option in ("kubeconfig", "context", "infra_db"):
         if kw.get(option):
             raise UsageError(f"--{option.replace('_', '-')} has no effect with --from: a preview needs no cluster")
+    from razee.preview.format import preview_json, preview_markdown, print_preview
+    from razee.preview.run import preview_revisions
+
     preview = preview_revisions(repo, from_rev, to_rev, Selection(spoke=kw.get("spoke"), region=region))
     if output == "json":
         write(preview_json(preview))

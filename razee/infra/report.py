@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.text import Text
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 from razee.infra.changes import InfraPlan
 
 
 def print_infra_plan(plan: InfraPlan, console: Console) -> None:
+    from rich.text import Text
+
     for change in plan.changes:
         style = {"create-cluster": "green", "create-worker": "green", "delete-cluster": "red",
                  "delete-worker": "red"}.get(change.action.value, "yellow")

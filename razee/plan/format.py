@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.console import Console
 
 from razee.plan.model import Action, Plan
 from razee.plan.view import unified_diff
@@ -14,6 +15,8 @@ _STYLE = {"+": "green", "-": "red", "@": "cyan"}
 
 
 def print_plan(plan: Plan, console: Console) -> None:
+    from rich.text import Text
+
     for change in plan.changes:
         if change.action == Action.UNCHANGED:
             continue

@@ -6,9 +6,6 @@ import copy
 import difflib
 from typing import Any
 
-import jsonpatch
-import yaml
-
 HASH_ANNOTATION = "razee.io/desired-hash"
 _NOISE_METADATA = ("managedFields", "resourceVersion", "generation", "creationTimestamp", "uid", "selfLink")
 _NOISE_ANNOTATIONS = (HASH_ANNOTATION, "kubectl.kubernetes.io/last-applied-configuration",
@@ -55,6 +52,8 @@ def mask_secrets(before: dict[str, Any] | None, after: dict[str, Any] | None) ->
 def to_yaml(obj: dict[str, Any] | None) -> str:
     if obj is None:
         return ""
+    import yaml  # only a plan with changes prints YAML
+
     return yaml.safe_dump(obj, sort_keys=True, default_flow_style=False, allow_unicode=True)
 
 
@@ -66,5 +65,7 @@ def unified_diff(before: dict[str, Any] | None, after: dict[str, Any] | None, la
 
 
 def json_patch(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[dict[str, Any]]:
+    import jsonpatch  # only a plan with changes builds patches
+
     patch = jsonpatch.make_patch(before or {}, after or {})
     return list(patch.patch)

@@ -68,6 +68,11 @@ class SecretStore(Mapping[str, Any]):
     def __len__(self) -> int:
         return len(self.files)
 
+    @property
+    def decrypted(self) -> bool:
+        """Whether any real secret value was read (such a render must never be written to disk)."""
+        return any(not isinstance(v, _placeholders) for v in self._cache.values())
+
     def digest(self) -> str:
         """A hash of the encrypted files, for fingerprints (changes when a secret is re-encrypted)."""
         h = hashlib.sha256()

@@ -14,9 +14,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from razee.errors import SourceError
-from razee.fleet.loader import FLEET_FILE
 
 BUILTIN_FLEET = Path(__file__).resolve().parents[2]
+FLEET_FILE = "environments/fleet.yaml"  # as razee.fleet.loader reads it; kept here so finding a repo loads no model
 
 
 def is_fleet_repo(path: Path) -> bool:

@@ -1,0 +1,144 @@
+"""A cache of rendered, policy-checked spokes, keyed by everything the render depends on.
+
+The key hashes every file under `environments/` and `templates/`, the spoke, whether real secrets were asked for,
+and razee's own code. Equal key, equal render and equal policy verdict, so a hit skips loading the fleet, the
+templates and the gate; the commands that only compare (a no-op `razee diff`, an agent's idle pass) then cost
+little more than their API requests. Only what passed the gate is stored.
+
+Never stored on disk: a render that decrypted a secret. The agent keeps its entries in memory; the CLI keeps them
+under the user's cache directory (`$RAZEE_CACHE_DIR`, else `$XDG_CACHE_HOME/razee/render`), which is safe to delete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from razee.render.manifest import Manifest, Provenance
+
+FORMAT = 1
+INPUT_DIRS = ("environments", "templates")
+DISK_ENTRIES = 32
+
+
+@dataclass(frozen=True)
+class SpokeBundle:
+    """One spoke's rendered manifests and the facts about it that a pass needs besides them."""
+
+    spoke: str
+    region: str
+    wave: str
+    manifests: tuple[Manifest, ...]
+    meta: dict[str, Any] = field(default_factory=dict)  # JSON only: engine settings
+    decrypted: bool = False  # rendered with real secret values: never written to disk
+    fleet: Any = field(default=None, compare=False, repr=False)  # the loaded fleet, kept in memory only
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": FORMAT, "spoke": self.spoke, "region": self.region, "wave": self.wave, "meta": self.meta,
+                "manifests": [{"obj": m.obj, "source": [m.source.template, m.source.document, m.source.line,
+                                                        m.source.cluster]} for m in self.manifests]}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> SpokeBundle:
+        if doc.get("format") != FORMAT:
+            raise ValueError("another cache format")
+        manifests = tuple(Manifest(m["obj"], Provenance(*m["source"])) for m in doc["manifests"])
+        return cls(doc["spoke"], doc["region"], doc["wave"], manifests, dict(doc["meta"]))
+
+
+class RenderCache(Protocol):
+    def get(self, key: str) -> SpokeBundle | None: ...
+
+    def put(self, key: str, bundle: SpokeBundle) -> None: ...
+
+
+_CODE_STAMP: str | None = None
+
+
+def code_stamp() -> str:
+    """razee's own code, by file size and modification time: an edited checkout never reuses an old render."""
+    global _CODE_STAMP
+    if _CODE_STAMP is None:
+        package = Path(__file__).resolve().parents[1]
+        h = hashlib.sha256()
+        for path in sorted(package.rglob("*.py")):
+            st = path.stat()
+            h.update(f"{path.relative_to(package)}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+        _CODE_STAMP = h.hexdigest()
+    return _CODE_STAMP
+
+
+def input_key(root: Path, spoke: str, for_apply: bool) -> str:
+    """A digest of every input of a spoke's render (cheap: file contents, no parsing)."""
+    h = hashlib.sha256(f"razee-render:{FORMAT}:{code_stamp()}:{spoke}:{for_apply}\n".encode())
+    for top in INPUT_DIRS:
+        base = root / top
+        for path in sorted(p for p in base.rglob("*") if p.is_file()) if base.is_dir() else []:
+            h.update(f"{path.relative_to(root).as_posix()}\0".encode())
+            h.update(path.read_bytes())
+            h.update(b"\0")
+    return h.hexdigest()
+
+
+class MemoryRenderCache:
+    """The agent's cache: the last few revisions' renders, in memory only."""
+
+    def __init__(self, size: int = 4) -> None:
+        self.size = size
+        self._entries: OrderedDict[str, SpokeBundle] = OrderedDict()
+
+    def get(self, key: str) -> SpokeBundle | None:
+        bundle = self._entries.get(key)
+        if bundle is not None:
+            self._entries.move_to_end(key)
+        return bundle
+
+    def put(self, key: str, bundle: SpokeBundle) -> None:
+        self._entries[key] = bundle
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+
+class DiskRenderCache:
+    """The CLI's cache: one JSON file per key, the oldest dropped past DISK_ENTRIES; unreadable entries are misses."""
+
+    def __init__(self, directory: Path) -> None:
+        self.dir = directory
+
+    @classmethod
+    def default(cls) -> DiskRenderCache | None:
+        if os.environ.get("RAZEE_NO_CACHE"):
+            return None
+        explicit = os.environ.get("RAZEE_CACHE_DIR")
+        base = Path(explicit) if explicit else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / (
+            "razee/render")
+        return cls(base)
+
+    def get(self, key: str) -> SpokeBundle | None:
+        path = self.dir / f"{key}.json"
+        try:
+            return SpokeBundle.from_json(json.loads(path.read_bytes()))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def put(self, key: str, bundle: SpokeBundle) -> None:
+        if bundle.decrypted:
+            return
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".tmp-")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(bundle.to_json(), fh, separators=(",", ":"))
+            os.replace(tmp, self.dir / f"{key}.json")
+            entries = sorted(self.dir.glob("*.json"), key=lambda p: p.stat().st_mtime)
+            for old in entries[:-DISK_ENTRIES]:
+                old.unlink(missing_ok=True)
+        except OSError:
+            pass  # a cache that cannot be written is only slower
