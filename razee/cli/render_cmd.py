@@ -10,8 +10,9 @@ import yaml
 
 from razee.cli.options import repo_options, selection_options
 from razee.output import write
-from razee.pipeline import Selection, fleet_tree, render
+from razee.pipeline import Selection, fleet_tree, render, render_spoke
 from razee.plan.view import mask_secrets
+from razee.render.cache import DiskRenderCache
 from razee.render.manifest import Manifest
 from razee.render.renderer import SpokeRender
 
@@ -29,7 +30,11 @@ def render_cmd(repo: str | None, rev: str | None, spoke: str | None, region: str
     masked unless --show-secrets is given; encrypted secrets render as placeholders without RAZEE_AGE_IDENTITY.
     """
     with fleet_tree(repo, rev) as root:
-        _, results = render(root, Selection(spoke=spoke, region=region))
+        if spoke and not region:  # one spoke: the render cache answers a repeated render
+            bundle = render_spoke(root, spoke, DiskRenderCache.default(), for_apply=False)
+            results = [SpokeRender(bundle.spoke, bundle.region, bundle.manifests)]
+        else:
+            _, results = render(root, Selection(spoke=spoke, region=region))
     if not show_secrets:
         results = [mask_rendered(r) for r in results]
     write(to_json(results) if output == "json" else to_yaml(results))

@@ -109,3 +109,23 @@ def test_a_template_that_copies_a_secret_elsewhere_is_refused(tmp_path: Path, ku
     assert r.returncode == 2
     assert "contains the value of secrets.db.password; secret values may only go into a Secret" in r.stderr
     assert canary not in everything(r)
+
+
+def test_decrypted_renders_never_reach_the_render_cache(tmp_path: Path, kubeconfig: str, namespace: str) -> None:
+    import os
+
+    canary = f"canary-{secrets.token_hex(12)}"
+    fleet, env = make_fleet(tmp_path, kubeconfig, namespace, canary)
+    cache = Path(os.environ["RAZEE_CACHE_DIR"])
+    base = ["--repo", str(fleet.root), "--spoke", fleet.spoke]
+    for r in (run_razee("render", *base, env=env), run_razee("render", *base, "--show-secrets", env=env),
+              run_razee("diff", *base, "--kubeconfig", kubeconfig, "--no-infra", env=env)):
+        assert r.returncode in (0, 1), r.stderr
+    needles = (canary.encode(), base64.b64encode(canary.encode()))
+    for path in cache.rglob("*"):
+        if path.is_file():
+            assert not any(n in path.read_bytes() for n in needles), path
+    assert not list(cache.rglob("*.json"))  # every one of those renders decrypted the secret: none is cached
+    placeholders = run_razee("render", *base)  # without the identity: placeholders only, and that may be cached
+    assert placeholders.returncode == 0 and canary not in placeholders.stdout
+    assert len(list(cache.rglob("*.json"))) == 1

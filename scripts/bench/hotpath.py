@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""The hot path against its peer, in one run (issue #15): start-up, no-op diff and render, and the agent's idle pass.
+
+Two fresh clusters on one etcd: razee applies to one, `kubectl apply --server-side` the same rendered objects to the
+other; then each tool's no-op diff runs against its own cluster (best of 3). Sizes: the example fleet's spoke
+au-syd-spoke-1 as shipped (55 objects), and grown by 200 customer clusters (about 2,255 objects). razee runs with
+its render cache warm (a repeated diff, the usual case) and cold (RAZEE_NO_CACHE=1, a changed repo).
+Each line prints the figure, the target and, where there is one, the peer and the ratio.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+PY = sys.executable
+SPOKE = "au-syd-spoke-1"
+
+
+def run(cmd: list[str], ok: tuple[int, ...] = (0,), env: dict[str, str] | None = None) -> float:
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})})
+    elapsed = time.perf_counter() - t0
+    if proc.returncode not in ok:
+        raise SystemExit(f"{' '.join(cmd[:5])}... exited {proc.returncode}:\n{proc.stderr[-3000:]}")
+    return elapsed
+
+
+def best(n: int, cmd: list[str], ok: tuple[int, ...] = (0,), env: dict[str, str] | None = None) -> float:
+    return min(run(cmd, ok, env) for _ in range(n))
+
+
+def fleet_copy(dest: Path, extra_clusters: int) -> Path:
+    for part in ("environments", "templates"):
+        shutil.copytree(REPO / part, dest / part)
+    region_file = dest / "environments" / "regions" / "au-syd.yaml"
+    region = yaml.safe_load(region_file.read_text())
+    for i in range(extra_clusters):
+        region["clusters"].append({"name": f"grown-{i:03d}", "spoke": SPOKE, "workerPools": [
+            {"name": "default", "flavor": "b3c.4x16", "sizePerZone": 1, "zones": ["syd01"]}]})
+    region_file.write_text(yaml.safe_dump(region, sort_keys=False))
+    return dest
+
+
+def line(name: str, figure: float, target: str, peer: float | None = None) -> None:
+    text = f"{name:<44} {figure:7.3f} s   target {target:<22}"
+    if peer is not None:
+        text += f" kubectl {peer:7.3f} s   razee is {peer / figure:5.1f}x faster"
+    print(text, flush=True)
+
+
+def razee_cmd(root: Path, kc: str, *args: str) -> list[str]:
+    return [PY, "-m", "razee", *args, "--repo", str(root), "--spoke", SPOKE, "--kubeconfig", kc, "--no-infra"]
+
+
+def compare_diff(label: str, root: Path, kc_razee: str, kc_kubectl: str, target: str, tmp: Path) -> None:
+    manifest = tmp / f"{label}.yaml"
+    with manifest.open("w") as fh:
+        subprocess.run([PY, "-m", "razee", "render", "--repo", str(root), "--spoke", SPOKE], stdout=fh, check=True)
+    count = manifest.read_text().count("\nkind: ") + 1
+    run(razee_cmd(root, kc_razee, "apply", "-q"))
+    for _ in range(2):  # CRDs first; their custom resources apply once the CRDs are served
+        run(["kubectl", "--kubeconfig", kc_kubectl, "apply", "--server-side", "-f", str(manifest)], ok=(0, 1))
+    kubectl = best(3, ["kubectl", "--kubeconfig", kc_kubectl, "diff", "--server-side", "-f", str(manifest)])
+    warm = best(3, razee_cmd(root, kc_razee, "diff"))
+    cold = best(3, razee_cmd(root, kc_razee, "diff"), env={"RAZEE_NO_CACHE": "1"})
+    line(f"no-op diff, {label} ({count} objects), cache warm", warm, target, kubectl)
+    line(f"no-op diff, {label} ({count} objects), cache cold", cold, target, kubectl)
+
+
+def agent_idle_cpu(root: Path, kc: str, tmp: Path) -> float:
+    """CPU seconds of an agent pass with no new commit and nothing drifted (in process, after a first pass)."""
+    sys.path.insert(0, str(REPO))
+    from razee.agent.core import Agent, AgentSettings
+    from razee.reconcile import PassOptions
+
+    agent = Agent(AgentSettings(spoke=SPOKE, repo=str(root), kubeconfig=kc, state_dir=tmp / "agent", interval=3600,
+                                poll=1, pass_options=PassOptions(infra=False)))
+    agent.run_pass(leader=True)
+    samples = []
+    for _ in range(3):
+        c0 = time.process_time()
+        outcome = agent.run_pass(leader=True)
+        samples.append(time.process_time() - c0)
+        assert outcome.result == "in-sync", outcome.result
+    return min(samples)
+
+
+def main() -> None:
+    help_time = best(5, [PY, "-m", "razee", "--help"])
+    line("razee --help", help_time, "< 0.15 s")
+    testenv = [PY, str(REPO / "scripts" / "testenv")]
+    proc = subprocess.run([*testenv, "start", "hot-razee", "hot-kubectl"], capture_output=True, text=True,
+                          check=True)
+    kc_razee, kc_kubectl = proc.stdout.split()[-2:]
+    cache = tempfile.mkdtemp(prefix="razee-bench-cache-")
+    os.environ["RAZEE_CACHE_DIR"] = cache
+    try:
+        with tempfile.TemporaryDirectory() as t:
+            tmp = Path(t)
+            small = fleet_copy(tmp / "small", 0)
+            compare_diff("example spoke", small, kc_razee, kc_kubectl, ">= 2x kubectl", tmp)
+            grown = fleet_copy(tmp / "grown", 200)
+            compare_diff("grown spoke", grown, kc_razee, kc_kubectl, ">= 20x kubectl", tmp)
+            render = [PY, "-m", "razee", "render", "--repo", str(grown), "--spoke", SPOKE]
+            line("razee render, grown spoke, cache cold", best(3, render, env={"RAZEE_NO_CACHE": "1"}),
+                 "< 0.5 s")
+            line("razee render, grown spoke, cache warm", best(3, render), "< 0.5 s")
+            line("agent idle pass (CPU s), grown spoke", agent_idle_cpu(grown, kc_razee, tmp), "< 0.1 CPU s")
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+        subprocess.run([*testenv, "stop", "hot-razee", "hot-kubectl"], capture_output=True)
+
+
+if __name__ == "__main__":
+    main()
