@@ -8,12 +8,12 @@ hash with differing declared fields means someone changed the cluster (drift).
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
 import json
 from typing import Any
 
 from razee.kube.inventory import INVENTORY_LABEL
+from razee.plan.jsoncopy import copy_json
 from razee.plan.view import HASH_ANNOTATION
 from razee.render.manifest import Manifest
 
@@ -107,7 +107,7 @@ def _quantity_text(value: int | float) -> str:
 
 
 def prepare(manifest: Manifest, target: str) -> dict[str, Any]:
-    obj = copy.deepcopy(manifest.obj)
+    obj: dict[str, Any] = copy_json(manifest.obj)
     fill_list_keys(obj)
     quantities_as_strings(obj)
     meta = obj.setdefault("metadata", {})

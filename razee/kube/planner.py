@@ -158,23 +158,22 @@ def plan_changes(kube: Kube, discovery: Discovery, manifests: Sequence[Manifest]
         elif not _owned_or_free(change, current, options.target, claims):
             pass  # another spoke declares and owns it: _owned_or_free set the conflict
         else:
-            change.before = clean(current)
             live_hash = desired_hash(current)
             other = owner_of(current)
             if other and other != options.target:
                 change.action = Action.UPDATE
                 change.reason = f"taken over from spoke {other}, which no longer declares it"
-                to_preview.append(change)
             elif live_hash != desired_hash(d.obj):
                 change.action = Action.UPDATE
                 change.reason = "changed in the fleet repo" if live_hash else "not yet managed by razee"
-                to_preview.append(change)
             else:
                 drift = mismatches(d.obj, current)
                 if drift:
                     change.action, change.drift = Action.UPDATE, drift
                     change.reason = "drift: changed in the cluster at " + ", ".join(drift)
-                    to_preview.append(change)
+            if change.action == Action.UPDATE:  # an unchanged object needs no copy of its live state
+                change.before = clean(current)
+                to_preview.append(change)
         changes.append(change)
 
     def check(change: Change) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import copy
 import difflib
 from typing import Any
+
+from razee.plan.jsoncopy import copy_json
 
 HASH_ANNOTATION = "razee.io/desired-hash"
 _NOISE_METADATA = ("managedFields", "resourceVersion", "generation", "creationTimestamp", "uid", "selfLink")
@@ -17,7 +18,7 @@ def clean(obj: dict[str, Any] | None) -> dict[str, Any] | None:
     """A copy without fields the server manages (status, managedFields, resourceVersion, timestamps...)."""
     if obj is None:
         return None
-    out = copy.deepcopy(obj)
+    out: dict[str, Any] = copy_json(obj)
     out.pop("status", None)
     meta = out.get("metadata") or {}
     for key in _NOISE_METADATA:
