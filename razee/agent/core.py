@@ -30,7 +30,7 @@ from razee.agent.report import PassOutcome, describe_infra, describe_objects
 from razee.errors import InputError, RazeeError, ServiceError
 from razee.fleet.loader import load_fleet
 from razee.kube.client import Kube, load_api_client
-from razee.pipeline import Selection, render
+from razee.pipeline import render_spoke
 from razee.reconcile import Pass, PassOptions, Target, plan_spoke
 from razee.render.cache import MemoryRenderCache
 from razee.rollout.gate import SpokeRollout, decide
@@ -140,7 +140,7 @@ class Agent:
             if self.s.trusted_keys is not None and self.git is not None:
                 verify_commit(self.git.cache, revision, list(self.s.trusted_keys))
             root = self.checkout(revision)
-            render(root, Selection(spoke=self.s.spoke), for_apply=True)
+            render_spoke(root, self.s.spoke, self.render_cache)  # the pass that follows reuses this render
         except InputError as e:
             return [str(f) for f in e.findings]
         except RazeeError as e:
