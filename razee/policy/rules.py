@@ -6,6 +6,8 @@ import fnmatch
 from collections.abc import Iterator
 
 from razee.policy.base import Rule, RuleContext, Violation, containers, pod_spec
+from razee.policy.pss import CONTROLS
+from razee.policy.rbac import RbacEscalation
 
 
 class AllowedRegistries:
@@ -118,5 +120,7 @@ class NamespaceScope:
                                 f"spoke and policy templates may not write into cluster namespace {m.namespace}")
 
 
-RULES: dict[str, Rule] = {r.name: r for r in (AllowedRegistries(), NoPrivileged(), NamespaceNetworkPolicy(),
-                                              Resources(), ClusterAdminBindings(), NamespaceScope())}
+_SHIPPED: tuple[Rule, ...] = (AllowedRegistries(), NoPrivileged(), NamespaceNetworkPolicy(), Resources(),
+                               ClusterAdminBindings(), NamespaceScope(), RbacEscalation(), *CONTROLS)
+RULES: dict[str, Rule] = {r.name: r for r in _SHIPPED}
+"""Every shipped rule by name. The `pss-*` controls apply at the level `policies.podSecurity` selects."""
