@@ -264,7 +264,7 @@ class Seccomp(Control):
             if kind == "Unconfined":
                 yield self.violation(pod, f"{path}.securityContext.seccompProfile.type",
                                      f"container {c.get('name')!r} has seccomp profile Unconfined")
-            elif restricted and kind not in good and pod_type not in good:
+            elif restricted and kind not in good and pod_type not in (*good, "Unconfined"):  # else said above
                 yield self.violation(pod, f"{path}.securityContext.seccompProfile.type",
                                      f"container {c.get('name')!r} needs seccomp profile RuntimeDefault or "
                                      "Localhost (on the container or the pod)")
@@ -322,7 +322,7 @@ class RunAsNonRoot(Control):
             if value is False:
                 yield self.violation(pod, f"{path}.securityContext.runAsNonRoot",
                                      f"container {c.get('name')!r} sets runAsNonRoot: false")
-            elif value is not True and pod_value is not True:
+            elif value is not True and pod_value not in (True, False):  # a pod-level false is reported above
                 yield self.violation(pod, f"{path}.securityContext.runAsNonRoot",
                                      f"container {c.get('name')!r} needs runAsNonRoot: true "
                                      "(on the container or the pod)")
