@@ -28,6 +28,8 @@ def _repo(tmp_path: Path, case: dict[str, Any]) -> Path:
     fleet = fleet_copy()
     for rule, settings in (case.get("rules") or {}).items():
         fleet["policies"]["rules"][rule] = settings
+    if case.get("custom"):
+        fleet["policies"]["custom"] = case["custom"]
     return write_repo(tmp_path, fleet=fleet, templates={**TEMPLATES, case["template"]: case["text"]})
 
 
