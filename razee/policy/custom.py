@@ -24,16 +24,23 @@ CPU_LIMIT_S = 0.25
 MAX_ERRORS_PER_RULE = 10
 """After this many errors a rule is not evaluated further in the same render (the rest would say the same)."""
 
-_OBJECT = re.compile(r"\bobject\b")
-_OBJECT_FIELD = re.compile(r"\s*\.\s*\??\s*([A-Za-z_][A-Za-z0-9_]*)")
+_FIELDS = r"((?:\s*\.\s*\??\s*[A-Za-z_][A-Za-z0-9_]*)*)(\s*\()?"
+_SEGMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_MACRO_VARIABLE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*,")
+MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
+EACH = "[]"
+"""In a path tree: what is read of each element of a list (a macro's variable)."""
+
+Paths = dict[str, "Paths"]
+"""The parts of `object` an expression reads, as a tree of field names; an empty tree is the whole value."""
 
 
 @dataclass(frozen=True)
 class CompiledRule:
     rule: CustomRule
     program: cel.Program
-    keys: frozenset[str] | None
-    """The top-level fields of `object` the expression can read, or None for the whole object."""
+    paths: Paths | None
+    """The parts of `object` the expression can read (see object_paths), or None for the whole object."""
 
     def matches(self, m: Manifest) -> bool:
         match = self.rule.match
@@ -44,24 +51,62 @@ class CompiledRule:
         return True
 
 
-def object_keys(expression: str) -> frozenset[str] | None:
-    """The fields read as `object.<field>`; None if `object` is used any other way (then it is passed whole).
+def object_paths(expression: str) -> Paths | None:
+    """The field paths read as `object.a.b...`; None if `object` itself is used as a whole.
 
-    Converting an object to CEL values costs more than most evaluations, so only what is read is converted.
-    A name inside a string literal only adds a field, which is safe.
+    Converting an object to CEL values costs more than most evaluations, so only what is read is passed. A chain
+    is kept whole from where it ends (`object.spec.containers[0]` passes every container); a trailing call is a
+    method, not a field (`object.metadata.labels.size()` passes all labels), and for a macro (`.all(c, ...)`) what
+    is read of `c` is what is kept of each element. Names in string literals can only add fields, which is safe.
     """
-    keys: set[str] = set()
-    for m in _OBJECT.finditer(expression):
-        field = _OBJECT_FIELD.match(expression, m.end())
-        if field is None:
+    return _paths_of(expression, "object", 0)
+
+
+def _paths_of(expression: str, variable: str, depth: int) -> Paths | None:
+    tree: Paths = {}
+    for m in re.finditer(r"(?<![.\w])" + re.escape(variable) + _FIELDS, expression):
+        parts: list[str] = _SEGMENT.findall(m.group(1))
+        leaf: Paths = {}
+        if m.group(2) and parts:
+            method = parts.pop()
+            element = _MACRO_VARIABLE.match(expression, m.end())
+            if method in MACROS and element and depth < 8:
+                each = _paths_of(expression[element.end():], element.group(1), depth + 1)
+                leaf = {EACH: each} if each else {}
+        if not parts:
             return None
-        keys.add(field.group(1))
-    return frozenset(keys)
+        path: Paths = leaf
+        for part in reversed(parts):
+            path = {part: path}
+        tree = merge_paths(tree, path)
+    return tree
+
+
+def prune(value: Any, paths: Paths) -> Any:
+    """`value` with only `paths` in it (all of it where the tree ends or the shape is not the expected one)."""
+    if not paths:
+        return value
+    if isinstance(value, list):
+        return [prune(e, paths[EACH]) for e in value] if paths.keys() == {EACH} else value
+    if not isinstance(value, dict) or EACH in paths:  # a macro over a map iterates its keys: keep it whole
+        return value
+    return {k: prune(value[k], sub) for k, sub in paths.items() if k in value}
+
+
+def merge_paths(a: Paths, b: Paths) -> Paths:
+    """Both trees' fields; where either reads a field whole, it is whole."""
+    out: Paths = {}
+    for key in a.keys() | b.keys():
+        if key in a and key in b:
+            out[key] = {} if not a[key] or not b[key] else merge_paths(a[key], b[key])
+        else:
+            out[key] = a[key] if key in a else b[key]
+    return out
 
 
 def compile_rule(rule: CustomRule) -> CompiledRule:
     """Raises ValueError with the compiler's message (the fleet model has checked this already)."""
-    return CompiledRule(rule, cel.compile(rule.expression), object_keys(rule.expression))
+    return CompiledRule(rule, cel.compile(rule.expression), object_paths(rule.expression))
 
 
 @dataclass(frozen=True)
@@ -84,18 +129,23 @@ def evaluate(rules: Sequence[CompiledRule], manifests: Sequence[Manifest], spoke
     (and `progress(-1, -1)` at the end), so a watchdog can tell which evaluation is running."""
     out: list[Outcome] = []
     errors = [0] * len(rules)
+    merged: dict[tuple[int, ...], Paths | None] = {}
+    # one context for the whole render: making one costs more than most evaluations
+    variables = cel.Context({"spoke": spoke})
     for mi, m in enumerate(manifests):
         matched = [ri for ri, r in enumerate(rules) if errors[ri] < MAX_ERRORS_PER_RULE and r.matches(m)]
         if not matched:
             continue
-        keys: set[str] | None = set()
-        for ri in matched:
-            k = rules[ri].keys
-            keys = None if k is None or keys is None else keys | k
-        obj = m.obj if keys is None else {k: m.obj[k] for k in keys if k in m.obj}
-        plain: dict[str, Any] = {"object": obj, "spoke": spoke}
-        # several rules share one conversion of the object; one rule converts it anyway
-        variables: dict[str, Any] | cel.Context = cel.Context(plain) if len(matched) > 1 else plain
+        key = tuple(matched)
+        if key not in merged:
+            paths: Paths | None = rules[matched[0]].paths
+            for ri in matched[1:]:
+                more = rules[ri].paths
+                paths = None if paths is None or more is None else merge_paths(paths, more)
+            merged[key] = paths
+        paths = merged[key]
+        obj = m.obj if paths is None else prune(m.obj, paths) if paths else {}
+        variables.add_variable("object", obj)  # converted once for all the rules that match
         for ri in matched:
             if progress is not None:
                 progress(ri, mi)

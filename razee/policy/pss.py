@@ -49,20 +49,13 @@ class Pod:
     spec: dict[str, Any]
     meta_path: str
     meta: dict[str, Any]
+    security: dict[str, Any]
+    windows: bool  # the restricted level exempts Windows pods from its Linux-only controls
+    all_containers: tuple[tuple[str, dict[str, Any], dict[str, Any]], ...]
 
-    @property
-    def security(self) -> dict[str, Any]:
-        return _d(self.spec.get("securityContext"))
-
-    @property
-    def windows(self) -> bool:
-        # the restricted level exempts Windows pods from Linux-only controls
-        return _d(self.spec.get("os")).get("name") == "windows"
-
-    def containers(self) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
+    def containers(self) -> tuple[tuple[str, dict[str, Any], dict[str, Any]], ...]:
         """(path, container, its securityContext) for every container, init and ephemeral container."""
-        for path, c in containers(self.manifest):
-            yield path, c, _d(c.get("securityContext"))
+        return self.all_containers
 
 
 def effective_level(settings: PodSecurity, region: str, namespace: str) -> str:
@@ -93,7 +86,9 @@ def pods(ctx: RuleContext) -> list[Pod]:
             continue
         base, spec = found
         meta_path = ".".join((*POD_SPEC_PATHS[m.kind][:-1], "metadata"))
-        out.append(Pod(m, level, base, spec, meta_path, pod_metadata(m)))
+        out.append(Pod(m, level, base, spec, meta_path, pod_metadata(m), _d(spec.get("securityContext")),
+                       _d(spec.get("os")).get("name") == "windows",
+                       tuple((path, c, _d(c.get("securityContext"))) for path, c in containers(m))))
     ctx.shared["pss-pods"] = out
     return out
 
