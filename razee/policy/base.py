@@ -96,3 +96,26 @@ def containers(manifest: Manifest) -> Iterator[tuple[str, dict[str, Any]]]:
         for i, c in enumerate(spec.get(group) or []):
             if isinstance(c, dict):
                 yield f"{base}.{group}[{i}]", c
+
+
+@dataclass(frozen=True)
+class PodTemplate:
+    """A pod-bearing object's pod spec with its path, and its containers (init and ephemeral ones included)."""
+
+    manifest: Manifest
+    base: str
+    spec: dict[str, Any]
+    containers: tuple[tuple[str, dict[str, Any]], ...]
+
+
+def pod_templates(ctx: RuleContext) -> list[PodTemplate]:
+    """Every pod template of the render, found once and shared by the rules (most objects have none)."""
+    cached = ctx.shared.get("pod-templates")
+    if cached is None:
+        cached = []
+        for m in ctx.manifests:
+            found = pod_spec(m) if m.obj.get("kind") in POD_SPEC_PATHS else None
+            if found is not None:
+                cached.append(PodTemplate(m, found[0], found[1], tuple(containers(m))))
+        ctx.shared["pod-templates"] = cached
+    return cached

@@ -35,12 +35,32 @@ Paths = dict[str, "Paths"]
 """The parts of `object` an expression reads, as a tree of field names; an empty tree is the whole value."""
 
 
+_MACRO_CALL = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(")
+LINEAR_FUNCTIONS = frozenset({
+    "_&&_", "_||_", "!_", "_?_:_", "_==_", "_!=_", "_<_", "_<=_", "_>_", "_>=_", "_+_", "_-_", "_*_", "_/_", "_%_",
+    "-_", "@in", "@not_strictly_false", "_[_]", "size", "has", "contains", "startsWith", "endsWith", "matches",
+    "int", "uint", "double", "string", "bool", "bytes", "type", "dyn", "duration", "timestamp",
+})
+"""Operators and functions whose cost grows at most linearly with their arguments (the regex engine is linear)."""
+
+
+def bounded(expression: str, program: cel.Program) -> bool:
+    """True when the cost is bounded by the expression's and the object's sizes, so it may run in-process.
+
+    One macro iterates once over one list; two can nest (n^2, n^3...) or chain (`.map(x, [x, x])` doubling at each
+    step), which is how a CEL expression runs away. Those, and unknown functions, go to the watched child.
+    """
+    return len(_MACRO_CALL.findall(expression)) <= 1 and set(program.functions()) <= LINEAR_FUNCTIONS
+
+
 @dataclass(frozen=True)
 class CompiledRule:
     rule: CustomRule
     program: cel.Program
     paths: Paths | None
     """The parts of `object` the expression can read (see object_paths), or None for the whole object."""
+    bounded: bool = False
+    """Whether it may be evaluated in-process (see `bounded`); otherwise in a child that can be stopped."""
 
     def matches(self, m: Manifest) -> bool:
         match = self.rule.match
@@ -106,7 +126,8 @@ def merge_paths(a: Paths, b: Paths) -> Paths:
 
 def compile_rule(rule: CustomRule) -> CompiledRule:
     """Raises ValueError with the compiler's message (the fleet model has checked this already)."""
-    return CompiledRule(rule, cel.compile(rule.expression), object_paths(rule.expression))
+    program = cel.compile(rule.expression)
+    return CompiledRule(rule, program, object_paths(rule.expression), bounded(rule.expression, program))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from razee.fleet.loader import FLEET_FILE
 from razee.fleet.model import RuleSettings
 from razee.policy import isolate
 from razee.policy.base import OptionsError, RuleContext, Violation, exempt
-from razee.policy.custom import CompiledRule, compile_rule
+from razee.policy.custom import CompiledRule, compile_rule, evaluate
 from razee.policy.rules import RULES
 from razee.render.renderer import SpokeRender
 
@@ -80,7 +80,9 @@ def check_policies(fleet: Fleet, renders: Iterable[SpokeRender]) -> list[Finding
         if view is None:
             continue
         spoke = {"name": view.spoke.name, "region": view.region.name, "wave": view.spoke.wave}
-        pending = isolate.start(custom, render.manifests, spoke) if custom and render.manifests else None
+        inline = [r for r in custom if r.bounded]
+        watched = [r for r in custom if not r.bounded]
+        pending = isolate.start(watched, render.manifests, spoke) if watched and render.manifests else None
         try:
             shared: dict[str, Any] = {}
             for name, rule in RULES.items():
@@ -92,11 +94,14 @@ def check_policies(fleet: Fleet, renders: Iterable[SpokeRender]) -> list[Finding
                         report(v)
                 except OptionsError as e:
                     return [Finding(Location(FLEET_FILE, None, f"policies.rules.{name}.options"), f"{name}: {e}")]
-            for outcome in pending.outcomes() if pending else []:
-                rule_name = custom[outcome.rule].rule.name
-                message = custom[outcome.rule].rule.message if outcome.error is None else (
-                    f"custom rule could not be evaluated: {outcome.error}")
-                report(Violation(rule_name, render.manifests[outcome.manifest], None, message))
+            results = [(inline, evaluate(inline, render.manifests, spoke) if inline else []),
+                       (watched, pending.outcomes() if pending else [])]
+            for rules, outcomes in results:
+                for outcome in outcomes:
+                    own = rules[outcome.rule].rule
+                    message = own.message if outcome.error is None else (
+                        f"custom rule could not be evaluated: {outcome.error}")
+                    report(Violation(own.name, render.manifests[outcome.manifest], None, message))
         finally:
             if pending:
                 pending.close()

@@ -121,7 +121,8 @@ def _child(rules: Sequence[CompiledRule], manifests: Sequence[Manifest], spoke: 
     code = 0
     try:
         os.close(read_fd)
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        for signum in (signal.SIGINT, signal.SIGTERM):  # not the parent's handlers (the agent's, for one)
+            signal.signal(signum, signal.SIG_DFL)
         with open("/proc/self/statm") as f:
             pages = int(f.read().split()[0])
         limit = pages * os.sysconf("SC_PAGE_SIZE") + MEMORY_HEADROOM

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from razee.fleet.model import PodSecurity
-from razee.policy.base import POD_SPEC_PATHS, RuleContext, Violation, containers, pod_metadata, pod_spec
+from razee.policy.base import POD_SPEC_PATHS, RuleContext, Violation, pod_metadata, pod_templates
 from razee.render.manifest import Manifest
 
 LEVELS = {"privileged": 0, "baseline": 1, "restricted": 2}
@@ -74,21 +74,18 @@ def pods(ctx: RuleContext) -> list[Pod]:
     region = ctx.view.region.name
     levels: dict[str, int] = {}
     out: list[Pod] = []
-    for m in ctx.manifests:
-        found = pod_spec(m)
-        if found is None:
-            continue
+    for t in pod_templates(ctx):
+        m = t.manifest
         ns = m.namespace
         level = levels.get(ns)
         if level is None:
             level = levels[ns] = LEVELS[effective_level(settings, region, ns)]
         if level == 0:
             continue
-        base, spec = found
         meta_path = ".".join((*POD_SPEC_PATHS[m.kind][:-1], "metadata"))
-        out.append(Pod(m, level, base, spec, meta_path, pod_metadata(m), _d(spec.get("securityContext")),
-                       _d(spec.get("os")).get("name") == "windows",
-                       tuple((path, c, _d(c.get("securityContext"))) for path, c in containers(m))))
+        out.append(Pod(m, level, t.base, t.spec, meta_path, pod_metadata(m), _d(t.spec.get("securityContext")),
+                       _d(t.spec.get("os")).get("name") == "windows",
+                       tuple((path, c, _d(c.get("securityContext"))) for path, c in t.containers)))
     ctx.shared["pss-pods"] = out
     return out
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from razee.fleet.loader import load_fleet
 from razee.policy import isolate
-from razee.policy.custom import MAX_ERRORS_PER_RULE, merge_paths, object_paths, prune
+from razee.policy.custom import MAX_ERRORS_PER_RULE, bounded, merge_paths, object_paths, prune
 from razee.policy.gate import check_policies
 from razee.render.renderer import render_spokes
 from tests.conftest import run_razee
@@ -218,3 +218,23 @@ def test_pruning_never_changes_a_result() -> None:
         assert paths is not None
         pruned = prune(obj, paths)
         assert cel.compile(expression).execute({"object": pruned}) is True, expression
+
+
+def test_only_rules_of_bounded_cost_run_in_process() -> None:
+    import cel
+
+    def is_bounded(expression: str) -> bool:
+        return bounded(expression, cel.compile(expression))
+
+    assert is_bounded("has(object.metadata.labels) && 'team' in object.metadata.labels")
+    assert is_bounded("object.spec.containers.all(c, c.image.startsWith('icr.io/') && size(c.name) < 64)")
+    assert not is_bounded("object.spec.containers.all(c, object.spec.containers.exists(d, d.name == c.name))")
+    assert not is_bounded("['a'].map(s, s + s).map(s, s + s).size() > 0")  # chained: doubles at each step
+
+
+def test_errors_in_the_watched_child_are_reported_too(tmp_path: Path) -> None:
+    nested = {"name": "nested-fails", "match": {"kinds": ["Namespace"]},
+              "expression": "[1, 2].all(a, [1, 2].all(b, object.metadata.nope == a + b))", "message": "m"}
+    found = _findings(_repo(tmp_path, nested))
+    assert found and all("[nested-fails] Namespace" in f and "custom rule could not be evaluated: the expression "
+                         "failed: KeyError: 'nope'" in f for f in found), found
