@@ -87,7 +87,7 @@ def test_a_custom_rule_is_enforced_by_diff_apply_and_the_preview(tmp_path: Path,
         r = fleet.cli(command)
         assert r.returncode == 2, r.stderr
         assert "policy gate: 1 violation(s); nothing is applied" in r.stderr
-        assert (f"templates/spoke/objects.yaml.j2:9: [require-team-label] ConfigMap {namespace}/orphan: "
+        assert (f"templates/spoke/objects.yaml.j2:11: [require-team-label] ConfigMap {namespace}/orphan: "
                 "every object needs a team label") in r.stderr
     core = client.CoreV1Api(api_client)
     assert {c.metadata.name for c in core.list_namespaced_config_map(namespace).items} & {"good", "orphan"} == set()
