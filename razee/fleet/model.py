@@ -195,7 +195,9 @@ class CustomRule(Strict):
 
         try:
             cel.compile(self.expression)
-        except Exception as e:  # the CEL library raises ValueError, but any failure means it does not compile
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as e:  # ValueError as a rule, but a Rust panic (PyO3) is a BaseException
             detail = " ".join(line.strip() for line in str(e).splitlines() if line.strip())
             raise ValueError(f"custom rule {self.name!r}: expression does not compile: {detail}") from None
         return self

@@ -173,7 +173,9 @@ def evaluate(rules: Sequence[CompiledRule], manifests: Sequence[Manifest], spoke
             started = time.thread_time()
             try:
                 result = rules[ri].program.execute(variables)
-            except Exception as e:  # the CEL library maps its runtime errors to assorted Python exceptions
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as e:  # assorted Python exceptions, and a Rust panic (a BaseException in PyO3)
                 out.append(Outcome(ri, mi, f"the expression failed: {_one_line(e)}"))
                 errors[ri] += 1
                 continue
