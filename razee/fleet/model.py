@@ -166,12 +166,71 @@ class RuleSettings(Strict):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
+PodSecurityLevel = Literal["privileged", "baseline", "restricted"]
+
+
+class PodSecurity(Strict):
+    """Which Pod Security Standards level the `pss-*` rules enforce: the most specific setting wins.
+
+    A namespace glob (first match in file order) beats a region, which beats the fleet-wide `level`.
+    """
+
+    level: PodSecurityLevel = "baseline"
+    regions: dict[Name, PodSecurityLevel] = Field(default_factory=dict)
+    namespaces: dict[str, PodSecurityLevel] = Field(default_factory=dict)
+
+
+class CustomMatch(Strict):
+    """Which objects a custom rule sees; an empty list matches everything."""
+
+    kinds: list[str] = Field(default_factory=list)
+    namespaces: list[str] = Field(default_factory=list)
+    """Namespace globs; with any given, cluster-scoped objects are not matched."""
+
+
+class CustomRule(Strict):
+    """A fleet-defined rule in CEL, shaped like a Kubernetes ValidatingAdmissionPolicy validation.
+
+    `expression` sees `object` (the rendered manifest) and `spoke` (name, region, wave); false is a violation.
+    """
+
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
+    match: CustomMatch = Field(default_factory=CustomMatch)
+    expression: str = Field(min_length=1, max_length=10_000)
+    message: str = Field(min_length=1, max_length=1_000)
+
+    @model_validator(mode="after")
+    def _compiles(self) -> CustomRule:
+        # compiled here so that a broken expression is reported at its file and line, like any schema error
+        import cel
+
+        try:
+            cel.compile(self.expression)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as e:  # ValueError as a rule, but a Rust panic (PyO3) is a BaseException
+            detail = " ".join(line.strip() for line in str(e).splitlines() if line.strip())
+            raise ValueError(f"custom rule {self.name!r}: expression does not compile: {detail}") from None
+        return self
+
+
 class Policies(Strict):
     allowed_registries: list[str] = Field(min_length=1)
     network_defaults: NetworkDefaults = Field(default_factory=NetworkDefaults)
     rbac: list[RbacBinding] = Field(default_factory=list)
     rules: dict[str, RuleSettings] = Field(default_factory=dict)
     """Settings per policy rule; every shipped rule is on unless switched off here."""
+    pod_security: PodSecurity = Field(default_factory=PodSecurity)
+    custom: list[CustomRule] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _custom_names_unique(self) -> Policies:
+        seen: set[str] = set()
+        for rule in self.custom:
+            if rule.name in seen:
+                raise ValueError(f"custom rule {rule.name!r} is defined twice")
+            seen.add(rule.name)
+        return self
 
 
 class FleetSpec(Strict):

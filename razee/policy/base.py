@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from razee.errors import Finding
@@ -32,10 +32,16 @@ class RuleContext:
     view: SpokeView
     manifests: tuple[Manifest, ...]
     settings: RuleSettings
+    shared: dict[str, Any] = field(default_factory=dict)
+    """Work the rules of one render share (e.g. the pods and their Pod Security level), computed once."""
 
     @property
     def options(self) -> Mapping[str, Any]:
         return self.settings.options
+
+
+class OptionsError(ValueError):
+    """A rule's `options` in fleet.yaml are malformed; reported at policies.rules.<name>.options."""
 
 
 class Rule(Protocol):
@@ -59,6 +65,17 @@ POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
 }
 
 
+def pod_metadata(manifest: Manifest) -> dict[str, Any]:
+    """The metadata of the pods a workload makes (the Pod's own for a Pod); empty when absent."""
+    path = POD_SPEC_PATHS.get(manifest.kind)
+    if path is None:
+        return {}
+    node: Any = manifest.obj
+    for part in (*path[:-1], "metadata"):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node if isinstance(node, dict) else {}
+
+
 def pod_spec(manifest: Manifest) -> tuple[str, dict[str, Any]] | None:
     """The pod spec inside a workload, and its field path, or None for other kinds."""
     path = POD_SPEC_PATHS.get(manifest.kind)
@@ -75,7 +92,30 @@ def containers(manifest: Manifest) -> Iterator[tuple[str, dict[str, Any]]]:
     if found is None:
         return
     base, spec = found
-    for field in ("initContainers", "containers", "ephemeralContainers"):
-        for i, c in enumerate(spec.get(field) or []):
+    for group in ("initContainers", "containers", "ephemeralContainers"):
+        for i, c in enumerate(spec.get(group) or []):
             if isinstance(c, dict):
-                yield f"{base}.{field}[{i}]", c
+                yield f"{base}.{group}[{i}]", c
+
+
+@dataclass(frozen=True)
+class PodTemplate:
+    """A pod-bearing object's pod spec with its path, and its containers (init and ephemeral ones included)."""
+
+    manifest: Manifest
+    base: str
+    spec: dict[str, Any]
+    containers: tuple[tuple[str, dict[str, Any]], ...]
+
+
+def pod_templates(ctx: RuleContext) -> list[PodTemplate]:
+    """Every pod template of the render, found once and shared by the rules (most objects have none)."""
+    cached = ctx.shared.get("pod-templates")
+    if cached is None:
+        cached = []
+        for m in ctx.manifests:
+            found = pod_spec(m) if m.obj.get("kind") in POD_SPEC_PATHS else None
+            if found is not None:
+                cached.append(PodTemplate(m, found[0], found[1], tuple(containers(m))))
+        ctx.shared["pod-templates"] = cached
+    return cached

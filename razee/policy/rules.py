@@ -5,7 +5,9 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterator
 
-from razee.policy.base import Rule, RuleContext, Violation, containers, pod_spec
+from razee.policy.base import Rule, RuleContext, Violation, pod_templates
+from razee.policy.pss import CONTROLS
+from razee.policy.rbac import RbacEscalation
 
 
 class AllowedRegistries:
@@ -15,8 +17,9 @@ class AllowedRegistries:
     def check(self, ctx: RuleContext) -> Iterator[Violation]:
         allowed = ctx.fleet.spec.policies.allowed_registries
         digest = bool(ctx.options.get("requireDigest", False))
-        for m in ctx.manifests:
-            for path, c in containers(m):
+        for t in pod_templates(ctx):
+            m = t.manifest
+            for path, c in t.containers:
                 image = str(c.get("image", ""))
                 if not any(fnmatch.fnmatchcase(image, pattern) for pattern in allowed):
                     yield Violation(self.name, m, f"{path}.image",
@@ -30,11 +33,8 @@ class NoPrivileged:
     description = "no privileged containers, host network/PID/IPC or hostPath volumes"
 
     def check(self, ctx: RuleContext) -> Iterator[Violation]:
-        for m in ctx.manifests:
-            found = pod_spec(m)
-            if found is None:
-                continue
-            base, spec = found
+        for t in pod_templates(ctx):
+            m, base, spec = t.manifest, t.base, t.spec
             for flag in ("hostNetwork", "hostPID", "hostIPC"):
                 if spec.get(flag) is True:
                     yield Violation(self.name, m, f"{base}.{flag}", f"{flag} is not allowed")
@@ -42,7 +42,7 @@ class NoPrivileged:
                 if isinstance(v, dict) and "hostPath" in v:
                     yield Violation(self.name, m, f"{base}.volumes[{i}].hostPath",
                                     f"hostPath volume {v.get('name')!r} is not allowed")
-            for path, c in containers(m):
+            for path, c in t.containers:
                 sc = c.get("securityContext") or {}
                 if sc.get("privileged") is True:
                     yield Violation(self.name, m, f"{path}.securityContext.privileged",
@@ -69,8 +69,9 @@ class Resources:
     description = "CPU and memory requests and limits on every container"
 
     def check(self, ctx: RuleContext) -> Iterator[Violation]:
-        for m in ctx.manifests:
-            for path, c in containers(m):
+        for t in pod_templates(ctx):
+            m = t.manifest
+            for path, c in t.containers:
                 res = c.get("resources") or {}
                 missing = [f"{kind}.{r}" for kind in ("requests", "limits") for r in ("cpu", "memory")
                            if not (res.get(kind) or {}).get(r)]
@@ -118,5 +119,7 @@ class NamespaceScope:
                                 f"spoke and policy templates may not write into cluster namespace {m.namespace}")
 
 
-RULES: dict[str, Rule] = {r.name: r for r in (AllowedRegistries(), NoPrivileged(), NamespaceNetworkPolicy(),
-                                              Resources(), ClusterAdminBindings(), NamespaceScope())}
+_SHIPPED: tuple[Rule, ...] = (AllowedRegistries(), NoPrivileged(), NamespaceNetworkPolicy(), Resources(),
+                               ClusterAdminBindings(), NamespaceScope(), RbacEscalation(), *CONTROLS)
+RULES: dict[str, Rule] = {r.name: r for r in _SHIPPED}
+"""Every shipped rule by name. The `pss-*` controls apply at the level `policies.podSecurity` selects."""

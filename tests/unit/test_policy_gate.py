@@ -28,6 +28,8 @@ def _repo(tmp_path: Path, case: dict[str, Any]) -> Path:
     fleet = fleet_copy()
     for rule, settings in (case.get("rules") or {}).items():
         fleet["policies"]["rules"][rule] = settings
+    if case.get("custom"):
+        fleet["policies"]["custom"] = case["custom"]
     return write_repo(tmp_path, fleet=fleet, templates={**TEMPLATES, case["template"]: case["text"]})
 
 
@@ -56,10 +58,16 @@ def test_the_example_fleet_passes_the_gate() -> None:
 def test_exemptions_and_switching_rules_off(tmp_path: Path) -> None:
     case = next(c for c in CASES if c["name"] == "privileged-host-access")
     fleet = fleet_copy()
-    fleet["policies"]["rules"]["no-privileged"] = {"exempt": ["DaemonSet/armada/root"]}
+    # the same object breaks the Pod Security Standards' baseline (pss-*): exempt it from those rules too
+    pss = ("pss-host-namespaces", "pss-host-path-volumes", "pss-privileged")
+    for rule in ("no-privileged", *pss):
+        fleet["policies"]["rules"][rule] = {"exempt": ["DaemonSet/armada/root"]}
     root = write_repo(tmp_path / "a", fleet=fleet, templates={**TEMPLATES, case["template"]: case["text"]})
     f = load_fleet(root)
     assert check_policies(f, render_spokes(root, f, f.spokes())) == []
+    for rule in pss:
+        del fleet["policies"]["rules"][rule]
+    fleet["policies"]["podSecurity"] = {"namespaces": {"armada": "privileged"}}
     fleet["policies"]["rules"]["no-privileged"] = {"enabled": False}
     root = write_repo(tmp_path / "b", fleet=fleet, templates={**TEMPLATES, case["template"]: case["text"]})
     f = load_fleet(root)
