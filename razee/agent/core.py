@@ -232,8 +232,11 @@ class Agent:
                                s["degraded"], s["tried"], s["triedResult"])
                   for s in doc["spokes"] if s["spoke"] != self.s.spoke]
         urgent = self.git.is_urgent(wanted) if self.git is not None else False
-        decision = decide(wanted, view.spoke.wave, fleet.spec.rollout.waves, spokes, time.time(),
-                          paused=bool(doc.get("paused")), approved=frozenset(doc.get("approved", [])), urgent=urgent)
+        # the waves' members are the spokes this revision declares; times are the hub's, never this host's clock
+        declared = {v.spoke.name: v.spoke.wave for v in fleet.spokes()}
+        decision = decide(wanted, view.spoke.wave, fleet.spec.rollout.waves, declared, spokes,
+                          float(doc.get("now") or time.time()), paused=bool(doc.get("paused")),
+                          approved=frozenset(doc.get("approved", [])), urgent=urgent, started=doc.get("since"))
         return (wanted, "") if decision.allowed else (self.state.last_applied, decision.reason)
 
     def _save_state(self) -> None:
