@@ -28,15 +28,17 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 
 class HubProcess:
-    def __init__(self, db: str) -> None:
+    def __init__(self, db: str, *args: str, log: Path | None = None) -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.db = db
+        self.log = log
+        out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - the child keeps it open
         self.proc = subprocess.Popen([sys.executable, "-m", "razee", "hub", "serve", "--db", db, "--listen",
-                                      f"127.0.0.1:{self.port}"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 30
+                                      f"127.0.0.1:{self.port}", *args], stdout=out, stderr=out)
+        deadline = time.monotonic() + 60
         while True:
             try:
                 if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
