@@ -93,6 +93,8 @@ def wave_states(revision: str, waves: Sequence[Wave], declared: Mapping[str, str
                 applied.append(m)
             elif s.revision == revision and s.result in OK_RESULTS:
                 waiting[m] = f"{s.unhealthy} object(s) not healthy yet"
+            elif s.result == "waiting":
+                waiting[m] = f"held by the gate (runs {s.revision[:12] or 'nothing yet'})"
             else:
                 waiting[m] = f"not applied ({s.result or 'no result'} at {s.revision[:12] or '?'})"
         timed_out: list[str] = []
@@ -104,7 +106,7 @@ def wave_states(revision: str, waves: Sequence[Wave], declared: Mapping[str, str
         finished = max(times) + bake if times else (eligible or now)
         if timed_out and eligible is not None and wave.progress_deadline:
             finished = max(finished, eligible + parse_duration(wave.progress_deadline))
-        bake_left = max(0.0, max(times) + bake - now) if times else 0.0
+        bake_left = max(0.0, max(times) + bake - now) if times and not waiting else 0.0
         out.append(WaveState(wave.name, members, tuple(applied), tuple(failed), tuple(timed_out), waiting,
                              bake_left))
         eligible = finished if eligible is not None or times else None
