@@ -23,6 +23,7 @@ import yaml
 
 from tests.conftest import REPO
 from tests.e2e.test_hub_e2e import ARTIFACTS, CHROMIUM_ARGS, HubProcess, login
+from tests.integration.test_hub_fleet_truth import bad_reports
 
 ACTOR = git.Actor("Grace Hopper", "grace@example.com")
 
@@ -112,6 +113,14 @@ def test_dashboard_login_pages_and_cross_site_requests(hub: tuple[HubProcess, st
                        headers={"Authorization": f"Bearer {h.token('agent', spoke)}"})
         assert r.status_code == 201, r.text
     agent_token = h.token("agent", "us-south-spoke-1")
+    before = httpx.get(f"{h.url}/api/v1/spokes", headers={"Authorization": f"Bearer {reader}"}).json()
+    for name, raw in bad_reports("us-south-spoke-1").items():  # each bad report: 422 from the real process
+        r = httpx.post(f"{h.url}/api/v1/reports", content=raw, headers={
+            "Authorization": f"Bearer {agent_token}", "Content-Type": "application/json"})
+        assert r.status_code == 422, (name, r.status_code)
+    after = httpx.get(f"{h.url}/api/v1/spokes", headers={"Authorization": f"Bearer {reader}"}).json()
+    assert [(s["spoke"], s["lastSeen"], s["result"]) for s in after["items"]] == [
+        (s["spoke"], s["lastSeen"], s["result"]) for s in before["items"]]  # and changed nothing
 
     from playwright.sync_api import sync_playwright
 

@@ -82,7 +82,7 @@ def test_declared_spokes_are_listed_and_counted_whatever_reports(hub_db: str, tm
     hub.store.engine.dispose()
 
 
-def _bad_reports(spoke: str) -> dict[str, bytes]:
+def bad_reports(spoke: str) -> dict[str, bytes]:
     def body(**changes: Any) -> bytes:
         return json.dumps({**report(spoke), **changes}).encode()
 
@@ -108,13 +108,13 @@ def _bad_reports(spoke: str) -> dict[str, bytes]:
     }
 
 
-def test_bad_reports_are_422_and_change_nothing(hub_db: str) -> None:
+def testbad_reports_are_422_and_change_nothing(hub_db: str) -> None:
     hub = Hub(hub_db)
     a = hub.token("agent", "spoke-a")
     assert hub.post(report("spoke-a", revision="good"), a).status_code == 201
     before = (hub.get("/api/v1/summary").json(), hub.get("/api/v1/spokes").json(),
               [x["id"] for x in hub.get("/api/v1/spokes/spoke-a/history").json()["items"]])
-    for name, raw in _bad_reports("spoke-a").items():
+    for name, raw in bad_reports("spoke-a").items():
         r = hub.client.post("/api/v1/reports", content=raw, headers={"Authorization": f"Bearer {a}",
                                                                      "Content-Type": "application/json"})
         assert r.status_code == 422, (name, r.status_code, r.text[:300])
