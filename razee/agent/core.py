@@ -340,7 +340,7 @@ class Agent:
         return leader, election
 
     def run(self, once: bool = False) -> PassOutcome | None:
-        last_full = 0.0
+        last_full = float("-inf")  # the first pass is due at once (monotonic time may be small after a boot)
         last_seen: str | None = None
         backoff = 0.0
         outcome: PassOutcome | None = None
