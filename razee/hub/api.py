@@ -157,7 +157,7 @@ def create_app(store: Store) -> FastAPI:
 
     @app.get("/api/v1/rollout/state")
     def rollout_state(who: Who, revision: Annotated[str, Query(min_length=1, max_length=64)]) -> dict[str, Any]:
-        return views.rollout_state(store, revision)
+        return views.rollout_state(store, revision, record=who.role == "agent")
 
     def admin(who: Principal) -> None:
         if who.role != "admin":

@@ -56,6 +56,6 @@ def spoke_page(store: Store, name: str, ctx: dict[str, Any]) -> str | None:
         return None
     history = [{**h, "when": _utc(h["received"])} for h in detail["history"]]
     return _env.get_template("spoke.html").render(
-        title=name, ctx=ctx, refresh=True, sp=detail, labels=LABELS, objects=detail["objects_out_of_sync"],
+        title=name, ctx=ctx, refresh=True, sp=detail, labels=LABELS, objects=detail["outOfSync"],
         history=history, rev=detail["revisionInfo"], infra=detail["infrastructure"],
         last_seen=_utc(detail["lastSeen"]))

@@ -102,12 +102,17 @@ def _rollouts(store: Store, revision: str) -> list[SpokeRollout]:
             for sp in store.spoke_rows()]
 
 
-def rollout_state(store: Store, revision: str) -> dict[str, Any]:
-    """What an agent's rollout gate needs: every spoke's state, the hub's clock, and when the revision appeared."""
-    row = store.touch_revision(revision)
+def rollout_state(store: Store, revision: str, record: bool = True) -> dict[str, Any]:
+    """What an agent's rollout gate needs: every spoke's state, the hub's clock, and when the revision appeared.
+
+    An agent's question records the revision (its first-seen time starts the progress deadlines); anyone else's
+    does not add rows.
+    """
+    row = store.touch_revision(revision) if record else store.revision(revision)
+    since = row.first_seen if row is not None else time.time()
     paused = store.paused_by()
     return {"revision": revision, "paused": paused != "", "pausedBy": paused,
-            "approved": sorted(store.approvals(revision)), "now": time.time(), "since": row.first_seen,
+            "approved": sorted(store.approvals(revision)), "now": time.time(), "since": since,
             "spokes": [{"spoke": s.spoke, "wave": s.wave, "revision": s.revision, "result": s.result,
                         "appliedAt": s.applied_at, "unhealthy": s.unhealthy, "degraded": s.degraded,
                         "tried": s.tried, "triedResult": s.tried_result} for s in _rollouts(store, revision)]}
@@ -176,7 +181,7 @@ def spoke_detail(store: Store, name: str) -> dict[str, Any] | None:
                                                                 "terminating", "kept"))["items"]
     history = store.history(name, Page(20, 0))["items"]
     row = store.revision(entry["revision"]) if entry["revision"] else None
-    return {**entry, "objects_out_of_sync": objects, "history": history,
+    return {**entry, "outOfSync": objects, "history": history,
             "revisionInfo": {"revision": entry["revision"], "author": row.author if row else "",
                              "message": row.message if row else "", "committedAt": row.committed_at if row else ""},
             "infrastructure": history[0].get("infrastructure", {}) if history else {}}
