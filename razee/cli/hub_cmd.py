@@ -68,7 +68,8 @@ def serve(db: str, listen: str, repo: str | None, branch: str, poll: str, state_
         note(f"following {redact(url)} ({branch}) every {poll}")
     note(f"razee hub on http://{listen} (database {db.split('@')[-1]})")
     try:
-        uvicorn.run(create_app(store), host=host or "127.0.0.1", port=int(port), log_level="warning")
+        app = create_app(store, follower.nudge if follower else None)
+        uvicorn.run(app, host=host or "127.0.0.1", port=int(port), log_level="warning")
     finally:
         if follower is not None:
             follower.close()

@@ -11,6 +11,7 @@ nothing.
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
@@ -49,7 +50,9 @@ def parse_report(raw: bytes) -> tuple[ReportIn, str]:
     return ReportIn.model_validate(body), text
 
 
-def create_app(store: Store) -> FastAPI:
+def create_app(store: Store, on_new_revision: Callable[[], None] | None = None) -> FastAPI:
+    """The hub's app; `on_new_revision` is called when an agent asks about a revision the hub has not read from
+    the fleet repo yet (the repo follower looks at once instead of at its next poll)."""
     app = FastAPI(title="razee hub", version=__version__, openapi_url="/api/v1/openapi.json", docs_url=None,
                   redoc_url=None)
     large = asyncio.Semaphore(LARGE_AT_ONCE)
@@ -157,6 +160,10 @@ def create_app(store: Store) -> FastAPI:
 
     @app.get("/api/v1/rollout/state")
     def rollout_state(who: Who, revision: Annotated[str, Query(min_length=1, max_length=64)]) -> dict[str, Any]:
+        if on_new_revision is not None and who.role == "agent":
+            known = store.revision(revision)
+            if known is None or (known.declared is None and known.error is None):
+                on_new_revision()
         return views.rollout_state(store, revision, record=who.role == "agent")
 
     def admin(who: Principal) -> None:

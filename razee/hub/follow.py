@@ -36,14 +36,20 @@ class RepoFollower:
         self.source = GitSource(url, branch, cache)
         self.poll = poll
         self.stop = threading.Event()
+        self.wake = threading.Event()
         self.thread = threading.Thread(target=self._loop, name="razee-hub-follow", daemon=True)
         self.last: str | None = None
 
     def start(self) -> None:
         self.thread.start()
 
+    def nudge(self) -> None:
+        """Look for a new revision now: an agent asked about one the hub has not read yet."""
+        self.wake.set()
+
     def close(self) -> None:
         self.stop.set()
+        self.wake.set()
         if self.thread.is_alive():
             self.thread.join(timeout=30)
         self.source.close()
@@ -77,4 +83,5 @@ class RepoFollower:
                 log.warning("cannot follow the fleet repo: %s", e.message)
             except Exception:  # the hub keeps serving what it knows; the next poll tries again
                 log.exception("following the fleet repo failed")
-            self.stop.wait(self.poll)
+            self.wake.wait(self.poll)
+            self.wake.clear()
