@@ -322,6 +322,7 @@ class Agent:
         self.outbox.put(body["id"], body)
         self.delivery.flush()
         self.metrics.outbox.set(len(self.outbox))
+        self.metrics.refused.set(self.outbox.rejected)
 
     def elect(self) -> tuple[bool, LeaderElection | None]:
         try:
