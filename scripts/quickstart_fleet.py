@@ -90,7 +90,7 @@ def wait_rollout(hub: str, token: str, revision: str, timeout: float) -> float:
         state = rollout(hub, token, revision)
         ours = [s for s in state["applied"] if s in SPOKES]
         gates = "; ".join(f"{w['name']}: {'may take it' if w['gate']['allowed'] else w['gate']['reason']}"
-                          + (f" ({', '.join(w['timedOut'])} past the progress deadline: a tolerated failure)"
+                          + (f" ({', '.join(w['timedOut'])} past the progress deadline)"
                              if w["timedOut"] else "") for w in state.get("waves", []))
         line = f"applied: {', '.join(ours) or '-'}   gate: {gates or '?'}"
         key = re.sub(r"\d+s left", "", line)  # a bake countdown is not news
