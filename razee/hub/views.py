@@ -8,6 +8,7 @@ undeclared. A revision's rollout comes from the spokes that revision declares an
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any
 
@@ -66,8 +67,13 @@ def spoke_list(store: Store) -> list[dict[str, Any]]:
             "objects": sp.objects if sp else 0, "drifted": sp.drifted if sp else 0,
             "missing": sp.missing if sp else 0, "failed": sp.failed if sp else 0,
             "unhealthy": sp.unhealthy if sp else 0, "error": sp.error if sp else None})
-    out.sort(key=lambda x: (x["region"], x["spoke"]))
+    out.sort(key=lambda x: (str(x["region"]), _natural(str(x["spoke"]))))
     return out
+
+
+def _natural(name: str) -> tuple[str | int, ...]:
+    """spoke-2 before spoke-10."""
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name))
 
 
 def spokes(store: Store, page: Page, region: str | None = None) -> dict[str, Any]:

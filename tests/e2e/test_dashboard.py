@@ -212,3 +212,61 @@ def test_dashboard_login_pages_and_cross_site_requests(hub: tuple[HubProcess, st
         finally:
             browser.close()
             attacker.shutdown()
+
+
+def test_dashboard_at_the_seeds_scale(tmp_path: Path) -> None:
+    """60 spokes and 15,000 clusters (the generated fleet of scripts/bench): every spoke on one readable page."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "scripts" / "bench"))
+    from fleetgen import generate
+
+    root = generate(tmp_path / "fleet", REPO)
+    repo = git.Repo.init(root, initial_branch="main")
+    repo.git.add(A=True)
+    repo.index.commit("the seed's fleet", author=ACTOR, committer=ACTOR)
+    revision = repo.head.commit.hexsha
+    h = HubProcess(f"sqlite:///{tmp_path / 'hub.sqlite'}", "--repo", root.as_uri(), "--poll", "1s",
+                   "--state-dir", str(tmp_path / "cache"), log=tmp_path / "hub.log")
+    try:
+        reader = h.token("reader")
+        deadline = time.monotonic() + 180
+        while httpx.get(f"{h.url}/api/v1/summary", headers={"Authorization": f"Bearer {reader}"}).json()[
+                "declaredRevision"] != revision:
+            assert time.monotonic() < deadline, "the hub did not read the fleet repo"
+            time.sleep(0.5)
+        regions = ["us-south", "us-east", "eu-de", "eu-gb", "jp-tok", "au-syd"]
+        for i, region in enumerate(regions):
+            for n in range(1, 11 - i):  # some regions report fully, others partly
+                spoke = f"{region}-spoke-{n}"
+                drift = [{"group": "apps", "kind": "Deployment", "namespace": f"master-{region}-c{n:05d}",
+                          "name": "kube-apiserver", "status": "drifted", "paths": ["/spec/replicas"]}] if n == 3 else []
+                body = report(spoke, region, revision, "drifted" if drift else "in-sync",
+                              "canary" if n == 1 else "main", objects=drift)
+                r = httpx.post(f"{h.url}/api/v1/reports", json=body,
+                               headers={"Authorization": f"Bearer {h.token('agent', spoke)}"})
+                assert r.status_code == 201, r.text
+        summary = httpx.get(f"{h.url}/api/v1/summary", headers={"Authorization": f"Bearer {reader}"}).json()
+        assert summary["spokes"] == 60 and summary["clusters"] == 15_000 and summary["neverReported"] == 15
+
+        from playwright.sync_api import sync_playwright
+
+        profile = tmp_path / "chromium-home"
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS,
+                                        env={**os.environ, "HOME": str(profile), "XDG_CONFIG_HOME": str(profile / "c"),
+                                             "XDG_CACHE_HOME": str(profile / "k")})
+            try:
+                page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+                login(page, h.url, reader)
+                assert page.locator("[data-spoke]").count() == 60
+                assert page.locator("[data-state='never-reported']").count() == 15
+                assert "15000 clusters" in page.inner_text("#summary")
+                page.screenshot(path=str(ARTIFACTS / "dashboard-fleet-60-spokes.png"), full_page=True)
+                page.goto(f"{h.url}/rollout")
+                assert page.locator("[data-wave]").count() == 2
+                page.screenshot(path=str(ARTIFACTS / "dashboard-rollout-60-spokes.png"), full_page=True)
+            finally:
+                browser.close()
+    finally:
+        h.close()
