@@ -2,6 +2,11 @@
 """The whole product on one machine: a hub, three spokes (three kube-apiservers on one etcd) in two waves, and
 their agents, reconciling the built-in example fleet from a local git repo. Then a commit rolls out wave by wave.
 
+The example fleet declares 12 spokes; the quickstart runs 3 of them. The hub follows the same repo, so it knows the
+other 9 and shows them as never reported; the second canary (eu-de-spoke-1) is silent, so the main wave holds,
+naming it, until the canary wave's progress deadline turns its silence into a failure the wave tolerates
+(maxFailures 1). That is the real behaviour of a fleet with a dead canary, shortened for a demo.
+
     scripts/quickstart            set up and run it all (what README calls the quickstart)
     scripts/quickstart stop       tear it all down
 
@@ -14,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -21,6 +27,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import yaml
@@ -30,7 +37,10 @@ HOME = REPO / ".testenv" / "quickstart"
 PY = str(REPO / ".venv" / "bin" / "python")
 SPOKES = {"us-south-spoke-1": "canary", "us-south-spoke-2": "main", "eu-de-spoke-2": "main"}
 BAKE = os.environ.get("RAZEE_QUICKSTART_BAKE", "15s")
+DEADLINE = os.environ.get("RAZEE_QUICKSTART_DEADLINE", "30s")
 INTERVAL = 20
+CLUSTERS = REPO / ".testenv" / "quickstart-clusters"  # its own etcd and apiservers: `stop` ends all of them
+TESTENV = {"RAZEE_TESTENV_DIR": str(CLUSTERS)}
 
 
 def say(text: str) -> None:
@@ -67,22 +77,27 @@ def git(*args: str) -> str:
                           cwd=HOME / "fleet", check=True, capture_output=True, text=True).stdout.strip()
 
 
-def rollout(hub: str, token: str, revision: str) -> dict[str, list[str]]:
-    return httpx.get(f"{hub}/api/v1/rollout", params={"revision": revision},
-                     headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+def rollout(hub: str, token: str, revision: str) -> dict[str, Any]:
+    result: dict[str, Any] = httpx.get(f"{hub}/api/v1/rollout", params={"revision": revision},
+                                       headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+    return result
 
 
 def wait_rollout(hub: str, token: str, revision: str, timeout: float) -> float:
+    """Follow a revision's rollout, printing each change: who applied it, and why a wave holds."""
     start, last = time.monotonic(), None
     while time.monotonic() - start < timeout:
         state = rollout(hub, token, revision)
-        line = (f"  {time.monotonic() - start:5.0f}s  applied: {', '.join(state['applied']) or '-'}   "
-                f"pending: {', '.join(state['pending']) or '-'}"
-                + (f"   HALTED: {state['halted']}" if state.get("halted") else ""))
-        if line.split("s ", 1)[1] != last:
-            print(line, flush=True)
-            last = line.split("s ", 1)[1]
-        if len(state["applied"]) == len(SPOKES):
+        ours = [s for s in state["applied"] if s in SPOKES]
+        gates = "; ".join(f"{w['name']}: {'may take it' if w['gate']['allowed'] else w['gate']['reason']}"
+                          + (f" ({', '.join(w['timedOut'])} past the progress deadline)"
+                             if w["timedOut"] else "") for w in state.get("waves", []))
+        line = f"applied: {', '.join(ours) or '-'}   gate: {gates or '?'}"
+        key = re.sub(r"\d+s left", "", line)  # a bake countdown is not news
+        if key != last:
+            print(f"  {time.monotonic() - start:5.0f}s  {line}", flush=True)
+            last = key
+        if len(ours) == len(SPOKES):
             return time.monotonic() - start
         time.sleep(1)
     raise SystemExit(f"the rollout of {revision[:12]} did not finish in {timeout:.0f}s; see {HOME}/*.log")
@@ -95,10 +110,11 @@ def up() -> float:
     say("three local clusters (one etcd, three kube-apiservers)")
     names = {spoke: f"qs-{i}" for i, spoke in enumerate(SPOKES)}
     out = subprocess.run([sys.executable, str(REPO / "scripts" / "testenv"), "start", *names.values()], check=True,
-                         capture_output=True, text=True).stdout.split()
+                         capture_output=True, text=True, env={**os.environ, **TESTENV}).stdout.split()
     kubeconfigs = dict(zip(SPOKES, out[-len(SPOKES):], strict=True))
 
-    say("the fleet repo: the built-in example fleet in a local git repo, with short bake times for the demo")
+    say(f"the fleet repo: the built-in example fleet in a local git repo; bake times {BAKE}, and a {DEADLINE} "
+        "progress deadline on the canary wave, for the demo")
     fleet = HOME / "fleet"
     shutil.rmtree(fleet, ignore_errors=True)
     fleet.mkdir()
@@ -107,16 +123,18 @@ def up() -> float:
     spec = yaml.safe_load((fleet / "environments" / "fleet.yaml").read_text())
     for wave in spec["rollout"]["waves"]:
         wave["bakeTime"] = BAKE
+    spec["rollout"]["waves"][0].update(progressDeadline=DEADLINE, maxFailures=1)
     (fleet / "environments" / "fleet.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
     git("init", "-q", "-b", "main")
     git("add", "-A")
     git("commit", "-q", "-m", "the example fleet, bake times shortened for the quickstart")
 
-    say("the hub (SQLite) and its tokens")
+    say("the hub (SQLite), following the same fleet repo, and its tokens")
     port = free_port(8080)
     hub = f"http://127.0.0.1:{port}"
     db = f"sqlite:///{HOME / 'hub.sqlite'}"
-    pids = {"hub": background("hub", [PY, "-m", "razee", "hub", "serve", "--db", db, "--listen", f"127.0.0.1:{port}"])}
+    pids = {"hub": background("hub", [PY, "-m", "razee", "hub", "serve", "--db", db, "--listen", f"127.0.0.1:{port}",
+                                      "--repo", fleet.as_uri(), "--poll", "2s", "--state-dir", str(HOME / "hub")])}
     for _ in range(100):
         try:
             httpx.get(hub + "/healthz", timeout=1)
@@ -141,9 +159,11 @@ def up() -> float:
             env={"RAZEE_LOCAL_CLOUD_DELAY": "1"})
     (HOME / "pids.json").write_text(json.dumps(pids))
     (HOME / "access.json").write_text(json.dumps({"hub": hub, "reader": reader, "admin": admin}))
+    (HOME / "access.json").chmod(0o600)
 
     first = git("rev-parse", "HEAD")
-    say(f"first rollout of {first[:12]}: the canary wave, then (after {BAKE} of baking) the main wave")
+    say(f"first rollout of {first[:12]}: the canary wave; the main wave holds while the canary eu-de-spoke-1 is "
+        f"silent (no agent runs it here), until the {DEADLINE} progress deadline counts it as a tolerated failure")
     wait_rollout(hub, reader, first, timeout=600)
 
     values = yaml.safe_load((fleet / "environments" / "fleet.yaml").read_text())
@@ -157,7 +177,7 @@ def up() -> float:
     say(f"rolled out to all {len(SPOKES)} spokes in {took:.0f}s")
 
     print(razee("hub", "status", "--hub", hub, "--token", reader), flush=True)
-    print(f"Dashboard:     {hub}/?token={reader}")
+    print(f"Dashboard:     {hub}/login   (sign in with the reader or admin token in {HOME / 'access.json'})")
     print(f"Hub commands:  export RAZEE_HUB={hub} RAZEE_HUB_TOKEN={reader}; razee hub status | razee hub drift")
     print(f"Steer:         RAZEE_HUB_TOKEN={admin} razee rollout pause|resume")
     print(f"Fleet repo:    {fleet}   (commit there and watch it roll out)")
@@ -170,11 +190,12 @@ def stop(quiet: bool = False) -> None:
     for pid in pids.values():
         with contextlib.suppress(OSError):  # already gone
             os.killpg(pid, signal.SIGTERM)
-    subprocess.run([sys.executable, str(REPO / "scripts" / "testenv"), "stop", "qs-0", "qs-1", "qs-2"],
-                   capture_output=True)
+    # the quickstart's own testenv: stopping it without names ends its etcd too
+    subprocess.run([sys.executable, str(REPO / "scripts" / "testenv"), "stop"], capture_output=True,
+                   env={**os.environ, **TESTENV})
     shutil.rmtree(HOME, ignore_errors=True)
     if not quiet:
-        say("stopped: hub, agents, pod simulators and the quickstart clusters")
+        say("stopped: hub, agents, pod simulators, the quickstart clusters and their etcd")
 
 
 if __name__ == "__main__":

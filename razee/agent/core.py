@@ -234,8 +234,11 @@ class Agent:
                                s["degraded"], s["tried"], s["triedResult"])
                   for s in doc["spokes"] if s["spoke"] != self.s.spoke]
         urgent = self.git.is_urgent(wanted) if self.git is not None else False
-        decision = decide(wanted, view.spoke.wave, fleet.spec.rollout.waves, spokes, time.time(),
-                          paused=bool(doc.get("paused")), approved=frozenset(doc.get("approved", [])), urgent=urgent)
+        # the waves' members are the spokes this revision declares; times are the hub's, never this host's clock
+        declared = {v.spoke.name: v.spoke.wave for v in fleet.spokes()}
+        decision = decide(wanted, view.spoke.wave, fleet.spec.rollout.waves, declared, spokes,
+                          float(doc.get("now") or time.time()), paused=bool(doc.get("paused")),
+                          approved=frozenset(doc.get("approved", [])), urgent=urgent, started=doc.get("since"))
         return (wanted, "") if decision.allowed else (self.state.last_applied, decision.reason)
 
     def _save_state(self) -> None:
@@ -323,6 +326,7 @@ class Agent:
         self.outbox.put(body["id"], body)
         self.delivery.flush()
         self.metrics.outbox.set(len(self.outbox))
+        self.metrics.refused.set(self.outbox.rejected)
 
     def elect(self) -> tuple[bool, LeaderElection | None]:
         try:
@@ -341,9 +345,7 @@ class Agent:
         return leader, election
 
     def run(self, once: bool = False) -> PassOutcome | None:
-        # -inf, not 0: monotonic time counts from boot, so on a machine up for less than one interval a 0 would
-        # hold the first pass back until the uptime passed the interval
-        last_full = float("-inf")
+        last_full = float("-inf")  # the first pass is due at once (monotonic time may be small after a boot)
         last_seen: str | None = None
         backoff = 0.0
         outcome: PassOutcome | None = None

@@ -20,3 +20,5 @@ class AgentMetrics:
         self.source = Info("razee_source", "The revision being enforced", registry=r)
         self.leader = Gauge("razee_leader", "1 when this replica holds the lease", registry=r)
         self.outbox = Gauge("razee_outbox_reports", "Reports waiting for delivery to the hub", registry=r)
+        self.refused = Gauge("razee_reports_refused", "Reports the hub refused (4xx) since start: recorded in the "
+                             "outbox's rejected table and dropped", registry=r)

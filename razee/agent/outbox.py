@@ -1,7 +1,8 @@
 """A durable, bounded outbox of reports (SQLite, WAL): a hub outage or an agent restart loses nothing.
 
 Reports are delivered in the order they were written. When the outbox is full, the oldest undelivered reports
-are dropped first: every report is a full statement of the spoke's state, so a newer one supersedes them.
+are dropped first: every report is a full statement of the spoke's state, so a newer one supersedes them. A
+report the hub refused is moved to `rejected` (the newest REJECTED_KEPT, with the hub's reason), for a person.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from typing import Any
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL,
   body TEXT NOT NULL, created REAL NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT);
+CREATE TABLE IF NOT EXISTS rejected (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL, at REAL NOT NULL,
+  reason TEXT NOT NULL, bytes INTEGER NOT NULL);
 """
+REJECTED_KEPT = 20
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,7 @@ class Outbox:
         self.limit = limit
         self.lock = threading.Lock()
         self.dropped = 0
+        self.rejected = 0
 
     def put(self, report_id: str, body: dict[str, Any]) -> None:
         with self.lock:
@@ -61,6 +66,24 @@ class Outbox:
     def failed(self, seq: int, error: str) -> None:
         with self.lock:
             self.db.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE seq = ?", (error, seq))
+
+    def reject(self, seq: int, reason: str) -> None:
+        """The hub refused this report for good: keep a record of it (not its body) and drop it."""
+        with self.lock:
+            row = self.db.execute("SELECT id, length(body) FROM outbox WHERE seq = ?", (seq,)).fetchone()
+            if row is None:
+                return
+            self.db.execute("INSERT INTO rejected (id, at, reason, bytes) VALUES (?, ?, ?, ?)",
+                            (row[0], time.time(), reason[:1000], row[1]))
+            self.db.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
+            self.db.execute("DELETE FROM rejected WHERE seq NOT IN (SELECT seq FROM rejected ORDER BY seq DESC "
+                            "LIMIT ?)", (REJECTED_KEPT,))
+            self.rejected += 1
+
+    def rejections(self) -> list[tuple[str, float, str]]:
+        with self.lock:
+            return [(r[0], r[1], r[2]) for r in
+                    self.db.execute("SELECT id, at, reason FROM rejected ORDER BY seq DESC").fetchall()]
 
     def __len__(self) -> int:
         with self.lock:

@@ -37,37 +37,62 @@ class PassOutcome:
     rollout: dict[str, str] = field(default_factory=dict)  # a newer revision this spoke waits for, and why
 
     def to_report(self) -> dict[str, Any]:
+        """The report body, trimmed to what the hub accepts (razee/hub/model.py): a refused report is a lost one."""
         counts: dict[str, int] = {}
         for o in self.objects:
             counts[o["status"]] = counts.get(o["status"], 0) + 1
         return {
             "schema": SCHEMA_VERSION, "id": str(uuid.uuid4()), "time": time.time(), "spoke": self.spoke,
-            "region": self.region, "agent": self.agent, "result": self.result, "source": self.source,
+            "region": self.region[:64], "agent": self.agent[:128], "result": self.result,
+            "source": {k[:32]: str(v)[:MAX_TEXT] for k, v in list(self.source.items())[:16]},
             # synced objects are only counted: a steady-state report of thousands of objects stays small
-            "objects": [o for o in self.objects if o["status"] != "synced"], "counts": counts,
+            "objects": [o for o in self.objects if o["status"] != "synced"][:MAX_OBJECTS], "counts": counts,
             "infrastructure": self.infrastructure,
-            "unhealthy": self.unhealthy, "findings": self.findings[:200], "error": self.error,
-            "durations": {k: round(v, 3) for k, v in self.durations.items()}, "apiRequests": self.requests,
-            "wave": self.wave, "rollout": self.rollout,
+            "unhealthy": [{k[:32]: str(v)[:MAX_TEXT] for k, v in u.items()} for u in self.unhealthy[:MAX_UNHEALTHY]],
+            "findings": [f[:MAX_FINDING] for f in self.findings[:200]],
+            "error": self.error[:MAX_ERROR] if self.error else self.error,
+            "durations": {k[:32]: round(max(v, 0.0), 3) for k, v in self.durations.items()},
+            "apiRequests": max(self.requests, 0), "wave": self.wave[:64],
+            "rollout": {k: v[:MAX_ERROR] for k, v in self.rollout.items()},
         }
+
+
+MAX_PATHS = 100
+MAX_PATH = 1000
+MAX_TEXT = 1000
+MAX_ERROR = 4000
+MAX_FINDING = 2000
+MAX_TAKEOVERS = 20
+MAX_OBJECTS = 50_000
+MAX_UNHEALTHY = 100
+STATUS_DONE = {Action.CREATE: "created", Action.UPDATE: "updated", Action.PRUNE: "pruned",
+               Action.RECREATE: "recreated", Action.TERMINATING: "terminating"}
+"""Report status of a change once applied; an action missing here is reported as `pending`, never a KeyError."""
 
 
 def _object(change: Change, status: str, message: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {"group": change.key.group, "kind": change.key.kind, "namespace": change.key.namespace,
                            "name": change.key.name, "status": status}
     if change.drift:
-        out["paths"] = change.drift
+        out["paths"] = [p[:MAX_PATH] for p in change.drift[:MAX_PATHS]]
     elif change.patch:
-        out["paths"] = sorted({op["path"] for op in change.patch})[:50]
+        out["paths"] = [p[:MAX_PATH] for p in sorted({op["path"] for op in change.patch})[:50]]
     if message:
         out["message"] = message[:500]
     if change.source:
-        out["template"] = change.source.template
+        out["template"] = change.source.template[:300]
+    if change.takeovers:
+        out["takeovers"] = [{"path": str(t.get("path", ""))[:MAX_PATH], "manager": str(t.get("manager", ""))[:128]}
+                            for t in change.takeovers[:MAX_TAKEOVERS]]
     return out
 
 
 def describe_objects(run: Pass, applied: ApplyResult | None, drift_only: bool) -> list[dict[str, Any]]:
-    """Per-object status: synced, created, updated, drifted (with paths), pruned or failed (with message)."""
+    """Per-object status: synced, created, updated, drifted (with paths), missing, pruned or failed (with message).
+
+    With `drift_only` (the revision was applied before), a managed object gone from the cluster is `missing`:
+    drift, like a changed field. `pending` is what is not applied yet (the gate holds it, or a standby replica).
+    """
     if run.kube is None:
         return []
     failed = {key: msg for key, msg in applied.failed} if applied else {}
@@ -80,11 +105,17 @@ def describe_objects(run: Pass, applied: ApplyResult | None, drift_only: bool) -
             out.append(_object(c, "synced"))
         elif c.action in (Action.CONFLICT, Action.ERROR):
             out.append(_object(c, "failed", c.reason + "".join(f"; {x}" for x in c.conflicts)))
+        elif c.action == Action.TERMINATING:
+            out.append(_object(c, "terminating", c.reason))
         elif drift_only and c.action == Action.UPDATE and c.drift:
             out.append(_object(c, "drifted"))
+        elif drift_only and c.action == Action.CREATE and c.missing:
+            entry = _object(c, "missing", c.reason)
+            entry.pop("paths", None)  # the whole object is gone: every path of it says nothing
+            out.append(entry)
         elif c.key in done:
-            status = {Action.CREATE: "created", Action.UPDATE: "updated", Action.PRUNE: "pruned"}[c.action]
-            entry = _object(c, "drifted-healed" if c.drift else status)
+            status = STATUS_DONE.get(c.action, "updated")
+            entry = _object(c, "drifted-healed" if c.drift or c.missing else status)
             if c.action != Action.UPDATE:
                 entry.pop("paths", None)  # every path of a created or pruned object says nothing
             out.append(entry)
@@ -99,8 +130,9 @@ def describe_infra(run: Pass, result: InfraResult | None) -> dict[str, Any]:
     if run.infra is None:
         return {}
     plan = run.infra.plan
-    out: dict[str, Any] = {"provider": plan.provider, "planned": len(plan.changes), "refused": plan.refused}
+    out: dict[str, Any] = {"provider": plan.provider[:64], "planned": len(plan.changes),
+                           "refused": plan.refused[:MAX_TEXT] if plan.refused else None}
     if result is not None:
-        out.update(done=len(result.done), failed=[f"{c.describe()}: {m}" for c, m in result.failed][:50],
+        out.update(done=len(result.done), failed=[f"{c.describe()}: {m}"[:MAX_TEXT] for c, m in result.failed][:50],
                    stopped=result.stopped, retries=result.retries)
     return out

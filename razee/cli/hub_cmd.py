@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from pathlib import Path
 from typing import Any
 
 import click
@@ -29,20 +31,48 @@ def _store(db: str) -> Any:
 @click.option("--db", default="sqlite:///razee-hub.sqlite", show_default=True,
               help="SQLAlchemy URL: sqlite:///FILE or postgresql://USER@HOST:PORT/DB.")
 @click.option("--listen", default="127.0.0.1:8080", show_default=True)
+@click.option("--repo", default=None,
+              help="The fleet repo the agents follow (file://, http(s)://, ssh://; RAZEE_GIT_TOKEN as for agents): "
+                   "the hub learns every revision's declared spokes and waves from it.")
+@click.option("--branch", default="main", show_default=True)
+@click.option("--poll", default="5s", show_default=True, help="How often to look for a new revision.")
+@click.option("--state-dir", type=click.Path(path_type=Path), default=Path("razee-hub-cache"), show_default=True,
+              help="Where the hub keeps its clone of --repo.")
 @click.option("--stale-after", default=600, show_default=True, help="Seconds without a report before a spoke is stale.")
 @click.option("--keep-reports", default=200, show_default=True,
               help="Reports kept per spoke (the latest state always).")
-def serve(db: str, listen: str, stale_after: int, keep_reports: int) -> None:
+@click.option("--keep-mib", default=64, show_default=True, help="Report bytes kept per spoke, in MiB.")
+def serve(db: str, listen: str, repo: str | None, branch: str, poll: str, state_dir: Path, stale_after: int,
+          keep_reports: int, keep_mib: int) -> None:
     """Serve the API and the dashboard (migrating the database to the current schema first)."""
     import uvicorn
 
+    from razee.errors import UsageError
+    from razee.fleet.model import parse_duration
     from razee.hub.api import create_app
+    from razee.hub.follow import RepoFollower
+    from razee.source.remote import redact
 
     store = _store(db)
-    store.stale_after, store.keep_reports = stale_after, keep_reports
+    store.stale_after, store.keep_reports, store.keep_bytes = stale_after, keep_reports, keep_mib << 20
     host, _, port = listen.rpartition(":")
+    follower = None
+    if repo:
+        try:
+            every = float(parse_duration(poll))
+        except ValueError as e:
+            raise UsageError(f"--poll: {e}") from None
+        url = repo if "://" in repo else Path(repo).resolve().as_uri()
+        follower = RepoFollower(store, url, branch, state_dir / "repo", every)
+        follower.start()
+        note(f"following {redact(url)} ({branch}) every {poll}")
     note(f"razee hub on http://{listen} (database {db.split('@')[-1]})")
-    uvicorn.run(create_app(store), host=host or "127.0.0.1", port=int(port), log_level="warning")
+    try:
+        app = create_app(store, follower.nudge if follower else None)
+        uvicorn.run(app, host=host or "127.0.0.1", port=int(port), log_level="warning")
+    finally:
+        if follower is not None:
+            follower.close()
 
 
 @hub_group.group("token")
@@ -84,7 +114,7 @@ def _client_options(f: Any) -> Any:
 @hub_group.command("status")
 @_client_options
 def status(hub: str, token: str | None, output: str) -> None:
-    """Every spoke: region, revision, last result, drift and staleness."""
+    """Every declared spoke (and any other that reports): state, revision, last result, drift, last seen."""
     from razee.hub.client import get
 
     summary = get(hub, token, "/api/v1/summary")
@@ -92,13 +122,18 @@ def status(hub: str, token: str | None, output: str) -> None:
     if output == "json":
         write(json.dumps({"summary": summary, "spokes": spokes}, indent=2) + "\n")
         return
-    table = Table("region", "spoke", "revision", "result", "drifted", "failed", "unhealthy", "stale")
+    table = Table("region", "spoke", "wave", "state", "revision", "result", "drifted", "missing", "failed",
+                  "unhealthy", "last seen")
     for s in spokes:
-        table.add_row(s["region"], s["spoke"], s["revision"][:12], s["result"], str(s["drifted"]), str(s["failed"]),
-                      str(s["unhealthy"]), "STALE" if s["stale"] else "")
+        seen = time.strftime("%H:%M:%S", time.gmtime(s["lastSeen"])) if s["lastSeen"] else "never"
+        table.add_row(s["region"], s["spoke"] + ("" if s["declared"] else " (undeclared)"), s["wave"], s["state"],
+                      s["revision"][:12], s["result"], str(s["drifted"]), str(s["missing"]), str(s["failed"]),
+                      str(s["unhealthy"]), seen)
     console = stdout_console()
     console.print(table)
-    console.print(f"{summary['spokes']} spokes, {summary['stale']} stale, {summary['driftedObjects']} drifted objects")
+    console.print(f"{summary['spokes']} spokes ({summary['declared']} declared, {summary['neverReported']} never "
+                  f"reported, {summary['stale']} stale), {summary['driftedObjects']} drifted objects "
+                  f"({summary['missingObjects']} missing)")
 
 
 @hub_group.command("drift")
@@ -109,7 +144,7 @@ def status(hub: str, token: str | None, output: str) -> None:
 @click.option("--namespace", default=None)
 def drift(hub: str, token: str | None, output: str, region: str | None, spoke: str | None, kind: str | None,
           namespace: str | None) -> None:
-    """Drifted objects across the fleet, with the field paths that differ."""
+    """Drifted and missing objects across the fleet, with the field paths that differ."""
     from razee.hub.client import get
 
     items = get(hub, token, "/api/v1/drift", {"region": region, "spoke": spoke, "kind": kind,
@@ -117,10 +152,12 @@ def drift(hub: str, token: str | None, output: str, region: str | None, spoke: s
     if output == "json":
         write(json.dumps(items, indent=2) + "\n")
         return
-    table = Table("region", "spoke", "object", "fields")
+    table = Table("region", "spoke", "status", "object", "fields")
     for d in items:
         obj = f"{d['kind']} {d['namespace'] + '/' if d['namespace'] else ''}{d['name']}"
-        table.add_row(d["region"], d["spoke"], obj, ", ".join(d["paths"]))
+        fields = ", ".join(d["paths"]) if d["status"] != "missing" else "(gone from the cluster)"
+        taken = "".join(f"; took {t['path']} from {t['manager']}" for t in d.get("takeovers", []))
+        table.add_row(d["region"], d["spoke"], d["status"], obj, fields + taken)
     stdout_console().print(table)
 
 
@@ -128,7 +165,7 @@ def drift(hub: str, token: str | None, output: str, region: str | None, spoke: s
 @_client_options
 @click.argument("revision", required=False)
 def rollout(hub: str, token: str | None, output: str, revision: str | None) -> None:
-    """Which spokes applied REVISION (default: the newest reported), which failed, which are pending."""
+    """Where REVISION (default: the newest committed) stands, wave by wave."""
     from razee.cli.rollout_cmd import show_rollout
 
     show_rollout(hub, token, "json" if output == "json" else "text", revision)

@@ -25,7 +25,8 @@ def rollout_group() -> None:
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.argument("revision", required=False)
 def status(hub: str, token: str | None, output: str, revision: str | None) -> None:
-    """Where REVISION (default: the newest reported) stands: applied, failed, pending, and why it is halted."""
+    """Where REVISION (default: the newest committed) stands, wave by wave: applied, waiting (and for what),
+    failed, and why it is halted."""
     show_rollout(hub, token, output, revision)
 
 
@@ -37,11 +38,29 @@ def show_rollout(hub: str, token: str | None, output: str, revision: str | None)
         write(json.dumps(state, indent=2) + "\n")
         return
     console = stdout_console()
-    console.print(f"revision {state['revision'][:12]}")
+    head = f"revision {state['revision'][:12]}"
+    if state.get("message"):
+        head += f"  {state['message']}  ({state.get('author', '')})"
+    console.print(head, markup=False, highlight=False)
+    if state.get("pausedBy"):
+        console.print(f"  PAUSED by {state['pausedBy']}", markup=False)
+    for wave in state.get("waves", []):
+        gate = "may take it" if wave["gate"]["allowed"] else wave["gate"]["reason"]
+        console.print(f"  wave {wave['name']} ({len(wave['members'])} spokes): {gate}", markup=False,
+                      highlight=False)
+        if wave.get("approvedBy"):
+            console.print(f"    approved by {wave['approvedBy']}", markup=False)
+        for label, spokes in (("applied", wave["applied"]), ("failed", wave["failed"] + wave["timedOut"])):
+            if spokes:
+                console.print(f"    {label:8} {', '.join(spokes)}", markup=False, highlight=False)
+        for spoke, why in wave["waiting"].items():
+            console.print(f"    waiting  {spoke}: {why}", markup=False, highlight=False)
     for key in ("applied", "failed", "pending"):
-        console.print(f"  {key:8} {len(state[key]):3}  {', '.join(state[key])}")
+        console.print(f"  {key:8} {len(state[key]):3}  {', '.join(state[key])}", markup=False, highlight=False)
+    if state.get("neverReported"):
+        console.print(f"  never reported: {', '.join(state['neverReported'])}", markup=False, highlight=False)
     if state.get("halted"):
-        console.print(f"  HALTED: {state['halted']}")
+        console.print(f"  HALTED: {state['halted']}", markup=False, highlight=False)
 
 
 @rollout_group.command("pause")

@@ -98,6 +98,9 @@ class Wave(Strict):
     bake_time: Duration = "0s"
     max_failures: Annotated[int | str, AfterValidator(_check_failures)] = 0
     require_approval: bool = False
+    progress_deadline: Duration | None = None
+    """How long a spoke of this wave may take to apply a revision and become healthy, counted from when the wave
+    may start; one that has not by then counts as failed (against maxFailures) instead of holding later waves."""
 
 
 class Rollout(Strict):

@@ -1,43 +1,74 @@
 """The hub's HTTP API (FastAPI): agents post reports, people and tools read fleet-wide views.
 
-Every request needs a token. An agent token may write only its own spoke's reports; reads take any valid token.
-Report bodies are size-limited and schema-validated before anything is stored.
+Every API request carries its token in the Authorization header, never in a cookie: a browser attaches cookies to
+requests other sites make, so a cookie must never authorise an API write (the dashboard has its own routes with a
+CSRF token, razee/hub/web.py). An agent token may write only its own spoke's reports; reads take any valid token.
+Report bodies are size-limited and schema-validated before anything is stored: a bad one is a 422 that changes
+nothing.
 """
 
 
+import asyncio
 import json
+import time
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
 from razee import __version__
+from razee.hub import views
 from razee.hub.auth import Principal, authenticate
-from razee.hub.dashboard import render_dashboard
 from razee.hub.model import ReportIn
 from razee.hub.store import Page, Store
+from razee.hub.web import add_web_routes
 
 MAX_REPORT_BYTES = 4 << 20
+MAX_FUTURE_SKEW = 86_400.0
+"""A report stamped more than a day ahead of the hub's clock comes from a broken clock: refused."""
+LARGE_REPORT = 256 << 10
+LARGE_AT_ONCE = 2
+"""Reports above LARGE_REPORT are parsed two at a time: a burst of 4 MB reports keeps the hub's memory bounded."""
 
 
-def create_app(store: Store) -> FastAPI:
+def _no_constants(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def parse_report(raw: bytes) -> tuple[ReportIn, str]:
+    """The validated report and its text; ValueError or ValidationError (422) for anything else."""
+    try:
+        text = raw.decode("utf-8")
+        body = json.loads(text, parse_constant=_no_constants)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+    if not isinstance(body, dict):
+        raise ValueError("a report is a JSON object")
+    return ReportIn.model_validate(body), text
+
+
+def create_app(store: Store, on_new_revision: Callable[[], None] | None = None) -> FastAPI:
+    """The hub's app; `on_new_revision` is called when an agent asks about a revision the hub has not read from
+    the fleet repo yet (the repo follower looks at once instead of at its next poll)."""
     app = FastAPI(title="razee hub", version=__version__, openapi_url="/api/v1/openapi.json", docs_url=None,
                   redoc_url=None)
+    large = asyncio.Semaphore(LARGE_AT_ONCE)
 
     def principal(request: Request) -> Principal:
         header = request.headers.get("authorization", "")
-        token = header[7:] if header.lower().startswith("bearer ") else request.cookies.get("razee_token")
-        who = authenticate(store, token)
+        who = authenticate(store, header[7:] if header.lower().startswith("bearer ") else None)
         if who is None:
-            raise HTTPException(401, "a valid token is required", headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(401, "a valid token is required in the Authorization header",
+                                headers={"WWW-Authenticate": "Bearer"})
         return who
 
     Who = Annotated[Principal, Depends(principal)]
     Limit = Annotated[int, Query(ge=1, le=1000)]
     Offset = Annotated[int, Query(ge=0, le=10_000_000)]
+    Name = Annotated[str | None, Query(max_length=253)]
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
@@ -51,6 +82,9 @@ def create_app(store: Store) -> FastAPI:
               openapi_extra={"requestBody": {"required": True,
                                              "content": {"application/json": {"schema": report_schema}}}})
     async def post_report(request: Request, response: Response, who: Who) -> dict[str, Any]:
+        declared = int(request.headers.get("content-length") or 0)
+        if declared > MAX_REPORT_BYTES:
+            raise HTTPException(413, f"report larger than {MAX_REPORT_BYTES} bytes")
         size = 0
         chunks: list[bytes] = []
         async for chunk in request.stream():
@@ -58,50 +92,79 @@ def create_app(store: Store) -> FastAPI:
             if size > MAX_REPORT_BYTES:
                 raise HTTPException(413, f"report larger than {MAX_REPORT_BYTES} bytes")
             chunks.append(chunk)
+        raw = b"".join(chunks)
+        del chunks
+        if len(raw) > LARGE_REPORT:
+            async with large:
+                return await _accept(raw, response, who)
+        return await _accept(raw, response, who)
+
+    async def _accept(raw: bytes, response: Response, who: Principal) -> dict[str, Any]:
         try:
-            body = json.loads(b"".join(chunks))
-            report = ReportIn.model_validate(body)
-        except (ValueError, ValidationError) as e:
+            # a small report parses faster than a hop to a thread; a large one must not stall the event loop
+            report, text = (await run_in_threadpool(parse_report, raw) if len(raw) > LARGE_REPORT
+                            else parse_report(raw))
+        except ValidationError as e:
             # field paths and messages only: never echo the input (it could hold what must not be stored)
-            detail = ([{"loc": list(err["loc"]), "msg": err["msg"]} for err in e.errors(include_input=False)]
-                      if isinstance(e, ValidationError) else "invalid JSON")
-            raise HTTPException(422, detail) from None
+            raise HTTPException(422, [{"loc": list(err["loc"]), "msg": err["msg"]}
+                                      for err in e.errors(include_input=False)[:20]]) from None
+        except ValueError as e:
+            raise HTTPException(422, f"invalid JSON: {str(e)[:200]}") from None
+        if report.time > time.time() + MAX_FUTURE_SKEW:
+            raise HTTPException(422, [{"loc": ["time"], "msg": "more than a day ahead of the hub's clock"}])
         if not who.can_report_for(report.spoke):
             raise HTTPException(403, f"this token may not report for spoke {report.spoke}")
-        if not await run_in_threadpool(store.ingest, report, body):
+        if not await run_in_threadpool(store.ingest, report, text):
             response.status_code = 200
             return {"id": report.id, "stored": False}
         return {"id": report.id, "stored": True}
 
     @app.get("/api/v1/summary")
     def summary(who: Who) -> dict[str, Any]:
-        return store.summary()
+        return views.summary(store)
 
     @app.get("/api/v1/spokes")
-    def spokes(who: Who, region: str | None = None, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
-        return store.spokes(Page(limit, offset), region)
+    def spokes(who: Who, region: Name = None, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
+        return views.spokes(store, Page(limit, offset), region)
+
+    @app.get("/api/v1/spokes/{name}")
+    def spoke(name: str, who: Who) -> dict[str, Any]:
+        detail = views.spoke_detail(store, name)
+        if detail is None:
+            raise HTTPException(404, f"no spoke {name} is declared or has reported")
+        return detail
 
     @app.get("/api/v1/spokes/{name}/history")
     def history(name: str, who: Who, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
         return store.history(name, Page(limit, offset))
 
     @app.get("/api/v1/drift")
-    def drift(who: Who, region: str | None = None, spoke: str | None = None, kind: str | None = None,
-              namespace: str | None = None, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
-        return store.drift(Page(limit, offset), region, spoke, kind, namespace)
+    def drift(who: Who, region: Name = None, spoke: Name = None, kind: Name = None, namespace: Name = None,
+              limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
+        return store.objects(Page(limit, offset), region, spoke, kind, namespace)
 
     @app.get("/api/v1/failures")
-    def failures(who: Who, region: str | None = None, spoke: str | None = None, limit: Limit = 100,
+    def failures(who: Who, region: Name = None, spoke: Name = None, limit: Limit = 100,
                  offset: Offset = 0) -> dict[str, Any]:
-        return store.drift(Page(limit, offset), region, spoke, status="failed")
+        return store.objects(Page(limit, offset), region, spoke, statuses=("failed",))
 
     @app.get("/api/v1/rollout")
-    def rollout(who: Who, revision: str | None = None) -> dict[str, Any]:
-        return store.rollout(revision)
+    def rollout(who: Who, revision: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:
+        return views.rollout(store, revision)
+
+    @app.get("/api/v1/revisions")
+    def revisions(who: Who, limit: Annotated[int, Query(ge=1, le=100)] = 10) -> dict[str, Any]:
+        return {"items": [{"revision": r.revision, "firstSeen": r.first_seen, "author": r.author,
+                           "message": r.message, "committedAt": r.committed_at, "declared": r.declared is not None,
+                           "error": r.error} for r in store.revisions(limit)]}
 
     @app.get("/api/v1/rollout/state")
     def rollout_state(who: Who, revision: Annotated[str, Query(min_length=1, max_length=64)]) -> dict[str, Any]:
-        return store.rollout_state(revision)
+        if on_new_revision is not None and who.role == "agent":
+            known = store.revision(revision)
+            if known is None or (known.declared is None and known.error is None):
+                on_new_revision()
+        return views.rollout_state(store, revision, record=who.role == "agent")
 
     def admin(who: Principal) -> None:
         if who.role != "admin":
@@ -123,18 +186,11 @@ def create_app(store: Store) -> FastAPI:
     def approve(who: Who, revision: Annotated[str, Query(min_length=1, max_length=64)],
                 wave: Annotated[str, Query(min_length=1, max_length=64)]) -> dict[str, Any]:
         admin(who)
-        store.approve(revision, wave)
-        return {"approved": wave, "revision": revision}
+        full = store.resolve_revision(revision)
+        store.approve(full, wave, f"token {who.token_id}")
+        return {"approved": wave, "revision": full}
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def dashboard(request: Request, token: str | None = None) -> Response:
-        who = authenticate(store, token or request.cookies.get("razee_token"))
-        if who is None:
-            return HTMLResponse("<h1>razee hub</h1><p>Open this page as /?token=&lt;reader token&gt;.</p>", 401)
-        page = HTMLResponse(render_dashboard(store))
-        if token:
-            page.set_cookie("razee_token", token, httponly=True, samesite="strict")
-        return page
+    add_web_routes(app, store)
 
     def openapi() -> dict[str, Any]:
         # the report body is read as a size-limited stream, so its schema is published by hand

@@ -1,77 +1,61 @@
-"""The hub's web page: server-rendered HTML, no build step, refreshed every 10 seconds."""
+"""The hub's web pages: server-rendered HTML (Jinja2, autoescaped), no build step, refreshed every 15 seconds.
+
+Pages read the same views as the JSON API (razee/hub/views.py): the fleet by region with every declared spoke, the
+newest revisions' rollout by wave, and one page per spoke.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import time
-from html import escape
 from typing import Any
 
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from razee.hub import views
 from razee.hub.store import Page, Store
 
-STYLE = """
-body{font-family:system-ui,sans-serif;margin:1.5rem;color:#1b1f24}h1{margin:0 0 .3rem}h2{margin-top:1.6rem}
-.grid{display:flex;flex-wrap:wrap;gap:1rem}.region{border:1px solid #d0d7de;border-radius:8px;padding:.6rem}
-.spoke{display:inline-block;margin:.2rem;padding:.35rem .55rem;border-radius:6px;color:#fff;font-size:.85rem}
-.bad{outline:3px solid #cf222e}.drift{outline:3px dashed #bf8700}.stale{opacity:.45;text-decoration:line-through}
-table{border-collapse:collapse}td,th{border-bottom:1px solid #d0d7de;padding:.25rem .6rem;text-align:left}
-.bar{background:#eaeef2;border-radius:6px;height:14px;width:420px;overflow:hidden;display:flex}
-.bar span{display:block;height:100%}code{font-size:.85rem}
-"""
+_env = Environment(loader=PackageLoader("razee.hub", "templates"), autoescape=select_autoescape(["html"]),
+                   trim_blocks=True, lstrip_blocks=True)
+LABELS = {"in-sync": "in sync", "drifted": "drifted", "missing": "missing objects", "failed": "failed",
+          "rolling-out": "rolling out", "held": "held by the gate", "never-reported": "never reported",
+          "stale": "stale"}
+DRIFT_SHOWN = 200
+REVISIONS_SHOWN = 3
 
 
-def _colour(revision: str) -> str:
-    hue = int(hashlib.sha256(revision.encode()).hexdigest()[:4], 16) % 360
-    return f"hsl({hue},55%,38%)"
+def _utc(t: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t)) if t else ""
 
 
-def render_dashboard(store: Store) -> str:
-    summary = store.summary()
-    spokes = store.spokes(Page(1000, 0))["items"]
-    rollout = store.rollout(None)
-    drift = store.drift(Page(200, 0))["items"]
+def login_page(message: str) -> str:
+    return _env.get_template("login.html").render(title="sign in", message=message, ctx=None, refresh=False)
+
+
+def fleet_page(store: Store, ctx: dict[str, Any]) -> str:
+    summary = views.summary(store)
     regions: dict[str, list[dict[str, Any]]] = {}
-    for sp in spokes:
+    for sp in views.spoke_list(store):
         regions.setdefault(sp["region"], []).append(sp)
-    out = [f"<!doctype html><html><head><meta charset=utf-8><title>razee hub</title>"
-           f"<meta http-equiv=refresh content=10><style>{STYLE}</style></head><body>",
-           f"<h1>razee fleet</h1><p id=summary>{summary['spokes']} spokes, {summary['stale']} stale, "
-           f"{summary['driftedObjects']} drifted objects · updated {time.strftime('%H:%M:%S')}</p>",
-           "<h2>Fleet</h2><div class=grid id=fleet>"]
-    for region in sorted(regions):
-        out.append(f"<div class=region data-region='{escape(region)}'><b>{escape(region)}</b><br>")
-        for sp in regions[region]:
-            classes = "spoke" + (" bad" if sp["result"] in ("failed", "rejected") or sp["unhealthy"] else "") + (
-                " drift" if sp["drifted"] else "") + (" stale" if sp["stale"] else "")
-            title = f"{sp['result']} at {sp['revision'][:12]}; {sp['drifted']} drifted, {sp['failed']} failed"
-            out.append(f"<span class='{classes}' data-spoke='{escape(sp['spoke'])}' "
-                       f"data-result='{escape(sp['result'])}' style='background:{_colour(sp['revision'])}' "
-                       f"title='{escape(title)}'>{escape(sp['spoke'])} · {escape(sp['revision'][:7])}</span>")
-        out.append("</div>")
-    out.append("</div>")
-    total = max(len(spokes), 1)
-    shares = [(len(rollout[k]), c) for k, c in (("applied", "#1a7f37"), ("failed", "#cf222e"),
-                                                ("pending", "#afb8c1"))]
-    out.append(f"<h2>Rollout of <code>{escape(rollout['revision'][:12])}</code></h2>"
-               f"<p id=rollout>{len(rollout['applied'])} applied, {len(rollout['failed'])} failed, "
-               f"{len(rollout['pending'])} pending</p>"
-               + (f"<p id=halted style='color:#cf222e'><b>{escape(rollout['halted'])}</b></p>" if rollout["halted"]
-                  else "") + "<div class=bar>"
-               + "".join(f"<span style='width:{100 * n / total:.1f}%;background:{c}'></span>" for n, c in shares)
-               + "</div>")
-    stale = [sp for sp in spokes if sp["stale"]]
-    out.append("<h2>Stale agents</h2>" + ("<ul id=stale>" + "".join(
-        f"<li>{escape(sp['spoke'])} (last seen {time.strftime('%Y-%m-%d %H:%M', time.gmtime(sp['lastSeen']))} "
-        f"UTC)</li>" for sp in stale) + "</ul>" if stale else "<p id=stale>none</p>"))
-    out.append("<h2>Drift</h2>")
-    if drift:
-        out.append("<table id=drift><tr><th>region</th><th>spoke</th><th>object</th><th>fields</th></tr>")
-        for d in drift:
-            obj = f"{d['kind']} {d['namespace'] + '/' if d['namespace'] else ''}{d['name']}"
-            out.append(f"<tr><td>{escape(d['region'])}</td><td>{escape(d['spoke'])}</td><td>{escape(obj)}</td>"
-                       f"<td><code>{escape(', '.join(d['paths']))}</code></td></tr>")
-        out.append("</table>")
-    else:
-        out.append("<p id=drift>no drift</p>")
-    out.append("</body></html>")
-    return "".join(out)
+    drift = store.objects(Page(DRIFT_SHOWN + 1, 0))["items"]
+    return _env.get_template("fleet.html").render(
+        title="fleet", ctx=ctx, refresh=True, summary=summary, regions=sorted(regions.items()), states=views.STATES,
+        labels=LABELS, drift=drift[:DRIFT_SHOWN], drift_more=len(drift) > DRIFT_SHOWN)
+
+
+def rollout_page(store: Store, ctx: dict[str, Any]) -> str:
+    revisions = [r.revision for r in store.revisions(REVISIONS_SHOWN, declared_only=True)] or [
+        r.revision for r in store.revisions(REVISIONS_SHOWN)]
+    return _env.get_template("rollout.html").render(
+        title="rollout", ctx=ctx, refresh=True, paused=store.paused_by(),
+        rollouts=[views.rollout(store, r) for r in revisions])
+
+
+def spoke_page(store: Store, name: str, ctx: dict[str, Any]) -> str | None:
+    detail = views.spoke_detail(store, name)
+    if detail is None:
+        return None
+    history = [{**h, "when": _utc(h["received"])} for h in detail["history"]]
+    return _env.get_template("spoke.html").render(
+        title=name, ctx=ctx, refresh=True, sp=detail, labels=LABELS, objects=detail["outOfSync"],
+        history=history, rev=detail["revisionInfo"], infra=detail["infrastructure"],
+        last_seen=_utc(detail["lastSeen"]))

@@ -37,8 +37,10 @@ class SpokeState(Base):
     unhealthy: Mapped[int] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     wave: Mapped[str] = mapped_column(String(64), default="")
-    applied_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    applied_at: Mapped[float | None] = mapped_column(Float, nullable=True)  # the hub's clock
     degraded: Mapped[int] = mapped_column(Integer, default=0)
+    missing: Mapped[int] = mapped_column(Integer, default=0)  # managed objects gone from the cluster
+    agent_time: Mapped[float | None] = mapped_column(Float, nullable=True)  # the agent's clock: data, never order
 
 
 class Report(Base):
@@ -49,6 +51,8 @@ class Report(Base):
     result: Mapped[str] = mapped_column(String(16))
     revision: Mapped[str] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(Integer, default=0)  # bytes of body: retention is bounded in bytes too
+    summary: Mapped[str] = mapped_column(Text, default="{}")  # what list views show, so they never parse `body`
     __table_args__ = (Index("reports_spoke_received", "spoke", "received"),)
 
 
@@ -65,6 +69,7 @@ class ObjectState(Base):
     status: Mapped[str] = mapped_column(String(16))
     paths: Mapped[str] = mapped_column(Text)  # JSON list of JSON pointers
     message: Mapped[str] = mapped_column(Text)
+    takeovers: Mapped[str] = mapped_column(Text, default="[]")  # JSON [{"path", "manager"}] taken over by the agent
     __table_args__ = (Index("objects_status_region", "status", "region"),)
 
 
@@ -79,3 +84,22 @@ class Approval(Base):
     revision: Mapped[str] = mapped_column(String(64), primary_key=True)
     wave: Mapped[str] = mapped_column(String(64), primary_key=True)
     at: Mapped[float] = mapped_column(Float)
+    by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Revision(Base):
+    """A revision of the fleet repo as the hub knows it: when it first saw it, in which order, and what it declares.
+
+    `declared` (JSON: waves, and each spoke's region, wave and cluster count) is set when the hub follows the
+    repo; a revision only an agent mentioned has none, and its views fall back to the spokes that reported.
+    """
+
+    __tablename__ = "revisions"
+    revision: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, index=True)  # commit order as the hub learned it
+    first_seen: Mapped[float] = mapped_column(Float)
+    author: Mapped[str] = mapped_column(Text, default="")
+    message: Mapped[str] = mapped_column(Text, default="")
+    committed_at: Mapped[str] = mapped_column(String(64), default="")
+    declared: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)

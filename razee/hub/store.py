@@ -1,4 +1,8 @@
-"""The hub's storage: ingest reports, answer fleet-wide questions. SQLite (WAL) by default, PostgreSQL for scale."""
+"""The hub's storage: ingest reports, remember revisions, answer row-level questions. SQLite (WAL) or PostgreSQL.
+
+The hub's clock decides time and order: a report's place is when the hub received it; the agent's clock is kept as
+data. Retention is bounded per spoke in reports and in bytes; list views read small summary columns, never bodies.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,8 @@ from sqlalchemy import Engine, create_engine, delete, event, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from razee.hub.model import ReportIn
-from razee.hub.schema import Approval, ObjectState, Report, RolloutControl, SpokeState
+from razee.hub.model import DRIFT_STATUSES, ReportIn
+from razee.hub.schema import Approval, ObjectState, Report, Revision, RolloutControl, SpokeState
 
 
 def engine_for(url: str) -> Engine:
@@ -36,7 +40,8 @@ def engine_for(url: str) -> Engine:
 
 
 RETAIN_EVERY = 16
-"""Trim a spoke's history on every 16th report: retention stays bounded without a query per report."""
+"""Trim a spoke's history on every 16th report (or a large one): bounded without a query per report."""
+OK_RESULTS = ("applied", "in-sync", "healed", "drifted")
 
 
 @dataclass(frozen=True)
@@ -46,11 +51,13 @@ class Page:
 
 
 class Store:
-    def __init__(self, engine: Engine, stale_after: float = 600.0, keep_reports: int = 200) -> None:
+    def __init__(self, engine: Engine, stale_after: float = 600.0, keep_reports: int = 200,
+                 keep_bytes: int = 64 << 20) -> None:
         self.engine = engine
         self.sessions = sessionmaker(engine, expire_on_commit=False)
         self.stale_after = stale_after
         self.keep_reports = keep_reports
+        self.keep_bytes = keep_bytes
         self._ingested: dict[str, int] = {}
         self.retain_every = RETAIN_EVERY
 
@@ -59,8 +66,8 @@ class Store:
         with self.sessions() as s, s.begin():
             yield s
 
-    # -- writes -------------------------------------------------------------------------------------------------
-    def ingest(self, report: ReportIn, body: dict[str, Any]) -> bool:
+    # -- reports ------------------------------------------------------------------------------------------------
+    def ingest(self, report: ReportIn, body: str) -> bool:
         """Store a report and make it the spoke's latest state; False when this report id was stored before.
 
         Two reports of one spoke arriving at once can collide on the spoke's rows; the loser retries, so neither
@@ -78,29 +85,36 @@ class Store:
                 time.sleep(0.01 * (attempt + 1))
         return False  # unreachable
 
-    def _ingest_once(self, report: ReportIn, body: dict[str, Any]) -> bool:
+    def _ingest_once(self, report: ReportIn, body: str) -> bool:
         now = time.time()
+        revision = report.source.get("revision", "")
+        statuses = [o.status for o in report.objects]
         with self.session() as s:
             if s.get(Report, report.id) is not None:
                 return False
-            s.add(Report(id=report.id, spoke=report.spoke, received=now, result=report.result,
-                         revision=report.source.get("revision", ""), body=json.dumps(body, sort_keys=True)))
-            self._ingested[report.spoke] = self._ingested.get(report.spoke, 0) + 1
-            if self._ingested[report.spoke] % self.retain_every == 1 or self.retain_every == 1:
+            summary = {"source": report.source, "counts": report.counts, "error": (report.error or "")[:500],
+                       "durations": report.durations, "agentTime": report.time, "wave": report.wave,
+                       "drifted": statuses.count("drifted"), "missing": statuses.count("missing"),
+                       "failed": statuses.count("failed"), "objects": len(report.objects),
+                       "infrastructure": report.infrastructure}
+            s.add(Report(id=report.id, spoke=report.spoke, received=now, result=report.result, revision=revision,
+                         body=body, size=len(body), summary=json.dumps(summary)))
+            if revision and s.get(Revision, revision) is None:
+                row = self._add_revision(s, revision, now)
+                row.author, row.message = report.source.get("author", ""), report.source.get("message", "")
+                row.committed_at = report.source.get("committedAt", "")[:64]
+            n = self._ingested[report.spoke] = self._ingested.get(report.spoke, 0) + 1
+            if n % self.retain_every == 1 or self.retain_every == 1 or len(body) * 16 > self.keep_bytes:
                 self._retain(s, report.spoke)
             current = s.get(SpokeState, report.spoke)
-            if current is not None and current.last_seen > report.time + 1e-6 and current.report_id != report.id:
-                return True  # an older report arriving late: kept in history, not made current
-            statuses = [o.status for o in report.objects]
-            revision = report.source.get("revision", "")
-            ok = report.result in ("applied", "in-sync", "healed", "drifted")
+            ok = report.result in OK_RESULTS
             applied_at = (current.applied_at if current is not None and current.revision == revision
-                          and current.applied_at is not None else (report.time if ok else None))
+                          and current.applied_at is not None else (now if ok else None))
             s.merge(SpokeState(
-                name=report.spoke, region=report.region, agent=report.agent, last_seen=report.time,
-                report_id=report.id, result=report.result, revision=report.source.get("revision", ""),
+                name=report.spoke, region=report.region, agent=report.agent, last_seen=now, agent_time=report.time,
+                report_id=report.id, result=report.result, revision=revision,
                 objects=sum(report.counts.values()) or len(report.objects), drifted=statuses.count("drifted"),
-                failed=statuses.count("failed"), unhealthy=len(report.unhealthy),
+                missing=statuses.count("missing"), failed=statuses.count("failed"), unhealthy=len(report.unhealthy),
                 error=report.error or (f"waiting for {report.rollout.get('revision', '')[:12]}: "
                                        f"{report.rollout['reason']}" if report.rollout.get("reason") else None),
                 wave=report.wave, applied_at=applied_at,
@@ -109,51 +123,58 @@ class Store:
                 s.execute(delete(ObjectState).where(ObjectState.spoke == report.spoke))
                 s.add_all([ObjectState(spoke=report.spoke, group=o.group, kind=o.kind, namespace=o.namespace,
                                        name=o.name, region=report.region, status=o.status,
-                                       paths=json.dumps(o.paths), message=o.message)
+                                       paths=json.dumps(o.paths), message=o.message,
+                                       takeovers=json.dumps([t.model_dump() for t in o.takeovers]))
                            for o in report.objects if o.status != "synced"])
         return True
 
     def _retain(self, s: Session, spoke: str) -> None:
-        """Bounded history per spoke; the latest state lives in `spokes` and is never deleted."""
-        cutoff = s.execute(select(Report.received).where(Report.spoke == spoke).order_by(Report.received.desc())
-                           .offset(self.keep_reports).limit(1)).scalar()
-        if cutoff is not None:
-            s.execute(delete(Report).where(Report.spoke == spoke, Report.received <= cutoff))
+        """Bounded history per spoke, in reports and in bytes; the newest report always stays (and `spokes`)."""
+        rows = s.execute(select(Report.id, Report.size).where(Report.spoke == spoke)
+                         .order_by(Report.received.desc())).all()
+        total, drop = 0, []
+        for i, (report_id, size) in enumerate(rows):
+            total += size or 0
+            if i > 0 and (i >= self.keep_reports or total > self.keep_bytes):
+                drop.append(report_id)
+        for chunk in range(0, len(drop), 500):
+            s.execute(delete(Report).where(Report.id.in_(drop[chunk:chunk + 500])))
 
-    # -- reads --------------------------------------------------------------------------------------------------
-    def _spoke_json(self, sp: SpokeState, now: float) -> dict[str, Any]:
-        return {"spoke": sp.name, "region": sp.region, "agent": sp.agent, "lastSeen": sp.last_seen,
-                "stale": now - sp.last_seen > self.stale_after, "result": sp.result, "revision": sp.revision,
-                "objects": sp.objects, "drifted": sp.drifted, "failed": sp.failed, "unhealthy": sp.unhealthy,
-                "error": sp.error}
-
-    def summary(self) -> dict[str, Any]:
-        now = time.time()
+    def history(self, spoke: str, page: Page) -> dict[str, Any]:
+        """A spoke's reports, newest first, from their summaries (a body can be megabytes: it is not read)."""
         with self.session() as s:
-            by_revision = dict(s.execute(select(SpokeState.revision, func.count()).group_by(SpokeState.revision)).all())
-            by_region = dict(s.execute(select(SpokeState.region, func.count()).group_by(SpokeState.region)).all())
-            by_result = dict(s.execute(select(SpokeState.result, func.count()).group_by(SpokeState.result)).all())
-            total = s.execute(select(func.count()).select_from(SpokeState)).scalar() or 0
-            stale = s.execute(select(func.count()).select_from(SpokeState)
-                              .where(SpokeState.last_seen < now - self.stale_after)).scalar() or 0
-            drifted = s.execute(select(func.count()).select_from(ObjectState)
-                                .where(ObjectState.status == "drifted")).scalar() or 0
-        return {"spokes": total, "stale": stale, "driftedObjects": drifted, "byRevision": by_revision,
-                "byRegion": by_region, "byResult": by_result}
+            rows = s.execute(select(Report.id, Report.received, Report.result, Report.revision, Report.size,
+                                    Report.summary).where(Report.spoke == spoke).order_by(Report.received.desc())
+                             .limit(page.limit).offset(page.offset)).all()
+        items = []
+        for report_id, received, result, revision, size, summary in rows:
+            doc = json.loads(summary or "{}")
+            items.append({"id": report_id, "received": received, "result": result, "revision": revision,
+                          "bytes": size, "source": doc.get("source", {}), "counts": doc.get("counts", {}),
+                          "error": doc.get("error") or None, "durations": doc.get("durations", {}),
+                          "agentTime": doc.get("agentTime"), "drifted": doc.get("drifted", 0),
+                          "missing": doc.get("missing", 0), "failed": doc.get("failed", 0),
+                          "infrastructure": doc.get("infrastructure", {})})
+        return {"items": items, "limit": page.limit, "offset": page.offset}
 
-    def spokes(self, page: Page, region: str | None = None) -> dict[str, Any]:
-        now = time.time()
+    # -- rows the views join ------------------------------------------------------------------------------------
+    def spoke_rows(self) -> Sequence[SpokeState]:
         with self.session() as s:
-            q = select(SpokeState).order_by(SpokeState.region, SpokeState.name)
-            if region:
-                q = q.where(SpokeState.region == region)
-            rows: Sequence[SpokeState] = s.execute(q.limit(page.limit).offset(page.offset)).scalars().all()
-            return {"items": [self._spoke_json(r, now) for r in rows], "limit": page.limit, "offset": page.offset}
+            return s.execute(select(SpokeState).order_by(SpokeState.region, SpokeState.name)).scalars().all()
 
-    def drift(self, page: Page, region: str | None = None, spoke: str | None = None, kind: str | None = None,
-              namespace: str | None = None, status: str = "drifted") -> dict[str, Any]:
+    def spoke_row(self, name: str) -> SpokeState | None:
         with self.session() as s:
-            q = select(ObjectState).where(ObjectState.status == status)
+            return s.get(SpokeState, name)
+
+    def object_counts(self) -> dict[str, int]:
+        with self.session() as s:
+            return {k: int(v) for k, v in s.execute(select(ObjectState.status, func.count())
+                                                    .group_by(ObjectState.status)).all()}
+
+    def objects(self, page: Page, region: str | None = None, spoke: str | None = None, kind: str | None = None,
+                namespace: str | None = None, statuses: Sequence[str] = DRIFT_STATUSES) -> dict[str, Any]:
+        with self.session() as s:
+            q = select(ObjectState).where(ObjectState.status.in_(list(statuses)))
             for column, value in ((ObjectState.region, region), (ObjectState.spoke, spoke),
                                   (ObjectState.kind, kind), (ObjectState.namespace, namespace)):
                 if value:
@@ -163,67 +184,79 @@ class Store:
             rows = s.execute(q.limit(page.limit).offset(page.offset)).scalars().all()
             items = [{"region": o.region, "spoke": o.spoke, "group": o.group, "kind": o.kind,
                       "namespace": o.namespace, "name": o.name, "status": o.status, "paths": json.loads(o.paths),
-                      "message": o.message} for o in rows]
+                      "message": o.message, "takeovers": json.loads(o.takeovers or "[]")} for o in rows]
         return {"items": items, "limit": page.limit, "offset": page.offset}
 
-    def rollout(self, revision: str | None) -> dict[str, Any]:
-        """Which spokes run a revision (default: the newest one any spoke reported), which failed, which wait."""
+    def tried(self, revision: str) -> dict[str, str]:
+        """Each spoke's last result for `revision` (from the retained history)."""
         with self.session() as s:
-            if not revision:
-                revision = s.execute(select(Report.revision).where(Report.revision != "")
-                                     .order_by(Report.received.desc()).limit(1)).scalar() or ""
-            spokes = s.execute(select(SpokeState).order_by(SpokeState.region, SpokeState.name)).scalars().all()
-            tried = {r for (r,) in s.execute(select(Report.spoke).where(Report.revision == revision)).all()}
-            rejected = {r for (r,) in s.execute(select(Report.spoke).where(Report.revision == revision,
-                                                                            Report.result == "rejected")).all()}
-        applied, failed, pending = [], [], []
-        halted = ""
-        for sp in spokes:
-            if sp.result == "waiting" and sp.error and sp.error.startswith(f"waiting for {revision[:12]}: halted:"):
-                halted = sp.error.split(": ", 1)[1]
-            if sp.revision == revision and sp.result in ("applied", "in-sync", "healed", "drifted"):
-                applied.append(sp.name)
-            elif sp.name in rejected or (sp.revision == revision and sp.result == "failed") or (
-                    sp.name in tried and sp.result == "failed"):
-                failed.append(sp.name)
-            else:
-                pending.append(sp.name)
-        return {"revision": revision, "applied": applied, "failed": failed, "pending": pending, "halted": halted}
+            return {spoke: result for spoke, result in s.execute(
+                select(Report.spoke, Report.result).where(Report.revision == revision).order_by(Report.received))}
 
-    # -- rollout ------------------------------------------------------------------------------------------------
-    def rollout_state(self, revision: str) -> dict[str, Any]:
-        """What the rollout gate needs: every spoke's wave and state, and what it last reported for `revision`."""
+    # -- revisions ----------------------------------------------------------------------------------------------
+    def _add_revision(self, s: Session, revision: str, now: float) -> Revision:
+        seq = (s.execute(select(func.max(Revision.seq))).scalar() or 0) + 1
+        row = Revision(revision=revision, seq=seq, first_seen=now, author="", message="", committed_at="")
+        s.add(row)
+        s.flush()
+        return row
+
+    def record_revision(self, revision: str, info: dict[str, str], declared: dict[str, Any] | None,
+                        error: str | None) -> None:
+        """What the fleet repo declares at `revision` (from the hub's own fetch of the repo)."""
         with self.session() as s:
-            spokes = s.execute(select(SpokeState).order_by(SpokeState.name)).scalars().all()
-            tried: dict[str, str] = {}
-            for spoke, result in s.execute(select(Report.spoke, Report.result).where(Report.revision == revision)
-                                           .order_by(Report.received)).all():
-                tried[spoke] = result
-            paused = s.get(RolloutControl, "paused")
-            approved = [a.wave for a in s.execute(select(Approval).where(Approval.revision == revision)).scalars()]
-        return {"revision": revision, "paused": paused is not None and paused.value != "",
-                "pausedBy": paused.value if paused is not None else "", "approved": sorted(approved),
-                "spokes": [{"spoke": sp.name, "wave": sp.wave, "revision": sp.revision, "result": sp.result,
-                            "appliedAt": sp.applied_at, "unhealthy": sp.unhealthy,
-                            "degraded": sp.degraded + sp.failed,
-                            "tried": sp.name in tried, "triedResult": tried.get(sp.name, "")} for sp in spokes]}
+            row = s.get(Revision, revision) or self._add_revision(s, revision, time.time())
+            row.author, row.message = info.get("author", "")[:200], info.get("message", "")[:200]
+            row.committed_at = info.get("committedAt", "")[:64]
+            row.declared = json.dumps(declared) if declared is not None else None
+            row.error = error[:2000] if error else None
+
+    def touch_revision(self, revision: str) -> Revision:
+        """The revision's row, made when first asked about: its first-seen time starts its rollout's clock."""
+        for _ in range(3):
+            try:
+                with self.session() as s:
+                    return s.get(Revision, revision) or self._add_revision(s, revision, time.time())
+            except IntegrityError:
+                continue
+        with self.session() as s:
+            row = s.get(Revision, revision)
+            assert row is not None
+            return row
+
+    def revision(self, revision: str) -> Revision | None:
+        with self.session() as s:
+            return s.get(Revision, revision)
+
+    def revisions(self, limit: int = 10, declared_only: bool = False) -> Sequence[Revision]:
+        """The newest revisions, in commit order as the hub learned it."""
+        with self.session() as s:
+            q = select(Revision).order_by(Revision.seq.desc()).limit(limit)
+            if declared_only:
+                q = q.where(Revision.declared.is_not(None))
+            return s.execute(q).scalars().all()
+
+    def resolve_revision(self, prefix: str) -> str:
+        """A full revision id from a prefix of one the hub knows (a person types 12 characters)."""
+        with self.session() as s:
+            found = s.execute(select(Revision.revision).where(Revision.revision.startswith(prefix, autoescape=True))
+                              .limit(2)).scalars().all()
+        return found[0] if len(found) == 1 else prefix
+
+    # -- rollout controls ---------------------------------------------------------------------------------------
+    def paused_by(self) -> str:
+        with self.session() as s:
+            row = s.get(RolloutControl, "paused")
+            return row.value if row is not None else ""
 
     def set_paused(self, by: str) -> None:
         with self.session() as s:
             s.merge(RolloutControl(name="paused", value=by))
 
-    def approve(self, revision: str, wave: str) -> None:
+    def approve(self, revision: str, wave: str, by: str = "") -> None:
         with self.session() as s:
-            s.merge(Approval(revision=revision, wave=wave, at=time.time()))
+            s.merge(Approval(revision=revision, wave=wave, at=time.time(), by=by))
 
-    def history(self, spoke: str, page: Page) -> dict[str, Any]:
+    def approvals(self, revision: str) -> dict[str, str]:
         with self.session() as s:
-            rows = s.execute(select(Report).where(Report.spoke == spoke).order_by(Report.received.desc())
-                             .limit(page.limit).offset(page.offset)).scalars().all()
-            items = []
-            for r in rows:
-                body = json.loads(r.body)
-                items.append({"id": r.id, "received": r.received, "result": r.result, "revision": r.revision,
-                              "source": body.get("source", {}), "counts": body.get("counts", {}),
-                              "error": body.get("error")})
-        return {"items": items, "limit": page.limit, "offset": page.offset}
+            return {a.wave: a.by for a in s.execute(select(Approval).where(Approval.revision == revision)).scalars()}

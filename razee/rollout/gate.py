@@ -1,22 +1,24 @@
-"""Whether a spoke's wave may take a revision: a pure decision over what the hub knows.
+"""Whether a spoke's wave may take a revision: a pure decision over what the revision declares and the hub knows.
 
-Every agent decides for itself, from the hub's view of the fleet and the rollout rules of the revision it wants to
-apply: all earlier waves must have applied the revision, be healthy, and have baked; more failures than a wave
-allows halt the rollout for every later wave. A paused rollout, or a wave that needs approval and has none, waits.
-An urgent revision skips bake times, never failure limits. A newer revision starts its own rollout, which is how
-a fix-forward gets past a halted one.
+The members of a wave are the spokes the revision itself declares in it, never the ones that happen to report:
+silence is "not yet", never "done". All earlier waves must have applied the revision, be healthy, and have baked.
+A wave's `progressDeadline` turns a member that has not applied and become healthy in time into a failure; more
+failures than a wave allows halt the rollout for every later wave. A paused rollout, or a wave that needs approval
+and has none, waits. An urgent revision skips bake times, never failure limits. A newer revision starts its own
+rollout, which is how a fix-forward gets past a halted one. Every reason names the spokes it waits for.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from razee.fleet.model import Wave, parse_duration
 
 OK_RESULTS = ("applied", "in-sync", "healed", "drifted")
 BAD_RESULTS = ("failed", "rejected")
+NAMES_SHOWN = 8
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,7 @@ class SpokeRollout:
     wave: str
     revision: str
     result: str
-    applied_at: float | None  # when the spoke first applied its current revision
+    applied_at: float | None  # when the spoke first applied its current revision (the hub's clock)
     unhealthy: int  # objects not healthy yet (rolling out): wait for them
     degraded: int = 0  # objects failed or stuck (a rollout past its deadline, a failed Job): a failure
     tried: bool = False  # it reported this revision at least once (applied, failed or rejected)
@@ -39,6 +41,21 @@ class Decision:
     allowed: bool
     reason: str
     halted: bool = False
+    waiting_for: tuple[str, ...] = ()
+    failed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WaveState:
+    """Where one wave of a revision stands, as the hub's rollout view shows it."""
+
+    name: str
+    members: tuple[str, ...]
+    applied: tuple[str, ...] = ()
+    failed: tuple[str, ...] = ()
+    timed_out: tuple[str, ...] = ()
+    waiting: dict[str, str] = field(default_factory=dict)  # spoke -> why (never reported, not applied, not healthy)
+    bake_left: float = 0.0
 
 
 def allowed_failures(wave: Wave, size: int) -> int:
@@ -48,33 +65,84 @@ def allowed_failures(wave: Wave, size: int) -> int:
     return int(limit)
 
 
-def decide(revision: str, wave: str, waves: Sequence[Wave], spokes: Sequence[SpokeRollout], now: float,
-           paused: bool = False, approved: frozenset[str] = frozenset(), urgent: bool = False) -> Decision:
-    names = [w.name for w in waves]
-    if wave not in names:
+def names(spokes: Sequence[str]) -> str:
+    shown = ", ".join(sorted(spokes)[:NAMES_SHOWN])
+    return shown + (f" and {len(spokes) - NAMES_SHOWN} more" if len(spokes) > NAMES_SHOWN else "")
+
+
+def wave_states(revision: str, waves: Sequence[Wave], declared: Mapping[str, str], spokes: Sequence[SpokeRollout],
+                now: float, started: float | None, urgent: bool = False) -> list[WaveState]:
+    """Every wave's members (as the revision declares them) and their state, in rollout order.
+
+    `started` is when the revision became known (the hub's clock): the first wave's progress deadline counts from
+    it; a later wave's counts from when the wave before it finished (applied, healthy, baked).
+    """
+    known = {s.spoke: s for s in spokes}
+    out: list[WaveState] = []
+    eligible = started
+    for wave in waves:
+        members = tuple(sorted(s for s, w in declared.items() if w == wave.name))
+        applied, failed, waiting = [], [], {}
+        for m in members:
+            s = known.get(m)
+            if s is None:
+                waiting[m] = "never reported"
+            elif _failed(s, revision):
+                failed.append(m)
+            elif _done(s, revision):
+                applied.append(m)
+            elif s.revision == revision and s.result in OK_RESULTS:
+                waiting[m] = f"{s.unhealthy} object(s) not healthy yet"
+            elif s.result == "waiting":
+                waiting[m] = f"held by the gate (runs {s.revision[:12] or 'nothing yet'})"
+            else:
+                waiting[m] = f"not applied ({s.result or 'no result'} at {s.revision[:12] or '?'})"
+        timed_out: list[str] = []
+        if (wave.progress_deadline and eligible is not None and waiting
+                and now >= eligible + parse_duration(wave.progress_deadline)):
+            timed_out, waiting = sorted(waiting), {}
+        bake = 0.0 if urgent else float(parse_duration(wave.bake_time))
+        times = [known[m].applied_at or 0.0 for m in applied]
+        finished = max(times) + bake if times else (eligible or now)
+        if timed_out and eligible is not None and wave.progress_deadline:
+            finished = max(finished, eligible + parse_duration(wave.progress_deadline))
+        bake_left = max(0.0, max(times) + bake - now) if times and not waiting else 0.0
+        out.append(WaveState(wave.name, members, tuple(applied), tuple(failed), tuple(timed_out), waiting,
+                             bake_left))
+        eligible = finished if eligible is not None or times else None
+    return out
+
+
+def decide(revision: str, wave: str, waves: Sequence[Wave], declared: Mapping[str, str],
+           spokes: Sequence[SpokeRollout], now: float, paused: bool = False, approved: frozenset[str] = frozenset(),
+           urgent: bool = False, started: float | None = None) -> Decision:
+    """May a spoke of `wave` take `revision`? `declared` maps each spoke the revision declares to its wave."""
+    order = [w.name for w in waves]
+    if wave not in order:
         return Decision(False, f"wave {wave} is not in the rollout of {revision[:12]}")
     if paused:
         return Decision(False, "the rollout is paused")
-    for earlier in waves[:names.index(wave)]:
-        members = [s for s in spokes if s.wave == earlier.name]
-        failed = [s.spoke for s in members if _failed(s, revision)]
-        limit = allowed_failures(earlier, len(members))
+    states = wave_states(revision, waves, declared, spokes, now, started, urgent)
+    for earlier, state in zip(waves[:order.index(wave)], states, strict=False):
+        failed = [*state.failed, *state.timed_out]
+        limit = allowed_failures(earlier, len(state.members))
         if len(failed) > limit:
-            return Decision(False, f"halted: wave {earlier.name} has {len(failed)} failed spoke(s) "
-                                   f"({', '.join(sorted(failed))}); it allows {limit}", halted=True)
-        waiting = [s.spoke for s in members if not _done(s, revision) and s.spoke not in failed]
-        if waiting:
-            return Decision(False, f"wave {earlier.name}: {len(waiting)} of {len(members)} spoke(s) have not applied "
-                                   f"{revision[:12]} or are not healthy yet")
-        if not urgent:
-            bake = parse_duration(earlier.bake_time)
-            applied = [s.applied_at for s in members if _done(s, revision) and s.applied_at is not None]
-            if applied and now - max(applied) < bake:
-                left = bake - (now - max(applied))
-                return Decision(False, f"wave {earlier.name} is baking: {left:.0f}s left of {earlier.bake_time}")
-    current = waves[names.index(wave)]
+            late = (f"; no progress within {earlier.progress_deadline}: {names(state.timed_out)}"
+                    if state.timed_out else "")
+            return Decision(False, f"halted: wave {earlier.name} has {len(failed)} failed spoke(s) ({names(failed)})"
+                                   f"{late}; it allows {limit}", halted=True, failed=tuple(sorted(failed)))
+        if state.waiting:
+            why = "; ".join(f"{s}: {r}" for s, r in sorted(state.waiting.items())[:NAMES_SHOWN])
+            return Decision(False, f"wave {earlier.name}: waiting for {len(state.waiting)} of {len(state.members)} "
+                                   f"spoke(s) to apply {revision[:12]} and be healthy ({why})",
+                            waiting_for=tuple(sorted(state.waiting)))
+        if state.bake_left > 0:
+            return Decision(False, f"wave {earlier.name} is baking: {state.bake_left:.0f}s left of "
+                                   f"{earlier.bake_time}")
+    current = waves[order.index(wave)]
     if current.require_approval and wave not in approved:
-        return Decision(False, f"wave {wave} needs approval for {revision[:12]} (razee rollout approve {wave})")
+        return Decision(False, f"wave {wave} needs approval for {revision[:12]} "
+                               f"(razee rollout approve --revision {revision[:12]} {wave})")
     return Decision(True, "earlier waves applied it, are healthy and have baked")
 
 

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 os.environ["RAZEE_QUICKSTART_BAKE"] = "0s"
+os.environ["RAZEE_QUICKSTART_DEADLINE"] = "5s"  # the silent second canary: counted as failed after 5 s
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import quickstart_fleet as qs
 

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -28,15 +29,17 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 
 class HubProcess:
-    def __init__(self, db: str) -> None:
+    def __init__(self, db: str, *args: str, log: Path | None = None) -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.db = db
+        self.log = log
+        out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - the child keeps it open
         self.proc = subprocess.Popen([sys.executable, "-m", "razee", "hub", "serve", "--db", db, "--listen",
-                                      f"127.0.0.1:{self.port}"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 30
+                                      f"127.0.0.1:{self.port}", *args], stdout=out, stderr=out)
+        deadline = time.monotonic() + 60
         while True:
             try:
                 if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
@@ -55,6 +58,14 @@ class HubProcess:
     def close(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=30)
+
+
+def login(page: Any, url: str, token: str) -> None:
+    """Sign in through the login form: the token is typed once and POSTed, never put in a URL."""
+    page.goto(f"{url}/login")
+    page.fill("#token", token)
+    page.click("#signin")
+    page.wait_for_load_state()
 
 
 @pytest.fixture
@@ -120,17 +131,18 @@ def test_two_spokes_two_agents_one_hub_cli_and_dashboard(hub: HubProcess, tmp_pa
                                          "XDG_CACHE_HOME": str(profile / "k")})
         try:
             page = browser.new_page()
-            page.goto(f"{hub.url}/?token={reader}")
+            login(page, hub.url, reader)
             assert "2 spokes" in page.inner_text("#summary")
             assert page.locator(f"[data-spoke='{spoke_a}']").count() == 1
-            assert page.locator(f"[data-spoke='{spoke_b}']").get_attribute("data-result") == "drifted"
+            assert page.locator(f"[data-spoke='{spoke_b}']").get_attribute("data-state") == "drifted"
             assert "/data/value" in page.inner_text("#drift")
-            assert page.inner_text("#rollout").startswith("1 applied, 0 failed, 1 pending")
             page.screenshot(path=str(ARTIFACTS / f"dashboard-{os.path.basename(hub.db)[:8]}.png"), full_page=True)
-            page.reload()  # the token now rides in an HttpOnly cookie
-            assert page.locator("[data-spoke]").count() == 2
+            page.reload()  # the token rides in an HttpOnly cookie, never in the URL
+            assert page.locator("[data-spoke]").count() == 2 and reader not in page.url
+            page.goto(f"{hub.url}/rollout")
+            assert "1 applied" in page.inner_text(f"[data-revision='{revision}'] .counts")
             anonymous = browser.new_page()
             anonymous.goto(hub.url + "/")
-            assert "reader token" in anonymous.inner_text("body")
+            assert anonymous.url.endswith("/login") and "reader or admin token" in anonymous.inner_text("body")
         finally:
             browser.close()

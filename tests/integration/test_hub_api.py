@@ -85,7 +85,8 @@ def test_ingest_is_idempotent_and_views_follow(hub: Hub) -> None:
         ("spoke-a", "Deployment", "api", ["/spec/replicas"])]
     assert hub.get("/api/v1/drift", region="eu-de").json()["items"] == []
     rollout = hub.get("/api/v1/rollout", revision="r2").json()
-    assert rollout == {"revision": "r2", "applied": [], "failed": ["spoke-b"], "pending": ["spoke-a"], "halted": ""}
+    assert (rollout["revision"], rollout["applied"], rollout["failed"], rollout["pending"], rollout["halted"]) == (
+        "r2", [], ["spoke-b"], ["spoke-a"], "")
     spokes = hub.get("/api/v1/spokes", limit=1).json()
     assert len(spokes["items"]) == 1 and spokes["items"][0]["spoke"] == "spoke-b"  # eu-de sorts first
     assert hub.get("/api/v1/spokes", limit=1, offset=1).json()["items"][0]["spoke"] == "spoke-a"
@@ -110,22 +111,38 @@ def test_malformed_oversized_and_secret_smuggling_reports_are_refused(hub: Hub) 
     assert hub.get("/api/v1/summary").json()["spokes"] == 0
 
 
-def test_staleness_and_retention_keep_the_latest_state(hub_db: str) -> None:
+def test_staleness_order_and_retention_follow_the_hubs_clock(hub_db: str) -> None:
     h = Hub(hub_db)
-    h.store.stale_after, h.store.keep_reports, h.store.retain_every = 5, 3, 1
+    h.store.stale_after, h.store.keep_reports, h.store.retain_every = 1.0, 3, 1
     a = h.token("agent", "spoke-a")
     for i in range(6):
-        body = report("spoke-a", revision=f"r{i}")
-        body["time"] = time.time() - 60 + i  # the agent's last report was a minute ago
-        assert h.post(body, a).status_code == 201
-    late = report("spoke-a", revision="r-old")
-    late["time"] = time.time() - 3600  # delivered late from an outbox: history, not the current state
-    assert h.post(late, a).status_code == 201
+        assert h.post(report("spoke-a", revision=f"r{i}"), a).status_code == 201
+    ahead = report("spoke-a", revision="r-ahead")
+    ahead["time"] = time.time() + 3600  # the agent's clock is an hour fast: data, not order
+    assert h.post(ahead, a).status_code == 201
+    after = report("spoke-a", revision="r-after", result="failed", error="boom")
+    after["time"] = time.time() - 3600  # an hour slow: still the newest report the hub received
+    assert h.post(after, a).status_code == 201
     spokes = h.get("/api/v1/spokes").json()["items"]
-    assert spokes[0]["revision"] == "r5" and spokes[0]["stale"] is True
-    assert h.get("/api/v1/summary").json()["stale"] == 1
+    assert spokes[0]["revision"] == "r-after" and spokes[0]["state"] == "failed" and spokes[0]["stale"] is False
+    assert spokes[0]["agentTime"] == after["time"]
+    time.sleep(1.5)
+    assert h.get("/api/v1/summary").json()["stale"] == 1  # stale by the hub's clock, whatever agents stamp
     history = h.get("/api/v1/spokes/spoke-a/history").json()["items"]
-    assert [h["revision"] for h in history] == ["r-old", "r5", "r4"]  # by arrival, bounded to 3
+    assert [x["revision"] for x in history] == ["r-after", "r-ahead", "r5"]  # by arrival, bounded to 3
+    assert history[0]["error"] == "boom" and history[0]["bytes"] > 0
+    h.store.engine.dispose()
+
+
+def test_retention_is_bounded_in_bytes(hub_db: str) -> None:
+    h = Hub(hub_db)
+    h.store.keep_reports, h.store.keep_bytes, h.store.retain_every = 100, 60_000, 1
+    a = h.token("agent", "spoke-a")
+    for i in range(6):
+        assert h.post(report("spoke-a", revision=f"r{i}", findings=["x" * 1500] * 10), a).status_code == 201
+    history = h.get("/api/v1/spokes/spoke-a/history").json()["items"]
+    assert 1 <= len(history) <= 4 and sum(x["bytes"] for x in history) <= 60_000
+    assert history[0]["revision"] == "r5"
     h.store.engine.dispose()
 
 

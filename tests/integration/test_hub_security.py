@@ -12,6 +12,7 @@ import yaml
 from fastapi.testclient import TestClient
 
 from razee.agent.core import Agent, AgentSettings
+from razee.hub import views
 from razee.hub.api import create_app
 from razee.hub.auth import create_token
 from razee.hub.migrate import upgrade
@@ -74,9 +75,10 @@ def test_an_upgrade_keeps_the_data(tmp_path: Path) -> None:
     engine.dispose()
     store = Store(engine_for(f"sqlite:///{db}"))
     upgrade(store.engine)  # the new release migrates at start-up: nothing is lost
-    spokes = store.spokes(Page())["items"]
+    spokes = views.spokes(store, Page())["items"]
     assert [(s["spoke"], s["revision"], s["objects"]) for s in spokes] == [("old-spoke", "rev", 5)]
     assert store.history("old-spoke", Page())["items"][0]["id"] == "r"
-    assert store.rollout_state("rev")["spokes"][0]["wave"] == ""  # new column, defaulted
+    assert views.rollout_state(store, "rev")["spokes"][0]["wave"] == ""  # new column, defaulted
+    assert store.history("old-spoke", Page())["items"][0]["bytes"] == 2  # sized by the migration
     with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0002"
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0003"

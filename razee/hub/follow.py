@@ -1,0 +1,87 @@
+"""The hub follows the fleet repo the agents follow, so it knows what each revision declares once it is committed.
+
+It uses the agent's own source code (razee/source/remote.py: the same URL forms, RAZEE_GIT_TOKEN, SSH settings,
+redacted errors) and the fleet loader. A revision whose fleet does not load is recorded with its error and no
+declaration: the agents reject it too.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from razee.errors import InputError, RazeeError
+from razee.fleet.fleet import Fleet
+from razee.fleet.loader import load_fleet
+from razee.hub.store import Store
+from razee.source.local import revision_snapshot
+from razee.source.remote import GitSource
+
+log = logging.getLogger(__name__)
+
+
+def declaration(fleet: Fleet) -> dict[str, Any]:
+    """What the hub keeps of a revision: its waves, and each spoke's region, wave and cluster count."""
+    return {"fleet": fleet.spec.name,
+            "waves": [w.model_dump(by_alias=True) for w in fleet.spec.rollout.waves],
+            "spokes": [{"spoke": v.spoke.name, "region": v.region.name, "wave": v.spoke.wave,
+                        "clusters": len(v.clusters)} for v in fleet.spokes()]}
+
+
+class RepoFollower:
+    def __init__(self, store: Store, url: str, branch: str, cache: Path, poll: float = 5.0) -> None:
+        self.store = store
+        self.source = GitSource(url, branch, cache)
+        self.poll = poll
+        self.stop = threading.Event()
+        self.wake = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="razee-hub-follow", daemon=True)
+        self.last: str | None = None
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def nudge(self) -> None:
+        """Look for a new revision now: an agent asked about one the hub has not read yet."""
+        self.wake.set()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.wake.set()
+        if self.thread.is_alive():
+            self.thread.join(timeout=30)
+        self.source.close()
+
+    def check(self) -> str | None:
+        """Fetch the branch tip; read and record its declaration when it is new. Returns the tip."""
+        revision = self.source.fetch()
+        if revision == self.last:
+            return revision
+        known = self.store.revision(revision)
+        if known is None or (known.declared is None and known.error is None):
+            declared, error = None, None
+            try:
+                with revision_snapshot(self.source.cache, revision) as root:
+                    declared = declaration(load_fleet(root))
+            except InputError as e:
+                error = "; ".join(str(f) for f in e.findings[:10])
+            except RazeeError as e:
+                error = e.message
+            self.store.record_revision(revision, self.source.commit_info(revision), declared, error)
+            log.info("revision %s: %s", revision[:12], f"not loadable: {error}" if error else
+                     f"{len(declared['spokes']) if declared else 0} spokes declared")
+        self.last = revision
+        return revision
+
+    def _loop(self) -> None:
+        while not self.stop.is_set():
+            try:
+                self.check()
+            except RazeeError as e:
+                log.warning("cannot follow the fleet repo: %s", e.message)
+            except Exception:  # the hub keeps serving what it knows; the next poll tries again
+                log.exception("following the fleet repo failed")
+            self.wake.wait(self.poll)
+            self.wake.clear()

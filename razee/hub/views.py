@@ -1,0 +1,193 @@
+"""Fleet-wide views: what the fleet repo declares joined with what agents report. Neither alone is the truth.
+
+A declared spoke that never reported is listed as such; a reporting spoke the repo no longer declares is marked
+undeclared. A revision's rollout comes from the spokes that revision declares and the rollout gate's own rules
+(razee/rollout/gate.py), so the hub shows exactly what the agents decide.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any
+
+from razee.fleet.model import Wave
+from razee.hub.schema import Revision, SpokeState
+from razee.hub.store import OK_RESULTS, Page, Store
+from razee.rollout.gate import SpokeRollout, decide, wave_states
+
+STATES = ("in-sync", "drifted", "missing", "failed", "rolling-out", "held", "never-reported", "stale")
+"""The legend: every spoke is in exactly one of these."""
+
+
+def declared_fleet(store: Store) -> tuple[Revision | None, dict[str, Any] | None]:
+    """The newest revision whose declaration the hub read from the repo, and that declaration."""
+    rows = store.revisions(1, declared_only=True)
+    if not rows or rows[0].declared is None:
+        return None, None
+    return rows[0], json.loads(rows[0].declared)
+
+
+def _state(sp: SpokeState | None, stale: bool) -> str:
+    if sp is None:
+        return "never-reported"
+    if stale:
+        return "stale"
+    if sp.result in ("failed", "rejected") or sp.failed or sp.degraded:
+        return "failed"
+    if sp.missing:
+        return "missing"
+    if sp.drifted or sp.result == "drifted":
+        return "drifted"
+    if sp.result == "waiting":
+        return "held"
+    if sp.unhealthy:
+        return "rolling-out"
+    return "in-sync"
+
+
+def spoke_list(store: Store) -> list[dict[str, Any]]:
+    """Every declared spoke and every reporting one, sorted by region and name."""
+    now = time.time()
+    _, declared = declared_fleet(store)
+    rows = {sp.name: sp for sp in store.spoke_rows()}
+    decl = {d["spoke"]: d for d in (declared or {}).get("spokes", [])}
+    out = []
+    for name in sorted(set(rows) | set(decl)):
+        sp, d = rows.get(name), decl.get(name)
+        stale = sp is not None and now - sp.last_seen > store.stale_after
+        out.append({
+            "spoke": name, "region": d["region"] if d else sp.region if sp else "",
+            "wave": d["wave"] if d else sp.wave if sp else "", "clusters": d["clusters"] if d else None,
+            "declared": d is not None or declared is None, "reported": sp is not None,
+            "state": _state(sp, stale), "stale": stale, "lastSeen": sp.last_seen if sp else None,
+            "agentTime": sp.agent_time if sp else None, "agent": sp.agent if sp else "",
+            "result": sp.result if sp else "", "revision": sp.revision if sp else "",
+            "objects": sp.objects if sp else 0, "drifted": sp.drifted if sp else 0,
+            "missing": sp.missing if sp else 0, "failed": sp.failed if sp else 0,
+            "unhealthy": sp.unhealthy if sp else 0, "error": sp.error if sp else None})
+    out.sort(key=lambda x: (str(x["region"]), _natural(str(x["spoke"]))))
+    return out
+
+
+def _natural(name: str) -> tuple[str | int, ...]:
+    """spoke-2 before spoke-10."""
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name))
+
+
+def spokes(store: Store, page: Page, region: str | None = None) -> dict[str, Any]:
+    items = [s for s in spoke_list(store) if not region or s["region"] == region]
+    return {"items": items[page.offset:page.offset + page.limit], "total": len(items), "limit": page.limit,
+            "offset": page.offset}
+
+
+def summary(store: Store) -> dict[str, Any]:
+    items = spoke_list(store)
+    revision, declared = declared_fleet(store)
+    by: dict[str, dict[str, int]] = {"byRevision": {}, "byRegion": {}, "byResult": {}, "byState": {}}
+    for s in items:
+        for key, value in (("byRevision", s["revision"]), ("byRegion", s["region"]),
+                           ("byResult", s["result"] or "never-reported"), ("byState", s["state"])):
+            by[key][value] = by[key].get(value, 0) + 1
+    by["byRevision"].pop("", None)
+    objects = store.object_counts()
+    return {"spokes": len(items), "declared": sum(1 for s in items if s["declared"]),
+            "neverReported": sum(1 for s in items if not s["reported"]),
+            "stale": sum(1 for s in items if s["stale"]),
+            "clusters": sum(d["clusters"] for d in (declared or {}).get("spokes", [])),
+            "declaredRevision": revision.revision if revision else "",
+            "driftedObjects": objects.get("drifted", 0) + objects.get("missing", 0),
+            "missingObjects": objects.get("missing", 0), "failedObjects": objects.get("failed", 0), **by}
+
+
+def _rollouts(store: Store, revision: str) -> list[SpokeRollout]:
+    tried = store.tried(revision)
+    return [SpokeRollout(sp.name, sp.wave, sp.revision, sp.result, sp.applied_at, sp.unhealthy,
+                         sp.degraded + sp.failed, sp.name in tried, tried.get(sp.name, ""))
+            for sp in store.spoke_rows()]
+
+
+def rollout_state(store: Store, revision: str, record: bool = True) -> dict[str, Any]:
+    """What an agent's rollout gate needs: every spoke's state, the hub's clock, and when the revision appeared.
+
+    An agent's question records the revision (its first-seen time starts the progress deadlines); anyone else's
+    does not add rows.
+    """
+    row = store.touch_revision(revision) if record else store.revision(revision)
+    since = row.first_seen if row is not None else time.time()
+    paused = store.paused_by()
+    return {"revision": revision, "paused": paused != "", "pausedBy": paused,
+            "approved": sorted(store.approvals(revision)), "now": time.time(), "since": since,
+            "spokes": [{"spoke": s.spoke, "wave": s.wave, "revision": s.revision, "result": s.result,
+                        "appliedAt": s.applied_at, "unhealthy": s.unhealthy, "degraded": s.degraded,
+                        "tried": s.tried, "triedResult": s.tried_result} for s in _rollouts(store, revision)]}
+
+
+def default_revision(store: Store) -> str:
+    """The newest revision in commit order (as the hub learned it), never merely the last report received."""
+    rows = store.revisions(1, declared_only=True) or store.revisions(1)
+    return rows[0].revision if rows else ""
+
+
+def rollout(store: Store, revision: str | None) -> dict[str, Any]:
+    """Where a revision stands, wave by wave: applied, waiting (and why), failed, timed out; the gate's reason."""
+    revision = store.resolve_revision(revision) if revision else default_revision(store)
+    row = store.revision(revision) if revision else None
+    now = time.time()
+    reports = _rollouts(store, revision)
+    paused = store.paused_by()
+    approvals = store.approvals(revision)
+    out: dict[str, Any] = {"revision": revision, "pausedBy": paused, "approved": approvals, "waves": [],
+                           "author": row.author if row else "", "message": row.message if row else "",
+                           "committedAt": row.committed_at if row else "", "declared": False,
+                           "error": row.error if row else None}
+    if row is None or row.declared is None:  # not read from the repo: only the spokes that reported can be told
+        applied = [r.spoke for r in reports if r.revision == revision and r.result in OK_RESULTS]
+        failed = [r.spoke for r in reports if r.spoke not in applied and (
+            (r.revision == revision and r.result in ("failed", "rejected")) or r.tried_result in ("failed",
+                                                                                                  "rejected"))]
+        pending = [r.spoke for r in reports if r.spoke not in applied and r.spoke not in failed]
+        halted = next((sp.error.split(": ", 1)[1] for sp in store.spoke_rows() if sp.result == "waiting" and sp.error
+                       and sp.error.startswith(f"waiting for {revision[:12]}: halted:")), "")
+        out.update(applied=sorted(applied), failed=sorted(failed), pending=sorted(pending), neverReported=[],
+                   halted=halted)
+        return out
+    declared = json.loads(row.declared)
+    waves = [Wave.model_validate(w) for w in declared["waves"]]
+    members = {d["spoke"]: d["wave"] for d in declared["spokes"]}
+    states = wave_states(revision, waves, members, reports, now, row.first_seen)
+    halted = ""
+    for wave, state in zip(waves, states, strict=True):
+        gate = decide(revision, wave.name, waves, members, reports, now, paused=bool(paused),
+                      approved=frozenset(approvals), started=row.first_seen)
+        if gate.halted and not halted:
+            halted = gate.reason
+        out["waves"].append({
+            "name": wave.name, "members": list(state.members), "applied": list(state.applied),
+            "failed": list(state.failed), "timedOut": list(state.timed_out), "waiting": state.waiting,
+            "bakeLeft": round(state.bake_left), "bakeTime": wave.bake_time, "maxFailures": wave.max_failures,
+            "progressDeadline": wave.progress_deadline, "requireApproval": wave.require_approval,
+            "approvedBy": approvals.get(wave.name), "gate": {"allowed": gate.allowed, "reason": gate.reason}})
+    known = {r.spoke for r in reports}
+    out.update(declared=True,
+               applied=sorted(s for st in states for s in st.applied),
+               failed=sorted(s for st in states for s in (*st.failed, *st.timed_out)),
+               pending=sorted(s for st in states for s in st.waiting),
+               neverReported=sorted(s for s in members if s not in known), halted=halted)
+    return out
+
+
+def spoke_detail(store: Store, name: str) -> dict[str, Any] | None:
+    """One spoke: its row in the fleet, objects out of sync, last passes, and the revision it runs."""
+    entry = next((s for s in spoke_list(store) if s["spoke"] == name), None)
+    if entry is None:
+        return None
+    objects = store.objects(Page(500, 0), spoke=name, statuses=("drifted", "missing", "failed", "pending",
+                                                                "terminating", "kept"))["items"]
+    history = store.history(name, Page(20, 0))["items"]
+    row = store.revision(entry["revision"]) if entry["revision"] else None
+    return {**entry, "outOfSync": objects, "history": history,
+            "revisionInfo": {"revision": entry["revision"], "author": row.author if row else "",
+                             "message": row.message if row else "", "committedAt": row.committed_at if row else ""},
+            "infrastructure": history[0].get("infrastructure", {}) if history else {}}
