@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from razee.errors import UsageError
-from razee.fleet.fleet import SpokeView
+from razee.fleet.fleet import Fleet, SpokeView
 from razee.infra.changes import InfraPlan
 from razee.infra.executor import ExecOptions, InfraResult, apply_infra
 from razee.infra.model import DesiredCluster
 from razee.infra.planner import InfraOptions, plan_infra
-from razee.infra.provider import Provider, open_provider
+from razee.infra.provider import Provider
+from razee.infra.registry import open_provider
 from razee.kube.applier import ApplyResult, Progress, apply_plan
 from razee.kube.client import Kube, load_api_client
 from razee.kube.discovery import Discovery
@@ -113,8 +114,9 @@ def plan_kube(manifests: tuple[Manifest, ...], target: Target, options: PassOpti
     return KubePass(plan, state, kube, discovery, plan_options)
 
 
-def plan_infrastructure(view: SpokeView, provider_name: str, target: Target, options: PassOptions) -> InfraPass:
-    provider = open_provider(provider_name, target.provider_settings)
+def plan_infrastructure(view: SpokeView, provider_name: str, target: Target, options: PassOptions,
+                        fleet: Fleet | None = None, root: Path | None = None) -> InfraPass:
+    provider = open_provider(provider_name, target.provider_settings, fleet, view, root)
     try:
         desired = [DesiredCluster.from_fleet(c) for c in view.clusters]
         actual = provider.observe([c.name for c in desired], target.spoke)
@@ -138,7 +140,8 @@ def plan_spoke(root: Path, target: Target, options: PassOptions | None = None) -
         if options.kube:
             run.kube = plan_kube(results[0].manifests, target, options)
         if options.infra:
-            run.infra = plan_infrastructure(view, view.region.provider or fleet.spec.provider, target, options)
+            run.infra = plan_infrastructure(view, view.region.provider or fleet.spec.provider, target, options,
+                                            fleet, root)
     except BaseException:
         run.close()
         raise

@@ -48,6 +48,7 @@ def _register_commands() -> None:
     from razee.cli.apply_cmd import apply_cmd
     from razee.cli.diff_cmd import diff_cmd
     from razee.cli.hub_cmd import hub_group
+    from razee.cli.providers_cmd import providers_cmd
     from razee.cli.render_cmd import render_cmd
     from razee.cli.rollout_cmd import rollout_group
     from razee.cli.secret_cmd import secret_group
@@ -61,6 +62,7 @@ def _register_commands() -> None:
     cli.add_command(hub_group)
     cli.add_command(rollout_group)
     cli.add_command(validate)
+    cli.add_command(providers_cmd)
 
 
 _register_commands()
