@@ -67,9 +67,9 @@ class AwsCloud:
         common: dict[str, Any] = {"connect_timeout": 10, "read_timeout": 60, "user_agent_extra": "razee"}
         # reads may retry inside the SDK; writes fail fast so the executor's backoff is the only retry loop
         self.read = session.client("ec2", endpoint_url=settings.endpoint_url,
-                                   config=Config(retries={"mode": "standard", "max_attempts": 5}, **common))
+                                   config=Config(retries={"mode": "standard", "total_max_attempts": 5}, **common))
         self.write = session.client("ec2", endpoint_url=settings.endpoint_url,
-                                    config=Config(retries={"mode": "standard", "max_attempts": 1}, **common))
+                                    config=Config(retries={"mode": "standard", "total_max_attempts": 1}, **common))
         self.lock = threading.Lock()
         self.records: dict[str, _Record] = {}  # cluster -> its launch template, as last seen
         self.instances: dict[str, dict[str, str]] = {}  # instance id -> tags, of workers observed as ours
