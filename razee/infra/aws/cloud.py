@@ -5,10 +5,12 @@ and master version; its workers are instances tagged with fleet, spoke, cluster,
 version, disk encryption and the token of the change that created them. Observing is two or three paginated
 Describe calls, whatever the fleet's size.
 
-Creating is made safe by tags, not by trusting `ClientToken` alone (emulators ignore it): before RunInstances the
-provider looks for an instance carrying the change's token and returns it if found, and the token also goes in
-ClientToken, which real AWS honours even while DescribeInstances lags. A crash between the look and the create
-leaves nothing; a crash after the create leaves a tagged instance the next pass observes and counts.
+Creating is made safe by tags, not by trusting `ClientToken` alone (emulators ignore it). Every instance carries the
+token of the change that made it. Before RunInstances the provider looks for that token: among the instances the
+pass observed, and, when this process already sent the request once (a retry after a lost answer), with a
+DescribeInstances by the token tag. The token also goes in ClientToken, which real AWS honours even while
+DescribeInstances lags. A crash between the look and the create leaves nothing; a crash after the create leaves a
+tagged instance that the next pass observes and counts, so it is never made twice.
 """
 
 from __future__ import annotations
@@ -73,6 +75,10 @@ class AwsCloud:
         self.lock = threading.Lock()
         self.records: dict[str, _Record] = {}  # cluster -> its launch template, as last seen
         self.instances: dict[str, dict[str, str]] = {}  # instance id -> tags, of workers observed as ours
+        self.tokens: dict[str, str] = {}  # change token -> the instance it made, as observed
+        self.sent: set[str] = set()  # tokens this process sent a RunInstances for
+        self.observed = False  # once observed, a cluster missing from `records` has no template (or a new one
+        # made since, which CreateLaunchTemplate then reports as existing)
 
     def close(self) -> None:
         self.read.close()
@@ -132,10 +138,13 @@ class AwsCloud:
         instances = self._observe_instances(owner)
         workers: dict[str, list[Worker]] = {}
         with self.lock:
-            self.records.update(records)
+            self.records = dict(records)
+            self.observed = True
             for i in instances:
                 tags = _tags(i.get("Tags"))
                 self.instances[i["InstanceId"]] = tags
+                if tags.get(f"{P}token"):
+                    self.tokens[tags[f"{P}token"]] = i["InstanceId"]
                 workers.setdefault(tags.get(f"{P}cluster", ""), []).append(self._worker(i))
         wanted = set(clusters)
         out = [ActualCluster(name, r.spoke, r.version, "normal", tuple(workers.get(name, ())))
@@ -172,10 +181,10 @@ class AwsCloud:
     def _client_token(self, change: InfraChange) -> str:
         return hashlib.sha256(f"{self.fleet}:{change.token}".encode()).hexdigest()  # 64 characters, AWS's limit
 
-    def _find_record(self, cluster: str) -> _Record | None:
+    def _find_record(self, cluster: str, refresh: bool = False) -> _Record | None:
         with self.lock:
-            if cluster in self.records:
-                return self.records[cluster]
+            if cluster in self.records or (self.observed and not refresh):
+                return self.records.get(cluster)
         try:
             found = call(self.scrub, "describe_launch_templates", self.read.describe_launch_templates,
                          LaunchTemplateNames=[self._template_name(cluster)])["LaunchTemplates"]
@@ -218,7 +227,11 @@ class AwsCloud:
                 raise
             with self.lock:
                 self.records.pop(change.cluster, None)
-            return self._own_record(change.cluster, owner).id  # made by our own earlier, unanswered attempt
+            record = self._find_record(change.cluster, refresh=True)  # made by our earlier, unanswered attempt?
+            if record is None or record.spoke != owner:
+                raise ProviderError(f"aws: cluster {change.cluster} has a launch template of "
+                                    f"{record.spoke if record else 'someone else'}, not {owner}") from None
+            return record.id
         record = _Record(made["LaunchTemplate"]["LaunchTemplateId"], owner, str(change.version))
         with self.lock:
             self.records[change.cluster] = record
@@ -247,13 +260,18 @@ class AwsCloud:
     def _create_worker(self, change: InfraChange, owner: str) -> str:
         self._own_record(change.cluster, owner)
         flavor, zone, pool = str(change.flavor), str(change.zone), str(change.pool)
-        # describe before create: a retry of this change (same token) returns what the first attempt made
-        existing = self._pages("describe_instances", "Reservations", Filters=[
-            {"Name": f"tag:{P}fleet", "Values": [self.fleet]}, {"Name": f"tag:{P}token", "Values": [change.token]},
-            {"Name": "instance-state-name", "Values": LIVE_STATES}])
-        for reservation in existing:
-            for instance in reservation["Instances"]:
-                return str(instance["InstanceId"])
+        with self.lock:
+            made_before, retry = self.tokens.get(change.token), change.token in self.sent
+            self.sent.add(change.token)
+        if made_before:
+            return made_before
+        if retry:  # the first attempt's answer was lost: did it make the instance?
+            existing = self._pages("describe_instances", "Reservations", Filters=[
+                {"Name": f"tag:{P}fleet", "Values": [self.fleet]}, {"Name": f"tag:{P}token", "Values": [change.token]},
+                {"Name": "instance-state-name", "Values": LIVE_STATES}])
+            for reservation in existing:
+                for instance in reservation["Instances"]:
+                    return str(instance["InstanceId"])
         name = f"{change.cluster}-{pool}-{zone}-{hashlib.sha256(change.token.encode()).hexdigest()[:8]}"
         tags = {"Name": name, f"{P}fleet": self.fleet, f"{P}spoke": owner, f"{P}cluster": change.cluster,
                 f"{P}pool": pool, f"{P}zone": zone, f"{P}worker": name, f"{P}flavor": flavor,
@@ -285,6 +303,7 @@ class AwsCloud:
         log.debug("aws: %s is worker %s of %s", instance_id, name, change.cluster)
         with self.lock:
             self.instances[instance_id] = tags
+            self.tokens[change.token] = instance_id
         return instance_id
 
     def _own_instance(self, instance_id: str, cluster: str, owner: str) -> dict[str, str] | None:
