@@ -58,9 +58,9 @@ class Emulator:
                                                        VpcId=vpc)["GroupId"]
 
     def settings(self) -> dict[str, Any]:
-        return {"regions": {"us-south": "us-east-1"}, "zones": {"dal13": AZ["dal13"]}, "subnets": self.subnets,
-                "flavors": TYPES, "image": "ami-12c6146b", "securityGroups": [self.group],
-                "endpointUrl": self.url, "pageSize": 5}
+        return copy.deepcopy({"regions": {"us-south": "us-east-1"}, "zones": {"dal13": AZ["dal13"]},
+                              "subnets": self.subnets, "flavors": TYPES, "image": "ami-12c6146b",
+                              "securityGroups": [self.group], "endpointUrl": self.url, "pageSize": 5})
 
 
 def fleet_doc(aws: Emulator) -> dict[str, Any]:

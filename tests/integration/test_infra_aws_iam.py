@@ -71,7 +71,7 @@ class Iam:
         fleet = fleet_copy()
         fleet["clusterDefaults"] = {"kubeVersion": kube_version}
         fleet["provider"] = "aws"
-        fleet["providers"] = {"aws": {"regions": {"us-south": REGION}, "zones": AZ, "flavors": TYPES,
+        fleet["providers"] = {"aws": {"regions": {"us-south": REGION}, "zones": dict(AZ), "flavors": dict(TYPES),
                                       "image": "ami-12c6146b", "endpointUrl": self.server.url}}
         return fleet
 
