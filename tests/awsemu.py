@@ -85,6 +85,9 @@ class Proxy:
     faults: list[Fault] = field(default_factory=list)
     bodies: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    pending: int = 0
+    """The next this many DescribeInstances answers show running instances as pending, as AWS does for a while."""
+    order: list[str] = field(default_factory=list)  # actions in the order they arrived, `+pending` when rewritten
 
     def start(self) -> str:
         proxy = self
@@ -108,6 +111,8 @@ class Proxy:
                 conn.close()
                 if fault is not None:
                     return self._error(fault)
+                if action == "DescribeInstances" and proxy._take_pending():
+                    data = data.replace(b"<name>running</name>", b"<name>pending</name>")
                 self.send_response(answer.status)
                 for k, v in answer.getheaders():
                     if k.lower() not in ("transfer-encoding", "connection", "content-length"):
@@ -131,10 +136,19 @@ class Proxy:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
+    def _take_pending(self) -> bool:
+        with self.lock:
+            if self.pending <= 0:
+                return False
+            self.pending -= 1
+            self.order.append("DescribeInstances+pending")
+            return True
+
     def _take(self, action: str, body: str) -> Fault | None:
         with self.lock:
             self.seen[action] += 1
             self.bodies.append(body)
+            self.order.append(action)
             for fault in self.faults:
                 if fault.action == action and fault.times > 0:
                     fault.times -= 1

@@ -179,6 +179,23 @@ def test_a_flavor_change_rolls_at_most_two_at_a_time(aws: Emulator, tmp_path: Pa
     assert "flavor m5.2xlarge -> m3c.8x64" in remap.stdout
 
 
+def test_pending_workers_hold_the_next_wave_back(aws: Emulator, tmp_path: Path) -> None:
+    root = write_repo(tmp_path / "fleet", fleet=fleet_doc(aws), regions=[region_doc(size=1)])
+    assert razee(root, "apply").returncode == 0
+    write_repo(root, fleet=fleet_doc(aws), regions=[region_doc(size=1, flavor="m3c.8x64")])
+    aws.proxy.order.clear()
+    aws.proxy.pending = 4  # the new instances stay `pending` (provisioning) for the next four looks
+    applied = razee(root, "apply")
+    assert applied.returncode == 0, applied.stderr
+    order = aws.proxy.order
+    first_terminate = order.index("TerminateInstances")
+    last_pending = max(i for i, a in enumerate(order) if a == "DescribeInstances+pending")
+    assert order.count("DescribeInstances+pending") == 4
+    assert order[:first_terminate].count("RunInstances") == 2  # wave 0: two replacements, then the wait
+    assert last_pending < first_terminate  # old workers went only once their replacements were running
+    assert Counter(i["InstanceType"] for i in live_instances(aws.client)) == {"m5.2xlarge": 3}
+
+
 def test_a_zone_removed_deletes_only_its_workers(aws: Emulator, tmp_path: Path) -> None:
     root = write_repo(tmp_path / "fleet", fleet=fleet_doc(aws), regions=[region_doc(size=2)])
     assert razee(root, "apply").returncode == 0
