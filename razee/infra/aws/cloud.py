@@ -2,8 +2,8 @@
 
 A cluster is recorded as a launch template named `razee-<fleet>-<cluster>`, tagged with its fleet, spoke, cluster
 and master version; its workers are instances tagged with fleet, spoke, cluster, pool, zone, worker name, flavor,
-version, disk encryption and the token of the change that created them. Observing is two or three paginated
-Describe calls, whatever the fleet's size.
+version, disk encryption and the token of the change that created them (razee.infra.aws.tags). Observing is
+three paginated Describe calls, whatever the fleet's size.
 
 Creating is made safe by tags, not by trusting `ClientToken` alone (emulators ignore it). Every instance carries the
 token of the change that made it. Before RunInstances the provider looks for that token: among the instances the
@@ -19,7 +19,6 @@ import hashlib
 import logging
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -27,33 +26,12 @@ from botocore.config import Config
 
 from razee.infra.aws.errors import Scrubber, call
 from razee.infra.aws.settings import AwsSettings, aws_region, check_coverage
+from razee.infra.aws.tags import LIVE_STATES, P, Record, tag_list, tags_of, worker_of
 from razee.infra.changes import InfraAction, InfraChange
-from razee.infra.model import ActualCluster, Worker, WorkerState
+from razee.infra.model import ActualCluster, Worker
 from razee.infra.provider import ProviderContext, ProviderError
 
 log = logging.getLogger(__name__)
-
-P = "razee:"
-LIVE_STATES = ["pending", "running", "shutting-down", "stopping", "stopped"]
-STATES = {"pending": WorkerState.PROVISIONING, "running": WorkerState.NORMAL, "shutting-down": WorkerState.DELETING,
-          "stopping": WorkerState.CRITICAL, "stopped": WorkerState.CRITICAL}
-"""A stopped worker serves nothing: it counts as critical, so the planner replaces it rolling."""
-
-
-@dataclass
-class _Record:
-    id: str
-    spoke: str
-    version: str
-
-
-def _tags(items: list[dict[str, str]] | None) -> dict[str, str]:
-    return {t["Key"]: t["Value"] for t in items or []}
-
-
-def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
-    return [{"Key": k, "Value": v} for k, v in tags.items()]
-
 
 class AwsCloud:
     name = "aws"
@@ -73,7 +51,7 @@ class AwsCloud:
         self.write = session.client("ec2", endpoint_url=settings.endpoint_url,
                                     config=Config(retries={"mode": "standard", "total_max_attempts": 1}, **common))
         self.lock = threading.Lock()
-        self.records: dict[str, _Record] = {}  # cluster -> its launch template, as last seen
+        self.records: dict[str, Record] = {}  # cluster -> its launch template, as last seen
         self.instances: dict[str, dict[str, str]] = {}  # instance id -> tags, of workers observed as ours
         self.tokens: dict[str, str] = {}  # change token -> the instance it made, as observed
         self.sent: set[str] = set()  # tokens this process sent a RunInstances for
@@ -98,15 +76,15 @@ class AwsCloud:
     def _template_name(self, cluster: str) -> str:
         return f"razee-{self.fleet}-{cluster}"
 
-    def _observe_records(self) -> dict[str, _Record]:
-        found: dict[str, _Record] = {}
+    def _observe_records(self) -> dict[str, Record]:
+        found: dict[str, Record] = {}
         templates = self._pages("describe_launch_templates", "LaunchTemplates",
                                 Filters=[{"Name": f"tag:{P}fleet", "Values": [self.fleet]}])
         by_id = {}
         for t in templates:
-            tags = _tags(t.get("Tags"))
+            tags = tags_of(t.get("Tags"))
             if tags.get(f"{P}cluster") and t["LaunchTemplateName"] == self._template_name(tags[f"{P}cluster"]):
-                by_id[t["LaunchTemplateId"]] = _Record(t["LaunchTemplateId"], tags.get(f"{P}spoke", ""),
+                by_id[t["LaunchTemplateId"]] = Record(t["LaunchTemplateId"], tags.get(f"{P}spoke", ""),
                                                        tags.get(f"{P}version", ""))
                 found[tags[f"{P}cluster"]] = by_id[t["LaunchTemplateId"]]
         if by_id:  # the master version changes after creation; DescribeTags has its current value
@@ -124,15 +102,6 @@ class AwsCloud:
             filters.append({"Name": f"tag:{P}cluster", "Values": [cluster]})
         return [i for r in self._pages("describe_instances", "Reservations", Filters=filters) for i in r["Instances"]]
 
-    def _worker(self, instance: dict[str, Any]) -> Worker:
-        tags = _tags(instance.get("Tags"))
-        flavor = tags.get(f"{P}flavor", "")
-        if self.s.flavors.get(flavor) != instance.get("InstanceType"):
-            flavor = str(instance.get("InstanceType"))  # changed by hand or by the flavor map: a different flavor
-        state = STATES.get(instance["State"]["Name"], WorkerState.CRITICAL)
-        return Worker(instance["InstanceId"], tags.get(f"{P}pool", ""), tags.get(f"{P}zone", ""), flavor,
-                      tags.get(f"{P}encrypted") == "true", tags.get(f"{P}version", ""), state)
-
     def observe(self, clusters: list[str], owner: str) -> list[ActualCluster]:
         records = self._observe_records()
         instances = self._observe_instances(owner)
@@ -141,11 +110,11 @@ class AwsCloud:
             self.records = dict(records)
             self.observed = True
             for i in instances:
-                tags = _tags(i.get("Tags"))
+                tags = tags_of(i.get("Tags"))
                 self.instances[i["InstanceId"]] = tags
                 if tags.get(f"{P}token"):
                     self.tokens[tags[f"{P}token"]] = i["InstanceId"]
-                workers.setdefault(tags.get(f"{P}cluster", ""), []).append(self._worker(i))
+                workers.setdefault(tags.get(f"{P}cluster", ""), []).append(worker_of(i, self.s.flavors))
         wanted = set(clusters)
         out = [ActualCluster(name, r.spoke, r.version, "normal", tuple(workers.get(name, ())))
                for name, r in records.items() if r.spoke == owner or name in wanted]
@@ -181,7 +150,7 @@ class AwsCloud:
     def _client_token(self, change: InfraChange) -> str:
         return hashlib.sha256(f"{self.fleet}:{change.token}".encode()).hexdigest()  # 64 characters, AWS's limit
 
-    def _find_record(self, cluster: str, refresh: bool = False) -> _Record | None:
+    def _find_record(self, cluster: str, refresh: bool = False) -> Record | None:
         with self.lock:
             if cluster in self.records or (self.observed and not refresh):
                 return self.records.get(cluster)
@@ -194,13 +163,13 @@ class AwsCloud:
             raise
         if not found:
             return None
-        tags = _tags(found[0].get("Tags"))
-        record = _Record(found[0]["LaunchTemplateId"], tags.get(f"{P}spoke", ""), tags.get(f"{P}version", ""))
+        tags = tags_of(found[0].get("Tags"))
+        record = Record(found[0]["LaunchTemplateId"], tags.get(f"{P}spoke", ""), tags.get(f"{P}version", ""))
         with self.lock:
             self.records[cluster] = record
         return record
 
-    def _own_record(self, cluster: str, owner: str) -> _Record:
+    def _own_record(self, cluster: str, owner: str) -> Record:
         record = self._find_record(cluster)
         if record is None:
             raise ProviderError(f"aws: cluster {cluster} has no launch template {self._template_name(cluster)}")
@@ -221,7 +190,7 @@ class AwsCloud:
                         LaunchTemplateName=self._template_name(change.cluster), ClientToken=self._client_token(change),
                         VersionDescription=f"razee cluster {change.cluster}",
                         LaunchTemplateData={"ImageId": self.s.image},
-                        TagSpecifications=[{"ResourceType": "launch-template", "Tags": _tag_list(tags)}])
+                        TagSpecifications=[{"ResourceType": "launch-template", "Tags": tag_list(tags)}])
         except ProviderError as e:
             if "AlreadyExists" not in e.message:
                 raise
@@ -232,7 +201,7 @@ class AwsCloud:
                 raise ProviderError(f"aws: cluster {change.cluster} has a launch template of "
                                     f"{record.spoke if record else 'someone else'}, not {owner}") from None
             return record.id
-        record = _Record(made["LaunchTemplate"]["LaunchTemplateId"], owner, str(change.version))
+        record = Record(made["LaunchTemplate"]["LaunchTemplateId"], owner, str(change.version))
         with self.lock:
             self.records[change.cluster] = record
         return record.id
@@ -281,8 +250,8 @@ class AwsCloud:
             "ImageId": self.s.image, "InstanceType": self.s.flavors[flavor], "MinCount": 1, "MaxCount": 1,
             "ClientToken": self._client_token(change),
             "MetadataOptions": {"HttpTokens": "required"},
-            "TagSpecifications": [{"ResourceType": "instance", "Tags": _tag_list(tags)},
-                                  {"ResourceType": "volume", "Tags": _tag_list(tags)}],
+            "TagSpecifications": [{"ResourceType": "instance", "Tags": tag_list(tags)},
+                                  {"ResourceType": "volume", "Tags": tag_list(tags)}],
         }
         subnet = self.s.subnets.get(zone)
         if subnet:
@@ -322,7 +291,7 @@ class AwsCloud:
                          if i["State"]["Name"] != "terminated"]
             if not instances:
                 return None
-            tags = _tags(instances[0].get("Tags"))
+            tags = tags_of(instances[0].get("Tags"))
         if (tags.get(f"{P}fleet"), tags.get(f"{P}spoke"), tags.get(f"{P}cluster")) != (self.fleet, owner, cluster):
             raise ProviderError(f"aws: instance {instance_id} is not a worker of {cluster} on {owner}; not touching it")
         return tags
