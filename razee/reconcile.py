@@ -20,7 +20,7 @@ from razee.render.cache import RenderCache
 from razee.render.manifest import Manifest, ObjectKey
 
 if TYPE_CHECKING:  # infrastructure (and the fleet model it reads) loads only for passes that include it
-    from razee.fleet.fleet import SpokeView
+    from razee.fleet.fleet import Fleet, SpokeView
     from razee.infra.changes import InfraPlan
     from razee.infra.executor import ExecOptions, InfraResult
     from razee.infra.provider import Provider
@@ -125,13 +125,14 @@ def plan_kube(manifests: tuple[Manifest, ...], target: Target, options: PassOpti
     return KubePass(plan, state, kube, discovery, plan_options)
 
 
-def plan_infrastructure(view: SpokeView, provider_name: str, target: Target, options: PassOptions) -> InfraPass:
+def plan_infrastructure(view: SpokeView, provider_name: str, target: Target, options: PassOptions,
+                        fleet: Fleet | None = None, root: Path | None = None) -> InfraPass:
     from razee.infra.executor import ExecOptions
     from razee.infra.model import DesiredCluster
     from razee.infra.planner import InfraOptions, plan_infra
-    from razee.infra.provider import open_provider
+    from razee.infra.registry import open_provider
 
-    provider = open_provider(provider_name, target.provider_settings)
+    provider = open_provider(provider_name, target.provider_settings, fleet, view, root)
     try:
         desired = [DesiredCluster.from_fleet(c) for c in view.clusters]
         actual = provider.observe([c.name for c in desired], target.spoke)
@@ -162,7 +163,8 @@ def plan_spoke(root: Path, target: Target, options: PassOptions | None = None,
                 fleet = load_fleet(root)
             view = fleet.find_spoke(target.spoke)
             assert view is not None  # the render already refused an unknown spoke
-            run.infra = plan_infrastructure(view, view.region.provider or fleet.spec.provider, target, options)
+            run.infra = plan_infrastructure(view, view.region.provider or fleet.spec.provider, target, options,
+                                            fleet, root)
     except BaseException:
         run.close()
         raise

@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "agent": ("razee.cli.agent_cmd:agent_cmd", "Follow the fleet repo and reconcile one spoke, reporting to the hub."),
     "hub": ("razee.cli.hub_cmd:hub_group", "The hub: reports of every agent and fleet-wide views."),
     "rollout": ("razee.cli.rollout_cmd:rollout_group", "Progressive rollout: status, pause, resume, approve."),
+    "providers": ("razee.cli.providers_cmd:providers_cmd", "Installed infrastructure providers and their settings."),
 }
 
 

@@ -86,6 +86,8 @@ class Region(Strict):
     name: Name
     zones: list[Name] = Field(min_length=1)
     provider: Name | None = None
+    providers: dict[Name, dict[str, Any]] = Field(default_factory=dict)
+    """Settings per infrastructure provider, layered over fleet.yaml's; the provider plugin checks them."""
     spokes: list[Spoke] = Field(min_length=1)
     clusters: list[Cluster] = Field(default_factory=list)
     values: dict[str, Any] = Field(default_factory=dict)
@@ -241,6 +243,8 @@ class FleetSpec(Strict):
 
     name: Name
     provider: Name = "local"
+    providers: dict[Name, dict[str, Any]] = Field(default_factory=dict)
+    """Settings per infrastructure provider (`providers.aws: {...}`); each plugin validates its own section."""
     cluster_defaults: ClusterDefaults
     rollout: Rollout
     policies: Policies

@@ -3,6 +3,8 @@
 Within a wave, cluster-level changes (create, master upgrade, delete) run first, then worker changes in
 parallel. Before the next wave starts, the workers the wave created or upgraded must be back to normal; if they
 are not within the wave timeout the pass stops there, and the next pass plans the rest from what exists.
+A `FatalProviderError` (credentials, permissions, invalid settings) is reported once and ends the pass: changes
+not yet started are not tried, since each would fail the same way.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 
 from razee.infra.changes import InfraAction, InfraChange, InfraPlan
 from razee.infra.model import WorkerState
-from razee.infra.provider import Provider, ProviderError, TransientProviderError
+from razee.infra.provider import FatalProviderError, Provider, ProviderError, TransientProviderError
 
 _CLUSTER_LEVEL = (InfraAction.CREATE_CLUSTER, InfraAction.UPGRADE_MASTER, InfraAction.DELETE_CLUSTER)
 
@@ -37,6 +39,7 @@ class InfraResult:
     failed: list[tuple[InfraChange, str]] = field(default_factory=list)
     stopped: str | None = None  # why later waves did not run in this pass
     retries: int = 0
+    skipped: int = 0  # changes not tried after a fatal provider error
 
     @property
     def ok(self) -> bool:
@@ -48,10 +51,15 @@ def apply_infra(provider: Provider, plan: InfraPlan, options: ExecOptions | None
     opt = options or ExecOptions()
     result = InfraResult()
     lock = threading.Lock()
+    fatal = threading.Event()
 
     def run(change: InfraChange) -> None:
         delay = opt.backoff
         for attempt in range(1, opt.attempts + 1):
+            if fatal.is_set():
+                with lock:
+                    result.skipped += 1
+                return
             try:
                 resource = provider.apply(change, plan.owner)
                 with lock:
@@ -66,6 +74,14 @@ def apply_infra(provider: Provider, plan: InfraPlan, options: ExecOptions | None
                     result.retries += 1
                 sleep(delay * (0.5 + random.random()))
                 delay *= 2
+            except FatalProviderError as e:
+                with lock:
+                    if not fatal.is_set():  # the first one says it all; the others would repeat it
+                        result.failed.append((change, e.message))
+                    else:
+                        result.skipped += 1
+                    fatal.set()
+                return
             except ProviderError as e:
                 with lock:
                     result.failed.append((change, e.message))
@@ -79,6 +95,10 @@ def apply_infra(provider: Provider, plan: InfraPlan, options: ExecOptions | None
             failed_clusters = {c.cluster for c, _ in result.failed}
             list(pool.map(run, [c for c in batch if c.action not in _CLUSTER_LEVEL
                                 and c.cluster not in failed_clusters]))
+            if fatal.is_set():
+                result.stopped = (f"stopped at wave {wave} on a provider error that every request would meet; "
+                                  f"{result.skipped} change(s) of this wave not tried")
+                break
             if result.failed:
                 result.stopped = f"wave {wave} had failures; later waves wait for the next pass"
                 break

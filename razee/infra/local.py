@@ -6,9 +6,10 @@ injection makes a share of requests fail before doing anything (`fail_rate`) or 
 lost (`lost_rate`), and a share of new workers end up critical (`critical_rate`). Requests are idempotent by
 client token, so a retried or crashed apply never orders twice.
 
-Settings (from the environment as RAZEE_LOCAL_CLOUD_<NAME>, or passed in): DB (the SQLite file), DELAY (seconds per
-provisioning stage, default 2), LATENCY (seconds per request, default 0), FAIL_RATE, LOST_RATE, CRITICAL_RATE
-(shares between 0 and 1), SEED (for repeatable failure injection).
+Settings (passed in: `--infra-db`, then `providers.local` in the fleet repo; else from the environment as
+RAZEE_LOCAL_CLOUD_<NAME>): DB (the SQLite file), DELAY (seconds per provisioning stage, default 2), LATENCY (seconds
+per request, default 0), FAIL_RATE, LOST_RATE, CRITICAL_RATE (shares between 0 and 1), SEED (for repeatable failure
+injection).
 """
 
 from __future__ import annotations
@@ -22,10 +23,13 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
 from razee.errors import UsageError
 from razee.infra.changes import InfraAction, InfraChange
 from razee.infra.model import ActualCluster, Worker, WorkerState
-from razee.infra.provider import Provider, ProviderError, TransientProviderError, register
+from razee.infra.provider import Provider, ProviderContext, ProviderError, ProviderPlugin, TransientProviderError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS clusters (name TEXT PRIMARY KEY, owner TEXT NOT NULL, version TEXT NOT NULL,
@@ -192,6 +196,26 @@ class LocalCloud:
         return str(c.worker)
 
 
-@register("local")
-def _factory(settings: Mapping[str, str]) -> Provider:
+class LocalSettings(BaseModel):
+    """`providers.local` in the fleet repo; the environment (RAZEE_LOCAL_CLOUD_<NAME>) fills what is not set."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
+
+    db: str | None = Field(None, description="SQLite file of the simulated cloud (--infra-db overrides it)")
+    delay: float | None = Field(None, ge=0, description="seconds per provisioning stage (default 2)")
+    latency: float | None = Field(None, ge=0, description="seconds per request (default 0)")
+    fail_rate: float | None = Field(None, ge=0, le=1, description="share of requests that fail before doing anything")
+    lost_rate: float | None = Field(None, ge=0, le=1, description="share of requests done whose answer is lost")
+    critical_rate: float | None = Field(None, ge=0, le=1, description="share of new workers that end up critical")
+    seed: int | None = Field(None, description="makes the failure injection repeatable")
+
+
+def _open(context: ProviderContext) -> Provider:
+    assert isinstance(context.settings, LocalSettings)
+    settings = {k: str(v) for k, v in context.settings.model_dump().items() if v is not None}
+    settings.update({k: v for k, v in context.runtime.items() if v})
     return LocalCloud(settings)
+
+
+PLUGIN = ProviderPlugin("local", "a SIMULATED cloud in a SQLite file, for demos and tests (provisions nothing real)",
+                        LocalSettings, _open)

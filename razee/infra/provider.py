@@ -1,15 +1,19 @@
-"""The provider protocol and the registry providers are chosen from by name (fleet.yaml or a region's `provider`).
+"""The provider protocol, its errors, and what a provider plugin declares.
 
 A provider observes what exists and carries out single changes; planning is shared (razee.infra.planner), so
-every provider gets the same zone spreading, rolling replacement and deletion safety.
+every provider gets the same zone spreading, rolling replacement and deletion safety. Providers are plugins: a
+package declares a `ProviderPlugin` in the entry-point group `razee.providers` (see razee.infra.registry).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Protocol
 
-from razee.errors import ServiceError, UsageError
+from pydantic import BaseModel
+
+from razee.errors import ServiceError
 from razee.infra.changes import InfraChange
 from razee.infra.model import ActualCluster
 
@@ -20,6 +24,10 @@ class ProviderError(ServiceError):
 
 class TransientProviderError(ProviderError):
     """A provider request failed in a way worth retrying (throttling, timeouts, 5xx)."""
+
+
+class FatalProviderError(ProviderError):
+    """Every further request would fail the same way (credentials, permissions, invalid settings): stop the pass."""
 
 
 class Provider(Protocol):
@@ -36,23 +44,30 @@ class Provider(Protocol):
     def close(self) -> None: ...
 
 
-ProviderFactory = Callable[[Mapping[str, str]], Provider]
+@dataclass(frozen=True)
+class ProviderContext:
+    """What a provider is opened with for one spoke's pass."""
 
-PROVIDERS: dict[str, ProviderFactory] = {}
+    fleet: str
+    """The fleet's name (fleet.yaml `name`): providers tag what they create with it."""
+    region: str
+    """The razee region of the spoke."""
+    settings: BaseModel
+    """`providers.<name>` of fleet.yaml layered with the region file's, validated by the plugin's settings model."""
+    runtime: Mapping[str, str] = field(default_factory=dict)
+    """Settings from the command line or agent (such as the local provider's state file)."""
+    zones: tuple[str, ...] = ()
+    """The region's zones."""
+    flavors: tuple[str, ...] = ()
+    """Flavors the spoke's worker pools use."""
 
 
-def register(name: str) -> Callable[[ProviderFactory], ProviderFactory]:
-    def wrap(factory: ProviderFactory) -> ProviderFactory:
-        PROVIDERS[name] = factory
-        return factory
+@dataclass(frozen=True)
+class ProviderPlugin:
+    """What the entry point `razee.providers:<name>` points at."""
 
-    return wrap
-
-
-def open_provider(name: str, settings: Mapping[str, str]) -> Provider:
-    import razee.infra.local  # noqa: F401  - registers the built-in provider
-
-    factory = PROVIDERS.get(name)
-    if factory is None:
-        raise UsageError(f"unknown infrastructure provider {name!r}; known: {', '.join(sorted(PROVIDERS))}")
-    return factory(settings)
+    name: str
+    summary: str
+    settings: type[BaseModel]
+    """Validates `providers.<name>`; its fields' descriptions are what `razee providers` shows."""
+    open: Callable[[ProviderContext], Provider]
