@@ -30,13 +30,13 @@ def test_wait_succeeds_when_the_rollout_completes(tmp_path: Path, kubeconfig: st
                                                   podsim: None) -> None:
     fleet = Fleet(tmp_path, kubeconfig)
     fleet.write(deployment(namespace, "icr.io/web:1"))
-    r = fleet.cli("apply", "-q", "--wait", "--timeout", "60")
+    r = fleet.cli("apply", "-q", "--wait", "--timeout", "240")  # generous: a busy 2-core CI machine
     assert r.returncode == 0, r.stderr
 
 
 def test_wait_names_what_is_not_healthy(tmp_path: Path, kubeconfig: str, namespace: str, podsim: None) -> None:
     fleet = Fleet(tmp_path, kubeconfig)
     fleet.write(deployment(namespace, "icr.io/fail/web:1", deadline=3))
-    r = fleet.cli("apply", "-q", "--wait", "--timeout", "60")
+    r = fleet.cli("apply", "-q", "--wait", "--timeout", "240")  # returns as soon as the rollout is stuck
     assert r.returncode == 1
     assert f"Deployment.apps {namespace}/web: degraded: rollout stuck" in r.stderr
