@@ -59,10 +59,10 @@ def serve(db: str, listen: str, repo: str | None, branch: str, poll: str, state_
     from razee.hub.watch import FleetWatch
     from razee.source.remote import redact
 
+    targets = [parse_target(url) for url in notify_urls]  # before anything is created
     store = _store(db)
     store.stale_after, store.keep_reports, store.keep_bytes = stale_after, keep_reports, keep_mib << 20
     host, _, port = listen.rpartition(":")
-    targets = [parse_target(url) for url in notify_urls]
     # staleness arrives by silence, so the watcher also looks on a timer, a tenth of --stale-after (1-5 s)
     watch = FleetWatch(store, every=min(5.0, max(1.0, stale_after / 10)))
     notifier = Notifier(targets) if targets else None

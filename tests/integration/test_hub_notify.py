@@ -11,6 +11,7 @@ from pathlib import Path
 import git
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.conftest import run_razee
 from tests.integration.hubprocs import HubProcess, Receiver, fleet_repo, post, wait_for
 from tests.integration.test_hub_api import report
 
@@ -129,3 +130,12 @@ def hub_metrics(hub: HubProcess) -> str:
     import httpx
 
     return httpx.get(hub.url + "/metrics", timeout=60).text
+
+
+def test_a_bad_notify_url_is_a_clear_error_that_starts_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "hub.sqlite"
+    r = run_razee("hub", "serve", "--db", f"sqlite:///{db}", "--listen", "127.0.0.1:0",
+                  "--notify", "ftp://user:s3cr3t@example.com/hook", timeout=120)
+    assert r.returncode != 0 and "--notify" in r.stderr and "ftp" in r.stderr
+    assert "s3cr3t" not in r.stderr + r.stdout  # a webhook URL can be a secret: never echoed
+    assert "razee hub on" not in r.stderr + r.stdout and not db.exists()
