@@ -46,7 +46,9 @@ class Target:
 
     def payload(self, event: Event) -> dict[str, Any]:
         if self.slack:
-            return {"text": f"{ICONS.get(event.kind, '')} razee: {event.text}".strip()}
+            # Slack reads <...> as links and mentions: a reason quoting an error must stay plain text
+            text = event.text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            return {"text": f"{ICONS.get(event.kind, '')} razee: {text}".strip()}
         return {"source": "razee-hub", **event.as_json()}
 
 

@@ -18,8 +18,10 @@ log = logging.getLogger(__name__)
 
 CACHE_SECONDS = 5.0
 """A scrape within this many seconds of the last look reuses it: 60 spokes and 15,000 clusters stay cheap."""
-COALESCE_SECONDS = 0.25
-"""After a report, wait this long for more before looking: one look per burst, not one per report."""
+COALESCE_SECONDS = 1.0
+"""After a report, wait this long for more before looking: one look per burst, not one per report. A look at 60
+spokes costs tens of milliseconds of the hub's CPU (scripts/bench/hub_metrics.py), so under a stream of reports
+the watcher takes at most about one a second."""
 
 
 class FleetWatch:

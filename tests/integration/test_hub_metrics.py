@@ -35,7 +35,8 @@ def raw(hub: HubProcess, token: str | None, body: bytes) -> int:
 def test_metrics_count_reports_latency_spokes_by_state_and_the_halted_rollout(hub_db: str, tmp_path: Path) -> None:
     root = tmp_path / "fleet"
     _, rev = fleet_repo(root, [("c1", "canary"), ("m1", "main"), ("m2", "main"), ("n1", "main")])
-    hub = HubProcess(hub_db, "--repo", root.as_uri(), "--poll", "1s", log=tmp_path / "hub.log")
+    hub = HubProcess(hub_db, "--repo", root.as_uri(), "--poll", "1s", "--state-dir", str(tmp_path / "cache"),
+                     log=tmp_path / "hub.log")
     try:
         tokens = {s: hub.token("agent", s) for s in ("c1", "m1", "m2")}
         reader = hub.token("reader")

@@ -24,7 +24,8 @@ def test_each_transition_is_notified_once_with_retries_and_never_blocks_ingestio
     receiver = Receiver()
     root = tmp_path / "fleet"
     repo, rev = fleet_repo(root, [("c1", "canary"), ("m1", "main")])
-    hub = HubProcess(hub_db, "--repo", root.as_uri(), "--poll", "1s", "--stale-after", str(STALE_AFTER),
+    hub = HubProcess(hub_db, "--repo", root.as_uri(), "--poll", "1s", "--state-dir", str(tmp_path / "cache"),
+                     "--stale-after", str(STALE_AFTER),
                      "--notify", receiver.url + "/ok", "--notify", receiver.url + "/flaky",
                      "--notify", receiver.url + "/hang", "--notify", f"slack+{receiver.url}/slack",
                      log=tmp_path / "hub.log")

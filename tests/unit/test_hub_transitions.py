@@ -6,7 +6,7 @@ import pytest
 
 from razee.errors import UsageError
 from razee.hub.notify import parse_target
-from razee.hub.transitions import Snapshot, SpokeView, Transitions, changes
+from razee.hub.transitions import Event, Snapshot, SpokeView, Transitions, changes
 
 
 def snap(spokes: dict[str, str] | None = None, drift: dict[str, int] | None = None, revision: str = "a" * 40,
@@ -68,3 +68,12 @@ def test_notify_urls() -> None:
     for bad in ("ftp://x/y", "hooks.slack.com/x", "https://user:pw@example.com/h", "slack+ftp://x"):
         with pytest.raises(UsageError):
             parse_target(bad)
+
+
+def test_payloads() -> None:
+    event = Event("revision-rejected", "revision abc rejected by spoke s1: <!channel> & co", spoke="s1",
+                  revision="abc", reason="<!channel> & co")
+    assert parse_target("slack+https://x.example/h").payload(event) == {
+        "text": ":no_entry: razee: revision abc rejected by spoke s1: &lt;!channel&gt; &amp; co"}
+    body = parse_target("https://x.example/h").payload(event)
+    assert body["event"] == "revision-rejected" and body["reason"] == "<!channel> & co" and body["id"] == event.id
