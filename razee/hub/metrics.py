@@ -148,7 +148,7 @@ class _Timing:
 
 
 def add_metrics(app: FastAPI, metrics: HubMetrics) -> None:
-    """GET /metrics (unauthenticated like /healthz: it names spokes and revisions, never tokens or bodies)."""
+    """GET /metrics (unauthenticated like /healthz: counts and revisions, never spoke names, tokens or bodies)."""
     app.add_middleware(_Timing, fastapi=app, metrics=metrics)
 
     @app.get("/metrics", include_in_schema=False)
