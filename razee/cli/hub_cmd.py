@@ -42,8 +42,11 @@ def _store(db: str) -> Any:
 @click.option("--keep-reports", default=200, show_default=True,
               help="Reports kept per spoke (the latest state always).")
 @click.option("--keep-mib", default=64, show_default=True, help="Report bytes kept per spoke, in MiB.")
+@click.option("--notify", "notify_urls", multiple=True, metavar="URL",
+              help="Webhook for fleet events (rollout halted/resumed/completed, spoke stale/back, drift, revision "
+                   "rejected); repeatable. JSON by default; Slack's format for hooks.slack.com or slack+https://.")
 def serve(db: str, listen: str, repo: str | None, branch: str, poll: str, state_dir: Path, stale_after: int,
-          keep_reports: int, keep_mib: int) -> None:
+          keep_reports: int, keep_mib: int, notify_urls: tuple[str, ...]) -> None:
     """Serve the API and the dashboard (migrating the database to the current schema first)."""
     import uvicorn
 
@@ -51,11 +54,18 @@ def serve(db: str, listen: str, repo: str | None, branch: str, poll: str, state_
     from razee.fleet.model import parse_duration
     from razee.hub.api import create_app
     from razee.hub.follow import RepoFollower
+    from razee.hub.metrics import HubMetrics
+    from razee.hub.notify import Notifier, parse_target
+    from razee.hub.watch import FleetWatch
     from razee.source.remote import redact
 
+    targets = [parse_target(url) for url in notify_urls]  # before anything is created
     store = _store(db)
     store.stale_after, store.keep_reports, store.keep_bytes = stale_after, keep_reports, keep_mib << 20
     host, _, port = listen.rpartition(":")
+    # staleness arrives by silence, so the watcher also looks on a timer, a tenth of --stale-after (1-5 s)
+    watch = FleetWatch(store, every=min(5.0, max(1.0, stale_after / 10)))
+    notifier = Notifier(targets) if targets else None
     follower = None
     if repo:
         try:
@@ -66,11 +76,19 @@ def serve(db: str, listen: str, repo: str | None, branch: str, poll: str, state_
         follower = RepoFollower(store, url, branch, state_dir / "repo", every)
         follower.start()
         note(f"following {redact(url)} ({branch}) every {poll}")
+    if notifier is not None:
+        notifier.start()
+        watch.subscribe(notifier.send)
+        watch.start()
+        note(f"notifying {', '.join(t.shown for t in targets)} of fleet events")
     note(f"razee hub on http://{listen} (database {db.split('@')[-1]})")
     try:
-        app = create_app(store, follower.nudge if follower else None)
+        app = create_app(store, follower.nudge if follower else None, HubMetrics(watch, notifier))
         uvicorn.run(app, host=host or "127.0.0.1", port=int(port), log_level="warning")
     finally:
+        watch.close()
+        if notifier is not None:
+            notifier.close()
         if follower is not None:
             follower.close()
 

@@ -22,8 +22,10 @@ from pydantic import ValidationError
 from razee import __version__
 from razee.hub import views
 from razee.hub.auth import Principal, authenticate
+from razee.hub.metrics import HubMetrics, add_metrics, rejection_reason
 from razee.hub.model import ReportIn
 from razee.hub.store import Page, Store
+from razee.hub.watch import FleetWatch
 from razee.hub.web import add_web_routes
 
 MAX_REPORT_BYTES = 4 << 20
@@ -50,17 +52,23 @@ def parse_report(raw: bytes) -> tuple[ReportIn, str]:
     return ReportIn.model_validate(body), text
 
 
-def create_app(store: Store, on_new_revision: Callable[[], None] | None = None) -> FastAPI:
+def create_app(store: Store, on_new_revision: Callable[[], None] | None = None,
+               metrics: HubMetrics | None = None) -> FastAPI:
     """The hub's app; `on_new_revision` is called when an agent asks about a revision the hub has not read from
-    the fleet repo yet (the repo follower looks at once instead of at its next poll)."""
+    the fleet repo yet (the repo follower looks at once instead of at its next poll). `metrics` carries the
+    fleet watcher that each stored report nudges (notifications look at the fleet after it)."""
     app = FastAPI(title="razee hub", version=__version__, openapi_url="/api/v1/openapi.json", docs_url=None,
                   redoc_url=None)
     large = asyncio.Semaphore(LARGE_AT_ONCE)
+    metrics = metrics or HubMetrics(FleetWatch(store))
+    add_metrics(app, metrics)
 
     def principal(request: Request) -> Principal:
         header = request.headers.get("authorization", "")
         who = authenticate(store, header[7:] if header.lower().startswith("bearer ") else None)
         if who is None:
+            if request.url.path == "/api/v1/reports":
+                metrics.rejected.labels("unauthenticated").inc()
             raise HTTPException(401, "a valid token is required in the Authorization header",
                                 headers={"WWW-Authenticate": "Bearer"})
         return who
@@ -82,6 +90,13 @@ def create_app(store: Store, on_new_revision: Callable[[], None] | None = None) 
               openapi_extra={"requestBody": {"required": True,
                                              "content": {"application/json": {"schema": report_schema}}}})
     async def post_report(request: Request, response: Response, who: Who) -> dict[str, Any]:
+        try:
+            return await _receive(request, response, who)
+        except HTTPException as e:
+            metrics.rejected.labels(rejection_reason(e)).inc()
+            raise
+
+    async def _receive(request: Request, response: Response, who: Principal) -> dict[str, Any]:
         declared = int(request.headers.get("content-length") or 0)
         if declared > MAX_REPORT_BYTES:
             raise HTTPException(413, f"report larger than {MAX_REPORT_BYTES} bytes")
@@ -115,8 +130,11 @@ def create_app(store: Store, on_new_revision: Callable[[], None] | None = None) 
         if not who.can_report_for(report.spoke):
             raise HTTPException(403, f"this token may not report for spoke {report.spoke}")
         if not await run_in_threadpool(store.ingest, report, text):
+            metrics.duplicates.inc()
             response.status_code = 200
             return {"id": report.id, "stored": False}
+        metrics.ingested.labels(report.result).inc()
+        metrics.watch.nudge()
         return {"id": report.id, "stored": True}
 
     @app.get("/api/v1/summary")

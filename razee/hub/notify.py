@@ -1,0 +1,149 @@
+"""Delivering fleet events to webhooks: generic JSON, or Slack's incoming-webhook format.
+
+Each receiver has its own queue and thread, so a slow or hanging receiver delays only itself, never report
+ingestion and never another receiver. A failed delivery (network error, timeout, 5xx, 408, 429) is retried with
+exponential backoff and jitter; any other 4xx is the receiver refusing the payload, and is dropped and logged.
+A webhook URL can itself be a secret (Slack's is): logs and errors name only its scheme and host.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import random
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from razee import __version__
+from razee.errors import UsageError
+from razee.hub.transitions import Event
+
+log = logging.getLogger(__name__)
+
+QUEUE_LIMIT = 1000
+"""Events waiting per receiver; beyond it the newest are dropped (and counted), the hub's memory stays bounded."""
+ICONS = {"rollout-halted": ":rotating_light:", "rollout-resumed": ":arrow_forward:",
+         "rollout-completed": ":white_check_mark:", "spoke-stale": ":warning:", "spoke-back": ":ok:",
+         "drift-appeared": ":warning:", "drift-cleared": ":ok:", "revision-rejected": ":no_entry:"}
+
+
+@dataclass(frozen=True)
+class Target:
+    url: str
+    slack: bool
+
+    @property
+    def shown(self) -> str:
+        """The URL as logs may show it: a webhook's path and query are its secret."""
+        parts = urlsplit(self.url)
+        return f"{'slack+' if self.slack else ''}{parts.scheme}://{parts.hostname or ''}" + (
+            f":{parts.port}" if parts.port else "")
+
+    def payload(self, event: Event) -> dict[str, Any]:
+        if self.slack:
+            # Slack reads <...> as links and mentions: a reason quoting an error must stay plain text
+            text = event.text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            return {"text": f"{ICONS.get(event.kind, '')} razee: {text}".strip()}
+        return {"source": "razee-hub", **event.as_json()}
+
+
+def parse_target(url: str) -> Target:
+    """`slack+https://…` or any https://hooks.slack.com/… URL gets Slack's format; other http(s) URLs JSON."""
+    slack = url.startswith("slack+")
+    plain = url[len("slack+"):] if slack else url
+    parts = urlsplit(plain)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        scheme = url.split("://", 1)[0] if "://" in url else "(none)"
+        raise UsageError(f"--notify: expected an http(s):// or slack+https:// URL, got scheme {scheme}")
+    if parts.username or parts.password:
+        raise UsageError("--notify: a URL with user:password is not accepted; use a webhook URL with its token")
+    return Target(plain, slack or parts.hostname == "hooks.slack.com")
+
+
+@dataclass
+class Delivery:
+    """Retry settings: attempts in all, the first wait (doubled each time, up to `cap`), and a request's timeout."""
+
+    attempts: int = 8
+    backoff: float = 1.0
+    cap: float = 60.0
+    timeout: float = 10.0
+
+
+class Notifier:
+    def __init__(self, targets: Sequence[Target], delivery: Delivery | None = None) -> None:
+        self.targets = list(targets)
+        self.delivery = delivery or Delivery()
+        self.queues: list[queue.Queue[Event]] = [queue.Queue(QUEUE_LIMIT) for _ in self.targets]
+        self.stop = threading.Event()
+        self.counts: dict[str, int] = {"sent": 0, "retried": 0, "failed": 0, "dropped": 0}
+        self._count_lock = threading.Lock()
+        self.threads = [threading.Thread(target=self._deliver_all, args=(t, q), daemon=True,
+                                         name=f"razee-hub-notify-{i}")
+                        for i, (t, q) in enumerate(zip(self.targets, self.queues, strict=True))]
+
+    def start(self) -> None:
+        for t in self.threads:
+            t.start()
+
+    def close(self) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout=2)
+
+    def send(self, events: Sequence[Event]) -> None:
+        """Queue events for every receiver; never waits for a delivery."""
+        for event in events:
+            log.info("event %s: %s", event.kind, event.text)
+            for target, q in zip(self.targets, self.queues, strict=True):
+                try:
+                    q.put_nowait(event)
+                except queue.Full:
+                    self._count("dropped")
+                    log.warning("notification queue for %s is full: dropped %s", target.shown, event.kind)
+
+    def _count(self, outcome: str) -> None:
+        with self._count_lock:
+            self.counts[outcome] += 1
+
+    def _deliver_all(self, target: Target, q: queue.Queue[Event]) -> None:
+        headers = {"User-Agent": f"razee-hub/{__version__}"}
+        with httpx.Client(timeout=self.delivery.timeout, headers=headers, follow_redirects=False) as client:
+            while not self.stop.is_set():
+                try:
+                    event = q.get(timeout=0.5)
+                except queue.Empty:
+                    continue
+                self._deliver(client, target, event)
+
+    def _deliver(self, client: httpx.Client, target: Target, event: Event) -> None:
+        d = self.delivery
+        for attempt in range(1, d.attempts + 1):
+            why = ""
+            try:
+                r = client.post(target.url, json=target.payload(event))
+                if r.status_code < 300:
+                    self._count("sent")
+                    return
+                if 400 <= r.status_code < 500 and r.status_code not in (408, 429):
+                    self._count("failed")
+                    log.warning("%s refused the %s notification: HTTP %d", target.shown, event.kind, r.status_code)
+                    return
+                why = f"HTTP {r.status_code}"
+            except httpx.HTTPError as e:
+                why = type(e).__name__  # never str(e): it can carry the URL
+            if attempt == d.attempts:
+                break
+            self._count("retried")
+            wait = min(d.cap, d.backoff * 2 ** (attempt - 1)) * random.uniform(0.8, 1.2)
+            log.info("notifying %s of %s failed (%s); retry %d in %.1fs", target.shown, event.kind, why, attempt,
+                     wait)
+            if self.stop.wait(wait):
+                return
+        self._count("failed")
+        log.warning("gave up notifying %s of %s after %d attempts", target.shown, event.kind, d.attempts)

@@ -1,0 +1,180 @@
+"""What changed in the fleet: a small snapshot of the joined view, and the events between two snapshots.
+
+The snapshot is taken from the same joined view the dashboard shows (razee/hub/views.py), so a notification or a
+metric never disagrees with the page. Events come from comparing two snapshots, never from single reports: a spoke
+that sends a hundred drifted reports drifts once. Events carry names, states, a revision and a reason, never a
+report's body.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from razee.fleet.model import Wave
+from razee.hub import views
+from razee.hub.store import Store
+from razee.rollout.gate import decide, wave_states
+
+REASON_CHARS = 300
+"""A reason is a summary, not a log: an agent's error or the gate's sentence, cut to this length."""
+REMEMBERED = 200
+"""How many completed and rejected revisions a watcher remembers, so each is announced once (bounded memory)."""
+
+KINDS = ("rollout-halted", "rollout-resumed", "rollout-completed", "spoke-stale", "spoke-back", "drift-appeared",
+         "drift-cleared", "revision-rejected")
+
+
+@dataclass(frozen=True)
+class SpokeView:
+    state: str
+    region: str
+    drifted: int
+    missing: int
+
+    @property
+    def drift(self) -> bool:
+        return self.drifted > 0 or self.missing > 0 or self.state in ("drifted", "missing")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    taken: float
+    spokes: dict[str, SpokeView]
+    revision: str = ""
+    halted: str = ""
+    """The gate's reason when the newest revision's rollout is halted (a pause is not a halt)."""
+    complete: bool = False
+    """Every spoke the newest revision declares applied it (false while the hub knows no declaration)."""
+    paused: bool = False
+    rejected: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Revisions refused: revision -> (who refused it: a spoke or `hub`, the reason)."""
+    objects: dict[str, int] = field(default_factory=dict)
+
+    def by_state(self) -> dict[str, int]:
+        counts = dict.fromkeys(views.STATES, 0)
+        for sp in self.spokes.values():
+            counts[sp.state] = counts.get(sp.state, 0) + 1
+        return counts
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str
+    text: str
+    """One line a person reads (Slack shows only this)."""
+    spoke: str = ""
+    region: str = ""
+    state: str = ""
+    revision: str = ""
+    reason: str = ""
+    time: float = field(default_factory=time.time)
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    """Stays the same across delivery retries, so a receiver can drop a duplicate."""
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "event": self.kind, "time": self.time, "text": self.text, "spoke": self.spoke,
+                "region": self.region, "state": self.state, "revision": self.revision, "reason": self.reason}
+
+
+def _rollout(store: Store) -> tuple[str, str, bool]:
+    """The newest revision, the gate's halt reason for it (ignoring a pause), and whether its rollout is done."""
+    revision = views.default_revision(store)
+    if not revision:
+        return "", "", False
+    row = store.revision(revision)
+    if row is None or row.declared is None:
+        # no declaration: the agents' own words ("waiting for REV: halted: ...") are all the hub has
+        return revision, str(views.rollout(store, revision).get("halted", "")), False
+    declared = json.loads(row.declared)
+    waves = [Wave.model_validate(w) for w in declared["waves"]]
+    members = {d["spoke"]: d["wave"] for d in declared["spokes"]}
+    reports = views._rollouts(store, revision)
+    now = time.time()
+    approved = frozenset(store.approvals(revision))
+    halted = ""
+    for wave in waves:
+        gate = decide(revision, wave.name, waves, members, reports, now, approved=approved, started=row.first_seen)
+        if gate.halted:
+            halted = gate.reason
+            break
+    states = wave_states(revision, waves, members, reports, now, row.first_seen)
+    applied = sum(len(s.applied) for s in states)
+    return revision, halted, bool(members) and applied == len(members)
+
+
+def take_snapshot(store: Store) -> Snapshot:
+    """The joined view, reduced to what transitions and metrics need."""
+    items = views.spoke_list(store)
+    spokes = {str(s["spoke"]): SpokeView(str(s["state"]), str(s["region"]), int(s["drifted"]), int(s["missing"]))
+              for s in items}
+    rejected = {str(s["revision"]): (str(s["spoke"]), str(s["error"] or "rejected")[:REASON_CHARS])
+                for s in items if s["result"] == "rejected" and s["revision"]}
+    for row in store.revisions(10):
+        if row.error and row.revision not in rejected:
+            rejected[row.revision] = ("hub", row.error[:REASON_CHARS])
+    revision, halted, complete = _rollout(store)
+    return Snapshot(time.time(), spokes, revision, halted[:REASON_CHARS], complete, store.paused_by() != "",
+                    rejected, store.object_counts())
+
+
+class Transitions:
+    """Remembers what was announced, so each transition becomes exactly one event."""
+
+    def __init__(self, baseline: Snapshot) -> None:
+        self.last = baseline
+        self.completed: list[str] = [baseline.revision] if baseline.complete else []
+        self.rejected: list[str] = list(baseline.rejected)[-REMEMBERED:]
+
+    def advance(self, cur: Snapshot) -> list[Event]:
+        events = changes(self.last, cur, frozenset(self.completed), frozenset(self.rejected))
+        for e in events:
+            seen = self.completed if e.kind == "rollout-completed" else (
+                self.rejected if e.kind == "revision-rejected" else None)
+            if seen is not None:
+                seen.append(e.revision)
+                del seen[:-REMEMBERED]
+        self.last = cur
+        return events
+
+
+def changes(prev: Snapshot, cur: Snapshot, completed: frozenset[str] = frozenset(),
+            rejected: frozenset[str] = frozenset()) -> list[Event]:
+    """The events between two snapshots (pure: the unit tests call it with made-up snapshots)."""
+    out: list[Event] = []
+    for name in sorted(cur.spokes):
+        now, before = cur.spokes[name], prev.spokes.get(name)
+        was_stale = before is not None and before.state == "stale"
+        if now.state == "stale" and not was_stale:
+            out.append(Event("spoke-stale", f"spoke {name} ({now.region}) stopped reporting", spoke=name,
+                             region=now.region, state=now.state))
+        elif was_stale and now.state != "stale":
+            out.append(Event("spoke-back", f"spoke {name} ({now.region}) reports again: {now.state}", spoke=name,
+                             region=now.region, state=now.state))
+        had_drift = before is not None and before.drift
+        if now.drift and not had_drift:
+            out.append(Event("drift-appeared", f"drift on spoke {name} ({now.region}): {now.drifted} changed, "
+                             f"{now.missing} missing object(s)", spoke=name, region=now.region, state=now.state))
+        elif had_drift and not now.drift and now.state != "stale":
+            out.append(Event("drift-cleared", f"spoke {name} ({now.region}) has no drift any more", spoke=name,
+                             region=now.region, state=now.state))
+    rev = cur.revision[:12]
+    if prev.halted and (prev.revision != cur.revision or not cur.halted):
+        why = f"superseded by {rev}" if prev.revision != cur.revision else "no longer halted"
+        out.append(Event("rollout-resumed", f"rollout of {prev.revision[:12]} resumed: {why}",
+                         revision=prev.revision, reason=why))
+    if cur.halted and (prev.revision != cur.revision or not prev.halted):
+        out.append(Event("rollout-halted", f"rollout of {rev} halted: {cur.halted}", revision=cur.revision,
+                         reason=cur.halted))
+    if cur.complete and cur.revision not in completed and not (prev.complete and prev.revision == cur.revision):
+        out.append(Event("rollout-completed", f"rollout of {rev} completed: every declared spoke applied it",
+                         revision=cur.revision))
+    for revision, (who, reason) in sorted(cur.rejected.items()):
+        if revision not in rejected and revision not in prev.rejected:
+            by = "the hub (its fleet does not load)" if who == "hub" else f"spoke {who}"
+            out.append(Event("revision-rejected", f"revision {revision[:12]} rejected by {by}: {reason}",
+                             spoke="" if who == "hub" else who, revision=revision, reason=reason))
+    return out
