@@ -11,8 +11,8 @@ from razee.errors import UsageError
 from razee.kube.applier import ApplyResult, Progress, apply_plan
 from razee.kube.client import Kube, load_api_client
 from razee.kube.discovery import Discovery
-from razee.kube.health import Health
-from razee.kube.planner import PlanOptions, PlanState, plan_changes
+from razee.kube.health import Health, health_of
+from razee.kube.planner import PassMemo, PlanOptions, PlanState, plan_changes
 from razee.kube.wait import wait_healthy
 from razee.pipeline import render_spoke
 from razee.plan.model import Plan
@@ -59,6 +59,10 @@ class KubePass:
 
     def apply(self, progress: Progress | None = None) -> ApplyResult:
         return apply_plan(self.kube, self.discovery, self.plan, self.state, self.options, progress)
+
+    def health_as_planned(self) -> dict[ObjectKey, Health]:
+        """Objects not healthy in the live state the plan just read (for a pass that changed nothing)."""
+        return health_of(self.state.live.objects, self.state.desired_versions)
 
     def wait(self, timeout: float) -> dict[ObjectKey, Health]:
         """Objects that are not healthy after waiting up to `timeout` seconds (empty when all are)."""
@@ -107,7 +111,7 @@ class Pass:
 
 
 def plan_kube(manifests: tuple[Manifest, ...], target: Target, options: PassOptions,
-              engine: Mapping[str, Any] | None = None) -> KubePass:
+              engine: Mapping[str, Any] | None = None, memo: PassMemo | None = None) -> KubePass:
     """`engine`: the fleet's `engine` settings (conflicts, pruneTimeout in seconds)."""
     engine = engine or {}
     fleet_takes_over = engine.get("conflicts", "takeover") == "takeover"
@@ -118,7 +122,7 @@ def plan_kube(manifests: tuple[Manifest, ...], target: Target, options: PassOpti
         plan_options = PlanOptions(target.spoke, prune=options.prune, allow_mass_prune=options.allow_mass_prune,
                                    concurrency=options.concurrency, conflicts="takeover" if takeover else "refuse",
                                    prune_timeout=float(engine.get("pruneTimeout", 60)))
-        plan, state = plan_changes(kube, discovery, manifests, plan_options)
+        plan, state = plan_changes(kube, discovery, manifests, plan_options, memo)
     except BaseException:
         kube.close()
         raise
@@ -145,7 +149,7 @@ def plan_infrastructure(view: SpokeView, provider_name: str, target: Target, opt
 
 
 def plan_spoke(root: Path, target: Target, options: PassOptions | None = None,
-               cache: RenderCache | None = None) -> Pass:
+               cache: RenderCache | None = None, memo: PassMemo | None = None) -> Pass:
     """Render (or take from `cache`) and plan one spoke's pass; nothing is applied."""
     options = options or PassOptions()
     if not target.spoke:
@@ -154,7 +158,7 @@ def plan_spoke(root: Path, target: Target, options: PassOptions | None = None,
     run = Pass(target.spoke, bundle.region, bundle.wave)
     try:
         if options.kube:
-            run.kube = plan_kube(bundle.manifests, target, options, bundle.meta.get("engine"))
+            run.kube = plan_kube(bundle.manifests, target, options, bundle.meta.get("engine"), memo)
         if options.infra:
             fleet = bundle.fleet
             if fleet is None:  # a render from the disk cache: infrastructure needs the fleet itself

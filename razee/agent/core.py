@@ -30,6 +30,7 @@ from razee.agent.report import PassOutcome, describe_infra, describe_objects
 from razee.errors import InputError, RazeeError, ServiceError
 from razee.fleet.loader import load_fleet
 from razee.kube.client import Kube, load_api_client
+from razee.kube.planner import PassMemo
 from razee.pipeline import render_spoke
 from razee.reconcile import Pass, PassOptions, Target, plan_spoke
 from razee.render.cache import MemoryRenderCache
@@ -102,6 +103,7 @@ class Agent:
         self.checkouts.mkdir(exist_ok=True)
         self.region = "?"
         self.render_cache = MemoryRenderCache()  # an unchanged revision is not rendered again
+        self.pass_memo = PassMemo()  # objects unchanged on both sides are not prepared or compared again
         self._load_state()
 
     # -- source -------------------------------------------------------------------------------------------------
@@ -263,7 +265,7 @@ class Agent:
         self.metrics.source.info({"revision": revision})
         target = Target(self.s.spoke, self.s.kubeconfig, self.s.context, self.s.provider_settings)
         t0 = time.monotonic()
-        run = plan_spoke(root, target, self.s.pass_options, self.render_cache)
+        run = plan_spoke(root, target, self.s.pass_options, self.render_cache, self.pass_memo)
         try:
             self.region = outcome.region = run.region
             outcome.wave = run.wave
@@ -315,8 +317,10 @@ class Agent:
         if run.kube is None:
             return []
         try:
+            # a pass that changed nothing reads health from the live state it just planned with
+            found = run.kube.wait(0) if run.has_changes else run.kube.health_as_planned()
             return [{"object": str(key), "status": h.status.value, "reason": h.reason}
-                    for key, h in sorted(run.kube.wait(0).items())][:100]
+                    for key, h in sorted(found.items())][:100]
         except RazeeError as e:
             return [{"object": "*", "status": "unknown", "reason": e.message}]
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+import orjson
 import urllib3
 
 from razee.kube.connection import Connection, connect
@@ -99,6 +100,6 @@ class Kube:
         if status >= 300:
             raise from_response(status, data, what)
         try:
-            return json.loads(data) if data else None
-        except ValueError as e:
+            return orjson.loads(data) if data else None
+        except ValueError as e:  # orjson.JSONDecodeError is a ValueError
             raise KubeError(f"{what}: the server sent invalid JSON", status) from e

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+from razee.render.manifest import ObjectKey
 
 
 class HealthStatus(StrEnum):
@@ -114,3 +117,16 @@ def needs_watching(group: str, kind: str) -> bool:
     """Kinds whose health can change after apply; everything else is healthy once the apply succeeded."""
     return (group, kind) in _BY_KIND or group not in ("", "rbac.authorization.k8s.io", "networking.k8s.io",
                                                       "policy", "storage.k8s.io", "scheduling.k8s.io")
+
+
+def health_of(objects: Mapping[ObjectKey, dict[str, Any]], keys: Iterable[ObjectKey]) -> dict[ObjectKey, Health]:
+    """Watched objects among `keys` that are not healthy in `objects` (a missing one is still progressing)."""
+    out: dict[ObjectKey, Health] = {}
+    for key in keys:
+        if not needs_watching(key.group, key.kind):
+            continue
+        obj = objects.get(key)
+        health = assess(obj) if obj is not None else Health(HealthStatus.PROGRESSING, "not found")
+        if health.status != HealthStatus.HEALTHY:
+            out[key] = health
+    return out

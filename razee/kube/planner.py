@@ -24,6 +24,7 @@ from razee.kube.ownership import Claims, prune_verdict
 from razee.kube.rebuild import rebuild_inventory
 from razee.kube.ssa import ConflictPolicy, preview, validate_in
 from razee.plan.compare import mismatches
+from razee.plan.jsoncopy import copy_json
 from razee.plan.model import Action, Change, Plan
 from razee.plan.order import stage_of
 from razee.plan.view import HASH_ANNOTATION, clean, json_patch, mask_secrets
@@ -82,10 +83,36 @@ def _pending_crds(prepared: Sequence[dict[str, Any]]) -> dict[tuple[str, str], d
     return out
 
 
-def _desired_objects(manifests: Sequence[Manifest], target: str, discovery: Discovery,
-                     warnings: list[str]) -> tuple[dict[ObjectKey, _Desired], dict[tuple[str, str], dict[str, Any]]]:
+@dataclass
+class PassMemo:
+    """What a long-running agent carries from pass to pass, so an unchanged spoke costs little more than its reads.
+
+    Entries of objects no longer seen are dropped at the end of each pass, so the memo never outgrows the spoke.
+    """
+
+    compared: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
+    """(uid, resourceVersion, desired hash) -> drifted paths: an object neither side changed is not compared."""
+    prepared: dict[int, tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=dict)
+    """id(rendered object) -> (that object, its prepared form); the first element keeps the id from being reused."""
+
+
+def _prepared(manifests: Sequence[Manifest], target: str, memo: PassMemo | None) -> list[dict[str, Any]]:
+    if memo is None:
+        return [prepare(m, target) for m in manifests]
+    out, kept = [], {}
+    for m in manifests:
+        hit = memo.prepared.get(id(m.obj))
+        obj = hit[1] if hit is not None and hit[0] is m.obj else prepare(m, target)
+        kept[id(m.obj)] = (m.obj, obj)
+        out.append(obj)
+    memo.prepared = kept
+    return out
+
+
+def _desired_objects(manifests: Sequence[Manifest], target: str, discovery: Discovery, warnings: list[str],
+                     memo: PassMemo | None) -> tuple[dict[ObjectKey, _Desired], dict[tuple[str, str], dict[str, Any]]]:
     """Prepared objects by key; a namespace on a cluster-scoped kind is dropped (as kubectl does), with a warning."""
-    prepared = [(m, prepare(m, target)) for m in manifests]
+    prepared = list(zip(manifests, _prepared(manifests, target, memo), strict=True))
     pending = _pending_crds([obj for _, obj in prepared])
     out: dict[ObjectKey, _Desired] = {}
     for manifest, obj in prepared:
@@ -97,6 +124,7 @@ def _desired_objects(manifests: Sequence[Manifest], target: str, discovery: Disc
             namespaced = None if crd is None else crd["spec"].get("scope") != "Cluster"
         error = ""
         if namespaced is False and key.namespace:
+            obj = copy_json(obj)  # the prepared form may be reused by the next pass: change a copy
             del obj["metadata"]["namespace"]
             _rehash(obj)
             warnings.append(f"{key}: metadata.namespace dropped, {key.kind} is cluster-scoped [{manifest.source}]")
@@ -111,10 +139,12 @@ def _desired_objects(manifests: Sequence[Manifest], target: str, discovery: Disc
 
 
 def plan_changes(kube: Kube, discovery: Discovery, manifests: Sequence[Manifest],
-                 options: PlanOptions) -> tuple[Plan, PlanState]:
+                 options: PlanOptions, memo: PassMemo | None = None) -> tuple[Plan, PlanState]:
+    """The plan of one pass. `memo` (kept by a long-running agent) carries comparisons from pass to pass."""
     start = kube.counter.total
+    seen: dict[tuple[str, str, str], list[str]] = {}
     warnings: list[str] = []
-    desired, pending_crds = _desired_objects(manifests, options.target, discovery, warnings)
+    desired, pending_crds = _desired_objects(manifests, options.target, discovery, warnings, memo)
     versions = {k: str(d.obj["apiVersion"]) for k, d in desired.items()}
     inventory = read_inventory(kube, options.target)
     if not inventory.found:
@@ -167,7 +197,12 @@ def plan_changes(kube: Kube, discovery: Discovery, manifests: Sequence[Manifest]
                 change.action = Action.UPDATE
                 change.reason = "changed in the fleet repo" if live_hash else "not yet managed by razee"
             else:
-                drift = mismatches(d.obj, current)
+                meta = current.get("metadata") or {}
+                memo_key = (str(meta.get("uid")), str(meta.get("resourceVersion")), str(live_hash))
+                drift = memo.compared.get(memo_key) if memo is not None else None
+                if drift is None:
+                    drift = mismatches(d.obj, current)
+                seen[memo_key] = drift
                 if drift:
                     change.action, change.drift = Action.UPDATE, drift
                     change.reason = "drift: changed in the cluster at " + ", ".join(drift)
@@ -200,6 +235,8 @@ def plan_changes(kube: Kube, discovery: Discovery, manifests: Sequence[Manifest]
             change.patch = json_patch(change.before, change.after if change.action != Action.PRUNE else None)
             if change.drift and change.patch:
                 change.drift = sorted({op["path"] for op in change.patch})
+    if memo is not None:
+        memo.compared = seen
     plan.requests = kube.counter.total - start
     return plan, state
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 
 from razee.kube.client import Kube
 from razee.kube.discovery import Discovery
-from razee.kube.health import Health, HealthStatus, assess, needs_watching
+from razee.kube.health import Health, HealthStatus, health_of, needs_watching
 from razee.kube.live import read_live
 from razee.render.manifest import ObjectKey
 
@@ -23,12 +23,7 @@ def wait_healthy(kube: Kube, discovery: Discovery, objects: Iterable[tuple[Objec
     deadline = time.monotonic() + timeout
     while True:
         live = read_live(kube, discovery, watched, target)
-        unhealthy: dict[ObjectKey, Health] = {}
-        for key, _ in watched:
-            obj = live.objects.get(key)
-            health = assess(obj) if obj is not None else Health(HealthStatus.PROGRESSING, "not found")
-            if health.status != HealthStatus.HEALTHY:
-                unhealthy[key] = health
+        unhealthy = health_of(live.objects, (k for k, _ in watched))
         degraded = any(h.status == HealthStatus.DEGRADED for h in unhealthy.values())
         if not unhealthy or degraded or time.monotonic() >= deadline:
             return unhealthy
