@@ -19,6 +19,7 @@ from razee.hub.auth import Principal, authenticate
 from razee.hub.dashboard import render_dashboard
 from razee.hub.model import ReportIn
 from razee.hub.store import Page, Store
+from razee.hub.tokens_api import tokens_router
 
 MAX_REPORT_BYTES = 4 << 20
 
@@ -145,4 +146,5 @@ def create_app(store: Store) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    app.include_router(tokens_router(store))
     return app
