@@ -187,6 +187,22 @@ def test_init_bootstrap_then_the_agent_reports_and_rotation(
                      spoke_cluster.kubeconfig)
     assert diff.returncode == 0, diff.stdout[-2000:] + diff.stderr
 
+    # The first commit of one's own: pushed, picked up by the agent, applied and reported.
+    (work / "templates" / "spoke" / "hello.yaml.j2").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: hello, namespace: razee-system}\n"
+        "data: {spoke: {{ spoke.name | tojson }}}\n")
+    repo.git.add(A=True)
+    repo.index.commit("first commit of our own", author=git.Actor("t", "t@example.com"))
+    repo.git.push(str(git_root / "fleet.git"), "main")
+    ran = run_razee("agent", "--spoke", spoke, "--repo", url, "--hub", hub.url, "--hub-token-file",
+                    str(token_file), "--once", "--no-infra", "--kubeconfig", spoke_cluster.kubeconfig,
+                    "--state-dir", str(tmp_path / "state"), env={"RAZEE_GIT_TOKEN": git_token}, timeout=600)
+    assert ran.returncode == 0, ran.stdout[-2000:] + ran.stderr[-3000:]
+    assert spoke_cluster.core.read_namespaced_config_map("hello", NS).data == {"spoke": spoke}
+    spokes = httpx.get(hub.url + "/api/v1/spokes", headers={"Authorization": f"Bearer {admin}"}, timeout=15).json()
+    [mine] = [s for s in spokes["items"] if s["spoke"] == spoke]
+    assert mine["revision"] == repo.head.commit.hexsha
+
     # Rotation: a new token in the Secret, the pods rolled by the new id, the old token revoked at the hub.
     # (from a local checkout of the repo, with no git token given: the one in the Secret stays)
     rotated = bootstrap(spoke, hub, str(work), admin_file, spoke_cluster.kubeconfig, "--rotate-token")
