@@ -67,6 +67,7 @@ def fleet_checkout(repo: str, branch: str) -> Iterator[Path]:
 
 def bootstrap(settings: BootstrapSettings) -> BootstrapResult:
     from razee.pipeline import render_spoke
+    from razee.plan.model import Action
     from razee.reconcile import PassOptions, Target, plan_kube
 
     result = BootstrapResult()
@@ -85,7 +86,8 @@ def bootstrap(settings: BootstrapSettings) -> BootstrapResult:
     old_id: str | None = None
     try:
         if run.plan.has_errors:
-            raise ServiceError("the agent's objects cannot be applied:\n" + run.plan.summary())
+            raise ServiceError("the agent's objects cannot be applied:\n" + "\n".join(
+                f"  {c.key}: {c.reason}" for c in run.plan.changes if c.action in (Action.CONFLICT, Action.ERROR)))
         current = read_credentials(run.kube, workload.secret)
         if settings.rotate_token and not current.hub_token:
             raise UsageError(f"--rotate-token: Secret {NAMESPACE}/{workload.secret} holds no hub token yet; "
