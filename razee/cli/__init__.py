@@ -31,6 +31,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "hub": ("razee.cli.hub_cmd:hub_group", "The hub: reports of every agent and fleet-wide views."),
     "rollout": ("razee.cli.rollout_cmd:rollout_group", "Progressive rollout: status, pause, resume, approve."),
     "providers": ("razee.cli.providers_cmd:providers_cmd", "Installed infrastructure providers and their settings."),
+    "init": ("razee.cli.init_cmd:init_cmd", "Write a minimal fleet repo of one's own: one region, spoke and wave."),
+    "bootstrap": ("razee.cli.bootstrap_cmd:bootstrap_cmd", "Put the first agent on a spoke; register it with the hub."),
 }
 
 

@@ -25,6 +25,7 @@ from razee.hub.auth import Principal, authenticate
 from razee.hub.metrics import HubMetrics, add_metrics, rejection_reason
 from razee.hub.model import ReportIn
 from razee.hub.store import Page, Store
+from razee.hub.tokens_api import tokens_router
 from razee.hub.watch import FleetWatch
 from razee.hub.web import add_web_routes
 
@@ -219,4 +220,5 @@ def create_app(store: Store, on_new_revision: Callable[[], None] | None = None,
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    app.include_router(tokens_router(store))
     return app

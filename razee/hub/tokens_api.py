@@ -1,0 +1,66 @@
+"""Hub tokens over HTTP, for `razee bootstrap`: an admin creates and revokes agent tokens; any token says who it is.
+
+Only admins create or revoke. Over HTTP a token is created for an agent (bound to one spoke) or a reader, never an
+admin: a leaked admin token must not mint more admins (`razee hub token create --db` still can, with the
+database's credentials). The new token is in the response once and never again; the hub keeps its hash.
+"""
+
+import re
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field
+
+from razee.hub.auth import Principal, authenticate, create_token, revoke_token
+from razee.hub.store import Store
+
+_NAME = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+
+
+class TokenRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["agent", "reader"] = "agent"
+    spoke: Annotated[str, Field(pattern=_NAME)] | None = None
+
+
+def tokens_router(store: Store) -> APIRouter:
+    router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
+
+    def principal(request: Request) -> Principal:
+        header = request.headers.get("authorization", "")
+        who = authenticate(store, header[7:] if header.lower().startswith("bearer ") else None)
+        if who is None:
+            raise HTTPException(401, "a valid token is required", headers={"WWW-Authenticate": "Bearer"})
+        return who
+
+    def admin(who: Annotated[Principal, Depends(principal)]) -> Principal:
+        if who.role != "admin":
+            raise HTTPException(403, "an admin token is required")
+        return who
+
+    @router.post("", status_code=201, responses={401: {}, 403: {}, 422: {}})
+    async def create(body: TokenRequest, who: Annotated[Principal, Depends(admin)]) -> dict[str, Any]:
+        if (body.role == "agent") != bool(body.spoke):
+            raise HTTPException(422, "an agent token names its spoke; a reader token does not")
+        token, token_id = await run_in_threadpool(create_token, store, body.role, body.spoke)
+        return {"id": token_id, "role": body.role, "spoke": body.spoke, "token": token}
+
+    @router.delete("/{token_id}", responses={401: {}, 403: {}, 404: {}})
+    async def revoke(token_id: Annotated[str, Path(pattern=r"^[0-9a-f]{1,64}$")],
+                     who: Annotated[Principal, Depends(admin)]) -> dict[str, Any]:
+        if not await run_in_threadpool(revoke_token, store, token_id):
+            raise HTTPException(404, f"no token with id {token_id}")
+        return {"id": token_id, "revoked": True}
+
+    @router.get("/self", responses={401: {}})
+    def whoami(who: Annotated[Principal, Depends(principal)]) -> dict[str, Any]:
+        """The presented token's id, role and spoke: lets a tool check a token it holds is still valid."""
+        return {"id": who.token_id, "role": who.role, "spoke": who.spoke}
+
+    return router
+
+
+TOKEN_PATTERN = re.compile(r"^rzh_[0-9a-f]+_[A-Za-z0-9_-]+$")
+"""The shape of a hub token, for clients that read one from a file or a Secret."""

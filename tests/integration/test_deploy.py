@@ -1,0 +1,74 @@
+"""deploy/: the hub with PostgreSQL and the agent, accepted by a real apiserver's server-side dry run, within the
+policy gate (Pod Security Standards restricted, NetworkPolicies, resources), and the agent file in step with the
+agent's template."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+from collections.abc import Callable
+from importlib.machinery import SourceFileLoader
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.conftest import REPO, run_razee
+
+DEPLOY = REPO / "deploy"
+FILES = ("hub.yaml", "postgres.yaml", "agent.yaml")
+
+
+def docs(name: str) -> list[dict[str, Any]]:
+    return [d for d in yaml.safe_load_all((DEPLOY / name).read_text()) if d]
+
+
+def test_agent_file_is_what_the_agent_template_renders() -> None:
+    loader = SourceFileLoader("render_deploy_agent", str(REPO / "scripts" / "render-deploy-agent"))
+    generator = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
+    loader.exec_module(generator)
+    expected = generator.render()
+    stale = "deploy/agent.yaml is stale: run scripts/render-deploy-agent"
+    assert (DEPLOY / "agent.yaml").read_text() == expected, stale
+
+
+def test_the_hub_reads_its_dsn_from_a_secret_and_postgres_its_password() -> None:
+    hub = next(d for d in docs("hub.yaml") if d["kind"] == "Deployment")
+    env = {e["name"]: e for e in hub["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["RAZEE_HUB_DB"]["valueFrom"]["secretKeyRef"] == {"name": "razee-hub-db", "key": "url"}
+    pg = next(d for d in docs("postgres.yaml") if d["kind"] == "StatefulSet")
+    pg_env = {e["name"]: e for e in pg["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert "value" not in pg_env["POSTGRES_PASSWORD"]
+    for name in FILES:
+        assert not [d for d in docs(name) if d["kind"] == "Secret"], f"{name} ships a Secret"
+
+
+def test_server_side_dry_run_accepts_every_object(cluster_factory: Callable[[str], str], tmp_path: Path) -> None:
+    kubeconfig = cluster_factory("deploy")
+    kubectl = ["kubectl", "--kubeconfig", kubeconfig, "--cache-dir", str(tmp_path / "kube-cache")]
+    every = [d for name in FILES for d in docs(name)]
+    namespaces = [d for d in every if d["kind"] == "Namespace"]
+    assert {n["metadata"]["name"] for n in namespaces} == {"razee-hub", "razee-system"}
+    made = subprocess.run([*kubectl, "apply", "--server-side", "-f", "-"], text=True, capture_output=True,
+                          input="---\n".join(yaml.safe_dump(d) for d in namespaces))
+    assert made.returncode == 0, made.stderr
+    rest = "---\n".join(yaml.safe_dump(d) for d in every if d["kind"] != "Namespace")
+    dry = subprocess.run([*kubectl, "apply", "--server-side", "--dry-run=server", "-f", "-"], input=rest, text=True,
+                         capture_output=True)
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.count("serverside-applied (server dry run)") == len(every) - len(namespaces), dry.stdout
+
+
+def test_hub_and_postgres_pass_the_policy_gate(tmp_path: Path) -> None:
+    """Placed in a fleet of one's own (restricted Pod Security), the hub's files validate like any template."""
+    fleet = tmp_path / "fleet"
+    made = run_razee("init", str(fleet))
+    assert made.returncode == 0, made.stderr
+    spec_file = fleet / "environments" / "fleet.yaml"
+    spec = yaml.safe_load(spec_file.read_text())
+    spec["policies"]["allowedRegistries"].append("docker.io/library/postgres:*")
+    spec_file.write_text(yaml.safe_dump(spec))
+    for name in ("hub.yaml", "postgres.yaml"):
+        (fleet / "templates" / "spoke" / f"deploy-{name}.j2").write_text((DEPLOY / name).read_text())
+    checked = run_razee("validate", "--repo", str(fleet))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
