@@ -39,3 +39,21 @@ def error(message: str) -> None:
 def note(message: str) -> None:
     sys.stderr.write(f"{message}\n")
     sys.stderr.flush()
+
+
+class Lines:
+    """Styled lines for stdout: coloured through rich on a terminal, plain text otherwise.
+
+    A no-op `razee diff` in a pipe or CI then never imports rich (a tenth of its start-up).
+    """
+
+    def __init__(self) -> None:
+        self._console = stdout_console() if sys.stdout.isatty() else None
+
+    def line(self, text: str, style: str = "") -> None:
+        if self._console is None:
+            sys.stdout.write(text + "\n")
+            return
+        from rich.text import Text
+
+        self._console.print(Text(text, style=style))

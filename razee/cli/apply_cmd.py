@@ -14,7 +14,7 @@ from razee.errors import EXIT_SERVICE, EXIT_USER_ERROR
 from razee.infra.report import print_infra_plan
 from razee.kube.applier import ApplyResult
 from razee.kube.health import Health
-from razee.output import error, note, stdout_console
+from razee.output import Lines, error, note
 from razee.pipeline import fleet_tree
 from razee.plan.format import print_plan
 from razee.plan.model import Change
@@ -53,11 +53,11 @@ def apply_cmd(repo: str | None, rev: str | None, wait: bool, timeout: float, qui
     unhealthy: dict[ObjectKey, Health] = {}
     try:
         if not quiet:
-            console = stdout_console()
+            lines = Lines()
             if run.kube:
-                print_plan(run.kube.plan, console)
+                print_plan(run.kube.plan, lines)
             if run.infra:
-                print_infra_plan(run.infra.plan, console)
+                print_infra_plan(run.infra.plan, lines)
         if run.kube:
             result = _apply_kube(run.kube)
             for key, message in result.failed:

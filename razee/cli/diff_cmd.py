@@ -11,7 +11,7 @@ from razee.cli.kube_options import cluster_options, target_and_options, trusted_
 from razee.cli.options import repo_options
 from razee.errors import EXIT_CHANGES, EXIT_OK, EXIT_USER_ERROR, UsageError
 from razee.infra.report import print_infra_plan
-from razee.output import stdout_console, write
+from razee.output import Lines, stdout_console, write
 from razee.pipeline import Selection, fleet_tree
 from razee.plan.format import print_plan
 from razee.reconcile import plan_spoke
@@ -53,11 +53,11 @@ def diff_cmd(repo: str | None, rev: str | None, from_rev: str | None, to_rev: st
         if output == "json":
             write(json.dumps(run.to_json(), indent=2) + "\n")
         else:
-            console = stdout_console()
+            lines = Lines()
             if run.kube:
-                print_plan(run.kube.plan, console)
+                print_plan(run.kube.plan, lines)
             if run.infra:
-                print_infra_plan(run.infra.plan, console)
+                print_infra_plan(run.infra.plan, lines)
     finally:
         run.close()
     if run.has_errors:

@@ -13,8 +13,7 @@ from razee.output import write
 from razee.pipeline import Selection, fleet_tree, render, render_spoke
 from razee.plan.view import mask_secrets
 from razee.render.cache import DiskRenderCache
-from razee.render.manifest import Manifest
-from razee.render.renderer import SpokeRender
+from razee.render.manifest import Manifest, SpokeRender
 
 
 @click.command("render")

@@ -114,12 +114,25 @@ def _named(items: Any, name: str, what: str, source: str) -> dict[str, Any]:
 
 def from_kubeconfig(path: Path, context: str | None, pool_size: int) -> DirectConnection | None:
     """A direct connection, or None when the user's credentials need the official client."""
-    import yaml
+    import json
 
     try:
-        doc = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as e:
+        text = path.read_text()
+    except OSError as e:
         raise UsageError(f"cannot load Kubernetes credentials from {path}: {e}") from e
+    try:  # JSON is YAML too, and reads without importing a YAML parser
+        doc = json.loads(text) if text.lstrip().startswith("{") else None
+    except ValueError:
+        doc = None
+    if doc is None:
+        import yaml
+
+        try:
+            doc = yaml.safe_load(text) or {}
+        except yaml.YAMLError as e:
+            raise UsageError(f"cannot load Kubernetes credentials from {path}: {e}") from e
+    if not isinstance(doc, dict):
+        raise UsageError(f"cannot load Kubernetes credentials from {path}: not a kubeconfig")
     name = context or doc.get("current-context")
     if not name:
         raise UsageError(f"cannot load Kubernetes credentials: {path} has no current-context; pass --context")
@@ -167,6 +180,8 @@ def connect(kubeconfig: str | None, context: str | None, pool_size: int = 16) ->
         found = in_cluster(pool_size)
         if found is not None:
             return found
+    if kubeconfig and not Path(kubeconfig).is_file():
+        raise UsageError(f"cannot load Kubernetes credentials: {kubeconfig}: no such file")
     paths = [kubeconfig] if kubeconfig else (os.environ.get("KUBECONFIG") or "").split(os.pathsep)
     paths = [p for p in paths if p] or [str(Path.home() / ".kube" / "config")]
     if len(paths) == 1 and Path(paths[0]).is_file():

@@ -17,7 +17,7 @@ from razee.policy import isolate
 from razee.policy.base import OptionsError, RuleContext, Violation, exempt
 from razee.policy.custom import CompiledRule, compile_rule, evaluate
 from razee.policy.rules import RULES
-from razee.render.renderer import SpokeRender
+from razee.render.manifest import SpokeRender
 
 
 class PolicyViolation(InputError):

@@ -68,3 +68,12 @@ class Manifest:
     def key(self) -> ObjectKey:
         group = self.api_version.rpartition("/")[0]
         return ObjectKey(group, self.kind, self.namespace, self.name)
+
+
+@dataclass(frozen=True)
+class SpokeRender:
+    """One spoke's rendered manifests (defined here so that printing a cached render needs no renderer)."""
+
+    spoke: str
+    region: str
+    manifests: tuple[Manifest, ...]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import traceback
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from razee.errors import Finding, InputError, Location
 from razee.fleet.fleet import Fleet, SpokeView
 from razee.fleet.model import Cluster
-from razee.render.manifest import Manifest, ObjectKey, Provenance
+from razee.render.manifest import Manifest, ObjectKey, Provenance, SpokeRender
 from razee.render.sandbox import make_environment
 from razee.render.secrets import SecretStore, find_leaks, load_identities
 from razee.yamlsrc import load_manifests
@@ -29,13 +28,6 @@ from razee.yamlsrc import load_manifests
 TEMPLATES_DIR = "templates"
 GROUPS = ("spoke", "cluster", "policy")
 MAX_OUTPUT_CHARS = 16 << 20
-
-
-@dataclass(frozen=True)
-class SpokeRender:
-    spoke: str
-    region: str
-    manifests: tuple[Manifest, ...]
 
 
 class Renderer:

@@ -420,7 +420,8 @@ spec:
       accessModes: [ReadWriteOnce]
       resources: {{requests: {{storage: SIZE}}}}
 """
-    octets = [secrets.randbelow(200) + 20 for _ in range(3)]
+    octets = [secrets.randbelow(200) + 20 for _ in range(2)]
+    octets.append(octets[1] + 1)  # the changed address always differs from the applied one
     svc = f"""---
 apiVersion: v1
 kind: Service

@@ -53,7 +53,7 @@ def test_unknown_context_and_missing_file_are_usage_errors(tmp_path: Path) -> No
         connect(path, "other")
     with pytest.raises(UsageError, match="no context named 'nope'"):
         connect(path, "nope")
-    with pytest.raises(UsageError, match="cannot load Kubernetes credentials"):
+    with pytest.raises(UsageError, match="absent: no such file"):
         connect(str(tmp_path / "absent"), None)
     bad_ca = kubeconfig(tmp_path, {"token": "abc"}, {"server": "https://x", "certificate-authority": "/nope.crt"})
     with pytest.raises(UsageError, match="cannot load Kubernetes credentials"):
