@@ -7,10 +7,14 @@ fetched (one request each). After CRDs are applied, `forget` drops a group-versi
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from razee.kube.client import Kube
 from razee.kube.errors import NotFound
+
+PREFETCH_CONCURRENCY = 6
 
 
 @dataclass(frozen=True)
@@ -52,22 +56,30 @@ class Discovery:
     def _group_version(self, api_version: str) -> dict[str, Resource]:
         with self._lock:
             cached = self._cache.get(api_version)
-            if cached is not None:
-                return cached
-            path = f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
-            group, _, version = api_version.rpartition("/")
-            try:
-                doc = self.kube.request("DISCOVERY", "GET", path)
-            except NotFound:
-                doc = {"resources": []}
-            kinds: dict[str, Resource] = {}
-            for r in doc.get("resources", []):
-                if "/" in r["name"]:  # subresources such as deployments/status
-                    continue
-                kinds[r["kind"]] = Resource(group, version, r["kind"], r["name"], bool(r["namespaced"]),
-                                            "list" in (r.get("verbs") or []))
-            self._cache[api_version] = kinds
-            return kinds
+        if cached is not None:
+            return cached
+        path = f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
+        group, _, version = api_version.rpartition("/")
+        try:
+            doc = self.kube.request("DISCOVERY", "GET", path)
+        except NotFound:
+            doc = {"resources": []}
+        kinds: dict[str, Resource] = {}
+        for r in doc.get("resources", []):
+            if "/" in r["name"]:  # subresources such as deployments/status
+                continue
+            kinds[r["kind"]] = Resource(group, version, r["kind"], r["name"], bool(r["namespaced"]),
+                                        "list" in (r.get("verbs") or []))
+        with self._lock:  # two threads may both have asked; either answer is the same
+            return self._cache.setdefault(api_version, kinds)
+
+    def prefetch(self, api_versions: Iterable[str]) -> None:
+        """Look up several group-versions side by side: one round trip instead of one per group."""
+        with self._lock:
+            todo = sorted({v for v in api_versions if v not in self._cache})
+        if len(todo) > 1:
+            with ThreadPoolExecutor(max_workers=min(PREFETCH_CONCURRENCY, len(todo))) as pool:
+                list(pool.map(self._group_version, todo))
 
     def resource(self, api_version: str, kind: str) -> Resource:
         found = self._group_version(api_version).get(kind)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ from razee.render.manifest import ObjectKey
 
 PER_NAMESPACE_LIMIT = 3
 PAGE = 500
+LIST_CONCURRENCY = 6
 
 
 @dataclass
@@ -46,6 +48,14 @@ def list_all(kube: Kube, resource: Resource, namespace: str | None, selector: st
         query["continue"] = token
 
 
+def _list_many(kube: Kube, jobs: list[tuple[Resource, str | None, str | None]]) -> list[list[Any]]:
+    """LISTs side by side: on a small spoke the round trips, not the decoding, are most of a diff's time."""
+    if len(jobs) <= 1:
+        return [list_all(kube, *job) for job in jobs]
+    with ThreadPoolExecutor(max_workers=min(LIST_CONCURRENCY, len(jobs))) as pool:
+        return list(pool.map(lambda job: list_all(kube, *job), jobs))
+
+
 def _key_of(item: dict[str, Any], resource: Resource) -> ObjectKey:
     meta = item.get("metadata") or {}
     return ObjectKey(resource.group, resource.kind, meta.get("namespace") or "", meta["name"])
@@ -56,6 +66,8 @@ def read_live(kube: Kube, discovery: Discovery, wanted: Iterable[tuple[ObjectKey
     state = LiveState()
     by_resource: dict[Resource, set[str]] = defaultdict(set)
     wanted_keys: set[ObjectKey] = set()
+    wanted = list(wanted)
+    discovery.prefetch({"v1", *(api_version for _, api_version in wanted)})
     for key, api_version in wanted:
         try:
             res = discovery.resource(api_version, key.kind)
@@ -80,18 +92,26 @@ def read_live(kube: Kube, discovery: Discovery, wanted: Iterable[tuple[ObjectKey
             if k in wanted_keys:
                 state.objects[k] = item
 
+    jobs: list[tuple[Resource, str | None, str | None]] = []
+    labelled: list[Resource] = []
     for res, namespaces in sorted(by_resource.items(), key=lambda kv: (kv[0].group, kv[0].kind)):
         if not res.namespaced:
-            take(list_all(kube, res, None), res)
+            jobs.append((res, None, None))
             continue
         present = sorted(ns for ns in namespaces if ns in state.namespaces)
         if len(present) <= PER_NAMESPACE_LIMIT:
-            for ns in present:
-                take(list_all(kube, res, ns), res)
+            jobs.extend((res, ns, None) for ns in present)
             continue
-        take(list_all(kube, res, None, f"{INVENTORY_LABEL}={target}"), res)
+        jobs.append((res, None, f"{INVENTORY_LABEL}={target}"))
+        labelled.append(res)
+    for (res, _, _), items in zip(jobs, _list_many(kube, jobs), strict=True):
+        take(items, res)
+    # Objects of a cluster-wide labelled LIST that are not labelled yet (first pass, adoption): per namespace.
+    followups: list[tuple[Resource, str | None, str | None]] = []
+    for res in labelled:
         missing_ns = {k.namespace for k in wanted_keys
                       if state.resources.get(k) == res and k not in state.objects and k.namespace in state.namespaces}
-        for ns in sorted(missing_ns):
-            take(list_all(kube, res, ns), res)
+        followups.extend((res, ns, None) for ns in sorted(missing_ns))
+    for (res, _, _), items in zip(followups, _list_many(kube, followups), strict=True):
+        take(items, res)
     return state

@@ -114,6 +114,7 @@ def _desired_objects(manifests: Sequence[Manifest], target: str, discovery: Disc
     """Prepared objects by key; a namespace on a cluster-scoped kind is dropped (as kubectl does), with a warning."""
     prepared = list(zip(manifests, _prepared(manifests, target, memo), strict=True))
     pending = _pending_crds([obj for _, obj in prepared])
+    discovery.prefetch({"v1", *(str(obj["apiVersion"]) for _, obj in prepared)})
     out: dict[ObjectKey, _Desired] = {}
     for manifest, obj in prepared:
         key = manifest.key
