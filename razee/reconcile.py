@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from razee.errors import UsageError
+from razee.gcpause import paused_gc
 from razee.kube.applier import ApplyResult, Progress, apply_plan
 from razee.kube.client import Kube, load_api_client
 from razee.kube.discovery import Discovery
@@ -122,7 +123,8 @@ def plan_kube(manifests: tuple[Manifest, ...], target: Target, options: PassOpti
         plan_options = PlanOptions(target.spoke, prune=options.prune, allow_mass_prune=options.allow_mass_prune,
                                    concurrency=options.concurrency, conflicts="takeover" if takeover else "refuse",
                                    prune_timeout=float(engine.get("pruneTimeout", 60)))
-        plan, state = plan_changes(kube, discovery, manifests, plan_options, memo)
+        with paused_gc():  # LIST answers are large acyclic graphs; see razee.gcpause
+            plan, state = plan_changes(kube, discovery, manifests, plan_options, memo)
     except BaseException:
         kube.close()
         raise

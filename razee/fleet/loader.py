@@ -16,6 +16,7 @@ from razee.errors import Finding, InputError, Location
 from razee.fleet.fleet import Fleet
 from razee.fleet.model import Cluster, FleetSpec, Region
 from razee.fleet.schedule import CapacityError, assign_clusters
+from razee.gcpause import paused_gc
 from razee.yamlsrc import Located, load_one, load_one_fast
 
 FLEET_FILE = "environments/fleet.yaml"
@@ -98,10 +99,11 @@ def load_fleet(root: Path, cache: ParseCache | None = None) -> Fleet:
     The first attempt parses with libyaml and keeps no line numbers, which is three times faster on big fleets.
     Only when it finds a problem does a second, line-tracking attempt run, so errors still name file and line.
     """
-    try:
-        return _load(root, fast=True, cache=cache)
-    except InputError:
-        return _load(root, fast=False, cache=None)
+    with paused_gc():
+        try:
+            return _load(root, fast=True, cache=cache)
+        except InputError:
+            return _load(root, fast=False, cache=None)
 
 
 def _model(model: type[M], root: Path, rel: str, findings: list[Finding], fast: bool,

@@ -20,7 +20,9 @@ from jinja2.sandbox import SandboxedEnvironment
 from razee.errors import Finding, InputError, Location
 from razee.fleet.fleet import Fleet, SpokeView
 from razee.fleet.model import Cluster
+from razee.gcpause import paused_gc
 from razee.render.manifest import Manifest, ObjectKey, Provenance, SpokeRender
+from razee.render.parallel import fork_map
 from razee.render.sandbox import make_environment
 from razee.render.secrets import SecretStore, find_leaks, load_identities
 from razee.yamlsrc import load_manifests
@@ -49,6 +51,10 @@ class Renderer:
                       if not p.name.startswith("_") and p.is_file())
 
     def render_spoke(self, view: SpokeView) -> SpokeRender:
+        with paused_gc():
+            return self._render_spoke(view)
+
+    def _render_spoke(self, view: SpokeView) -> SpokeRender:
         base = {"fleet": self.fleet.spec, "region": view.region, "spoke": view.spoke, "secrets": self.secrets}
         spoke_values = self.fleet.spoke_values(view)
         out: list[Manifest] = []
@@ -198,15 +204,24 @@ def check_duplicates(manifests: Iterable[Manifest], findings: list[Finding]) -> 
 
 def render_spokes(repo: Path, fleet: Fleet, views: Iterable[SpokeView],
                   secrets: SecretStore | None = None) -> list[SpokeRender]:
-    """Render several spokes, collecting every spoke's problems before failing."""
+    """Render several spokes (on every core when there are many), collecting every spoke's problems first."""
     renderer = Renderer(repo, fleet, secrets)
+    chosen = list(views)
+
+    def one(index: int) -> tuple[SpokeRender | None, list[Finding], list[str]]:
+        try:
+            return renderer.render_spoke(chosen[index]), [], renderer.secrets.opened()
+        except InputError as e:
+            return None, e.findings, renderer.secrets.opened()
+
+    outcomes = fork_map(one, range(len(chosen)), sum(len(v.clusters) for v in chosen))
     results: list[SpokeRender] = []
     findings: list[Finding] = []
-    for view in views:
-        try:
-            results.append(renderer.render_spoke(view))
-        except InputError as e:
-            findings.extend(f for f in e.findings if f not in findings)
+    for result, problems, opened in outcomes:
+        renderer.secrets.open_all(opened)  # what a worker decrypted counts here too (never cached on disk)
+        if result is not None:
+            results.append(result)
+        findings.extend(f for f in problems if f not in findings)
     if findings:
         raise InputError(collapse_per_cluster(findings))
     return results

@@ -48,8 +48,45 @@ class RepoLoader(BaseLoader):
 
 
 def _to_yaml(value: Any) -> str:
-    """Inline YAML (flow style) so the result fits on the line where a template puts it."""
+    """Inline YAML (flow style) so the result fits on the line where a template puts it.
+
+    Templates call it with the same few values for every cluster (resources, zones, labels), and PyYAML's
+    representer costs a fifth of a spoke's render, so results are remembered by value (types included).
+    """
+    key = _frozen(value)
+    if key is None:
+        return _dump_inline(value)
+    hit = _TO_YAML_CACHE.get(key)
+    if hit is None:
+        if len(_TO_YAML_CACHE) >= _TO_YAML_CACHE_MAX:
+            _TO_YAML_CACHE.clear()
+        hit = _TO_YAML_CACHE[key] = _dump_inline(value)
+    return hit
+
+
+def _dump_inline(value: Any) -> str:
     return yaml.dump(value, Dumper=_Dumper, default_flow_style=True, sort_keys=True, width=1 << 30).strip()
+
+
+_TO_YAML_CACHE: dict[Any, str] = {}
+_TO_YAML_CACHE_MAX = 4096
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _frozen(value: Any, depth: int = 0) -> Any:
+    """A hashable key that tells apart every value PyYAML would write differently; None for anything else."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return kind, value
+    if depth > 20:
+        return None
+    if kind is list:
+        items = tuple(_frozen(v, depth + 1) for v in value)
+        return None if None in items else (list, items)
+    if kind is dict:
+        pairs = tuple((_frozen(k, depth + 1), _frozen(v, depth + 1)) for k, v in value.items())
+        return None if any(k is None or v is None for k, v in pairs) else (dict, pairs)
+    return None
 
 
 def _quote(value: Any) -> str:

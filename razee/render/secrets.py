@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,14 @@ class SecretStore(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self.files)
+
+    def opened(self) -> list[str]:
+        """The entries read so far; a forked renderer reports them so the parent's store matches."""
+        return sorted(self._cache)
+
+    def open_all(self, names: Iterable[str]) -> None:
+        for name in names:
+            _ = self[name]
 
     @property
     def decrypted(self) -> bool:
