@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from razee.errors import Finding
+from razee.errors import Finding, InputError
 from razee.fleet.fleet import Fleet, SpokeView
 from razee.fleet.loader import ParseCache, load_fleet
 from razee.fleet.model import Cluster
@@ -22,6 +22,7 @@ from razee.policy.gate import PolicyViolation, check_policies
 from razee.preview.fingerprint import TemplateSet, spoke_fingerprint
 from razee.preview.model import InfraDelta, ObjectChange, Preview, SpokePreview
 from razee.render.manifest import Manifest, ObjectKey
+from razee.render.parallel import fork_map
 from razee.render.renderer import Renderer
 
 
@@ -44,29 +45,41 @@ def compare_revisions(old: Side, new: Side, spokes: Iterable[str] | None = None,
     new_views = {v.spoke.name: v for v in new.fleet.spokes()}
     names = sorted(set(old_views) | set(new_views)) if spokes is None else sorted(spokes)
     old_renderer, new_renderer = Renderer(old.root, old.fleet), Renderer(new.root, new.fleet)
-    out: list[SpokePreview] = []
-    violations: list[Finding] = []
-    for name in names:
+
+    def one(name: str) -> tuple[SpokePreview | None, list[Finding], InputError | None]:
         ov, nv = old_views.get(name), new_views.get(name)
         either = nv or ov
         if either is None:
-            continue  # asked for a spoke neither revision has; the caller checks names
+            return None, [], None  # asked for a spoke neither revision has; the caller checks names
         region = either.region.name
         if ov is not None and nv is not None and not full and (
                 spoke_fingerprint(old.fleet, ov, old.templates) == spoke_fingerprint(new.fleet, nv, new.templates)):
-            out.append(SpokePreview(name, region, rendered=False))
-            continue
-        before = old_renderer.render_spoke(ov).manifests if ov else ()
-        after: tuple[Manifest, ...] = ()
-        if nv is not None:
-            rendered = new_renderer.render_spoke(nv)
-            after = rendered.manifests
-            violations.extend(f for f in check_policies(new.fleet, [rendered]) if f not in violations)
+            return SpokePreview(name, region, rendered=False), [], None
+        try:
+            before = old_renderer.render_spoke(ov).manifests if ov else ()
+            after: tuple[Manifest, ...] = ()
+            found: list[Finding] = []
+            if nv is not None:
+                rendered = new_renderer.render_spoke(nv)
+                after = rendered.manifests
+                found = check_policies(new.fleet, [rendered])
+        except InputError as e:
+            return None, [], e
         sides = (old.label, new.label)
         sp = SpokePreview(name, region, rendered=True, objects=compare_manifests(before, after, sides),
                           infra=compare_infra(ov, nv))
         sp.status = "added" if ov is None else "removed" if nv is None else ("changed" if sp.changed else "unchanged")
-        out.append(sp)
+        return sp, found, None
+
+    weight = sum(len(v.clusters) for n in names for v in (old_views.get(n), new_views.get(n)) if v is not None)
+    out: list[SpokePreview] = []
+    violations: list[Finding] = []
+    for sp, found, error in fork_map(one, names, weight):  # spoke by spoke, on every core for a large fleet
+        if error is not None:
+            raise error
+        violations.extend(f for f in found if f not in violations)
+        if sp is not None:
+            out.append(sp)
     if violations:
         # every agent would refuse this revision; spokes not rendered here kept the base revision's result
         raise PolicyViolation(violations, f"revision {new.label} violates {len(violations)} policy rule(s); "

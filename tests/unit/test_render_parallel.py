@@ -74,3 +74,26 @@ def test_small_jobs_stay_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
     assert parallel.fork_map(job, [1, 2, 3], weight=10) == [2, 4, 6]
     import os
     assert pid[0] == os.getpid()  # ran here: the list it changed is ours
+
+
+def test_forked_preview_equals_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from razee.preview.compare import Side, compare_revisions
+
+    old_root = generate(tmp_path / "old", REPO, spokes_per_region=1, clusters_per_spoke=30)
+    new_root = tmp_path / "new"
+    shutil.copytree(old_root, new_root)
+    template = new_root / "templates" / "cluster" / "namespace.yaml.j2"
+    template.write_text(template.read_text().replace('    razee.io/managed: "true"',
+                                                     '    razee.io/managed: "true"\n    razee.io/touched: x', 1))
+    region = new_root / "environments" / "regions" / "eu-de.yaml"
+    region.write_text(region.read_text().replace("sizePerZone: 1", "sizePerZone: 4", 1))
+    monkeypatch.setattr(parallel, "MIN_CLUSTERS", 1)
+    results = []
+    for workers in ("2", "1"):
+        monkeypatch.setenv("RAZEE_RENDER_WORKERS", workers)
+        old, new = Side.load("old", old_root, {}), Side.load("new", new_root, {})
+        results.append(compare_revisions(old, new).to_json())
+    assert results[0] == results[1]
+    assert results[0]["summary"]["spokes"] == 6  # a template every spoke uses
