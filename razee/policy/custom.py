@@ -12,9 +12,10 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import cel
+if TYPE_CHECKING:  # the cel package imports its interactive CLI (0.2 s); only fleets with custom rules pay
+    import cel
 
 from razee.fleet.model import CustomRule
 from razee.render.manifest import Manifest
@@ -126,6 +127,8 @@ def merge_paths(a: Paths, b: Paths) -> Paths:
 
 def compile_rule(rule: CustomRule) -> CompiledRule:
     """Raises ValueError with the compiler's message (the fleet model has checked this already)."""
+    import cel
+
     program = cel.compile(rule.expression)
     return CompiledRule(rule, program, object_paths(rule.expression), bounded(rule.expression, program))
 
@@ -152,6 +155,8 @@ def evaluate(rules: Sequence[CompiledRule], manifests: Sequence[Manifest], spoke
     errors = [0] * len(rules)
     merged: dict[tuple[int, ...], Paths | None] = {}
     # one context for the whole render: making one costs more than most evaluations
+    import cel
+
     variables = cel.Context({"spoke": spoke})
     for mi, m in enumerate(manifests):
         matched = [ri for ri, r in enumerate(rules) if errors[ri] < MAX_ERRORS_PER_RULE and r.matches(m)]
