@@ -227,8 +227,11 @@ _PLAIN_TAGS: dict[str, str] = {}  # plain scalar -> its implicit tag: a pure fun
 _PLAIN_CACHE_MAX = 100_000
 
 
-class _FastLoader(_Loader):  # type: ignore[misc,valid-type]
-    """libyaml composition with a memoised implicit-tag resolver (SafeLoader has no path resolvers to track)."""
+class MemoResolver:
+    """Implicit tags of plain scalars, memoised: a pure function of the text as SafeLoader has no path resolvers.
+
+    Mixed into the fast loader and the fast dumper, whose C code asks for a tag once or twice per scalar.
+    """
 
     def resolve(self, kind: type[yaml.Node], value: str, implicit: tuple[bool, bool]) -> str:
         if kind is yaml.ScalarNode:
@@ -236,7 +239,7 @@ class _FastLoader(_Loader):  # type: ignore[misc,valid-type]
                 return _STR  # quoted: always a string (no path resolvers)
             tag = _PLAIN_TAGS.get(value)
             if tag is None:
-                tag = super().resolve(kind, value, implicit)
+                tag = yaml.resolver.Resolver.resolve(self, kind, value, implicit)  # type: ignore[arg-type,no-untyped-call,unused-ignore]
                 if len(_PLAIN_TAGS) < _PLAIN_CACHE_MAX:
                     _PLAIN_TAGS[value] = tag
             return tag
@@ -247,6 +250,10 @@ class _FastLoader(_Loader):  # type: ignore[misc,valid-type]
 
     def ascend_resolver(self) -> None:
         return None
+
+
+class _FastLoader(MemoResolver, _Loader):  # type: ignore[misc,valid-type]
+    """libyaml composition with the memoised resolver."""
 
 
 assert not _FastLoader.yaml_path_resolvers, "the fast loader assumes no path resolvers"

@@ -6,7 +6,6 @@ import copy
 import json
 
 import click
-import yaml
 
 from razee.cli.options import repo_options, selection_options
 from razee.output import write
@@ -14,6 +13,7 @@ from razee.pipeline import Selection, fleet_tree, render, render_spoke
 from razee.plan.view import mask_secrets
 from razee.render.cache import DiskRenderCache
 from razee.render.manifest import Manifest, SpokeRender
+from razee.yamlout import dump_block
 
 
 @click.command("render")
@@ -50,14 +50,11 @@ def mask_rendered(result: SpokeRender) -> SpokeRender:
     return SpokeRender(result.spoke, result.region, tuple(manifests))
 
 
-_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-
-
 def to_yaml(results: list[SpokeRender]) -> str:
     parts: list[str] = []
     for r in results:
         for m in r.manifests:
-            body = yaml.dump(m.obj, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True)
+            body = dump_block(m.obj)
             parts.append(f"---\n# spoke: {r.spoke}\n# source: {m.source}\n{body}")
     return "".join(parts)
 
