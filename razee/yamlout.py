@@ -40,7 +40,7 @@ def _float(value: float) -> str:
     return text.replace("e", ".0e", 1) if "." not in text and "e" in text else text
 
 
-def _nodes(value: Any) -> yaml.Node:
+def _nodes(value: Any, sort_keys: bool) -> yaml.Node:
     seen: set[int] = set()
     scalar, mapping, sequence = yaml.ScalarNode, yaml.MappingNode, yaml.SequenceNode
 
@@ -53,7 +53,13 @@ def _nodes(value: Any) -> yaml.Node:
                 raise _Unusual("shared")  # PyYAML writes an anchor and an alias
             seen.add(id(v))
             if kind is dict:
-                return mapping(_MAP, [(node(k), node(x)) for k, x in v.items()], flow_style=False)
+                items = list(v.items())
+                if sort_keys:
+                    try:
+                        items.sort()
+                    except TypeError:  # keys of several types: PyYAML keeps their order too
+                        items = list(v.items())
+                return mapping(_MAP, [(node(k), node(x)) for k, x in items], flow_style=False)
             return sequence(_SEQ, [node(x) for x in v], flow_style=False)
         if kind is bool:
             return scalar(_BOOL, "true" if v else "false")
@@ -68,10 +74,10 @@ def _nodes(value: Any) -> yaml.Node:
     return node(value)
 
 
-def dump_block(value: Any) -> str:
-    """`yaml.dump(value, sort_keys=False, default_flow_style=False, allow_unicode=True)` with libyaml."""
+def dump_block(value: Any, sort_keys: bool = False) -> str:
+    """`yaml.dump(value, sort_keys=…, default_flow_style=False, allow_unicode=True)` with libyaml."""
     try:
-        root = _nodes(value)
+        root = _nodes(value, sort_keys)
     except _Unusual:
-        return yaml.dump(value, Dumper=_Base, sort_keys=False, default_flow_style=False, allow_unicode=True)
+        return yaml.dump(value, Dumper=_Base, sort_keys=sort_keys, default_flow_style=False, allow_unicode=True)
     return yaml.serialize(root, Dumper=_Dumper, allow_unicode=True)

@@ -53,9 +53,9 @@ def mask_secrets(before: dict[str, Any] | None, after: dict[str, Any] | None) ->
 def to_yaml(obj: dict[str, Any] | None) -> str:
     if obj is None:
         return ""
-    import yaml  # only a plan with changes prints YAML
+    from razee.yamlout import dump_block  # only a plan with changes prints YAML
 
-    return yaml.safe_dump(obj, sort_keys=True, default_flow_style=False, allow_unicode=True)
+    return dump_block(obj, sort_keys=True)
 
 
 def unified_diff(before: dict[str, Any] | None, after: dict[str, Any] | None, label: str,

@@ -22,7 +22,7 @@ from razee.policy.gate import PolicyViolation, check_policies
 from razee.preview.fingerprint import TemplateSet, spoke_fingerprint
 from razee.preview.model import InfraDelta, ObjectChange, Preview, SpokePreview
 from razee.render.manifest import Manifest, ObjectKey
-from razee.render.parallel import fork_map
+from razee.render.parallel import MIN_CLUSTERS, fork_map
 from razee.render.renderer import Renderer
 
 
@@ -72,6 +72,9 @@ def compare_revisions(old: Side, new: Side, spokes: Iterable[str] | None = None,
         return sp, found, None
 
     weight = sum(len(v.clusters) for n in names for v in (old_views.get(n), new_views.get(n)) if v is not None)
+    if weight >= MIN_CLUSTERS:
+        old_renderer.compile_all()
+        new_renderer.compile_all()
     out: list[SpokePreview] = []
     violations: list[Finding] = []
     for sp, found, error in fork_map(one, names, weight):  # spoke by spoke, on every core for a large fleet

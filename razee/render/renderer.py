@@ -7,6 +7,7 @@ so the same input always renders byte-identical output.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import traceback
 from collections.abc import Iterable, Mapping
@@ -22,7 +23,7 @@ from razee.fleet.fleet import Fleet, SpokeView
 from razee.fleet.model import Cluster
 from razee.gcpause import paused_gc
 from razee.render.manifest import Manifest, ObjectKey, Provenance, SpokeRender
-from razee.render.parallel import fork_map
+from razee.render.parallel import MIN_CLUSTERS, fork_map
 from razee.render.sandbox import make_environment
 from razee.render.secrets import SecretStore, find_leaks, load_identities
 from razee.yamlsrc import load_manifests
@@ -49,6 +50,12 @@ class Renderer:
             return []
         return sorted(p.relative_to(self.templates_root).as_posix() for p in folder.rglob("*.yaml.j2")
                       if not p.name.startswith("_") and p.is_file())
+
+    def compile_all(self) -> None:
+        """Compile every template now, so forked workers inherit them instead of each compiling its own."""
+        for path in sorted(self.templates_root.rglob("*.j2")) if self.templates_root.is_dir() else []:
+            with contextlib.suppress(jinja2.TemplateError):  # reported, located, when a spoke renders it
+                self.env.get_template(path.relative_to(self.templates_root).as_posix())
 
     def render_spoke(self, view: SpokeView) -> SpokeRender:
         with paused_gc():
@@ -207,6 +214,9 @@ def render_spokes(repo: Path, fleet: Fleet, views: Iterable[SpokeView],
     """Render several spokes (on every core when there are many), collecting every spoke's problems first."""
     renderer = Renderer(repo, fleet, secrets)
     chosen = list(views)
+    weight = sum(len(v.clusters) for v in chosen)
+    if weight >= MIN_CLUSTERS:
+        renderer.compile_all()
 
     def one(index: int) -> tuple[SpokeRender | None, list[Finding], list[str]]:
         try:
@@ -214,7 +224,7 @@ def render_spokes(repo: Path, fleet: Fleet, views: Iterable[SpokeView],
         except InputError as e:
             return None, e.findings, renderer.secrets.opened()
 
-    outcomes = fork_map(one, range(len(chosen)), sum(len(v.clusters) for v in chosen))
+    outcomes = fork_map(one, range(len(chosen)), weight)
     results: list[SpokeRender] = []
     findings: list[Finding] = []
     for result, problems, opened in outcomes:

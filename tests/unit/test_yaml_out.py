@@ -17,8 +17,8 @@ TRICKY = ["yes", "no", "on", "~", "null", "", "0777", "0x1F", "1_000", "1:30", "
           "&a", "!tag", "%x", "x" * 200, "a b " * 40]
 
 
-def _reference(value: Any) -> str:
-    return yaml.dump(value, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True)
+def _reference(value: Any, sort_keys: bool = False) -> str:
+    return yaml.dump(value, Dumper=_Dumper, sort_keys=sort_keys, default_flow_style=False, allow_unicode=True)
 
 
 leaves = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=30),
@@ -33,6 +33,7 @@ trees = st.recursive(leaves, lambda inner: st.one_of(
 @given(trees)
 def test_same_bytes_as_yaml_dump(tree: Any) -> None:
     assert dump_block(tree) == _reference(tree)
+    assert dump_block(tree, sort_keys=True) == _reference(tree, sort_keys=True)
 
 
 def test_what_it_does_not_build_itself_goes_to_yaml_dump() -> None:
