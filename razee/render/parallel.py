@@ -2,7 +2,7 @@
 
 Rendering is CPU-bound Python, so threads do not help. Forked workers inherit the loaded fleet and compiled
 templates instead of receiving them, and send back only their results. Small jobs stay in process: forking costs
-more than rendering a few small spokes. `RAZEE_RENDER_WORKERS=1` turns it off.
+more than rendering a few small spokes. `RAZEE_PROCESSES=1` turns it off.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ _JOB: Callable[[Any], Any] | None = None
 
 
 def workers() -> int:
-    env = os.environ.get("RAZEE_RENDER_WORKERS", "")
+    env = os.environ.get("RAZEE_PROCESSES", "")
     if env.isdigit() and int(env) >= 1:
         return int(env)
     try:

@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
-"""The hot path against its peer, in one run (issue #15): start-up, no-op diff and render, and the agent's idle pass.
+"""Every target of issue #15 against its peer, in one run: start-up, no-op diff, render, fleet-wide render and
+preview, the agent's idle pass and the first apply.
 
 Two fresh clusters on one etcd: razee applies to one, `kubectl apply --server-side` the same rendered objects to the
 other; then each tool's no-op diff runs against its own cluster (best of 3). Sizes: the example fleet's spoke
 au-syd-spoke-1 as shipped (55 objects), and grown by 200 customer clusters (about 2,255 objects). razee runs with
 its render cache warm (a repeated diff, the usual case) and cold (RAZEE_NO_CACHE=1, a changed repo).
+The fleet-wide figures use the generated 15,000-cluster fleet (scripts/bench/fleetgen.py); the preview's peer is
+two full renders (the same preview with its shortcut off), the first apply's is `kubectl apply --server-side` of
+the same 2,020 objects (scripts/bench/kube_vs_kubectl.py's fleet). `--skip-fleet` leaves out the fleet-wide part.
 Each line prints the figure, the target and, where there is one, the peer and the ratio.
 """
 
@@ -50,10 +54,11 @@ def fleet_copy(dest: Path, extra_clusters: int) -> Path:
     return dest
 
 
-def line(name: str, figure: float, target: str, peer: float | None = None) -> None:
-    text = f"{name:<44} {figure:7.3f} s   target {target:<22}"
+def line(name: str, figure: float, target: str, peer: float | None = None, peer_name: str = "kubectl",
+         unit: str = "s") -> None:
+    text = f"{name:<48} {figure:7.3f} {unit:<5} target {target:<28}"
     if peer is not None:
-        text += f" kubectl {peer:7.3f} s   razee is {peer / figure:5.1f}x faster"
+        text += f" {peer_name} {peer:7.3f} s   razee is {peer / figure:5.1f}x faster"
     print(text, flush=True)
 
 
@@ -94,6 +99,62 @@ def agent_idle_cpu(root: Path, kc: str, tmp: Path) -> float:
     return min(samples)
 
 
+def first_apply(tmp: Path, kc_razee: str, kc_kubectl: str) -> None:
+    """2,020 objects in 20 new namespaces: `razee apply` (a server-side dry run of each, then the apply) against
+    `kubectl apply --server-side` (the apply alone)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from kube_vs_kubectl import kubectl, razee, render, write_fleet
+
+    root, manifest = tmp / "apply-fleet", tmp / "apply.yaml"
+    write_fleet(root, 20, {})
+    count = render(root, manifest)
+    ours, _ = razee(["apply", "-q"], root, kc_razee)
+    theirs, _ = kubectl(["apply", "--server-side"], manifest, kc_kubectl)
+    line(f"first apply ({count} objects)", ours, ">= 2x kubectl", theirs)
+
+
+def fleet_scale(tmp: Path) -> None:
+    """The generated fleet: one 250-cluster spoke in process, the whole fleet, and a preview of a template that
+    every cluster uses against two full renders."""
+    import git
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    sys.path.insert(0, str(REPO))
+    from fleetgen import generate
+    from preview import commit, timed
+
+    from razee.fleet.loader import load_fleet
+    from razee.render.parallel import workers
+    from razee.render.renderer import Renderer, render_spokes
+
+    root = generate(tmp / "generated", REPO)
+    repo = git.Repo.init(root)
+    commit(repo, "generated fleet")
+    fleet = load_fleet(root)
+    views = list(fleet.spokes())
+    renderer = Renderer(root, fleet)
+    renderer.render_spoke(views[0])  # compiles the templates
+    samples = []
+    for view in views[1:4]:
+        t0 = time.perf_counter()
+        renderer.render_spoke(view)
+        samples.append(time.perf_counter() - t0)
+    line(f"render one {len(views[1].clusters)}-cluster spoke, in process", min(samples), "< 0.25 s")
+    t0 = time.perf_counter()
+    fleet = load_fleet(root)
+    objects = sum(len(r.manifests) for r in render_spokes(root, fleet, fleet.spokes()))
+    line(f"load + render the fleet ({len(views)} spokes, {objects:,} objects, {workers()} workers)",
+         time.perf_counter() - t0, "< 15 s")
+    template = root / "templates" / "cluster" / "namespace.yaml.j2"
+    template.write_text(template.read_text().replace('    razee.io/managed: "true"',
+                                                     '    razee.io/managed: "true"\n    razee.io/touched: x', 1))
+    commit(repo, "template used by every cluster")
+    everywhere, summary = timed(root)
+    two_full, _ = timed(root, full=True)
+    line(f"preview: template used everywhere ({summary['objects']:,} objects change)", everywhere,
+         "< 40 s and <= two full renders", two_full, "two full renders")
+
+
 def main() -> None:
     # Measure razee as installed: with bytecode (a shell that sets PYTHONDONTWRITEBYTECODE would otherwise have
     # every run compile razee's sources again, about 0.2 s that no installed copy pays).
@@ -118,7 +179,10 @@ def main() -> None:
             line("razee render, grown spoke, cache cold", best(3, render, env={"RAZEE_NO_CACHE": "1"}),
                  "< 0.5 s")
             line("razee render, grown spoke, cache warm", best(3, render), "< 0.5 s")
-            line("agent idle pass (CPU s), grown spoke", agent_idle_cpu(grown, kc_razee, tmp), "< 0.1 CPU s")
+            line("agent idle pass, grown spoke", agent_idle_cpu(grown, kc_razee, tmp), "< 0.1 CPU s", unit="CPU s")
+            first_apply(tmp, kc_razee, kc_kubectl)
+            if "--skip-fleet" not in sys.argv:
+                fleet_scale(tmp)
     finally:
         shutil.rmtree(cache, ignore_errors=True)
         subprocess.run([*testenv, "stop", "hot-razee", "hot-kubectl"], capture_output=True)

@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _render(root: Path, workers: str, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[object]]]:
-    monkeypatch.setenv("RAZEE_RENDER_WORKERS", workers)
+    monkeypatch.setenv("RAZEE_PROCESSES", workers)
     fleet = load_fleet(root)
     return [(r.spoke, [(m.key, m.obj, m.source) for m in r.manifests])
             for r in render_spokes(root, fleet, fleet.spokes())]
@@ -51,7 +51,7 @@ def test_forked_render_collects_every_spokes_errors(tmp_path: Path, monkeypatch:
     monkeypatch.setattr(parallel, "MIN_CLUSTERS", 1)
     messages = []
     for workers in ("2", "1"):
-        monkeypatch.setenv("RAZEE_RENDER_WORKERS", workers)
+        monkeypatch.setenv("RAZEE_PROCESSES", workers)
         fleet = load_fleet(root)
         with pytest.raises(InputError) as e:
             render_spokes(root, fleet, fleet.spokes())
@@ -63,7 +63,7 @@ def test_forked_render_collects_every_spokes_errors(tmp_path: Path, monkeypatch:
 
 
 def test_small_jobs_stay_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RAZEE_RENDER_WORKERS", "2")
+    monkeypatch.setenv("RAZEE_PROCESSES", "2")
     pid = [0]
 
     def job(i: int) -> int:
@@ -92,7 +92,7 @@ def test_forked_preview_equals_in_process(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(parallel, "MIN_CLUSTERS", 1)
     results = []
     for workers in ("2", "1"):
-        monkeypatch.setenv("RAZEE_RENDER_WORKERS", workers)
+        monkeypatch.setenv("RAZEE_PROCESSES", workers)
         old, new = Side.load("old", old_root, {}), Side.load("new", new_root, {})
         results.append(compare_revisions(old, new).to_json())
     assert results[0] == results[1]
