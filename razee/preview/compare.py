@@ -19,11 +19,11 @@ from razee.fleet.loader import ParseCache, load_fleet
 from razee.fleet.model import Cluster
 from razee.plan.view import json_patch, mask_secrets, unified_diff
 from razee.policy.gate import PolicyViolation, check_policies
-from razee.preview.fingerprint import TemplateSet, spoke_fingerprint
+from razee.preview.fingerprint import TemplateSet, changed_templates, inputs_fingerprint
 from razee.preview.model import InfraDelta, ObjectChange, Preview, SpokePreview
 from razee.render.manifest import Manifest, ObjectKey
 from razee.render.parallel import MIN_CLUSTERS, fork_map
-from razee.render.renderer import Renderer
+from razee.render.renderer import TEMPLATES_DIR, Renderer
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,7 @@ def compare_revisions(old: Side, new: Side, spokes: Iterable[str] | None = None,
     new_views = {v.spoke.name: v for v in new.fleet.spokes()}
     names = sorted(set(old_views) | set(new_views)) if spokes is None else sorted(spokes)
     old_renderer, new_renderer = Renderer(old.root, old.fleet), Renderer(new.root, new.fleet)
+    template_changes = changed_templates(old.templates, new.templates)
 
     def one(name: str) -> tuple[SpokePreview | None, list[Finding], InputError | None]:
         ov, nv = old_views.get(name), new_views.get(name)
@@ -52,17 +53,25 @@ def compare_revisions(old: Side, new: Side, spokes: Iterable[str] | None = None,
         if either is None:
             return None, [], None  # asked for a spoke neither revision has; the caller checks names
         region = either.region.name
+        only: set[str] | None = None  # the templates whose output may differ; None: all of them
         if ov is not None and nv is not None and not full and (
-                spoke_fingerprint(old.fleet, ov, old.templates) == spoke_fingerprint(new.fleet, nv, new.templates)):
-            return SpokePreview(name, region, rendered=False), [], None
+                inputs_fingerprint(old.fleet, ov, old.templates) == inputs_fingerprint(new.fleet, nv, new.templates)):
+            if old.templates.digest == new.templates.digest:
+                return SpokePreview(name, region, rendered=False), [], None
+            only = template_changes
         try:
-            before = old_renderer.render_spoke(ov).manifests if ov else ()
+            # The new side renders whole: the policy gate and the duplicate check see every object.
             after: tuple[Manifest, ...] = ()
             found: list[Finding] = []
             if nv is not None:
                 rendered = new_renderer.render_spoke(nv)
                 after = rendered.manifests
                 found = check_policies(new.fleet, [rendered])
+            old_side = old_renderer if only is None else old_renderer.subset(only)
+            before = old_side.render_spoke(ov).manifests if ov else ()
+            if only is not None:  # the other templates render the same objects at both revisions
+                shown = {f"{TEMPLATES_DIR}/{t}" for t in only}
+                after = tuple(m for m in after if m.source.template in shown)
         except InputError as e:
             return None, [], e
         sides = (old.label, new.label)

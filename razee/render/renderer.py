@@ -8,6 +8,7 @@ so the same input always renders byte-identical output.
 from __future__ import annotations
 
 import contextlib
+import copy
 import re
 import traceback
 from collections.abc import Iterable, Mapping
@@ -50,6 +51,12 @@ class Renderer:
             return []
         return sorted(p.relative_to(self.templates_root).as_posix() for p in folder.rglob("*.yaml.j2")
                       if not p.name.startswith("_") and p.is_file())
+
+    def subset(self, names: set[str]) -> Renderer:
+        """This renderer limited to the named templates (paths under templates/), sharing compiled templates."""
+        limited = copy.copy(self)
+        limited.templates = {g: [t for t in ts if t in names] for g, ts in self.templates.items()}
+        return limited
 
     def compile_all(self) -> None:
         """Compile every template now, so forked workers inherit them instead of each compiling its own."""

@@ -191,3 +191,41 @@ def test_shortcut_equals_full_render_on_random_commits(history: History) -> None
         rendered_fast += fast.summary()["spokesRendered"]
         rendered_full += full.summary()["spokesRendered"]
     assert rendered_fast < rendered_full  # the shortcut really skipped spokes, and changed no result
+
+
+def test_template_only_commits_match_the_full_render(history: History) -> None:
+    """Commits that change templates only: the old revision renders just the templates whose closure (the
+    template, what it imports or includes) changed; the result must equal rendering everything."""
+    history.templates["_labels.yaml.j2"] = "{% macro labels() %}{app: master, tier: {{ 'one' }}}{% endmacro %}\n"
+    history.templates["cluster/extra.yaml.j2"] = (
+        '{% import "_labels.yaml.j2" as l %}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n'
+        '  name: extra\n  namespace: master-{{ cluster.name }}\n  labels: {{ l.labels() }}\ndata: {a: "1"}\n')
+    history.templates["cluster/inc.yaml.j2"] = '{% include "_body.txt" %}\n'
+    history.templates["_body.txt"] = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: inc\n"
+                                      "  namespace: master-{{ cluster.name }}\ndata: {b: \"1\"}\n")
+    history.commit("templates with an import and an include")
+    edits = [
+        ("a macro that one template imports",
+         lambda: history.templates.update({"_labels.yaml.j2": history.templates["_labels.yaml.j2"].replace(
+             "'one'", "'two'")})),
+        ("a file a template includes",
+         lambda: history.templates.update({"_body.txt": history.templates["_body.txt"].replace('"1"', '"2"')})),
+        ("one template's own text",
+         lambda: history.templates.update({"cluster/master.yaml.j2": history.templates[
+             "cluster/master.yaml.j2"].replace("  version:", "  owner: razee\n  version:")})),
+        ("a new template", lambda: history.templates.update({"spoke/new.yaml.j2": (
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: new, namespace: armada}\ndata: {c: x}\n")})),
+        ("a template removed", lambda: history.templates.pop("cluster/extra.yaml.j2")),
+        ("a comment only", lambda: history.templates.update({"cluster/master.yaml.j2": "{# note #}\n" + history.
+                                                            templates["cluster/master.yaml.j2"]})),
+    ]
+    changed_counts = []
+    for label, edit in edits:
+        edit()
+        history.commit(label)
+        fast = preview_revisions(str(history.root), "HEAD~1", "HEAD", Selection())
+        full = preview_revisions(str(history.root), "HEAD~1", "HEAD", Selection(), full=True)
+        assert fast.to_json()["spokes"] == full.to_json()["spokes"], label
+        changed_counts.append(fast.summary()["objects"])
+    # each edit but the comment changes objects, so the comparison above was not of two empty previews
+    assert all(n > 0 for n in changed_counts[:-1]) and changed_counts[-1] == 0, changed_counts
