@@ -125,7 +125,8 @@ def token_revoke(db: str, token_id: str) -> None:
 def _client_options(f: Any) -> Any:
     f = click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True)(f)
     f = click.option("--token", envvar="RAZEE_HUB_TOKEN", default=None, help="Reader token (or RAZEE_HUB_TOKEN).")(f)
-    f = click.option("--hub", envvar="RAZEE_HUB", default="http://127.0.0.1:8080", show_default=True)(f)
+    f = click.option("--hub", envvar="RAZEE_HUB", default="http://127.0.0.1:8080", show_default=True,
+                     metavar="URL[,URL...]", help="The hub; several, comma-separated, are tried in order.")(f)
     return f
 
 
