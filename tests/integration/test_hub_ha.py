@@ -267,6 +267,7 @@ def test_killing_one_replica_mid_load_loses_no_acknowledged_report(pg_db: str, e
         assert [i for i in acked if stored[i] != 1] == [], "an acknowledged report is missing or stored twice"
         assert sum(stored.values()) == len(set(put)), "the database holds exactly the reports the agents sent"
         assert trouble(tmp_path / "hub1.log") == [], "the survivor logged trouble"
+        assert {p.delivery.hubs.current for p in producers if p.delivery.hubs} == {b.url}, "all moved to b"
 
         every_view(b, reader, spokes)
         # the killed replica comes back: both serve, and a report through either is seen by the other
