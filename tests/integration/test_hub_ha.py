@@ -23,7 +23,7 @@ from razee.agent.outbox import Outbox
 from razee.hub.migrate import MIGRATIONS, upgrade
 from razee.hub.schema import Report, Revision, SpokeState
 from razee.hub.store import engine_for
-from tests.integration.hubprocs import HubProcess, commit, fleet_repo, post, wait_for
+from tests.integration.hubprocs import HubProcess, Receiver, commit, fleet_repo, post, wait_for
 from tests.integration.test_hub_api import report
 
 LOG_TROUBLE = re.compile(r"Traceback|ERROR|IntegrityError|deadlock detected")
@@ -306,3 +306,55 @@ def every_view(hub: HubProcess, reader: str, spokes: list[str]) -> None:
         for page in ("/", "/rollout", f"/spoke/{spokes[0]}"):
             r = browser.get(page)
             assert r.status_code == 200 and "<html" in r.text, page
+
+
+LEADS = "now sends the notifications"
+
+
+def test_one_replica_notifies_and_the_other_takes_over_when_it_dies(pg_db: str, tmp_path: Path) -> None:
+    receiver = Receiver()
+    a, b = start_together(pg_db, 2, tmp_path, "--notify", receiver.url + "/ok")
+    try:
+        logs = {a: tmp_path / "hub0.log", b: tmp_path / "hub1.log"}
+        leader = wait_for("one replica to lead", lambda: [h for h in (a, b) if LEADS in logs[h].read_text()])
+        assert len(leader) == 1, "two replicas lead at once"
+        old, survivor = (a, b) if leader[0] is a else (b, a)
+        tokens = {s: a.token("agent", s) for s in ("s1", "s2", "s3")}
+        drifted = [{"group": "apps", "kind": "Deployment", "namespace": "a", "name": "api", "status": "drifted",
+                    "paths": ["/spec/replicas"]}]
+
+        def send(hub: HubProcess, spoke: str, drift: bool) -> None:
+            body = report(spoke, result="drifted" if drift else "in-sync", objects=drifted if drift else [])
+            assert post(hub, tokens[spoke], body).status_code == 201
+
+        def events(kind: str, spoke: str) -> list[dict[str, Any]]:
+            return [e for e in receiver.events("/ok") if e["event"] == kind and e["spoke"] == spoke]
+
+        for spoke in tokens:  # known to the hub, no drift: the baseline
+            send(a, spoke, False)
+        time.sleep(8)  # the leader's next look (at most 5 s) records them as the baseline
+        for i, spoke in enumerate(tokens):  # reports through both replicas; only the leader announces
+            for _ in range(3):
+                send((a, b)[i % 2], spoke, True)
+        for spoke in tokens:
+            wait_for(f"drift-appeared for {spoke}", lambda s=spoke: events("drift-appeared", s))
+
+        old.proc.kill()  # the leader dies; its lock goes with its connection
+        old.proc.wait(timeout=60)
+        send(survivor, "s1", False)  # right away: likely before the survivor leads, still announced once
+        wait_for("the survivor to lead", lambda: LEADS in logs[survivor].read_text(), timeout=180)
+        send(survivor, "s2", False)
+        for spoke in ("s1", "s2"):
+            wait_for(f"drift-cleared for {spoke}", lambda s=spoke: events("drift-cleared", s), timeout=180)
+        time.sleep(8)  # anything announced twice would arrive by now
+        got = receiver.events("/ok")
+        counted = Counter((e["event"], e["spoke"]) for e in got)
+        assert counted == {("drift-appeared", "s1"): 1, ("drift-appeared", "s2"): 1, ("drift-appeared", "s3"): 1,
+                           ("drift-cleared", "s1"): 1, ("drift-cleared", "s2"): 1}, got
+        assert len({e["id"] for e in got}) == len(got)
+        assert trouble(logs[survivor]) == [], "the survivor logged trouble"
+    finally:
+        receiver.close()
+        for h in (a, b):
+            if h.proc.poll() is None:
+                h.close()
