@@ -17,6 +17,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from razee.agent.outbox import Outbox
 from razee.agent.report import PassOutcome, describe_infra, describe_objects
 from razee.errors import InputError, RazeeError, ServiceError
 from razee.fleet.loader import load_fleet
+from razee.hubs import HubsUnavailable
 from razee.kube.client import Kube, load_api_client
 from razee.kube.planner import PassMemo
 from razee.pipeline import render_spoke
@@ -70,7 +72,8 @@ class AgentSettings:
     kubeconfig: str | None = None
     context: str | None = None
     state_dir: Path = Path("/var/lib/razee")
-    hub: str | None = None
+    hub: str | Sequence[str] | None = None
+    """One hub URL, several comma-separated, or a sequence: reports and rollout questions fail over in order."""
     hub_token: str | None = None
     identity: str = "razee-agent"
     lease_duration: int = 30
@@ -219,17 +222,21 @@ class Agent:
             outcome.result = "waiting"
 
     def _gate(self, wanted: str) -> tuple[str | None, str]:
-        if self.s.hub is None or wanted == self.state.last_applied:
+        hubs = self.delivery.hubs
+        if hubs is None or wanted == self.state.last_applied:
             return wanted, ""
         fleet = load_fleet(self.checkout(wanted))
         view = fleet.find_spoke(self.s.spoke)
         if view is None:
             return wanted, ""  # the render reports a spoke that left the fleet
         try:
-            state = httpx.get(f"{self.s.hub.rstrip('/')}/api/v1/rollout/state", params={"revision": wanted},
-                              headers={"Authorization": f"Bearer {self.s.hub_token}"}, timeout=10)
+            with httpx.Client(timeout=10) as http:  # the hub that took the last report is asked first
+                state = hubs.request(http, "GET", "/api/v1/rollout/state", params={"revision": wanted},
+                                     headers={"Authorization": f"Bearer {self.s.hub_token}"})
             state.raise_for_status()
             doc = state.json()
+        except HubsUnavailable as e:
+            return self.state.last_applied, f"no hub can be asked ({e}); not advancing"
         except (httpx.HTTPError, ValueError) as e:
             return self.state.last_applied, f"the hub cannot be asked ({type(e).__name__}); not advancing"
         spokes = [SpokeRollout(s["spoke"], s["wave"], s["revision"], s["result"], s["appliedAt"], s["unhealthy"],

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from razee.errors import ServiceError, UsageError
+from razee.hubs import Hubs, HubsUnavailable, parse_hubs, shown
 
 
 @dataclass(frozen=True)
@@ -24,16 +25,20 @@ class HubTokens:
     def __init__(self, hub: str, admin_token: str, timeout: float = 15.0) -> None:
         if not admin_token.startswith("rzh_"):
             raise UsageError("the admin token does not look like a hub token (rzh_...)")
-        self.hub = hub.rstrip("/")
+        self.hubs = Hubs(parse_hubs([hub]))  # several, comma-separated: the first that works answers
         self.admin_token = admin_token
         self.timeout = timeout
 
+    @property
+    def hub(self) -> str:
+        return shown(self.hubs.current)
+
     def _call(self, method: str, path: str, token: str, body: dict[str, Any] | None = None) -> httpx.Response:
         try:
-            return httpx.request(method, self.hub + path, json=body, timeout=self.timeout,
-                                 headers={"Authorization": f"Bearer {token}"})
-        except httpx.HTTPError as e:
-            raise ServiceError(f"cannot reach the hub at {self.hub}: {type(e).__name__}") from None
+            with httpx.Client(timeout=self.timeout) as http:
+                return self.hubs.request(http, method, path, json=body, headers={"Authorization": f"Bearer {token}"})
+        except HubsUnavailable as e:
+            raise ServiceError(f"cannot reach the hub ({e})") from None
 
     def check_admin(self) -> None:
         resp = self._call("GET", "/api/v1/tokens/self", self.admin_token)

@@ -15,6 +15,7 @@ from razee.agent.core import Agent, AgentSettings
 from razee.agent.server import liveness, serve
 from razee.cli.kube_options import trusted_keys
 from razee.errors import EXIT_CHANGES, UsageError
+from razee.hubs import parse_hubs
 from razee.output import note, write
 from razee.reconcile import PassOptions
 
@@ -41,7 +42,10 @@ def _seconds(text: str) -> float:
 @click.option("--context", default=None, metavar="NAME")
 @click.option("--state-dir", default="/var/lib/razee", show_default=True, type=click.Path(path_type=Path),
               help="Git cache, checkouts, report outbox and the local provider's state.")
-@click.option("--hub", default=None, metavar="URL", help="Hub to deliver reports to (they queue in the outbox).")
+@click.option("--hub", "hubs", multiple=True, metavar="URL[,URL...]",
+              help="Hub to deliver reports to (they queue in the outbox). Repeatable or comma-separated: hubs in "
+                   "different places, tried in order; the agent stays on the one that works. Replicas behind one "
+                   "Service need one URL.")
 @click.option("--hub-token-file", default=None, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="File holding this agent's hub token (or set RAZEE_HUB_TOKEN).")
 @click.option("--listen", default="127.0.0.1:9464", show_default=True, help="Address for /healthz and /metrics.")
@@ -51,7 +55,7 @@ def _seconds(text: str) -> float:
 @click.option("--trusted-keys", "trusted_keys_", multiple=True, metavar="FILE",
               type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def agent_cmd(spoke: str, repo: str, branch: str, interval: str, poll: str, self_heal: bool, once: bool,
-              kubeconfig: str | None, context: str | None, state_dir: Path, hub: str | None,
+              kubeconfig: str | None, context: str | None, state_dir: Path, hubs: tuple[str, ...],
               hub_token_file: Path | None, listen: str, identity: str | None, with_infra: bool,
               require_signed: bool, trusted_keys_: tuple[Path, ...]) -> None:
     """Follow the fleet repo and reconcile SPOKE: render, policy gate, plan, apply, report, every pass.
@@ -60,6 +64,7 @@ def agent_cmd(spoke: str, repo: str, branch: str, interval: str, poll: str, self
     applied; the agent keeps enforcing the last good one. Only the replica holding the Lease
     razee-system/razee-agent-<spoke> applies. SIGTERM finishes the current pass, then exits.
     """
+    hub = parse_hubs(hubs) or None  # a malformed URL stops here, naming it, before anything starts
     keys = trusted_keys({"require_signed": require_signed, "trusted_keys": trusted_keys_})
     token = hub_token_file.read_text().strip() if hub_token_file else os.environ.get("RAZEE_HUB_TOKEN")
     settings = AgentSettings(

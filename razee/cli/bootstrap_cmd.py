@@ -24,7 +24,8 @@ def _secret(path: Path | None, env: str, what: str) -> str | None:
 
 @click.command("bootstrap")
 @click.option("--spoke", required=True, metavar="NAME", help="The spoke to put the agent on.")
-@click.option("--hub", required=True, metavar="URL", help="The hub, as this machine reaches it (for the token).")
+@click.option("--hub", required=True, metavar="URL[,URL...]",
+              help="The hub, as this machine reaches it (for the token); several, comma-separated, are tried in order.")
 @click.option("--repo", required=True, metavar="URL|PATH",
               help="The fleet repo the agent follows: rendered to find the agent's objects.")
 @click.option("--branch", default="main", show_default=True)

@@ -54,6 +54,8 @@ def serve(db: str, listen: str, repo: str | None, branch: str, poll: str, state_
     from razee.fleet.model import parse_duration
     from razee.hub.api import create_app
     from razee.hub.follow import RepoFollower
+    from razee.hub.journal import Journal
+    from razee.hub.leader import Leadership
     from razee.hub.metrics import HubMetrics
     from razee.hub.notify import Notifier, parse_target
     from razee.hub.watch import FleetWatch
@@ -64,8 +66,10 @@ def serve(db: str, listen: str, repo: str | None, branch: str, poll: str, state_
     store.stale_after, store.keep_reports, store.keep_bytes = stale_after, keep_reports, keep_mib << 20
     host, _, port = listen.rpartition(":")
     # staleness arrives by silence, so the watcher also looks on a timer, a tenth of --stale-after (1-5 s)
-    watch = FleetWatch(store, every=min(5.0, max(1.0, stale_after / 10)))
-    notifier = Notifier(targets) if targets else None
+    # with --notify, events and their baseline are kept in the database; of several replicas, one sends them
+    journal, leadership = (Journal(store), Leadership(store.engine)) if targets else (None, None)
+    watch = FleetWatch(store, every=min(5.0, max(1.0, stale_after / 10)), journal=journal, leadership=leadership)
+    notifier = Notifier(targets, journal, leadership) if journal and leadership else None
     follower = None
     if repo:
         try:
@@ -80,7 +84,8 @@ def serve(db: str, listen: str, repo: str | None, branch: str, poll: str, state_
         notifier.start()
         watch.subscribe(notifier.send)
         watch.start()
-        note(f"notifying {', '.join(t.shown for t in targets)} of fleet events")
+        note(f"notifying {', '.join(t.shown for t in targets)} of fleet events"
+             + (" (the replica holding the notifier's lock sends them)" if leadership and leadership.shared else ""))
     note(f"razee hub on http://{listen} (database {db.split('@')[-1]})")
     try:
         app = create_app(store, follower.nudge if follower else None, HubMetrics(watch, notifier))
@@ -125,7 +130,8 @@ def token_revoke(db: str, token_id: str) -> None:
 def _client_options(f: Any) -> Any:
     f = click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True)(f)
     f = click.option("--token", envvar="RAZEE_HUB_TOKEN", default=None, help="Reader token (or RAZEE_HUB_TOKEN).")(f)
-    f = click.option("--hub", envvar="RAZEE_HUB", default="http://127.0.0.1:8080", show_default=True)(f)
+    f = click.option("--hub", envvar="RAZEE_HUB", default="http://127.0.0.1:8080", show_default=True,
+                     metavar="URL[,URL...]", help="The hub; several, comma-separated, are tried in order.")(f)
     return f
 
 

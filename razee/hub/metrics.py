@@ -90,7 +90,7 @@ class FleetCollector(Collector):
                 sent.add_metric([outcome], n)
             yield sent
             yield GaugeMetricFamily("razee_hub_notifications_queued", "Events waiting for delivery",
-                                    value=sum(q.qsize() for q in self.notifier.queues))
+                                    value=self.notifier.queued())
 
 
 class HubMetrics:

@@ -1,15 +1,17 @@
 """Delivering fleet events to webhooks: generic JSON, or Slack's incoming-webhook format.
 
-Each receiver has its own queue and thread, so a slow or hanging receiver delays only itself, never report
-ingestion and never another receiver. A failed delivery (network error, timeout, 5xx, 408, 429) is retried with
-exponential backoff and jitter; any other 4xx is the receiver refusing the payload, and is dropped and logged.
-A webhook URL can itself be a secret (Slack's is): logs and errors name only its scheme and host.
+Events come from the database (razee/hub/journal.py), where the notifying replica's watcher puts them: with
+several hub replicas only the one holding the notifier's lock (razee/hub/leader.py) delivers, and a replica that
+takes over resumes each receiver where the last one stopped. Each receiver has its own thread, so a slow or
+hanging receiver delays only itself, never report ingestion and never another receiver. A failed delivery (network
+error, timeout, 5xx, 408, 429) is retried with exponential backoff and jitter; any other 4xx is the receiver
+refusing the payload, and is dropped and logged. A webhook URL can itself be a secret (Slack's is): logs and
+errors name only its scheme and host, and the database knows it by a hash.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import random
 import threading
 from collections.abc import Sequence
@@ -21,12 +23,15 @@ import httpx
 
 from razee import __version__
 from razee.errors import UsageError
+from razee.hub.journal import Journal
+from razee.hub.leader import Leadership
 from razee.hub.transitions import Event
 
 log = logging.getLogger(__name__)
 
 QUEUE_LIMIT = 1000
-"""Events waiting per receiver; beyond it the newest are dropped (and counted), the hub's memory stays bounded."""
+"""Events waiting per receiver; beyond it the oldest are skipped (and counted as dropped): a receiver that was
+down for long gets the recent events, not an hour of history."""
 ICONS = {"rollout-halted": ":rotating_light:", "rollout-resumed": ":arrow_forward:",
          "rollout-completed": ":white_check_mark:", "spoke-stale": ":warning:", "spoke-back": ":ok:",
          "drift-appeared": ":warning:", "drift-cleared": ":ok:", "revision-rejected": ":no_entry:"}
@@ -76,52 +81,83 @@ class Delivery:
 
 
 class Notifier:
-    def __init__(self, targets: Sequence[Target], delivery: Delivery | None = None) -> None:
+    def __init__(self, targets: Sequence[Target], journal: Journal, leadership: Leadership,
+                 delivery: Delivery | None = None) -> None:
         self.targets = list(targets)
+        self.journal = journal
+        self.leadership = leadership
         self.delivery = delivery or Delivery()
-        self.queues: list[queue.Queue[Event]] = [queue.Queue(QUEUE_LIMIT) for _ in self.targets]
         self.stop = threading.Event()
         self.counts: dict[str, int] = {"sent": 0, "retried": 0, "failed": 0, "dropped": 0}
+        self.waiting = [0 for _ in self.targets]
         self._count_lock = threading.Lock()
-        self.threads = [threading.Thread(target=self._deliver_all, args=(t, q), daemon=True,
-                                         name=f"razee-hub-notify-{i}")
-                        for i, (t, q) in enumerate(zip(self.targets, self.queues, strict=True))]
+        self._wake = [threading.Event() for _ in self.targets]
+        self.threads = [threading.Thread(target=self._deliver_all, args=(i,), daemon=True,
+                                         name=f"razee-hub-notify-{i}") for i in range(len(self.targets))]
 
     def start(self) -> None:
-        for t in self.threads:
-            t.start()
+        for t in self.targets:  # a receiver new to this database starts now, without the history
+            self.journal.start_cursor(t.url)
+        for thread in self.threads:
+            thread.start()
 
     def close(self) -> None:
         self.stop.set()
+        for wake in self._wake:
+            wake.set()
         for t in self.threads:
             t.join(timeout=2)
 
+    def queued(self) -> int:
+        return sum(self.waiting)
+
     def send(self, events: Sequence[Event]) -> None:
-        """Queue events for every receiver; never waits for a delivery."""
+        """Events were stored by the watcher: wake the deliveries (never waits for one)."""
         for event in events:
             log.info("event %s: %s", event.kind, event.text)
-            for target, q in zip(self.targets, self.queues, strict=True):
-                try:
-                    q.put_nowait(event)
-                except queue.Full:
-                    self._count("dropped")
-                    log.warning("notification queue for %s is full: dropped %s", target.shown, event.kind)
+        for wake in self._wake:
+            wake.set()
 
-    def _count(self, outcome: str) -> None:
+    def _count(self, outcome: str, n: int = 1) -> None:
         with self._count_lock:
-            self.counts[outcome] += 1
+            self.counts[outcome] += n
 
-    def _deliver_all(self, target: Target, q: queue.Queue[Event]) -> None:
+    def _deliver_all(self, index: int) -> None:
+        target = self.targets[index]
         headers = {"User-Agent": f"razee-hub/{__version__}"}
         with httpx.Client(timeout=self.delivery.timeout, headers=headers, follow_redirects=False) as client:
             while not self.stop.is_set():
-                try:
-                    event = q.get(timeout=0.5)
-                except queue.Empty:
+                self._wake[index].wait(1.0)
+                self._wake[index].clear()
+                if not self.leadership.held:
+                    self.waiting[index] = 0
                     continue
-                self._deliver(client, target, event)
+                try:
+                    self._deliver_pending(client, index, target)
+                except Exception:  # the database may be away for a moment; the next round tries again
+                    log.exception("delivering notifications to %s failed", target.shown)
 
-    def _deliver(self, client: httpx.Client, target: Target, event: Event) -> None:
+    def _deliver_pending(self, client: httpx.Client, index: int, target: Target) -> None:
+        while not self.stop.is_set() and self.leadership.held:
+            batch, waiting = self.journal.pending(target.url)
+            if waiting > QUEUE_LIMIT:
+                self.journal.skip(target.url, QUEUE_LIMIT)
+                self._count("dropped", waiting - QUEUE_LIMIT)
+                log.warning("%d notifications for %s waited too long: skipped", waiting - QUEUE_LIMIT, target.shown)
+                continue
+            self.waiting[index] = waiting
+            if not batch:
+                return
+            for seq, event in batch:
+                if self.stop.is_set() or not self.leadership.held:
+                    return
+                if not self._deliver(client, target, event):
+                    return  # stopping mid-retry: the event stays pending for whoever delivers next
+                self.journal.advance(target.url, seq)
+                self.waiting[index] = max(0, self.waiting[index] - 1)
+
+    def _deliver(self, client: httpx.Client, target: Target, event: Event) -> bool:
+        """Send one event, retrying; False only when the hub stops before it is sent or given up."""
         d = self.delivery
         for attempt in range(1, d.attempts + 1):
             why = ""
@@ -129,11 +165,11 @@ class Notifier:
                 r = client.post(target.url, json=target.payload(event))
                 if r.status_code < 300:
                     self._count("sent")
-                    return
+                    return True
                 if 400 <= r.status_code < 500 and r.status_code not in (408, 429):
                     self._count("failed")
                     log.warning("%s refused the %s notification: HTTP %d", target.shown, event.kind, r.status_code)
-                    return
+                    return True
                 why = f"HTTP {r.status_code}"
             except httpx.HTTPError as e:
                 why = type(e).__name__  # never str(e): it can carry the URL
@@ -144,6 +180,7 @@ class Notifier:
             log.info("notifying %s of %s failed (%s); retry %d in %.1fs", target.shown, event.kind, why, attempt,
                      wait)
             if self.stop.wait(wait):
-                return
+                return False
         self._count("failed")
         log.warning("gave up notifying %s of %s after %d attempts", target.shown, event.kind, d.attempts)
+        return True

@@ -103,3 +103,21 @@ class Revision(Base):
     committed_at: Mapped[str] = mapped_column(String(64), default="")
     declared: Mapped[str | None] = mapped_column(Text, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Notification(Base):
+    """An event the notifying replica found, kept until every receiver got it (or a week passed)."""
+
+    __tablename__ = "notifications"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(32), unique=True)
+    at: Mapped[float] = mapped_column(Float, index=True)
+    event: Mapped[str] = mapped_column(Text)  # JSON: razee.hub.transitions.Event.as_json()
+
+
+class NotifyCursor(Base):
+    """The last notification handed to one receiver (known by a hash of its URL: the URL can be a secret)."""
+
+    __tablename__ = "notify_cursors"
+    target: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)

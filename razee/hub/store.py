@@ -17,8 +17,11 @@ from sqlalchemy import Engine, create_engine, delete, event, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from razee.hub import locks
+from razee.hub.locks import xact_lock
 from razee.hub.model import DRIFT_STATUSES, ReportIn
 from razee.hub.schema import Approval, ObjectState, Report, Revision, RolloutControl, SpokeState
+from razee.hub.upsert import upsert
 
 
 def engine_for(url: str) -> Engine:
@@ -70,8 +73,11 @@ class Store:
     def ingest(self, report: ReportIn, body: str) -> bool:
         """Store a report and make it the spoke's latest state; False when this report id was stored before.
 
-        Two reports of one spoke arriving at once can collide on the spoke's rows; the loser retries, so neither
-        is lost.
+        Several hub replicas may write at once. A report id stored twice (an agent retried on another replica
+        after losing the answer) is refused by the primary key: the loser re-reads and answers "stored before".
+        Reports of one spoke are serialised by a lock on the spoke's row, so the spoke's current state is always
+        the report the database saw last, and its receive time never goes back (replicas' clocks may differ a
+        little). The first report of a spoke has no row to lock: a collision there is retried, so none is lost.
         """
         for attempt in range(5):
             try:
@@ -86,12 +92,13 @@ class Store:
         return False  # unreachable
 
     def _ingest_once(self, report: ReportIn, body: str) -> bool:
-        now = time.time()
         revision = report.source.get("revision", "")
         statuses = [o.status for o in report.objects]
         with self.session() as s:
+            current = s.get(SpokeState, report.spoke, with_for_update=True)  # FOR UPDATE on PostgreSQL
             if s.get(Report, report.id) is not None:
                 return False
+            now = max(time.time(), current.last_seen if current is not None else 0.0)
             summary = {"source": report.source, "counts": report.counts, "error": (report.error or "")[:500],
                        "durations": report.durations, "agentTime": report.time, "wave": report.wave,
                        "drifted": statuses.count("drifted"), "missing": statuses.count("missing"),
@@ -101,12 +108,12 @@ class Store:
                          body=body, size=len(body), summary=json.dumps(summary)))
             if revision and s.get(Revision, revision) is None:
                 row = self._add_revision(s, revision, now)
-                row.author, row.message = report.source.get("author", ""), report.source.get("message", "")
-                row.committed_at = report.source.get("committedAt", "")[:64]
+                if not (row.author or row.message or row.committed_at):  # another writer may have added it
+                    row.author, row.message = report.source.get("author", ""), report.source.get("message", "")
+                    row.committed_at = report.source.get("committedAt", "")[:64]
             n = self._ingested[report.spoke] = self._ingested.get(report.spoke, 0) + 1
             if n % self.retain_every == 1 or self.retain_every == 1 or len(body) * 16 > self.keep_bytes:
                 self._retain(s, report.spoke)
-            current = s.get(SpokeState, report.spoke)
             ok = report.result in OK_RESULTS
             applied_at = (current.applied_at if current is not None and current.revision == revision
                           and current.applied_at is not None else (now if ok else None))
@@ -195,6 +202,16 @@ class Store:
 
     # -- revisions ----------------------------------------------------------------------------------------------
     def _add_revision(self, s: Session, revision: str, now: float) -> Revision:
+        """The revision's row, added in the hub's order unless another writer added it first.
+
+        Replicas following one repo add the same revision at once, and agents mention new revisions on any
+        replica: under the lock, the row another writer committed is found, and `seq` values never repeat.
+        """
+        xact_lock(s, locks.REVISIONS)
+        existing = s.execute(select(Revision).where(Revision.revision == revision)
+                             .execution_options(populate_existing=True)).scalar_one_or_none()
+        if existing is not None:
+            return existing
         seq = (s.execute(select(func.max(Revision.seq))).scalar() or 0) + 1
         row = Revision(revision=revision, seq=seq, first_seen=now, author="", message="", committed_at="")
         s.add(row)
@@ -251,11 +268,12 @@ class Store:
 
     def set_paused(self, by: str) -> None:
         with self.session() as s:
-            s.merge(RolloutControl(name="paused", value=by))
+            s.execute(upsert(s, RolloutControl, {"name": "paused", "value": by}, ["name"], ["value"]))
 
     def approve(self, revision: str, wave: str, by: str = "") -> None:
-        with self.session() as s:
-            s.merge(Approval(revision=revision, wave=wave, at=time.time(), by=by))
+        with self.session() as s:  # approving again (from any replica) updates who and when
+            s.execute(upsert(s, Approval, {"revision": revision, "wave": wave, "at": time.time(), "by": by},
+                             ["revision", "wave"], ["at", "by"]))
 
     def approvals(self, revision: str) -> dict[str, str]:
         with self.session() as s:

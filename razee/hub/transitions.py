@@ -79,6 +79,12 @@ class Event:
         return {"id": self.id, "event": self.kind, "time": self.time, "text": self.text, "spoke": self.spoke,
                 "region": self.region, "state": self.state, "revision": self.revision, "reason": self.reason}
 
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Event:
+        """The event as stored by the notifying replica (razee/hub/journal.py), with its id and time."""
+        return cls(str(doc["event"]), str(doc["text"]), str(doc["spoke"]), str(doc["region"]), str(doc["state"]),
+                   str(doc["revision"]), str(doc["reason"]), float(doc["time"]), str(doc["id"]))
+
 
 def _rollout(store: Store) -> tuple[str, str, bool]:
     """The newest revision, the gate's halt reason for it (ignoring a pause), and whether its rollout is done."""

@@ -2,6 +2,10 @@
 
 The thread wakes after reports arrive (coalesced: a burst of reports costs one look) and on a timer, because a
 spoke goes stale by saying nothing. It runs beside the API, so looking never delays a report's ingestion.
+
+With a journal (razee/hub/journal.py) the baseline and the events live in the database, and only the replica that
+holds the notifier's lock (razee/hub/leader.py) looks for transitions; a replica that takes over starts from the
+stored baseline. Without one, the state at the start is the baseline and nothing is kept.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
+from razee.hub.journal import Fenced, Journal
+from razee.hub.leader import Leadership
 from razee.hub.store import Store
 from razee.hub.transitions import Event, Snapshot, Transitions, take_snapshot
 
@@ -25,8 +31,11 @@ the watcher takes at most about one a second."""
 
 
 class FleetWatch:
-    def __init__(self, store: Store, every: float = 5.0, max_age: float = CACHE_SECONDS) -> None:
+    def __init__(self, store: Store, every: float = 5.0, max_age: float = CACHE_SECONDS,
+                 journal: Journal | None = None, leadership: Leadership | None = None) -> None:
         self.store = store
+        self.journal = journal
+        self.leadership = leadership
         self.every = every
         self.max_age = max_age
         self.listeners: list[Callable[[Sequence[Event]], None]] = []
@@ -70,15 +79,37 @@ class FleetWatch:
         transitions: Transitions | None = None
         while not self._stop.is_set():
             try:
-                if transitions is None:  # the state at start is the baseline: a restart announces nothing
-                    transitions = Transitions(self._fresh())
-                else:
-                    events = transitions.advance(self._fresh())
-                    for listener in self.listeners if events else ():
-                        listener(events)
-            except Exception:  # the database may be away for a moment; the next look tries again
+                transitions = self._look(transitions)
+            except Fenced as e:
+                log.warning("another replica announces the fleet's events now (%s)", e)
+                transitions = None
+                if self.leadership is not None:
+                    self.leadership.release()
+            except Exception:  # the database may be away for a moment; the next look starts from what is stored
                 log.exception("looking at the fleet failed")
+                transitions = None
             self._wake.wait(self.every)
             if self._wake.is_set() and not self._stop.is_set():
                 self._stop.wait(COALESCE_SECONDS)
             self._wake.clear()
+        if self.leadership is not None:
+            self.leadership.release()
+
+    def _look(self, transitions: Transitions | None) -> Transitions | None:
+        """One look: the events since the baseline, stored with the new baseline, then handed to listeners."""
+        if self.leadership is not None and not self.leadership.check():
+            return None
+        snap = self._fresh()
+        if transitions is None:
+            transitions = self.journal.load() if self.journal is not None else None
+            if transitions is None:  # no baseline yet: the state now is it, and announces nothing
+                transitions = Transitions(snap)
+                if self.journal is not None:
+                    self.journal.record(transitions, [])
+                return transitions
+        events = transitions.advance(snap)
+        if self.journal is not None:
+            self.journal.record(transitions, events)
+        for listener in self.listeners if events else ():
+            listener(events)
+        return transitions

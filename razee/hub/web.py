@@ -22,6 +22,7 @@ from razee.hub import dashboard
 from razee.hub.auth import Principal, authenticate
 from razee.hub.schema import RolloutControl
 from razee.hub.store import Store
+from razee.hub.upsert import upsert
 
 COOKIE = "razee_session"
 MAX_FORM = 4096
@@ -29,11 +30,11 @@ MAX_FORM = 4096
 
 def _csrf_key(store: Store) -> bytes:
     """One random key per hub database, so every replica of a hub accepts the same CSRF tokens."""
+    with store.session() as s:  # replicas starting together: the first key written wins, every one reads it
+        s.execute(upsert(s, RolloutControl, {"name": "csrf-key", "value": secrets.token_hex(32)}, ["name"], []))
     with store.session() as s:
         row = s.get(RolloutControl, "csrf-key")
-        if row is None:
-            row = RolloutControl(name="csrf-key", value=secrets.token_hex(32))
-            s.add(row)
+        assert row is not None
         return bytes.fromhex(row.value)
 
 

@@ -29,7 +29,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 
 class HubProcess:
-    def __init__(self, db: str, *args: str, log: Path | None = None) -> None:
+    def __init__(self, db: str, *args: str, log: Path | None = None, timeout: float = 120.0) -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
@@ -39,7 +39,7 @@ class HubProcess:
         out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - the child keeps it open
         self.proc = subprocess.Popen([sys.executable, "-m", "razee", "hub", "serve", "--db", db, "--listen",
                                       f"127.0.0.1:{self.port}", *args], stdout=out, stderr=out)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + timeout  # generous: a shared 2-core machine may start several at once
         while True:
             try:
                 if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:

@@ -8,6 +8,8 @@ from pathlib import Path
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from razee.hub.journal import Journal
+from razee.hub.leader import Leadership
 from razee.hub.metrics import HubMetrics
 from razee.hub.migrate import upgrade
 from razee.hub.notify import Notifier, parse_target
@@ -22,7 +24,8 @@ def exposed(tmp_path: Path) -> set[str]:
     upgrade(engine)
     store = Store(engine)
     store.record_revision("a" * 40, {}, {"fleet": "f", "waves": [{"name": "all"}], "spokes": []}, None)
-    metrics = HubMetrics(FleetWatch(store), Notifier([parse_target("http://127.0.0.1:9/x")]))
+    metrics = HubMetrics(FleetWatch(store), Notifier([parse_target("http://127.0.0.1:9/x")], Journal(store),
+                                                     Leadership(engine)))
     metrics.ingested.labels("applied").inc()
     metrics.rejected.labels("forbidden").inc()
     metrics.latency.labels("GET", "/healthz").observe(0.01)
