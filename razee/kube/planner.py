@@ -23,6 +23,7 @@ from razee.kube.live import LiveState, read_live
 from razee.kube.ownership import Claims, prune_verdict
 from razee.kube.rebuild import rebuild_inventory
 from razee.kube.ssa import ConflictPolicy, preview, validate_in
+from razee.kube.watchcache import LiveCache
 from razee.plan.compare import mismatches
 from razee.plan.jsoncopy import copy_json
 from razee.plan.model import Action, Change, Plan
@@ -94,6 +95,8 @@ class PassMemo:
     """(uid, resourceVersion, desired hash) -> drifted paths: an object neither side changed is not compared."""
     prepared: dict[int, tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=dict)
     """id(rendered object) -> (that object, its prepared form); the first element keeps the id from being reused."""
+    live: LiveCache | None = None
+    """Watched copies of live state (the agent's loop sets it): a pass whose copies are current LISTs nothing."""
 
 
 def _prepared(manifests: Sequence[Manifest], target: str, memo: PassMemo | None) -> list[dict[str, Any]]:
@@ -154,7 +157,11 @@ def plan_changes(kube: Kube, discovery: Discovery, manifests: Sequence[Manifest]
             warnings.append(f"the inventory of spoke {options.target} was missing; rebuilt from the "
                             f"{inventory.rebuilt} object(s) labelled razee.io/inventory={options.target}")
     wanted = {**inventory.entries, **versions}
-    live = read_live(kube, discovery, wanted.items(), options.target)
+    if memo is not None and memo.live is not None:
+        kube.write_observers.append(memo.live.note_write)  # the next pass waits until the watches saw our writes
+        live = memo.live.read(kube, discovery, wanted.items(), options.target)
+    else:
+        live = read_live(kube, discovery, wanted.items(), options.target)
     claims = Claims(kube, options.target)
     state = PlanState(live, inventory, versions, {k: d.manifest.source.template for k, d in desired.items()})
 
