@@ -201,6 +201,8 @@ class _Stream:
                     if parsed is None:
                         raise _WatchFailed(f"the server sent resourceVersion {version!r}, not a number")
                     self.reset(items, parsed, seq)
+                    with self.cache._lock:
+                        self.cache.relists += 1
                     continue
                 self._watch(generation)
                 backoff = 0.0
@@ -304,6 +306,8 @@ class LiveCache:
     write_seq: int = 0
     stored: int = 0
     """Objects stored so far by LISTs and events: how much new long-lived data the copies took in."""
+    relists: int = 0
+    """LISTs the watch threads made because a watch could not go on (410 Gone, errors) or a copy grew old."""
     _kube: Kube | None = None
     _streams: dict[Scope, _Stream] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -394,6 +398,11 @@ class LiveCache:
                     fence = _Fence((namespace, name), version=version,
                                    in_scope=answer is not None and _matches(selector, answer), seq=seq)
             stream.add_fence(fence)
+
+    def healthy(self) -> bool:
+        """Every copy is being watched and none is due for a LIST (what a pass needs, its own writes aside)."""
+        streams = list(self._streams.values())
+        return all(s.watching and not s.relist for s in streams)
 
     def watched(self) -> list[Scope]:
         return sorted(self._streams, key=lambda s: (s[0].group, s[0].plural, s[1], s[2]))
