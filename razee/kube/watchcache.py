@@ -161,15 +161,18 @@ class _Stream:
     def reset(self, items: Iterable[dict[str, Any]], version: int, seq: int) -> None:
         """Replace the copy with a LIST's snapshot (taken after write `seq`) and watch again from it."""
         with self.cond:
+            # a write whose outcome was unknown is settled by a LIST that started after it
+            self.fences = [f for f in self.fences if not (f.unknown and f.seq < seq)]
             if version < self.version and not self.relist:
-                return  # a newer state is already here
+                self.cond.notify_all()
+                return  # the watch already delivered a newer state
             self.objects = {_name(o): o for o in items}
             self.cache.count_stored(len(self.objects))
             self.version = version
             self.relist = False
             self.listed_at = time.monotonic()
             self.generation += 1
-            self.fences = [f for f in self.fences if not (f.unknown and f.seq < seq) and not f.met(self)]
+            self.fences = [f for f in self.fences if not f.met(self)]
             response, self._response = self._response, None
             self.cond.notify_all()
         if response is not None:
@@ -204,8 +207,15 @@ class _Stream:
                     with self.cache._lock:
                         self.cache.relists += 1
                     continue
+                opened = time.monotonic()
                 self._watch(generation)
-                backoff = 0.0
+                if time.monotonic() - opened > 1.0:
+                    backoff = 0.0
+                else:  # a server that ends every watch at once is not asked again in a tight loop
+                    backoff = min(max(0.5, backoff * 2), BACKOFF_MAX)
+                    with self.cond:
+                        if not self.stopped and generation == self.generation:
+                            self.cond.wait(backoff)
             except Exception as e:  # every failure means: look again, after a pause
                 with self.cond:
                     self.watching = False
@@ -331,7 +341,7 @@ class LiveCache:
     def read(self, kube: Kube, discovery: Discovery, wanted: Iterable[tuple[ObjectKey, str]],
              target: str) -> LiveState:
         """What `read_live` returns, from the watched copies where they are current, else by LIST."""
-        if self._closed:
+        if self._closed or self.kube().server != kube.server:  # another cluster than the one watched: LIST
             return read_live(kube, discovery, wanted, target)
         stats = ReadStats()
         used: set[Scope] = set()
@@ -384,7 +394,7 @@ class LiveCache:
         for (res, ns, selector), stream in list(self._streams.items()):
             if res.group != group or res.plural != plural or (ns and ns != namespace):
                 continue
-            if answer is None and write.answer is None:
+            if write.answer is None:
                 fence = _Fence((namespace, name), unknown=True, seq=seq)
             elif write.verb == "DELETE" and not (answer is not None and answer.get("kind") != "Status"
                                                   and finalizers(answer)):
