@@ -127,6 +127,7 @@ class _Stream:
         self.watching = False
         self.relist = False
         self.stopped = False
+        self.refused = False  # the server does not let razee watch this scope (403, 405): passes LIST it
         self.fences: list[_Fence] = []
         self.error = ""
         self.listed_at = time.monotonic()
@@ -147,7 +148,7 @@ class _Stream:
         with self.cond:
             while not self.current():
                 left = deadline - time.monotonic()
-                if left <= 0:
+                if left <= 0 or self.refused:
                     return None
                 self.cond.wait(left)
             self.fences = []
@@ -224,6 +225,7 @@ class _Stream:
                     if generation != self.generation:
                         continue  # interrupted on purpose: a pass reseeded the copy
                     self.relist = self.relist or isinstance(e, _WatchFailed)
+                    self.refused = isinstance(e, KubeError) and e.status in (403, 405)
                     self.error = e.message if isinstance(e, KubeError) else f"{type(e).__name__}: {e}"
                     self.cond.notify_all()
                 backoff = min(max(0.5, backoff * 2), BACKOFF_MAX)
@@ -253,6 +255,7 @@ class _Stream:
                 return
             self._response = response
             self.watching = True
+            self.refused = False
             self.error = ""
             self.cond.notify_all()
         complete = False
