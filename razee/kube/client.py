@@ -76,8 +76,11 @@ def load_api_client(kubeconfig: str | None, context: str | None, pool_size: int 
 class Kube:
     """Raw, counted REST calls; every failure becomes a named KubeError."""
 
-    def __init__(self, connection: Connection, counter: RequestCounter | None = None) -> None:
+    def __init__(self, connection: Connection, counter: RequestCounter | None = None,
+                 owns_connection: bool = True) -> None:
         self.connection = connection
+        self.owns_connection = owns_connection
+        """False for a connection shared with others (the agent's, kept open between passes): close() keeps it."""
         self.counter = counter or RequestCounter.new()
         self._timeout = urllib3.Timeout(connect=DEFAULT_TIMEOUT[0], read=DEFAULT_TIMEOUT[1])
         self.write_observers: list[WriteObserver] = []
@@ -88,7 +91,8 @@ class Kube:
         return self.connection.server
 
     def close(self) -> None:
-        self.connection.close()
+        if self.owns_connection:
+            self.connection.close()
 
     def request(self, verb: str, method: str, path: str, query: dict[str, str] | None = None,
                 body: Any = None, content_type: str = "application/json") -> Any:

@@ -127,9 +127,9 @@ def read_live(kube: Kube, discovery: Discovery, wanted: Iterable[tuple[ObjectKey
         take(items, res)
     # Objects of a cluster-wide labelled LIST that are not labelled yet (first pass, adoption): per namespace.
     followups: list[tuple[Resource, str | None, str | None]] = []
+    missing = [k for k in wanted_keys if k not in state.objects and k.namespace in state.namespaces]  # often none
     for res in labelled:
-        missing_ns = {k.namespace for k in wanted_keys
-                      if state.resources.get(k) == res and k not in state.objects and k.namespace in state.namespaces}
+        missing_ns = {k.namespace for k in missing if state.resources.get(k) == res}
         followups.extend((res, ns, None) for ns in sorted(missing_ns))
     for (res, _, _), items in zip(followups, _list_many(kube, followups), strict=True):
         take(items, res)

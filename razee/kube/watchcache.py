@@ -335,6 +335,11 @@ class LiveCache:
         """Objects held, over every watched scope."""
         return sum(len(s.objects) for s in list(self._streams.values()))
 
+    def pass_kube(self) -> Kube:
+        """A Kube for one pass (its own request counter) on the cache's connection, which stays open between
+        passes: an idle pass then opens no TLS connection."""
+        return Kube(self.kube().connection, owns_connection=False)
+
     def kube(self) -> Kube:
         with self._lock:
             if self._kube is None:
@@ -349,21 +354,25 @@ class LiveCache:
         stats = ReadStats()
         used: set[Scope] = set()
         deadline = time.monotonic() + self.catch_up
+        lock = threading.Lock()  # read_live reads scopes side by side
 
         def lister(k: Kube, res: Resource, namespace: str | None, selector: str | None) -> list[Any]:
             scope = (res, namespace or "", selector or "")
-            used.add(scope)
-            stream = self._streams.get(scope)
+            with lock:
+                used.add(scope)
+                stream = self._streams.get(scope)
             if stream is not None:
                 t0 = time.monotonic()
                 items = stream.snapshot(deadline)
-                stats.waited += time.monotonic() - t0
+                with lock:
+                    stats.waited += time.monotonic() - t0
+                    stats.cached += items is not None
                 if items is not None:
-                    stats.cached += 1
                     return items
             seq = self.write_seq
             found, version = list_with_version(k, res, namespace, selector)
-            stats.listed += 1
+            with lock:
+                stats.listed += 1
             parsed = _version(version)
             if parsed is None:
                 return found
@@ -372,7 +381,8 @@ class LiveCache:
             elif not self._closed:
                 stream = _Stream(self, scope, found, parsed)
                 self.count_stored(len(stream.objects))
-                self._streams[scope] = stream
+                with lock:
+                    self._streams[scope] = stream
                 stream.thread.start()
             return found
 
