@@ -381,7 +381,8 @@ class Agent:
 
     def elect(self) -> tuple[bool, LeaderElection | None]:
         try:
-            kube = Kube(load_api_client(self.s.kubeconfig, self.s.context))
+            live = self.pass_memo.live  # the loop's connection, open between passes, when it watches
+            kube = live.pass_kube() if live is not None else Kube(load_api_client(self.s.kubeconfig, self.s.context))
         except RazeeError as e:
             log.error("cannot reach the cluster for leader election: %s", e.message)
             return False, None
