@@ -267,13 +267,14 @@ def _owned_or_free(change: Change, current: dict[str, Any], target: str, claims:
 def _plan_prunes(plan: Plan, state: PlanState, desired: dict[ObjectKey, _Desired], claims: Claims,
                  options: PlanOptions) -> None:
     live, inventory = state.live, state.inventory
-    desired_uids = {uid_of(live.objects[k]) for k in desired if k in live.objects} - {""}
+    # a vanished object is forgotten after the pass; an unchanged spoke has nothing leaving, and pays nothing here
+    leaving = [k for k in inventory.entries if k not in desired and k in live.objects]
+    desired_keys = set(desired) if leaving else set()
+    desired_uids = {uid_of(live.objects[k]) for k in desired if k in live.objects} - {""} if leaving else set()
     candidates: list[Change] = []
-    for key in sorted(inventory.entries, key=lambda k: (-stage_of(k), k)):
-        current = live.objects.get(key)
-        if key in desired or current is None:
-            continue  # a vanished object is forgotten after the pass
-        verdict = prune_verdict(key, current, options.target, set(desired), desired_uids, claims)
+    for key in sorted(leaving, key=lambda k: (-stage_of(k), k)):
+        current = live.objects[key]
+        verdict = prune_verdict(key, current, options.target, desired_keys, desired_uids, claims)
         change = Change(key, verdict.action, verdict.reason, before=clean(current))
         if verdict.release:
             state.released.add(key)
