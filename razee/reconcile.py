@@ -117,7 +117,10 @@ def plan_kube(manifests: tuple[Manifest, ...], target: Target, options: PassOpti
     engine = engine or {}
     fleet_takes_over = engine.get("conflicts", "takeover") == "takeover"
     takeover = fleet_takes_over if options.take_over_conflicts is None else options.take_over_conflicts
-    kube = Kube(load_api_client(target.kubeconfig, target.context, pool_size=max(options.concurrency, 4)))
+    if memo is not None and memo.live is not None:  # the agent's loop: its connection stays open between passes
+        kube = memo.live.pass_kube()
+    else:
+        kube = Kube(load_api_client(target.kubeconfig, target.context, pool_size=max(options.concurrency, 4)))
     try:
         discovery = Discovery(kube)
         plan_options = PlanOptions(target.spoke, prune=options.prune, allow_mass_prune=options.allow_mass_prune,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -23,6 +24,24 @@ from razee.kube.errors import KubeError, Unavailable, from_response
 FIELD_MANAGER = "razee"
 DEFAULT_TIMEOUT = (5.0, 60.0)
 CONNECTION_RETRIES = 2
+WRITE_VERBS = frozenset({"APPLY", "DELETE", "CREATE", "UPDATE"})
+
+
+@dataclass(frozen=True)
+class Write:
+    """A write request razee made (dry runs excluded), for whoever keeps a copy of live state current.
+
+    `answer` is the server's answer, or None when the request failed, in which case the write may or may not have
+    happened (a connection lost mid-request).
+    """
+
+    verb: str
+    path: str
+    body: Any
+    answer: Any
+
+
+WriteObserver = Callable[[Write], None]
 
 
 @dataclass
@@ -57,20 +76,62 @@ def load_api_client(kubeconfig: str | None, context: str | None, pool_size: int 
 class Kube:
     """Raw, counted REST calls; every failure becomes a named KubeError."""
 
-    def __init__(self, connection: Connection, counter: RequestCounter | None = None) -> None:
+    def __init__(self, connection: Connection, counter: RequestCounter | None = None,
+                 owns_connection: bool = True) -> None:
         self.connection = connection
+        self.owns_connection = owns_connection
+        """False for a connection shared with others (the agent's, kept open between passes): close() keeps it."""
         self.counter = counter or RequestCounter.new()
         self._timeout = urllib3.Timeout(connect=DEFAULT_TIMEOUT[0], read=DEFAULT_TIMEOUT[1])
+        self.write_observers: list[WriteObserver] = []
+        """Called after every write (APPLY, DELETE, CREATE, UPDATE; never a dry run), from the writing thread."""
 
     @property
     def server(self) -> str:
         return self.connection.server
 
     def close(self) -> None:
-        self.connection.close()
+        if self.owns_connection:
+            self.connection.close()
 
     def request(self, verb: str, method: str, path: str, query: dict[str, str] | None = None,
                 body: Any = None, content_type: str = "application/json") -> Any:
+        if verb not in WRITE_VERBS or not self.write_observers or (query and "dryRun" in query):
+            return self._request(verb, method, path, query, body, content_type)
+        answer = None
+        try:
+            answer = self._request(verb, method, path, query, body, content_type)
+            return answer
+        finally:
+            write = Write(verb, path, body, answer)
+            for observe in self.write_observers:
+                observe(write)
+
+    def stream(self, verb: str, path: str, query: dict[str, str], read_timeout: float) -> urllib3.BaseHTTPResponse:
+        """A GET whose body is read as it arrives (a watch); the caller reads, then releases or shuts it down.
+
+        A status of 300 or more raises the mapped KubeError, as `request` does.
+        """
+        url = self.server + path + "?" + urlencode(query)
+        headers = {**self.connection.auth_headers(), "Accept": "application/json"}
+        self.counter.add(verb)
+        try:
+            resp = self.connection.pool.request(
+                "GET", url, headers=headers, preload_content=False, retries=False,
+                timeout=urllib3.Timeout(connect=DEFAULT_TIMEOUT[0], read=read_timeout))
+        except (urllib3.exceptions.HTTPError, OSError) as e:
+            raise Unavailable(f"GET {path}: cannot reach {self.server}: {type(e).__name__}: {e}") from e
+        if resp.status >= 300:
+            try:
+                data = resp.data
+            except (urllib3.exceptions.HTTPError, OSError):
+                data = b""
+            resp.release_conn()
+            raise from_response(resp.status, data, f"GET {path}")
+        return resp
+
+    def _request(self, verb: str, method: str, path: str, query: dict[str, str] | None,
+                 body: Any, content_type: str) -> Any:
         url = self.server + path + ("?" + urlencode(query) if query else "")
         headers = {**self.connection.auth_headers(), "Accept": "application/json"}
         if body is not None:

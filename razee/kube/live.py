@@ -8,7 +8,7 @@ namespaces that exist.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,29 +31,43 @@ class LiveState:
     namespaces: set[str] = field(default_factory=set)
 
 
+Lister = Callable[[Kube, Resource, str | None, str | None], Iterable[Any]]
+"""(kube, resource, namespace or None, label selector or None) -> the live objects in that scope."""
+
+
 def list_all(kube: Kube, resource: Resource, namespace: str | None, selector: str | None = None) -> list[Any]:
+    return list_with_version(kube, resource, namespace, selector)[0]
+
+
+def list_with_version(kube: Kube, resource: Resource, namespace: str | None,
+                      selector: str | None = None) -> tuple[list[Any], str]:
+    """The objects in one scope and the resourceVersion of that snapshot (to watch from)."""
     items: list[Any] = []
     query: dict[str, str] = {"limit": str(PAGE)}
     if selector:
         query["labelSelector"] = selector
+    version = ""
     while True:
         page = kube.request("LIST", "GET", resource.collection_path(namespace), query)
         for item in page.get("items", []):
             item.setdefault("apiVersion", resource.api_version)
             item.setdefault("kind", resource.kind)
             items.append(item)
-        token = (page.get("metadata") or {}).get("continue")
+        meta = page.get("metadata") or {}
+        version = version or str(meta.get("resourceVersion") or "")  # pages after the first share its snapshot
+        token = meta.get("continue")
         if not token:
-            return items
+            return items, version
         query["continue"] = token
 
 
-def _list_many(kube: Kube, jobs: list[tuple[Resource, str | None, str | None]]) -> list[list[Any]]:
+def _list_many(kube: Kube, jobs: list[tuple[Resource, str | None, str | None]],
+               lister: Lister = list_all) -> list[Iterable[Any]]:
     """LISTs side by side: on a small spoke the round trips, not the decoding, are most of a diff's time."""
     if len(jobs) <= 1:
-        return [list_all(kube, *job) for job in jobs]
+        return [lister(kube, *job) for job in jobs]
     with ThreadPoolExecutor(max_workers=min(LIST_CONCURRENCY, len(jobs))) as pool:
-        return list(pool.map(lambda job: list_all(kube, *job), jobs))
+        return list(pool.map(lambda job: lister(kube, *job), jobs))
 
 
 def _key_of(item: dict[str, Any], resource: Resource) -> ObjectKey:
@@ -61,8 +75,13 @@ def _key_of(item: dict[str, Any], resource: Resource) -> ObjectKey:
     return ObjectKey(resource.group, resource.kind, meta.get("namespace") or "", meta["name"])
 
 
-def read_live(kube: Kube, discovery: Discovery, wanted: Iterable[tuple[ObjectKey, str]], target: str) -> LiveState:
-    """Live copies of the wanted objects (key, apiVersion) that exist."""
+def read_live(kube: Kube, discovery: Discovery, wanted: Iterable[tuple[ObjectKey, str]], target: str,
+              lister: Lister = list_all) -> LiveState:
+    """Live copies of the wanted objects (key, apiVersion) that exist.
+
+    `lister` reads each scope (a long-running agent passes its watch cache's, razee.kube.watchcache); the
+    per-namespace LISTs that look for objects not yet labelled always go to the server.
+    """
     state = LiveState()
     by_resource: dict[Resource, set[str]] = defaultdict(set)
     wanted_keys: set[ObjectKey] = set()
@@ -79,14 +98,14 @@ def read_live(kube: Kube, discovery: Discovery, wanted: Iterable[tuple[ObjectKey
         by_resource[res].add(key.namespace if res.namespaced else "")
     if any(res.namespaced for res in by_resource):
         ns_res = discovery.resource("v1", "Namespace")
-        ns_items = list_all(kube, ns_res, None)
+        ns_items = list(lister(kube, ns_res, None, None))
         state.namespaces = {i["metadata"]["name"] for i in ns_items}
         if ns_res in by_resource:
             for item in ns_items:
                 state.objects[_key_of(item, ns_res)] = item
             del by_resource[ns_res]
 
-    def take(items: list[Any], res: Resource) -> None:
+    def take(items: Iterable[Any], res: Resource) -> None:
         for item in items:
             k = _key_of(item, res)
             if k in wanted_keys:
@@ -104,13 +123,13 @@ def read_live(kube: Kube, discovery: Discovery, wanted: Iterable[tuple[ObjectKey
             continue
         jobs.append((res, None, f"{INVENTORY_LABEL}={target}"))
         labelled.append(res)
-    for (res, _, _), items in zip(jobs, _list_many(kube, jobs), strict=True):
+    for (res, _, _), items in zip(jobs, _list_many(kube, jobs, lister), strict=True):
         take(items, res)
     # Objects of a cluster-wide labelled LIST that are not labelled yet (first pass, adoption): per namespace.
     followups: list[tuple[Resource, str | None, str | None]] = []
+    missing = [k for k in wanted_keys if k not in state.objects and k.namespace in state.namespaces]  # often none
     for res in labelled:
-        missing_ns = {k.namespace for k in wanted_keys
-                      if state.resources.get(k) == res and k not in state.objects and k.namespace in state.namespaces}
+        missing_ns = {k.namespace for k in missing if state.resources.get(k) == res}
         followups.extend((res, ns, None) for ns in sorted(missing_ns))
     for (res, _, _), items in zip(followups, _list_many(kube, followups), strict=True):
         take(items, res)

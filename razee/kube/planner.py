@@ -23,6 +23,7 @@ from razee.kube.live import LiveState, read_live
 from razee.kube.ownership import Claims, prune_verdict
 from razee.kube.rebuild import rebuild_inventory
 from razee.kube.ssa import ConflictPolicy, preview, validate_in
+from razee.kube.watchcache import LiveCache
 from razee.plan.compare import mismatches
 from razee.plan.jsoncopy import copy_json
 from razee.plan.model import Action, Change, Plan
@@ -94,6 +95,8 @@ class PassMemo:
     """(uid, resourceVersion, desired hash) -> drifted paths: an object neither side changed is not compared."""
     prepared: dict[int, tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=dict)
     """id(rendered object) -> (that object, its prepared form); the first element keeps the id from being reused."""
+    live: LiveCache | None = None
+    """Watched copies of live state (the agent's loop sets it): a pass whose copies are current LISTs nothing."""
 
 
 def _prepared(manifests: Sequence[Manifest], target: str, memo: PassMemo | None) -> list[dict[str, Any]]:
@@ -154,7 +157,11 @@ def plan_changes(kube: Kube, discovery: Discovery, manifests: Sequence[Manifest]
             warnings.append(f"the inventory of spoke {options.target} was missing; rebuilt from the "
                             f"{inventory.rebuilt} object(s) labelled razee.io/inventory={options.target}")
     wanted = {**inventory.entries, **versions}
-    live = read_live(kube, discovery, wanted.items(), options.target)
+    if memo is not None and memo.live is not None:
+        kube.write_observers.append(memo.live.note_write)  # the next pass waits until the watches saw our writes
+        live = memo.live.read(kube, discovery, wanted.items(), options.target)
+    else:
+        live = read_live(kube, discovery, wanted.items(), options.target)
     claims = Claims(kube, options.target)
     state = PlanState(live, inventory, versions, {k: d.manifest.source.template for k, d in desired.items()})
 
@@ -260,13 +267,14 @@ def _owned_or_free(change: Change, current: dict[str, Any], target: str, claims:
 def _plan_prunes(plan: Plan, state: PlanState, desired: dict[ObjectKey, _Desired], claims: Claims,
                  options: PlanOptions) -> None:
     live, inventory = state.live, state.inventory
-    desired_uids = {uid_of(live.objects[k]) for k in desired if k in live.objects} - {""}
+    # a vanished object is forgotten after the pass; an unchanged spoke has nothing leaving, and pays nothing here
+    leaving = [k for k in inventory.entries if k not in desired and k in live.objects]
+    desired_keys = set(desired) if leaving else set()
+    desired_uids = {uid_of(live.objects[k]) for k in desired if k in live.objects} - {""} if leaving else set()
     candidates: list[Change] = []
-    for key in sorted(inventory.entries, key=lambda k: (-stage_of(k), k)):
-        current = live.objects.get(key)
-        if key in desired or current is None:
-            continue  # a vanished object is forgotten after the pass
-        verdict = prune_verdict(key, current, options.target, set(desired), desired_uids, claims)
+    for key in sorted(leaving, key=lambda k: (-stage_of(k), k)):
+        current = live.objects[key]
+        verdict = prune_verdict(key, current, options.target, desired_keys, desired_uids, claims)
         change = Change(key, verdict.action, verdict.reason, before=clean(current))
         if verdict.release:
             state.released.add(key)
