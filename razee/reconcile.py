@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,7 +123,7 @@ def plan_kube(manifests: tuple[Manifest, ...], target: Target, options: PassOpti
     else:
         kube = Kube(load_api_client(target.kubeconfig, target.context, pool_size=max(options.concurrency, 4)))
     try:
-        discovery = Discovery(kube)
+        discovery = _discovery(kube, memo)
         plan_options = PlanOptions(target.spoke, prune=options.prune, allow_mass_prune=options.allow_mass_prune,
                                    concurrency=options.concurrency, conflicts="takeover" if takeover else "refuse",
                                    prune_timeout=float(engine.get("pruneTimeout", 60)))
@@ -132,6 +133,21 @@ def plan_kube(manifests: tuple[Manifest, ...], target: Target, options: PassOpti
         kube.close()
         raise
     return KubePass(plan, state, kube, discovery, plan_options)
+
+
+DISCOVERY_TTL = 300.0  # the agent asks the server which kinds it serves at least this often
+
+
+def _discovery(kube: Kube, memo: PassMemo | None) -> Discovery:
+    """A new Discovery, or in the agent's watching loop the last pass's, carried over while young."""
+    if memo is None or memo.live is None:
+        return Discovery(kube)
+    carried = memo.discovery
+    if carried is not None and time.monotonic() - carried.created < DISCOVERY_TTL:
+        carried.next_pass(kube)
+        return carried
+    memo.discovery = Discovery(kube)
+    return memo.discovery
 
 
 def plan_infrastructure(view: SpokeView, provider_name: str, target: Target, options: PassOptions,

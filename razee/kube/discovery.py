@@ -2,11 +2,14 @@
 
 Discovery is lazy and cached for one pass: only the group-versions the desired set or the inventory mention are
 fetched (one request each). After CRDs are applied, `forget` drops a group-version so it is looked up again.
+The agent's loop carries the answers from pass to pass for a few minutes (`next_pass`), asking again for a kind
+it does not find, so an idle pass needs no discovery at all.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -52,6 +55,15 @@ class Discovery:
         self.kube = kube
         self._cache: dict[str, dict[str, Resource]] = {}
         self._lock = threading.Lock()
+        self._carried: set[str] = set()  # looked up in an earlier pass: a kind missing there is asked again
+        self.created = time.monotonic()
+
+    def next_pass(self, kube: Kube) -> None:
+        """Carry the answers into another pass of a long-running agent (on `kube`). Kinds served then are
+        assumed served now; a kind that was missing is asked for again, so a CRD created since is found."""
+        with self._lock:
+            self.kube = kube
+            self._carried = set(self._cache)
 
     def _group_version(self, api_version: str) -> dict[str, Resource]:
         with self._lock:
@@ -83,6 +95,9 @@ class Discovery:
 
     def resource(self, api_version: str, kind: str) -> Resource:
         found = self._group_version(api_version).get(kind)
+        if found is None and api_version in self._carried:
+            self.forget(api_version)
+            found = self._group_version(api_version).get(kind)
         if found is None:
             raise UnknownKind(api_version, kind)
         return found
@@ -103,3 +118,4 @@ class Discovery:
     def forget(self, api_version: str) -> None:
         with self._lock:
             self._cache.pop(api_version, None)
+            self._carried.discard(api_version)

@@ -97,6 +97,8 @@ class PassMemo:
     """id(rendered object) -> (that object, its prepared form); the first element keeps the id from being reused."""
     live: LiveCache | None = None
     """Watched copies of live state (the agent's loop sets it): a pass whose copies are current LISTs nothing."""
+    discovery: Discovery | None = None
+    """The loop's discovery answers, carried between passes for DISCOVERY_TTL seconds (see Discovery.next_pass)."""
 
 
 def _prepared(manifests: Sequence[Manifest], target: str, memo: PassMemo | None) -> list[dict[str, Any]]:

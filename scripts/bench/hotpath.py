@@ -81,7 +81,7 @@ def compare_diff(label: str, root: Path, kc_razee: str, kc_kubectl: str, target:
     line(f"no-op diff, {label} ({count} objects), cache cold", cold, target, kubectl)
 
 
-def agent_idle_cpu(root: Path, kc: str, tmp: Path) -> float:
+def agent_idle_cpu(root: Path, kc: str, tmp: Path) -> tuple[float, int]:
     """CPU seconds of an agent pass with no new commit and nothing drifted (in process, after a first pass).
 
     The agent's loop reads live state from watches (razee/kube/watchcache.py); run_pass alone would LIST, so the
@@ -107,7 +107,7 @@ def agent_idle_cpu(root: Path, kc: str, tmp: Path) -> float:
             assert outcome.result == "in-sync", outcome.result
     finally:
         agent.close_live()
-    return sorted(samples)[len(samples) // 2]
+    return sorted(samples)[len(samples) // 2], outcome.requests
 
 
 def first_apply(tmp: Path, kc_razee: str, kc_kubectl: str) -> None:
@@ -190,7 +190,8 @@ def main() -> None:
             line("razee render, grown spoke, cache cold", best(3, render, env={"RAZEE_NO_CACHE": "1"}),
                  "< 0.5 s")
             line("razee render, grown spoke, cache warm", best(3, render), "< 0.5 s")
-            line("agent idle pass (median), grown spoke", agent_idle_cpu(grown, kc_razee, tmp), "< 0.1 CPU s",
+            idle, requests = agent_idle_cpu(grown, kc_razee, tmp)
+            line(f"agent idle pass (median, {requests} API requests), grown spoke", idle, "< 0.1 CPU s",
                  unit="CPU s")
             first_apply(tmp, kc_razee, kc_kubectl)
             if "--skip-fleet" not in sys.argv:
