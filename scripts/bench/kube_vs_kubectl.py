@@ -26,7 +26,7 @@ TEMPLATE = """\
 apiVersion: v1
 kind: Namespace
 metadata: {name: {{ ns }}}
-{% for i in range(5) %}
+{% for i in range(values.mix.roles) %}
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
@@ -39,14 +39,14 @@ metadata: {name: binding-{{ i }}, namespace: {{ ns }}}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: role-{{ i }}}
 subjects: [{kind: ServiceAccount, name: default, namespace: {{ ns }}}]
 {% endfor %}
-{% for i in range(50) %}
+{% for i in range(values.mix.configmaps) %}
 ---
 apiVersion: v1
 kind: ConfigMap
 metadata: {name: config-{{ i }}, namespace: {{ ns }}}
 data: {key: "value-{{ i }}{{ values.changed.get(ns ~ '/' ~ i, '') }}", other: "x"}
 {% endfor %}
-{% for i in range(20) %}
+{% for i in range(values.mix.services) %}
 ---
 apiVersion: v1
 kind: Service
@@ -73,7 +73,11 @@ spec:
 """
 
 
-def write_fleet(root: Path, namespaces: int, changed: dict[str, str]) -> None:
+MIX = {"roles": 5, "configmaps": 50, "services": 20}  # per namespace; as many RoleBindings and Deployments
+
+
+def write_fleet(root: Path, namespaces: int, changed: dict[str, str], mix: dict[str, int] | None = None) -> None:
+    """A fleet of one spoke, `bench`, whose render is `namespaces` namespaces of the objects in `mix`."""
     import yaml
 
     (root / "environments" / "regions").mkdir(parents=True, exist_ok=True)
@@ -82,7 +86,7 @@ def write_fleet(root: Path, namespaces: int, changed: dict[str, str]) -> None:
              # the benchmark measures the engine; its namespaces carry no NetworkPolicies
              "policies": {"allowedRegistries": ["icr.io/*"],
                           "rules": {"namespace-network-policy": {"enabled": False}}},
-             "values": {"namespaces": namespaces, "changed": changed}}
+             "values": {"namespaces": namespaces, "changed": changed, "mix": mix or MIX}}
     region = {"name": "local", "zones": ["z1"], "spokes": [{"name": "bench", "wave": "all"}]}
     (root / "environments" / "fleet.yaml").write_text(yaml.safe_dump(fleet))
     (root / "environments" / "regions" / "local.yaml").write_text(yaml.safe_dump(region))
