@@ -299,6 +299,7 @@ class Agent:
             self.region = outcome.region = run.region
             outcome.wave = run.wave
             outcome.durations["plan"] = time.monotonic() - t0
+            outcome.requests = run.kube.plan.requests if run.kube else 0  # an in-sync pass reports its reads too
             if run.kube:  # a rebuilt inventory, a namespace dropped from a cluster-scoped object
                 outcome.findings = outcome.findings + run.kube.plan.warnings
             new_revision = revision != self.state.last_applied
@@ -327,7 +328,7 @@ class Agent:
             outcome.objects = describe_objects(run, applied, drift_only=False)
             outcome.infrastructure = describe_infra(run, infra)
             outcome.unhealthy = self._health(run)
-            outcome.requests = (run.kube.plan.requests if run.kube else 0) + (applied.requests if applied else 0)
+            outcome.requests += applied.requests if applied else 0
             if applied:
                 self.metrics.objects_applied.inc(len(applied.applied) + len(applied.pruned))
             ok = (applied is None or applied.ok) and (infra is None or not infra.failed)
