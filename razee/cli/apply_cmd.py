@@ -71,7 +71,7 @@ def apply_cmd(repo: str | None, rev: str | None, wait: bool, timeout: float, qui
                  + (f", held {len(result.held)}" if result.held else "")
                  + (f", terminating {len(result.terminating)}" if result.terminating else "")
                  + (f", let go of {len(result.released)}" if result.released else "")
-                 + f" ({result.requests} API requests)")
+                 + f" ({run.kube.plan.requests + result.requests} API requests, the plan's included)")
             if run.kube.plan.prune_refused:
                 error(f"prune refused: {run.kube.plan.prune_refused}")
             failed |= not result.ok

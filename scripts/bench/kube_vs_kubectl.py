@@ -104,7 +104,7 @@ def run(cmd: list[str], ok: tuple[int, ...] = (0,)) -> tuple[float, subprocess.C
 
 def razee(args: list[str], root: Path, kc: str, ok: tuple[int, ...] = (0,)) -> tuple[float, int]:
     elapsed, proc = run([PY, "-m", "razee", *args, "--repo", str(root), "--spoke", "bench", "--kubeconfig", kc], ok)
-    found = re.findall(r"\((\d+) API requests\)", proc.stdout + proc.stderr)
+    found = re.findall(r"\((\d+) API requests[,)]", proc.stdout + proc.stderr)
     return elapsed, sum(int(n) for n in found)
 
 
