@@ -12,10 +12,9 @@ from typing import Any
 
 import yaml
 
-from razee.yamlsrc import MemoResolver
+from razee.yamlsrc import MAP_TAG, SEQ_TAG, STR_TAG, MemoResolver
 
 _Base: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-_STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
 _INT, _BOOL, _NULL, _FLOAT = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null",
                               "tag:yaml.org,2002:float")
 
@@ -47,7 +46,7 @@ def _nodes(value: Any, sort_keys: bool) -> yaml.Node:
     def node(v: Any) -> yaml.Node:
         kind = type(v)
         if kind is str:
-            return scalar(_STR, v)
+            return scalar(STR_TAG, v)
         if kind is dict or kind is list:
             if id(v) in seen:
                 raise _Unusual("shared")  # PyYAML writes an anchor and an alias
@@ -59,8 +58,8 @@ def _nodes(value: Any, sort_keys: bool) -> yaml.Node:
                         items.sort()
                     except TypeError:  # keys of several types: PyYAML keeps their order too
                         items = list(v.items())
-                return mapping(_MAP, [(node(k), node(x)) for k, x in items], flow_style=False)
-            return sequence(_SEQ, [node(x) for x in v], flow_style=False)
+                return mapping(MAP_TAG, [(node(k), node(x)) for k, x in items], flow_style=False)
+            return sequence(SEQ_TAG, [node(x) for x in v], flow_style=False)
         if kind is bool:
             return scalar(_BOOL, "true" if v else "false")
         if kind is int:

@@ -220,9 +220,9 @@ class _Unusual(Exception):
     """Something the fast path leaves to the full loader: a tag, merge key, complex or duplicate key, an error."""
 
 
-_STR = "tag:yaml.org,2002:str"
-_MAP = "tag:yaml.org,2002:map"
-_SEQ = "tag:yaml.org,2002:seq"
+STR_TAG = "tag:yaml.org,2002:str"
+MAP_TAG = "tag:yaml.org,2002:map"
+SEQ_TAG = "tag:yaml.org,2002:seq"
 _PLAIN_TAGS: dict[str, str] = {}  # plain scalar -> its implicit tag: a pure function of the text, so cached
 _PLAIN_CACHE_MAX = 100_000
 
@@ -236,14 +236,14 @@ class MemoResolver:
     def resolve(self, kind: type[yaml.Node], value: str, implicit: tuple[bool, bool]) -> str:
         if kind is yaml.ScalarNode:
             if not implicit[0]:
-                return _STR  # quoted: always a string (no path resolvers)
+                return STR_TAG  # quoted: always a string (no path resolvers)
             tag = _PLAIN_TAGS.get(value)
             if tag is None:
                 tag = yaml.resolver.Resolver.resolve(self, kind, value, implicit)  # type: ignore[arg-type,no-untyped-call,unused-ignore]
                 if len(_PLAIN_TAGS) < _PLAIN_CACHE_MAX:
                     _PLAIN_TAGS[value] = tag
             return tag
-        return _MAP if kind is yaml.MappingNode else _SEQ
+        return MAP_TAG if kind is yaml.MappingNode else SEQ_TAG
 
     def descend_resolver(self, current_node: Any, current_index: Any) -> None:
         return None
@@ -269,17 +269,17 @@ def _fast_manifests(text: str) -> list[tuple[Any, int]]:
     def build(node: yaml.Node) -> Any:
         kind = type(node)
         if kind is yaml.ScalarNode:
-            if node.tag == _STR:
+            if node.tag == STR_TAG:
                 return node.value
-            if node.tag not in constructors or node.tag in (_MAP, _SEQ):
+            if node.tag not in constructors or node.tag in (MAP_TAG, SEQ_TAG):
                 raise _Unusual(node.tag)
             return constructors[node.tag](loader, node)
         if kind is yaml.MappingNode:
-            if node.tag != _MAP:
+            if node.tag != MAP_TAG:
                 raise _Unusual(node.tag)
             mapping: dict[Any, Any] = {}
             for key_node, value_node in node.value:
-                if type(key_node) is not yaml.ScalarNode or key_node.tag != _STR:
+                if type(key_node) is not yaml.ScalarNode or key_node.tag != STR_TAG:
                     raise _Unusual("key")
                 key = key_node.value
                 if key in mapping:
@@ -287,7 +287,7 @@ def _fast_manifests(text: str) -> list[tuple[Any, int]]:
                 mapping[key] = build(value_node)
             return mapping
         if kind is yaml.SequenceNode:
-            if node.tag != _SEQ:
+            if node.tag != SEQ_TAG:
                 raise _Unusual(node.tag)
             return [build(item) for item in node.value]
         raise _Unusual(str(kind))
