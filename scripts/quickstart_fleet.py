@@ -10,7 +10,7 @@ naming it, until the canary wave's progress deadline turns its silence into a fa
     scripts/quickstart            set up and run it all (what README calls the quickstart)
     scripts/quickstart stop       tear it all down
 
-Pods are made Ready by scripts/podsim (a demo aid: no kubelet runs here); workers are simulated by the `local`
+Pods are made Ready by each cluster's kwok (a demo aid: no kubelet runs here); workers are simulated by the `local`
 provider. Everything lives under .testenv/quickstart/.
 """
 
@@ -149,8 +149,6 @@ def up() -> float:
         token_file = HOME / f"{spoke}.token"
         token_file.write_text(razee("hub", "token", "create", "--db", db, "--role", "agent", "--spoke", spoke))
         token_file.chmod(0o600)
-        pids[f"podsim-{spoke}"] = background(f"podsim-{spoke}", [PY, str(REPO / "scripts" / "podsim"),
-                                                                  "--kubeconfig", kubeconfig])
         pids[f"agent-{spoke}"] = background(
             f"agent-{spoke}",
             [PY, "-m", "razee", "agent", "--spoke", spoke, "--repo", f"file://{fleet}", "--kubeconfig", kubeconfig,

@@ -32,6 +32,14 @@ def guard_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mon
     assert not touched, f"test touched the home directory: {touched}"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """kubectl of the test server's version, helm and kustomize come first on PATH (built once by build-tools)."""
+    proc = subprocess.run([sys.executable, str(TESTENV), "path"], capture_output=True, text=True, timeout=3600)
+    if proc.returncode != 0:
+        raise pytest.UsageError(f"scripts/testenv path failed:\n{proc.stderr[-4000:]}")
+    os.environ["PATH"] = f"{proc.stdout.strip()}:{os.environ.get('PATH', '')}"
+
+
 def _testenv(*args: str) -> list[str]:
     proc = subprocess.run([sys.executable, str(TESTENV), *args], capture_output=True, text=True, timeout=1200)
     if proc.returncode != 0:
@@ -86,16 +94,6 @@ def run_razee(*args: str, cwd: Path | None = None, env: dict[str, str] | None = 
     """Run the real CLI in a subprocess, as a user would."""
     return subprocess.run([sys.executable, "-m", "razee", *args], capture_output=True, text=True, cwd=cwd,
                           env={**os.environ, **(env or {})}, timeout=timeout)
-
-
-@pytest.fixture(scope="session")
-def podsim(kubeconfig: str) -> Iterator[None]:
-    """Marks Pods of the session cluster Running/Ready (no kubelet here); images under icr.io/fail/ crash-loop."""
-    proc = subprocess.Popen([sys.executable, str(REPO / "scripts" / "podsim"), "--kubeconfig", kubeconfig,
-                             "--fail-image", "icr.io/fail/*", "--interval", "0.3"])
-    yield
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

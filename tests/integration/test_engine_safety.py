@@ -229,47 +229,51 @@ def test_2_one_object_declared_by_two_spokes_is_a_conflict_not_a_flap(spokes: Sp
 
 # 3. An API group change never deletes the object -----------------------------------------------------------------
 
-def test_3_an_ingress_moved_to_another_api_group_is_not_pruned(spokes: Spokes, namespace: str,
-                                                               api_client: client.ApiClient) -> None:
+def test_3_an_event_moved_to_another_api_group_is_not_pruned(spokes: Spokes, namespace: str,
+                                                             api_client: client.ApiClient) -> None:
+    """The current server serves Event both as core v1 and as events.k8s.io/v1: one object under two groups (the
+    pair #13 used, Ingress under extensions/v1beta1, is no longer served)."""
     old = f"""---
-apiVersion: extensions/v1beta1
-kind: Ingress
-metadata: {{name: web, namespace: {namespace}}}
-spec:
-  rules:
-  - host: web.example.com
-    http:
-      paths:
-      - path: /
-        backend: {{serviceName: web, servicePort: 80}}
+apiVersion: v1
+kind: Event
+metadata: {{name: web.probe, namespace: {namespace}}}
+involvedObject: {{apiVersion: v1, kind: ConfigMap, name: web, namespace: {namespace}}}
+reason: Probe
+message: first
+type: Normal
+eventTime: "2026-01-01T00:00:00.000000Z"
+reportingComponent: razee-test
+reportingInstance: razee-test-1
+action: Probe
 """
     new = f"""---
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {{name: web, namespace: {namespace}}}
-spec:
-  rules:
-  - host: web.example.com
-    http:
-      paths:
-      - path: /
-        pathType: Prefix
-        backend: {{service: {{name: web, port: {{number: 80}}}}}}
+apiVersion: events.k8s.io/v1
+kind: Event
+metadata: {{name: web.probe, namespace: {namespace}, labels: {{moved: "yes"}}}}
+regarding: {{apiVersion: v1, kind: ConfigMap, name: web, namespace: {namespace}}}
+reason: Probe
+note: first
+type: Normal
+eventTime: "2026-01-01T00:00:00.000000Z"
+reportingController: razee-test
+reportingInstance: razee-test-1
+action: Probe
 """
-    net = client.NetworkingV1Api(api_client)
+    core = client.CoreV1Api(api_client)
     spokes.write(a=old)
     assert spokes.apply("a")[1].ok
-    uid = net.read_namespaced_ingress("web", namespace).metadata.uid
+    uid = core.read_namespaced_event("web.probe", namespace).metadata.uid
     spokes.write(a=new)
     plan, result = spokes.apply("a")
     assert result.ok and not result.pruned, plan.changes
-    assert [(c.key.group, c.action) for c in plan.changes] == [("networking.k8s.io", Action.UPDATE),
-                                                               ("extensions", Action.KEEP)]
-    assert net.read_namespaced_ingress("web", namespace).metadata.uid == uid
+    assert [(c.key.group, c.action) for c in plan.changes] == [("events.k8s.io", Action.UPDATE),
+                                                               ("", Action.KEEP)]
+    live = core.read_namespaced_event("web.probe", namespace)
+    assert live.metadata.uid == uid and live.metadata.labels.get("moved") == "yes"  # the same object, changed
     assert not spokes.diff("a").has_changes
     spokes.write(a="")
     _, result = spokes.apply("a", allow_mass_prune=True)
-    assert [(k.group, k.name) for k in result.pruned] == [("networking.k8s.io", "web")]
+    assert [(k.group, k.name) for k in result.pruned] == [("events.k8s.io", "web.probe")]
 
 
 # 4. A lost inventory is rebuilt from the label -------------------------------------------------------------------

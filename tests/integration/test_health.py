@@ -1,4 +1,5 @@
-"""`razee apply --wait` against real controllers (pods made Ready by scripts/podsim)."""
+"""`razee apply --wait` against real controllers (pods made Ready, or crash-looping for icr.io/fail/ images, by
+the test clusters' kwok)."""
 
 from __future__ import annotations
 
@@ -26,15 +27,14 @@ spec:
 """
 
 
-def test_wait_succeeds_when_the_rollout_completes(tmp_path: Path, kubeconfig: str, namespace: str,
-                                                  podsim: None) -> None:
+def test_wait_succeeds_when_the_rollout_completes(tmp_path: Path, kubeconfig: str, namespace: str) -> None:
     fleet = Fleet(tmp_path, kubeconfig)
     fleet.write(deployment(namespace, "icr.io/web:1"))
     r = fleet.cli("apply", "-q", "--wait", "--timeout", "240")  # generous: a busy 2-core CI machine
     assert r.returncode == 0, r.stderr
 
 
-def test_wait_names_what_is_not_healthy(tmp_path: Path, kubeconfig: str, namespace: str, podsim: None) -> None:
+def test_wait_names_what_is_not_healthy(tmp_path: Path, kubeconfig: str, namespace: str) -> None:
     fleet = Fleet(tmp_path, kubeconfig)
     fleet.write(deployment(namespace, "icr.io/fail/web:1", deadline=3))
     r = fleet.cli("apply", "-q", "--wait", "--timeout", "240")  # returns as soon as the rollout is stuck
