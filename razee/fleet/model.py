@@ -6,6 +6,7 @@ Field names are camelCase in YAML, as in Kubernetes; Python code uses snake_case
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from typing import Annotated, Any, Literal
 
@@ -183,6 +184,15 @@ class PodSecurity(Strict):
     level: PodSecurityLevel = "baseline"
     regions: dict[Name, PodSecurityLevel] = Field(default_factory=dict)
     namespaces: dict[str, PodSecurityLevel] = Field(default_factory=dict)
+
+    def level_for(self, region: str, namespace: str) -> str:
+        """The level for a namespace of a region: what the `pss-*` rules check and what templates label the
+        namespace with (`pod-security.kubernetes.io/enforce`), so the apiserver's PodSecurity admission enforces
+        the same level on whatever reaches the cluster by another way."""
+        for pattern, level in self.namespaces.items():
+            if fnmatch.fnmatchcase(namespace, pattern):
+                return level
+        return self.regions.get(region, self.level)
 
 
 class CustomMatch(Strict):

@@ -95,12 +95,12 @@ class Kube:
             self.connection.close()
 
     def request(self, verb: str, method: str, path: str, query: dict[str, str] | None = None,
-                body: Any = None, content_type: str = "application/json") -> Any:
+                body: Any = None, content_type: str = "application/json", accept: str = "application/json") -> Any:
         if verb not in WRITE_VERBS or not self.write_observers or (query and "dryRun" in query):
-            return self._request(verb, method, path, query, body, content_type)
+            return self._request(verb, method, path, query, body, content_type, accept)
         answer = None
         try:
-            answer = self._request(verb, method, path, query, body, content_type)
+            answer = self._request(verb, method, path, query, body, content_type, accept)
             return answer
         finally:
             write = Write(verb, path, body, answer)
@@ -131,9 +131,9 @@ class Kube:
         return resp
 
     def _request(self, verb: str, method: str, path: str, query: dict[str, str] | None,
-                 body: Any, content_type: str) -> Any:
+                 body: Any, content_type: str, accept: str = "application/json") -> Any:
         url = self.server + path + ("?" + urlencode(query) if query else "")
-        headers = {**self.connection.auth_headers(), "Accept": "application/json"}
+        headers = {**self.connection.auth_headers(), "Accept": accept}
         if body is not None:
             headers["Content-Type"] = content_type
         # UTF-8 as is: ASCII escapes of characters outside the BMP are surrogate pairs (`\ud83d\ude00`), which the

@@ -8,7 +8,6 @@ The checklist is the standard's own list of fields (kubernetes.io/docs/concepts/
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -59,10 +58,7 @@ class Pod:
 
 
 def effective_level(settings: PodSecurity, region: str, namespace: str) -> str:
-    for pattern, level in settings.namespaces.items():
-        if fnmatch.fnmatchcase(namespace, pattern):
-            return level
-    return settings.regions.get(region, settings.level)
+    return settings.level_for(region, namespace)
 
 
 def pods(ctx: RuleContext) -> list[Pod]:

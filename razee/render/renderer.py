@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import re
 import traceback
 from collections.abc import Iterable, Mapping
@@ -69,7 +70,9 @@ class Renderer:
             return self._render_spoke(view)
 
     def _render_spoke(self, view: SpokeView) -> SpokeRender:
-        base = {"fleet": self.fleet.spec, "region": view.region, "spoke": view.spoke, "secrets": self.secrets}
+        base = {"fleet": self.fleet.spec, "region": view.region, "spoke": view.spoke, "secrets": self.secrets,
+                "pod_security_level": functools.partial(self.fleet.spec.policies.pod_security.level_for,
+                                                        view.region.name)}
         spoke_values = self.fleet.spoke_values(view)
         out: list[Manifest] = []
         findings: list[Finding] = []

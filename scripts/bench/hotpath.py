@@ -27,6 +27,9 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 PY = sys.executable
 SPOKE = "au-syd-spoke-1"
+# kubectl of the test server's own version first on PATH: the peer measured at the release it is made for
+os.environ["PATH"] = (subprocess.run([PY, str(REPO / "scripts" / "testenv"), "path"], capture_output=True, text=True,
+                                     check=True).stdout.strip() + ":" + os.environ.get("PATH", ""))
 
 
 def run(cmd: list[str], ok: tuple[int, ...] = (0,), env: dict[str, str] | None = None) -> float:

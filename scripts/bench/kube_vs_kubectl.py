@@ -9,6 +9,7 @@ Targets (issue 4): no-op diff >= 10x faster than kubectl diff; first apply >= 2x
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -18,6 +19,18 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 PY = sys.executable
+
+
+def use_test_tools() -> str:
+    """Put kubectl of the test server's own version (and helm, kustomize) first on PATH: the peer is measured at the
+    release it is made for. Returns the server version (RAZEE_KUBE_VERSION, as scripts/testenv picks it)."""
+    path = subprocess.run([PY, str(REPO / "scripts" / "testenv"), "path"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    os.environ["PATH"] = f"{path}:{os.environ.get('PATH', '')}"
+    return Path(path.split(":")[0]).parent.name.removeprefix("kube-")
+
+
+KUBE_VERSION = use_test_tools()
 
 TEMPLATE = """\
 {% for n in range(values.namespaces) %}
@@ -53,7 +66,7 @@ kind: Service
 metadata: {name: svc-{{ i }}, namespace: {{ ns }}}
 spec:
   selector: {app: app-{{ i }}}
-  ports: [{port: 80, targetPort: 8080, protocol: TCP}]  # explicit: kubectl on 1.20 needs it for SSA
+  ports: [{port: 80, targetPort: 8080, protocol: TCP}]  # explicit: kubectl's SSA on 1.20 needed it
 ---
 apiVersion: apps/v1
 kind: Deployment

@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from kube_vs_kubectl import MIX, PY, REPO, kubectl, razee, render, run, write_fleet
+from kube_vs_kubectl import KUBE_VERSION, MIX, PY, REPO, kubectl, razee, render, run, write_fleet
 
 SIZES = [50, 200, 500, 1000, 2000, 5000]
 QUICK_SIZES = [50, 200, 500]
@@ -67,7 +67,7 @@ def testenv_pids() -> list[int]:
     pids = [state["etcd"]["pid"]] if state.get("etcd") else []
     for name in CLUSTERS:
         cluster = state["clusters"].get(name, {})
-        pids += [p for p in (cluster.get("pid"), cluster.get("cm_pid")) if p]
+        pids += [p for p in (cluster.get(role) for role in ("pid", "cm_pid", "sched_pid", "kwok_pid")) if p]
     return pids
 
 
@@ -153,7 +153,7 @@ def machine() -> dict[str, Any]:
             "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "python": platform.python_version(),
             "kubectl": kubectl_version.get("clientVersion", {}).get("gitVersion", "unknown"),
-            "kube_apiserver": "1.20.2 (Debian's kubernetes source package, scripts/build-kube)"}
+            "kube_apiserver": f"{KUBE_VERSION} (built from Go modules by scripts/build-tools)"}
 
 
 def table(data: dict[str, Any]) -> str:
@@ -204,7 +204,7 @@ def plot(data: dict[str, Any], png: Path) -> None:
     fig.supxlabel("objects: Namespaces, ConfigMaps, Services, Deployments, Roles, RoleBindings (log scale)",
                   fontsize=10)
     fig.suptitle(f"razee vs kubectl against object count: {m['nproc']} cores ({m['cpu_model']}), shared; "
-                 f"{m['date']}\nkube-apiserver 1.20.2 on loopback, kubectl {m['kubectl']}; "
+                 f"{m['date']}\nkube-apiserver {m['kube_apiserver'].split()[0]} on loopback, kubectl {m['kubectl']}; "
                  f"best of {data['settings']['runs']} diffs, {data['settings']['apply_runs']} apply per size",
                  fontsize=10)
     png.parent.mkdir(parents=True, exist_ok=True)

@@ -43,6 +43,16 @@ def test_the_hub_reads_its_dsn_from_a_secret_and_postgres_its_password() -> None
         assert not [d for d in docs(name) if d["kind"] == "Secret"], f"{name} ships a Secret"
 
 
+def test_the_hub_keeps_a_replica_through_voluntary_disruptions() -> None:
+    hub = next(d for d in docs("hub.yaml") if d["kind"] == "Deployment")
+    pdb = next(d for d in docs("hub.yaml") if d["kind"] == "PodDisruptionBudget")
+    assert pdb["apiVersion"] == "policy/v1"  # policy/v1beta1 is not served since 1.25
+    assert pdb["spec"]["selector"] == hub["spec"]["selector"]
+    assert pdb["spec"]["maxUnavailable"] < hub["spec"]["replicas"]
+    ns = next(d for d in docs("hub.yaml") if d["kind"] == "Namespace")
+    assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
 def test_server_side_dry_run_accepts_every_object(cluster_factory: Callable[[str], str], tmp_path: Path) -> None:
     kubeconfig = cluster_factory("deploy")
     kubectl = ["kubectl", "--kubeconfig", kubeconfig, "--cache-dir", str(tmp_path / "kube-cache")]

@@ -123,6 +123,20 @@ def test_agent_help_and_the_tools_the_agent_needs(bundle: Bundle) -> None:
     assert (bundle.rootfs / "etc/ssl/certs/ca-certificates.crt").stat().st_size > 0
 
 
+def test_helm_and_kustomize_run_inside_the_image(bundle: Bundle) -> None:
+    """Chart and overlay sources are expanded by the field's own tools, so the image carries them, at the versions
+    scripts/versions names."""
+    from tests.integration.test_testenv import _versions
+
+    v = _versions()
+    helm = bundle.run("version", "--short", entrypoint=["/usr/local/bin/helm"])
+    assert helm.returncode == 0, helm.stderr
+    assert helm.stdout.strip().startswith(f"v{v['HELM_VERSION']}")
+    kustomize = bundle.run("version", entrypoint=["/usr/local/bin/kustomize"])
+    assert kustomize.returncode == 0, kustomize.stderr
+    assert kustomize.stdout.strip() == f"v{v['KUSTOMIZE_VERSION']}"
+
+
 def test_init_writes_a_fleet_repo_that_validates(bundle: Bundle) -> None:
     """The scaffold ships in the wheel (the agent's template included), and the image's user can write state."""
     made = bundle.run("init", "/var/lib/razee/fleet", "--spoke", "img-spoke", "--hub", "http://hub.example:8080")

@@ -176,3 +176,27 @@ def test_render_selection_and_json(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "unknown spoke 'nope'; the fleet has: spoke-a, spoke-b" in bad.stderr
     both = run_razee("render", "--repo", str(root), "--spoke", "spoke-a", "--region", "us-south")
     assert both.returncode == 2 and "not both" in both.stderr
+
+
+def test_example_fleet_labels_namespaces_for_pod_security_admission_at_the_fleets_level(tmp_path: Path) -> None:
+    """The namespace label the apiserver's PodSecurity admission enforces follows `policies.podSecurity`:
+    namespace globs beat the region, which beats the fleet-wide level."""
+    import shutil
+
+    from tests.conftest import REPO
+
+    for part in ("environments", "templates"):
+        shutil.copytree(REPO / part, tmp_path / part)
+    fleet_file = tmp_path / "environments" / "fleet.yaml"
+    spec = yaml.safe_load(fleet_file.read_text())
+    spec["policies"]["podSecurity"] = {"level": "restricted", "regions": {"us-south": "baseline"},
+                                       "namespaces": {"master-*": "restricted"}}
+    fleet_file.write_text(yaml.safe_dump(spec))
+    fleet = load_fleet(tmp_path)
+    spoke = next(s for s in fleet.spokes() if s.spoke.name == "us-south-spoke-1")
+    (render,) = render_spokes(tmp_path, fleet, [spoke])
+    labels = {m.obj["metadata"]["name"]: m.obj["metadata"]["labels"].get("pod-security.kubernetes.io/enforce")
+              for m in render.manifests if m.obj["kind"] == "Namespace"}
+    assert labels["armada"] == "baseline" and labels["razee-system"] == "baseline"  # the region's level
+    masters = [v for k, v in labels.items() if k.startswith("master-")]
+    assert masters and set(masters) == {"restricted"}  # the namespace glob wins
