@@ -55,12 +55,14 @@ def kubeconfig() -> str:
 
 @pytest.fixture(scope="session")
 def cluster_factory() -> Iterator[Callable[[str], str]]:
-    """Start extra isolated clusters on the shared etcd by name; they are stopped at the end of the session."""
+    """Start extra isolated clusters on the shared etcd by name, empty at their first use in the session; they are
+    stopped at the end of the session."""
     started: list[str] = []
 
     def start(name: str) -> str:
-        if name not in started:
+        if name not in started:  # its first use this session: one left running by an earlier session starts empty
             started.append(name)
+            _testenv("stop", name)
         return _testenv("start", name)[-1]
 
     yield start

@@ -299,7 +299,7 @@ def test_4_a_lost_inventory_is_rebuilt_from_the_label(spokes: Spokes, namespace:
 
 
 def test_4_razee_system_is_never_pruned(tmp_path: Path, cluster_factory: Any) -> None:
-    kubeconfig = cluster_factory("safety")
+    kubeconfig = cluster_factory("safety-system")  # its own: razee-system must not be another test's
     spokes = Spokes(tmp_path, kubeconfig)
     system = "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: razee-system\n"
     spokes.write(a=system + cm("razee-system", "agent-config"))

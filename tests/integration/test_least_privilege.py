@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from collections.abc import Callable
@@ -16,18 +15,20 @@ SPOKE = "us-south-spoke-1"
 
 
 def agent_kubeconfig(admin_kubeconfig: str, dest: Path) -> Path:
-    """A kubeconfig that authenticates as the razee-agent ServiceAccount (its token secret, as in 1.20)."""
+    """A kubeconfig that authenticates as the razee-agent ServiceAccount, with a token from the TokenRequest API
+    (servers since 1.24 no longer make a token Secret for every ServiceAccount)."""
     api = config.new_client_from_config(config_file=admin_kubeconfig)
     core = client.CoreV1Api(api)
     deadline = time.monotonic() + 60
     while True:
-        sa = core.read_namespaced_service_account("razee-agent", "razee-system")
-        if sa.secrets:
+        try:
+            answer = core.create_namespaced_service_account_token(
+                "razee-agent", "razee-system", {"spec": {"expirationSeconds": 3600}})
             break
-        assert time.monotonic() < deadline, "the token controller never issued a token"
-        time.sleep(0.5)
-    secret = core.read_namespaced_secret(sa.secrets[0].name, "razee-system")
-    token = base64.b64decode(secret.data["token"]).decode()
+        except client.ApiException as e:
+            assert e.status == 404 and time.monotonic() < deadline, f"no token for razee-agent: {e.status}"
+            time.sleep(0.5)
+    token = answer.status.token
     admin = json.loads(Path(admin_kubeconfig).read_text())
     admin["users"] = [{"name": "agent", "user": {"token": token}}]
     admin["contexts"][0]["context"]["user"] = "agent"
