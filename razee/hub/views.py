@@ -154,6 +154,7 @@ def rollout(store: Store, revision: str | None) -> dict[str, Any]:
                            "author": row.author if row else "", "message": row.message if row else "",
                            "committedAt": row.committed_at if row else "", "declared": False,
                            "error": row.error if row else None}
+    _safety(store, revision, reports, now, out)
     if row is None or row.declared is None:  # not read from the repo: only the spokes that reported can be told
         applied = [r.spoke for r in reports if r.revision == revision and r.result in OK_RESULTS]
         failed = [r.spoke for r in reports if r.spoke not in applied and (
@@ -182,7 +183,7 @@ def rollout(store: Store, revision: str | None) -> dict[str, Any]:
             "progressDeadline": wave.progress_deadline, "requireApproval": wave.require_approval,
             "approvedBy": approvals.get(wave.name), "gate": {"allowed": gate.allowed, "reason": gate.reason},
             "checks": [c.model_dump(by_alias=True) for c in wave.checks], "whyFailed": state.why_failed})
-    _safety(store, revision, reports, now, out)
+    _held_reasons(store, revision, out)
     known = {r.spoke for r in reports}
     out.update(declared=True,
                applied=sorted(s for st in states for s in st.applied),
@@ -198,14 +199,17 @@ def _safety(store: Store, revision: str, reports: list[SpokeRollout], now: float
     st = rollout_safety.status(store, revision, reports, now)
     with store.session() as s:
         out.update(checks=rollout_store.checks_of(s, revision), rollbacks=rollout_store.rollbacks(s, revision),
-                   onFailure=st.on_failure, complete=st.complete)
+                   onFailure=st.on_failure, complete=st.complete, haltedAny=st.halted)
+
+
+def _held_reasons(store: Store, revision: str, out: dict[str, Any]) -> None:
+    """A held spoke's own gate said why it waits (a maintenance window, an earlier wave): show its words."""
     held = {sp.name: sp.error.split(": ", 1)[1] for sp in store.spoke_rows()
             if sp.result == "waiting" and sp.error and sp.error.startswith(f"waiting for {revision[:12]}: ")}
     for wave in out["waves"]:
         for name in wave["waiting"]:
-            if name in held:  # the spoke's own gate said why (a maintenance window, an earlier wave)
+            if name in held:
                 wave["waiting"][name] = held[name]
-    out["haltedAny"] = st.halted
 
 
 def spoke_detail(store: Store, name: str) -> dict[str, Any] | None:

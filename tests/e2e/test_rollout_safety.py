@@ -51,16 +51,17 @@ class Fleet:
         self.rollout: dict[str, Any] = {}
         self.region_windows: list[dict[str, str]] | None = None
         self.commit("v0", message="initial")
-        self.hub = HubProcess(f"sqlite:///{tmp / 'hub.sqlite'}", "--repo", self.root.as_uri(), "--poll", "1s",
-                              "--state-dir", str(tmp / "hub"), *hub_args)
         self.kubeconfigs: dict[str, str] = {}
         self.agents: dict[str, Agent] = {}
-        for spoke in self.spokes:
+        for spoke in self.spokes:  # the clusters first: the hub's (test) clock starts with the hub
             kc = cluster_factory(spoke)
             api = config.new_client_from_config(config_file=kc)
             client.CoreV1Api(api).create_namespace({"metadata": {"name": "rs"}})
             api.close()
             self.kubeconfigs[spoke] = kc
+        self.hub = HubProcess(f"sqlite:///{tmp / 'hub.sqlite'}", "--repo", self.root.as_uri(), "--poll", "1s",
+                              "--state-dir", str(tmp / "hub"), *hub_args)
+        for spoke, kc in self.kubeconfigs.items():
             self.agents[spoke] = Agent(AgentSettings(
                 spoke=spoke, repo=self.root.as_uri(), kubeconfig=kc, state_dir=tmp / spoke, hub=self.hub.url,
                 hub_token=self.hub.token("agent", spoke), pass_options=PassOptions(infra=False),
@@ -225,8 +226,8 @@ def test_unreachable_prometheus_holds_the_wave_then_fails_at_the_deadline(
 def test_window_holds_a_wave_until_it_opens_across_a_dst_change(
         tmp_path: Path, cluster_factory: Callable[[str], str], monkeypatch: pytest.MonkeyPatch) -> None:
     chicago = ZoneInfo("America/Chicago")
-    # 2026-03-08: clocks in Chicago jump from 02:00 CST to 03:00 CDT. 20 s before that, the next 03:00 is 20 s away.
-    start = datetime(2026, 3, 8, 1, 59, 40, tzinfo=chicago).timestamp()
+    # 2026-03-08: clocks in Chicago jump from 02:00 CST to 03:00 CDT: at 01:59 CST, 03:00 is one minute away
+    start = datetime(2026, 3, 8, 1, 59, 0, tzinfo=chicago).timestamp()
     monkeypatch.setenv("RAZEE_HUB_TEST_CLOCK", str(start))
     fleet = Fleet(tmp_path, {"c1": "canary", "m1": "main"}, cluster_factory, "http://127.0.0.1:9")
     try:
@@ -234,12 +235,20 @@ def test_window_holds_a_wave_until_it_opens_across_a_dst_change(
         fleet.rollout = {"waves": [{"name": "canary"}, {"name": "main"}],
                          "windows": [{"cron": "0 12 1 1 *", "duration": "1h", "timezone": "UTC"}]}
         fleet.region_windows = [{"cron": "0 3 * * *", "duration": "1h", "timezone": "America/Chicago"}]
-        fleet.commit("v1")
+        revision = fleet.commit("v1")
+        opened = time.monotonic()
         out = fleet.step()
         assert out[c1].result == "waiting" and fleet.live(c1) is None
         assert out[c1].rollout["reason"] == ("wave canary in region us-south waits for a maintenance window: "
                                              "next window opens at 2026-03-08 03:00 CDT (America/Chicago)")
+        deadline = time.monotonic() + 30
+        while not fleet.view(revision)["waves"]:  # the hub reads the revision from the repo on its own poll
+            assert time.monotonic() < deadline, "the hub did not read the revision"
+            time.sleep(0.5)
+        held = fleet.view(revision)["waves"][0]["waiting"][c1]
+        assert held.endswith("next window opens at 2026-03-08 03:00 CDT (America/Chicago)")  # the hub shows it
         fleet.until(lambda: fleet.values() == {c1: "v1", m1: "v1"}, "the window to open", pause=2.0)
+        assert time.monotonic() - opened >= 20  # not before the window (a minute after the hub started)
         fleet.commit("v2", message="hotfix\n\nRazee-Urgent: true")  # urgent revisions are not held (open anyway)
         fleet.until(lambda: fleet.values() == {c1: "v2", m1: "v2"}, "the urgent revision")
     finally:
