@@ -43,9 +43,9 @@ def status(store: Store, revision: str, reports: list[SpokeRollout], now: float)
     members = {d["spoke"]: d["wave"] for d in declared["spokes"]}
     states = wave_states(revision, waves, members, reports, now, row.first_seen)
     halt = revision_halt(waves, states)
-    complete = halt is None and bool(members) and all(
-        not st.waiting and st.bake_left == 0 and not st.timed_out and (st.applied or not st.members)
-        for st in states)
+    # every wave passed: within its failure limit (a tolerated failure passes), nobody waiting, baked
+    complete = halt is None and any(st.applied for st in states) and all(
+        not st.waiting and st.bake_left == 0 for st in states)
     return Status(True, str(declared.get("onFailure", "halt")), waves, members, states,
                   halt.reason if halt else "", complete)
 
