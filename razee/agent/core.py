@@ -121,7 +121,7 @@ class Agent:
         self.pass_memo = PassMemo()  # objects unchanged on both sides are not prepared or compared again
         self._frozen_at = -1
         self.checks = CheckRunner(settings.prometheus)
-        self._fleet: tuple[str, Fleet] | None = None
+        self._fleets: dict[str, Fleet] = {}
         self._load_state()
 
     # -- source -------------------------------------------------------------------------------------------------
@@ -258,10 +258,14 @@ class Agent:
             outcome.result = "waiting"
 
     def fleet_at(self, revision: str) -> Fleet:
-        """The fleet a revision declares (the last one is kept: a pass asks several times)."""
-        if self._fleet is None or self._fleet[0] != revision:
-            self._fleet = (revision, load_fleet(self.checkout(revision)))
-        return self._fleet[1]
+        """The fleet a revision declares; the last two are kept (a held spoke asks about the one it waits for and
+        checks the one it runs, every pass)."""
+        fleet = self._fleets.get(revision)
+        if fleet is None:
+            fleet = self._fleets[revision] = load_fleet(self.checkout(revision))
+            for old in list(self._fleets)[:-2]:
+                del self._fleets[old]
+        return fleet
 
     def _run_checks(self, revision: str, outcome: PassOutcome) -> None:
         """The wave's metric checks, reported with the pass; a failure wakes the loop to ask the hub at once."""
