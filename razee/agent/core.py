@@ -21,15 +21,18 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
+from razee.agent.checks import DEFAULT_PROMETHEUS, CheckRunner
 from razee.agent.delivery import Delivery
 from razee.agent.lease import LeaderElection
 from razee.agent.metrics import AgentMetrics
 from razee.agent.outbox import Outbox
 from razee.agent.report import PassOutcome, describe_infra, describe_objects
 from razee.errors import InputError, RazeeError, ServiceError
+from razee.fleet.fleet import Fleet
 from razee.fleet.loader import load_fleet
 from razee.hubs import HubsUnavailable
 from razee.kube.client import Kube, load_api_client
@@ -38,7 +41,7 @@ from razee.kube.watchcache import LiveCache
 from razee.pipeline import render_spoke
 from razee.reconcile import Pass, PassOptions, Target, plan_spoke
 from razee.render.cache import MemoryRenderCache
-from razee.rollout.gate import SpokeRollout, decide
+from razee.rollout.gate import SpokeRollout, Windows, decide
 from razee.source.local import revision_snapshot
 from razee.source.remote import GitSource, redact
 from razee.source.signatures import verify_commit
@@ -82,6 +85,11 @@ class AgentSettings:
     trusted_keys: tuple[Path, ...] | None = None
     provider_settings: dict[str, str] = field(default_factory=dict)
     pass_options: PassOptions = field(default_factory=PassOptions)
+    prometheus: str = DEFAULT_PROMETHEUS
+    """The Prometheus this spoke's wave checks query (`/api/v1/query`) while the wave bakes."""
+
+
+COMPLETED_KEPT = 50
 
 
 @dataclass
@@ -89,6 +97,8 @@ class SourceState:
     last_good: str | None = None
     last_applied: str | None = None
     rejected: dict[str, list[str]] = field(default_factory=dict)  # revision -> findings
+    completed: list[str] = field(default_factory=list)
+    """Revisions the hub said completed their rollout: no need to ask about them again (newest last)."""
 
 
 class Agent:
@@ -110,6 +120,8 @@ class Agent:
         self.render_cache = MemoryRenderCache()  # an unchanged revision is not rendered again
         self.pass_memo = PassMemo()  # objects unchanged on both sides are not prepared or compared again
         self._frozen_at = -1
+        self.checks = CheckRunner(settings.prometheus)
+        self._fleets: dict[str, Fleet] = {}
         self._load_state()
 
     # -- source -------------------------------------------------------------------------------------------------
@@ -240,43 +252,109 @@ class Agent:
             outcome.result, outcome.source = "waiting", self.source_info(wanted)
             return
         self._enforce(revision, leader, outcome)
+        if leader and outcome.result in ("applied", "in-sync", "healed", "drifted"):
+            self._run_checks(revision, outcome)
         if reason and outcome.result in ("applied", "in-sync", "healed"):
             outcome.result = "waiting"
 
+    def fleet_at(self, revision: str) -> Fleet:
+        """The fleet a revision declares; the last two are kept (a held spoke asks about the one it waits for and
+        checks the one it runs, every pass)."""
+        fleet = self._fleets.get(revision)
+        if fleet is None:
+            fleet = self._fleets[revision] = load_fleet(self.checkout(revision))
+            for old in list(self._fleets)[:-2]:
+                del self._fleets[old]
+        return fleet
+
+    def _run_checks(self, revision: str, outcome: PassOutcome) -> None:
+        """The wave's metric checks, reported with the pass; a failure wakes the loop to ask the hub at once."""
+        fleet = self.fleet_at(revision)
+        view = fleet.find_spoke(self.s.spoke)
+        if view is None:
+            return
+        results = self.checks.run(revision, fleet, view, healthy=not outcome.unhealthy)
+        outcome.checks = [r.as_report() for r in results]
+        failed = [r for r in results if r.result == "fail"]
+        if failed:
+            log.warning("revision %s: %s", revision[:12], "; ".join(r.describe() for r in failed))
+            self.wake.set()
+
+    def _ask_hub(self, revision: str) -> dict[str, Any]:
+        """The hub's rollout state for `revision`, for this spoke; HubsUnavailable, httpx.HTTPError or ValueError."""
+        hubs = self.delivery.hubs
+        assert hubs is not None
+        with httpx.Client(timeout=10) as http:  # the hub that took the last report is asked first
+            state = hubs.request(http, "GET", "/api/v1/rollout/state",
+                                 params={"revision": revision, "spoke": self.s.spoke},
+                                 headers={"Authorization": f"Bearer {self.s.hub_token}"})
+        state.raise_for_status()
+        doc: dict[str, Any] = state.json()
+        if doc.get("complete") and revision not in self.state.completed:
+            self.state.completed = [*self.state.completed, revision][-COMPLETED_KEPT:]
+            self._save_state()
+        return doc
+
+    def _rollback(self, wanted: str, doc: dict[str, Any]) -> tuple[str, str] | None:
+        """The older revision the hub tells this spoke to enforce because `wanted` halted (onFailure: rollback)."""
+        back = doc.get("rollback") or {}
+        target = str(back.get("to") or "")
+        if not target or target == wanted:
+            return None
+        return target, f"rolled back from {wanted[:12]} to {target[:12]}: {back.get('reason', 'halted')}"
+
+    def _applied_question(self, wanted: str) -> tuple[str | None, str]:
+        """Applied already: until the hub says its rollout completed, ask whether it halted into a rollback."""
+        if wanted in self.state.completed:
+            return wanted, ""
+        try:
+            doc = self._ask_hub(wanted)
+        except (HubsUnavailable, httpx.HTTPError, ValueError):
+            return wanted, ""  # keep enforcing what is applied; the next pass asks again
+        return self._rollback(wanted, doc) or (wanted, "")
+
     def _gate(self, wanted: str) -> tuple[str | None, str]:
         hubs = self.delivery.hubs
-        if hubs is None or wanted == self.state.last_applied:
+        if hubs is None:
             return wanted, ""
-        fleet = load_fleet(self.checkout(wanted))
+        if wanted == self.state.last_applied:
+            return self._applied_question(wanted)
+        fleet = self.fleet_at(wanted)
         view = fleet.find_spoke(self.s.spoke)
         if view is None:
             return wanted, ""  # the render reports a spoke that left the fleet
         try:
-            with httpx.Client(timeout=10) as http:  # the hub that took the last report is asked first
-                state = hubs.request(http, "GET", "/api/v1/rollout/state", params={"revision": wanted},
-                                     headers={"Authorization": f"Bearer {self.s.hub_token}"})
-            state.raise_for_status()
-            doc = state.json()
+            doc = self._ask_hub(wanted)
         except HubsUnavailable as e:
             return self.state.last_applied, f"no hub can be asked ({e}); not advancing"
         except (httpx.HTTPError, ValueError) as e:
             return self.state.last_applied, f"the hub cannot be asked ({type(e).__name__}); not advancing"
+        back = self._rollback(wanted, doc)
+        if back is not None:
+            return back
         spokes = [SpokeRollout(s["spoke"], s["wave"], s["revision"], s["result"], s["appliedAt"], s["unhealthy"],
-                               s["degraded"], s["tried"], s["triedResult"])
+                               s["degraded"], s["tried"], s["triedResult"], s.get("checkFailed", ""),
+                               s.get("checksWaiting", ""))
                   for s in doc["spokes"] if s["spoke"] != self.s.spoke]
         urgent = self.git.is_urgent(wanted) if self.git is not None else False
         # the waves' members are the spokes this revision declares; times are the hub's, never this host's clock
         declared = {v.spoke.name: v.spoke.wave for v in fleet.spokes()}
-        decision = decide(wanted, view.spoke.wave, fleet.spec.rollout.waves, declared, spokes,
-                          float(doc.get("now") or time.time()), paused=bool(doc.get("paused")),
-                          approved=frozenset(doc.get("approved", [])), urgent=urgent, started=doc.get("since"))
+        windows = view.region.windows if view.region.windows is not None else fleet.spec.rollout.windows
+        peers = frozenset(v.spoke.name for v in fleet.spokes()
+                          if v.spoke.wave == view.spoke.wave and v.region.name == view.region.name)
+        now = float(doc.get("now") or time.time())
+        held = Windows(windows, float(doc.get("clock") or now), peers, f"region {view.region.name}")
+        decision = decide(wanted, view.spoke.wave, fleet.spec.rollout.waves, declared, spokes, now,
+                          paused=bool(doc.get("paused")), approved=frozenset(doc.get("approved", [])),
+                          urgent=urgent, started=doc.get("since"), windows=held)
         return (wanted, "") if decision.allowed else (self.state.last_applied, decision.reason)
 
     def _save_state(self) -> None:
         """What was applied survives a restart, so a restarted agent resumes a rollout where it stood."""
         path = self.s.state_dir / "state.json"
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"lastApplied": self.state.last_applied, "lastGood": self.state.last_good}))
+        tmp.write_text(json.dumps({"lastApplied": self.state.last_applied, "lastGood": self.state.last_good,
+                                   "completed": self.state.completed}))
         tmp.replace(path)
 
     def _load_state(self) -> None:
@@ -285,6 +363,7 @@ class Agent:
             try:
                 doc = json.loads(path.read_text())
                 self.state.last_applied, self.state.last_good = doc.get("lastApplied"), doc.get("lastGood")
+                self.state.completed = [str(r) for r in doc.get("completed", [])][-COMPLETED_KEPT:]
             except ValueError:
                 log.warning("ignoring an unreadable %s", path)
 
@@ -436,6 +515,9 @@ class Agent:
                         # still rolling out: look again soon, so later waves learn of the health without waiting
                         # a whole interval
                         last_full -= interval - min(interval, HEALTH_RECHECK)
+                    check_due = self.checks.next_due()
+                    if check_due is not None:  # a wave's check is due before the next full pass: pass then
+                        last_full = min(last_full, check_due - interval)
                 else:
                     self.delivery.flush()
                 self.stop.wait(min(self.s.poll, self.s.interval))

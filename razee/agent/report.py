@@ -35,6 +35,7 @@ class PassOutcome:
     requests: int = 0
     wave: str = ""
     rollout: dict[str, str] = field(default_factory=dict)  # a newer revision this spoke waits for, and why
+    checks: list[dict[str, Any]] = field(default_factory=list)  # the wave's metric checks (razee/agent/checks.py)
 
     def to_report(self) -> dict[str, Any]:
         """The report body, trimmed to what the hub accepts (razee/hub/model.py): a refused report is a lost one."""
@@ -54,6 +55,7 @@ class PassOutcome:
             "durations": {k[:32]: round(max(v, 0.0), 3) for k, v in self.durations.items()},
             "apiRequests": max(self.requests, 0), "wave": self.wave[:64],
             "rollout": {k: v[:MAX_ERROR] for k, v in self.rollout.items()},
+            **({"checks": self.checks[:MAX_CHECKS]} if self.checks else {}),
         }
 
 
@@ -65,6 +67,7 @@ MAX_FINDING = 2000
 MAX_TAKEOVERS = 20
 MAX_OBJECTS = 50_000
 MAX_UNHEALTHY = 100
+MAX_CHECKS = 20
 STATUS_DONE = {Action.CREATE: "created", Action.UPDATE: "updated", Action.PRUNE: "pruned",
                Action.RECREATE: "recreated", Action.TERMINATING: "terminating"}
 """Report status of a change once applied; an action missing here is reported as `pending`, never a KeyError."""

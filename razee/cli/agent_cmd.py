@@ -11,6 +11,7 @@ from types import FrameType
 
 import click
 
+from razee.agent.checks import DEFAULT_PROMETHEUS
 from razee.agent.core import Agent, AgentSettings
 from razee.agent.server import liveness, serve
 from razee.cli.kube_options import trusted_keys
@@ -51,13 +52,16 @@ def _seconds(text: str) -> float:
 @click.option("--listen", default="127.0.0.1:9464", show_default=True, help="Address for /healthz and /metrics.")
 @click.option("--identity", default=None, help="Name of this replica in the leader Lease. Default: the host name.")
 @click.option("--infra/--no-infra", "with_infra", default=True, show_default=True)
+@click.option("--prometheus", envvar="RAZEE_PROMETHEUS", default=DEFAULT_PROMETHEUS, show_default=True,
+              metavar="URL", help="Prometheus that the wave's rollout checks query while it bakes "
+                                  "(or RAZEE_PROMETHEUS).")
 @click.option("--require-signed", is_flag=True, help="Apply only commits signed by a --trusted-keys key.")
 @click.option("--trusted-keys", "trusted_keys_", multiple=True, metavar="FILE",
               type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def agent_cmd(spoke: str, repo: str, branch: str, interval: str, poll: str, self_heal: bool, once: bool,
               kubeconfig: str | None, context: str | None, state_dir: Path, hubs: tuple[str, ...],
               hub_token_file: Path | None, listen: str, identity: str | None, with_infra: bool,
-              require_signed: bool, trusted_keys_: tuple[Path, ...]) -> None:
+              require_signed: bool, trusted_keys_: tuple[Path, ...], prometheus: str) -> None:
     """Follow the fleet repo and reconcile SPOKE: render, policy gate, plan, apply, report, every pass.
 
     A revision that fails to render, breaks a policy or is not signed (with --require-signed) is reported and not
@@ -73,7 +77,7 @@ def agent_cmd(spoke: str, repo: str, branch: str, interval: str, poll: str, self
         identity=identity or socket.gethostname(), trusted_keys=tuple(keys) if keys is not None else None,
         provider_settings={"db": str(state_dir / "local-cloud.sqlite")} if not os.environ.get(
             "RAZEE_LOCAL_CLOUD_DB") else {},
-        pass_options=PassOptions(infra=with_infra))
+        pass_options=PassOptions(infra=with_infra), prometheus=prometheus)
     agent = Agent(settings)
 
     def stop(signum: int, frame: FrameType | None) -> None:

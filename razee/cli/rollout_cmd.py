@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from razee.output import note, stdout_console, write
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def _hub_options(f: click.decorators.FC) -> click.decorators.FC:
@@ -62,6 +66,20 @@ def show_rollout(hub: str, token: str | None, output: str, revision: str | None)
         console.print(f"  never reported: {', '.join(state['neverReported'])}", markup=False, highlight=False)
     if state.get("halted"):
         console.print(f"  HALTED: {state['halted']}", markup=False, highlight=False)
+    _show_safety(console, state)
+
+
+def _show_safety(console: Console, state: dict[str, Any]) -> None:
+    """Checks that did not pass, and the spokes the hub sent back to their last good revision."""
+    for c in state.get("checks", []):
+        if c["result"] != "pass":
+            value = "no data" if c["value"] is None else f"{c['value']:g}"
+            why = f": {c['error']}" if c.get("error") else ""
+            console.print(f"  check {c['check']} on {c['spoke']}: {c['result']} = {value} ({c['threshold']}){why}",
+                          markup=False, highlight=False)
+    for rb in state.get("rollbacks", []):
+        console.print(f"  ROLLED BACK {rb['spoke']} from {rb['from'][:12]} to {rb['to'][:12]} by {rb['by']}: "
+                      f"{rb['reason']}", markup=False, highlight=False)
 
 
 @rollout_group.command("pause")

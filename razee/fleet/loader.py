@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from razee.errors import Finding, InputError, Location
+from razee.fleet.checks import query_findings
 from razee.fleet.fleet import Fleet
 from razee.fleet.model import Cluster, FleetSpec, Region
 from razee.fleet.schedule import CapacityError, assign_clusters
@@ -126,7 +127,7 @@ def _model(model: type[M], root: Path, rel: str, findings: list[Finding], fast: 
 
 def _load(root: Path, fast: bool, cache: ParseCache | None) -> Fleet:
     findings: list[Finding] = []
-    spec, _ = _model(FleetSpec, root, FLEET_FILE, findings, fast, cache)
+    spec, spec_doc = _model(FleetSpec, root, FLEET_FILE, findings, fast, cache)
     regions: list[tuple[Region, Located]] = []
     region_dir = root / REGIONS_DIR
     files = sorted(region_dir.glob("*.yaml")) + sorted(region_dir.glob("*.yml")) if region_dir.is_dir() else []
@@ -143,7 +144,12 @@ def _load(root: Path, fast: bool, cache: ParseCache | None) -> Fleet:
     if findings:
         raise InputError(findings)
     resolved = tuple(sorted((_apply_defaults(spec, r) for r, _ in regions), key=lambda r: r.name))
-    return Fleet(spec, resolved, assignments, {r.name: d.file for r, d in regions})
+    fleet = Fleet(spec, resolved, assignments, {r.name: d.file for r, d in regions})
+    if spec_doc is not None:
+        findings.extend(query_findings(fleet, FLEET_FILE, spec_doc.line_of))
+    if findings:
+        raise InputError(findings)
+    return fleet
 
 
 def _apply_defaults(spec: FleetSpec, region: Region) -> Region:

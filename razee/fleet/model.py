@@ -10,7 +10,7 @@ import fnmatch
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 # Cluster names become namespaces on their spoke (with a prefix), so they must stay valid DNS labels.
@@ -83,15 +83,52 @@ class Spoke(Strict):
     values: dict[str, Any] = Field(default_factory=dict)
 
 
-class Region(Strict):
-    name: Name
-    zones: list[Name] = Field(min_length=1)
-    provider: Name | None = None
-    providers: dict[Name, dict[str, Any]] = Field(default_factory=dict)
-    """Settings per infrastructure provider, layered over fleet.yaml's; the provider plugin checks them."""
-    spokes: list[Spoke] = Field(min_length=1)
-    clusters: list[Cluster] = Field(default_factory=list)
-    values: dict[str, Any] = Field(default_factory=dict)
+class Check(Strict):
+    """A PromQL query whose value judges a spoke while its wave bakes (docs/rollout.md).
+
+    The query is Jinja with the spoke's context (`spoke`, `region`, `fleet`, `values`), checked at load. A query
+    that returns nothing fails unless `missing: pass`: silence is not health.
+    """
+
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
+    query: str = Field(min_length=1, max_length=4000)
+    max: float | None = None
+    min: float | None = None
+    missing: Literal["fail", "pass"] = "fail"
+    interval: Duration = "30s"
+
+    @model_validator(mode="after")
+    def _has_a_threshold(self) -> Check:
+        if self.max is None and self.min is None:
+            raise ValueError(f"check {self.name!r} needs a threshold: max, min or both")
+        if self.max is not None and self.min is not None and self.min > self.max:
+            raise ValueError(f"check {self.name!r}: min {self.min} is above max {self.max}")
+        return self
+
+    @field_validator("query")
+    @classmethod
+    def _balanced(cls, query: str) -> str:
+        from razee.fleet.promql import balance_problem
+
+        problem = balance_problem(query)
+        if problem:
+            raise ValueError(f"query is not valid PromQL: {problem}")
+        return query
+
+
+class Window(Strict):
+    """A maintenance window: it opens at each time the 5-field cron names (in `timezone`) and lasts `duration`."""
+
+    cron: str
+    duration: Duration
+    timezone: str = "UTC"
+
+    @model_validator(mode="after")
+    def _parses(self) -> Window:
+        from razee.fleet.windows import check_window
+
+        check_window(self.cron, self.duration, self.timezone)
+        return self
 
 
 class Wave(Strict):
@@ -104,10 +141,39 @@ class Wave(Strict):
     progress_deadline: Duration | None = None
     """How long a spoke of this wave may take to apply a revision and become healthy, counted from when the wave
     may start; one that has not by then counts as failed (against maxFailures) instead of holding later waves."""
+    checks: list[Check] = Field(default_factory=list, max_length=20)
+    """Metric checks each spoke of the wave evaluates while it bakes; a failed one fails the spoke."""
+
+    @model_validator(mode="after")
+    def _check_names_unique(self) -> Wave:
+        names = [c.name for c in self.checks]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"wave {self.name!r}: check {dup[0]!r} is defined twice")
+        return self
 
 
 class Rollout(Strict):
     waves: list[Wave] = Field(min_length=1)
+    on_failure: Literal["halt", "rollback"] = "halt"
+    """What a halted revision does to the spokes that applied it: stay (halt) or return to the last revision that
+    completed its rollout there (rollback)."""
+    windows: list[Window] = Field(default_factory=list, max_length=50)
+    """When waves may start a revision (urgent revisions excepted); none means at any time."""
+
+
+class Region(Strict):
+    name: Name
+    zones: list[Name] = Field(min_length=1)
+    provider: Name | None = None
+    providers: dict[Name, dict[str, Any]] = Field(default_factory=dict)
+    """Settings per infrastructure provider, layered over fleet.yaml's; the provider plugin checks them."""
+    spokes: list[Spoke] = Field(min_length=1)
+    clusters: list[Cluster] = Field(default_factory=list)
+    values: dict[str, Any] = Field(default_factory=dict)
+    windows: list[Window] | None = None
+    """Maintenance windows of this region (in their own time zones); they replace the fleet's `rollout.windows`
+    for its spokes. An empty list means: at any time."""
 
 
 class Engine(Strict):

@@ -178,12 +178,15 @@ def create_app(store: Store, on_new_revision: Callable[[], None] | None = None,
                            "error": r.error} for r in store.revisions(limit)]}
 
     @app.get("/api/v1/rollout/state")
-    def rollout_state(who: Who, revision: Annotated[str, Query(min_length=1, max_length=64)]) -> dict[str, Any]:
+    def rollout_state(who: Who, revision: Annotated[str, Query(min_length=1, max_length=64)],
+                      spoke: Name = None) -> dict[str, Any]:
         if on_new_revision is not None and who.role == "agent":
             known = store.revision(revision)
             if known is None or (known.declared is None and known.error is None):
                 on_new_revision()
-        return views.rollout_state(store, revision, record=who.role == "agent")
+        # only a spoke's own agent is told (and recorded) to roll back: the answer is an instruction to it
+        asking = spoke if spoke and who.role == "agent" and who.can_report_for(spoke) else None
+        return views.rollout_state(store, revision, record=who.role == "agent", spoke=asking)
 
     def admin(who: Principal) -> None:
         if who.role != "admin":

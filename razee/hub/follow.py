@@ -26,6 +26,7 @@ def declaration(fleet: Fleet) -> dict[str, Any]:
     """What the hub keeps of a revision: its waves, and each spoke's region, wave and cluster count."""
     return {"fleet": fleet.spec.name,
             "waves": [w.model_dump(by_alias=True) for w in fleet.spec.rollout.waves],
+            "onFailure": fleet.spec.rollout.on_failure,
             "spokes": [{"spoke": v.spoke.name, "region": v.region.name, "wave": v.spoke.wave,
                         "clusters": len(v.clusters)} for v in fleet.spokes()]}
 

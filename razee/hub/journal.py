@@ -46,13 +46,15 @@ def target_key(url: str) -> str:
 def _snapshot_json(snap: Snapshot) -> dict[str, Any]:
     return {"taken": snap.taken, "spokes": {k: asdict(v) for k, v in snap.spokes.items()},
             "revision": snap.revision, "halted": snap.halted, "complete": snap.complete, "paused": snap.paused,
-            "rejected": {k: list(v) for k, v in snap.rejected.items()}, "objects": snap.objects}
+            "rejected": {k: list(v) for k, v in snap.rejected.items()}, "objects": snap.objects,
+            "rollbacks": [[*k, *v] for k, v in sorted(snap.rollbacks.items())]}
 
 
 def _snapshot(doc: dict[str, Any]) -> Snapshot:
     return Snapshot(float(doc["taken"]), {k: SpokeView(**v) for k, v in doc["spokes"].items()}, doc["revision"],
                     doc["halted"], bool(doc["complete"]), bool(doc["paused"]),
-                    {k: (v[0], v[1]) for k, v in doc["rejected"].items()}, dict(doc["objects"]))
+                    {k: (v[0], v[1]) for k, v in doc["rejected"].items()}, dict(doc["objects"]),
+                    {(r[0], r[1]): (r[2], r[3]) for r in doc.get("rollbacks", [])})
 
 
 def _transitions_json(t: Transitions) -> dict[str, Any]:

@@ -49,6 +49,17 @@ class ObjectIn(Strict):
     takeovers: list[TakeoverIn] = Field(default_factory=list, max_length=MAX_TAKEOVERS)
 
 
+class CheckIn(Strict):
+    """One wave check's latest result on the spoke (razee/agent/checks.py)."""
+
+    check: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+    result: Literal["pass", "fail", "unknown"]
+    value: float | None = Field(default=None, ge=-1e300, le=1e300)
+    threshold: str = Field(default="", max_length=100)
+    at: float = Field(ge=0, le=LATEST)  # the agent's clock: shown, never used for order
+    error: str = Field(default="", max_length=MAX_MESSAGE)
+
+
 def _bounded(value: Any, depth: int = 0) -> None:
     """Free-form data (the infrastructure summary): shallow, small strings, short lists, finite numbers."""
     if depth > MAX_DEPTH:
@@ -100,6 +111,7 @@ class ReportIn(Strict):
     wave: str = Field(default="", max_length=64)
     rollout: dict[Annotated[str, Field(max_length=32)], Annotated[str, Field(max_length=MAX_ERROR)]] = Field(
         default_factory=dict, max_length=8)  # the revision it waits for, and why
+    checks: list[CheckIn] = Field(default_factory=list, max_length=20)  # of the revision in `source`
 
     @field_validator("infrastructure")
     @classmethod

@@ -34,7 +34,8 @@ QUEUE_LIMIT = 1000
 down for long gets the recent events, not an hour of history."""
 ICONS = {"rollout-halted": ":rotating_light:", "rollout-resumed": ":arrow_forward:",
          "rollout-completed": ":white_check_mark:", "spoke-stale": ":warning:", "spoke-back": ":ok:",
-         "drift-appeared": ":warning:", "drift-cleared": ":ok:", "revision-rejected": ":no_entry:"}
+         "drift-appeared": ":warning:", "drift-cleared": ":ok:", "revision-rejected": ":no_entry:",
+         "rollout-rolled-back": ":leftwards_arrow_with_hook:"}
 
 
 @dataclass(frozen=True)

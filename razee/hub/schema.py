@@ -121,3 +121,48 @@ class NotifyCursor(Base):
     __tablename__ = "notify_cursors"
     target: Mapped[str] = mapped_column(String(64), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
+
+
+class RolloutCheck(Base):
+    """A wave check's latest result per spoke and revision, and its first failure (a failure never un-fails)."""
+
+    __tablename__ = "rollout_checks"
+    spoke: Mapped[str] = mapped_column(String(64), primary_key=True)
+    revision: Mapped[str] = mapped_column(String(64), primary_key=True)
+    check: Mapped[str] = mapped_column(String(64), primary_key=True)
+    result: Mapped[str] = mapped_column(String(16))  # pass | fail | unknown
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    threshold: Mapped[str] = mapped_column(String(100), default="")
+    error: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[float] = mapped_column(Float)  # the hub's clock
+    failed: Mapped[str] = mapped_column(Text, default="")  # "check error-rate = 0.93 (max 0.5)" at first failure
+    __table_args__ = (Index("rollout_checks_revision", "revision"),)
+
+
+class SpokeRevision(Base):
+    """Each revision a spoke applied, and when it first did (the hub's clock): what a rollback may return to."""
+
+    __tablename__ = "spoke_revisions"
+    spoke: Mapped[str] = mapped_column(String(64), primary_key=True)
+    revision: Mapped[str] = mapped_column(String(64), primary_key=True)
+    applied_at: Mapped[float] = mapped_column(Float)
+
+
+class RolloutCompletion(Base):
+    """A revision whose rollout completed: every wave applied it, healthy, checks passed, baked."""
+
+    __tablename__ = "rollout_completions"
+    revision: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[float] = mapped_column(Float)
+
+
+class Rollback(Base):
+    """A spoke sent back from a halted revision to the last one that completed its rollout there."""
+
+    __tablename__ = "rollbacks"
+    spoke: Mapped[str] = mapped_column(String(64), primary_key=True)
+    from_revision: Mapped[str] = mapped_column(String(64), primary_key=True)
+    to_revision: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    by: Mapped[str] = mapped_column(String(128))
+    at: Mapped[float] = mapped_column(Float, index=True)

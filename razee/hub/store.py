@@ -17,7 +17,7 @@ from sqlalchemy import Engine, create_engine, delete, event, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from razee.hub import locks
+from razee.hub import locks, rollout_store
 from razee.hub.locks import xact_lock
 from razee.hub.model import DRIFT_STATUSES, ReportIn
 from razee.hub.schema import Approval, ObjectState, Report, Revision, RolloutControl, SpokeState
@@ -126,6 +126,7 @@ class Store:
                                        f"{report.rollout['reason']}" if report.rollout.get("reason") else None),
                 wave=report.wave, applied_at=applied_at,
                 degraded=sum(1 for u in report.unhealthy if u.get("status") == "degraded")))
+            rollout_store.record_report(s, report, revision, now)
             if report.result != "rejected":  # a rejected revision changed nothing in the cluster
                 s.execute(delete(ObjectState).where(ObjectState.spoke == report.spoke))
                 s.add_all([ObjectState(spoke=report.spoke, group=o.group, kind=o.kind, namespace=o.namespace,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from razee.fleet.model import Wave
-from razee.hub import views
+from razee.hub import rollout_store, views
 from razee.hub.store import Store
 from razee.rollout.gate import decide, wave_states
 
@@ -25,7 +25,7 @@ REMEMBERED = 200
 """How many completed and rejected revisions a watcher remembers, so each is announced once (bounded memory)."""
 
 KINDS = ("rollout-halted", "rollout-resumed", "rollout-completed", "spoke-stale", "spoke-back", "drift-appeared",
-         "drift-cleared", "revision-rejected")
+         "drift-cleared", "revision-rejected", "rollout-rolled-back")
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,8 @@ class Snapshot:
     rejected: dict[str, tuple[str, str]] = field(default_factory=dict)
     """Revisions refused: revision -> (who refused it: a spoke or `hub`, the reason)."""
     objects: dict[str, int] = field(default_factory=dict)
+    rollbacks: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    """Recent rollbacks: (spoke, from revision) -> (to revision, why)."""
 
     def by_state(self) -> dict[str, int]:
         counts = dict.fromkeys(views.STATES, 0)
@@ -123,8 +125,11 @@ def take_snapshot(store: Store) -> Snapshot:
         if row.error and row.revision not in rejected:
             rejected[row.revision] = ("hub", row.error[:REASON_CHARS])
     revision, halted, complete = _rollout(store)
+    with store.session() as s:
+        rollbacks = {(str(r["spoke"]), str(r["from"])): (str(r["to"]), str(r["reason"])[:REASON_CHARS])
+                     for r in rollout_store.rollbacks(s, limit=REMEMBERED)}
     return Snapshot(time.time(), spokes, revision, halted[:REASON_CHARS], complete, store.paused_by() != "",
-                    rejected, store.object_counts())
+                    rejected, store.object_counts(), rollbacks)
 
 
 class Transitions:
@@ -178,6 +183,11 @@ def changes(prev: Snapshot, cur: Snapshot, completed: frozenset[str] = frozenset
     if cur.complete and cur.revision not in completed and not (prev.complete and prev.revision == cur.revision):
         out.append(Event("rollout-completed", f"rollout of {rev} completed: every declared spoke applied it",
                          revision=cur.revision))
+    for (spoke, bad), (good, reason) in sorted(cur.rollbacks.items()):
+        if (spoke, bad) not in prev.rollbacks:
+            out.append(Event("rollout-rolled-back", f"spoke {spoke} rolled back from {bad[:12]} to {good[:12]}: "
+                             f"{reason}", spoke=spoke, region=cur.spokes[spoke].region if spoke in cur.spokes
+                             else "", revision=bad, reason=reason, state=good))
     for revision, (who, reason) in sorted(cur.rejected.items()):
         if revision not in rejected and revision not in prev.rejected:
             by = "the hub (its fleet does not load)" if who == "hub" else f"spoke {who}"

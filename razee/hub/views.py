@@ -13,6 +13,8 @@ import time
 from typing import Any
 
 from razee.fleet.model import Wave
+from razee.hub import rollout_safety, rollout_store
+from razee.hub.clock import calendar_now
 from razee.hub.schema import Revision, SpokeState
 from razee.hub.store import OK_RESULTS, Page, Store
 from razee.rollout.gate import SpokeRollout, decide, wave_states
@@ -103,25 +105,35 @@ def summary(store: Store) -> dict[str, Any]:
 
 def _rollouts(store: Store, revision: str) -> list[SpokeRollout]:
     tried = store.tried(revision)
+    with store.session() as s:
+        checks = rollout_store.check_states(s, revision)
+    none = rollout_store.CheckState("", "")
     return [SpokeRollout(sp.name, sp.wave, sp.revision, sp.result, sp.applied_at, sp.unhealthy,
-                         sp.degraded + sp.failed, sp.name in tried, tried.get(sp.name, ""))
+                         sp.degraded + sp.failed, sp.name in tried, tried.get(sp.name, ""),
+                         checks.get(sp.name, none).failed, checks.get(sp.name, none).waiting)
             for sp in store.spoke_rows()]
 
 
-def rollout_state(store: Store, revision: str, record: bool = True) -> dict[str, Any]:
+def rollout_state(store: Store, revision: str, record: bool = True, spoke: str | None = None) -> dict[str, Any]:
     """What an agent's rollout gate needs: every spoke's state, the hub's clock, and when the revision appeared.
 
     An agent's question records the revision (its first-seen time starts the progress deadlines); anyone else's
-    does not add rows.
+    does not add rows. `clock` is the hub's calendar (razee/hub/clock.py) for maintenance windows; `complete`,
+    `halted` and, for `spoke` when the revision halted under onFailure: rollback, `rollback` (razee/hub/
+    rollout_safety.py) tell the agent which revision to enforce.
     """
     row = store.touch_revision(revision) if record else store.revision(revision)
     since = row.first_seen if row is not None else time.time()
     paused = store.paused_by()
+    reports = _rollouts(store, revision)
     return {"revision": revision, "paused": paused != "", "pausedBy": paused,
-            "approved": sorted(store.approvals(revision)), "now": time.time(), "since": since,
+            "approved": sorted(store.approvals(revision)), "now": time.time(), "clock": calendar_now(),
+            "since": since,
             "spokes": [{"spoke": s.spoke, "wave": s.wave, "revision": s.revision, "result": s.result,
                         "appliedAt": s.applied_at, "unhealthy": s.unhealthy, "degraded": s.degraded,
-                        "tried": s.tried, "triedResult": s.tried_result} for s in _rollouts(store, revision)]}
+                        "tried": s.tried, "triedResult": s.tried_result, "checkFailed": s.check_failed,
+                        "checksWaiting": s.checks_waiting} for s in reports],
+            **rollout_safety.answer(store, revision, spoke, reports, record)}
 
 
 def default_revision(store: Store) -> str:
@@ -142,6 +154,7 @@ def rollout(store: Store, revision: str | None) -> dict[str, Any]:
                            "author": row.author if row else "", "message": row.message if row else "",
                            "committedAt": row.committed_at if row else "", "declared": False,
                            "error": row.error if row else None}
+    _safety(store, revision, reports, now, out)
     if row is None or row.declared is None:  # not read from the repo: only the spokes that reported can be told
         applied = [r.spoke for r in reports if r.revision == revision and r.result in OK_RESULTS]
         failed = [r.spoke for r in reports if r.spoke not in applied and (
@@ -168,14 +181,35 @@ def rollout(store: Store, revision: str | None) -> dict[str, Any]:
             "failed": list(state.failed), "timedOut": list(state.timed_out), "waiting": state.waiting,
             "bakeLeft": round(state.bake_left), "bakeTime": wave.bake_time, "maxFailures": wave.max_failures,
             "progressDeadline": wave.progress_deadline, "requireApproval": wave.require_approval,
-            "approvedBy": approvals.get(wave.name), "gate": {"allowed": gate.allowed, "reason": gate.reason}})
+            "approvedBy": approvals.get(wave.name), "gate": {"allowed": gate.allowed, "reason": gate.reason},
+            "checks": [c.model_dump(by_alias=True) for c in wave.checks], "whyFailed": state.why_failed})
+    _held_reasons(store, revision, out)
     known = {r.spoke for r in reports}
     out.update(declared=True,
                applied=sorted(s for st in states for s in st.applied),
                failed=sorted(s for st in states for s in (*st.failed, *st.timed_out)),
                pending=sorted(s for st in states for s in st.waiting),
-               neverReported=sorted(s for s in members if s not in known), halted=halted)
+               neverReported=sorted(s for s in members if s not in known),
+               halted=halted or out.get("haltedAny", ""))
     return out
+
+
+def _safety(store: Store, revision: str, reports: list[SpokeRollout], now: float, out: dict[str, Any]) -> None:
+    """Check results, rollbacks from this revision, onFailure, and the halt of any wave (the last one too)."""
+    st = rollout_safety.status(store, revision, reports, now)
+    with store.session() as s:
+        out.update(checks=rollout_store.checks_of(s, revision), rollbacks=rollout_store.rollbacks(s, revision),
+                   onFailure=st.on_failure, complete=st.complete, haltedAny=st.halted)
+
+
+def _held_reasons(store: Store, revision: str, out: dict[str, Any]) -> None:
+    """A held spoke's own gate said why it waits (a maintenance window, an earlier wave): show its words."""
+    held = {sp.name: sp.error.split(": ", 1)[1] for sp in store.spoke_rows()
+            if sp.result == "waiting" and sp.error and sp.error.startswith(f"waiting for {revision[:12]}: ")}
+    for wave in out["waves"]:
+        for name in wave["waiting"]:
+            if name in held:
+                wave["waiting"][name] = held[name]
 
 
 def spoke_detail(store: Store, name: str) -> dict[str, Any] | None:

@@ -6,6 +6,12 @@ A wave's `progressDeadline` turns a member that has not applied and become healt
 failures than a wave allows halt the rollout for every later wave. A paused rollout, or a wave that needs approval
 and has none, waits. An urgent revision skips bake times, never failure limits. A newer revision starts its own
 rollout, which is how a fix-forward gets past a halted one. Every reason names the spokes it waits for.
+
+Metric checks (docs/rollout.md): a spoke of a wave with checks is done only when every check's latest result for
+the revision passed; one failed result fails the spoke for that revision for good (named with the check and its
+value), and a check without a result (Prometheus unreachable, not evaluated yet) keeps it waiting, which the
+progress deadline turns into a failure. A wave may start a revision only inside a maintenance window of its region
+(or the fleet's), on the hub's clock; once one of its spokes in that region took it, the rest follow.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from razee.fleet.model import Wave, parse_duration
+from razee.fleet.windows import WindowSpec, window_reason
 
 OK_RESULTS = ("applied", "in-sync", "healed", "drifted")
 BAD_RESULTS = ("failed", "rejected")
@@ -34,6 +41,8 @@ class SpokeRollout:
     degraded: int = 0  # objects failed or stuck (a rollout past its deadline, a failed Job): a failure
     tried: bool = False  # it reported this revision at least once (applied, failed or rejected)
     tried_result: str = ""
+    check_failed: str = ""  # a check failed for this revision (sticky): "check error-rate = 0.93 (max 0.5)"
+    checks_waiting: str = ""  # applied, but a check has no passing result yet: why
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,10 @@ class WaveState:
     timed_out: tuple[str, ...] = ()
     waiting: dict[str, str] = field(default_factory=dict)  # spoke -> why (never reported, not applied, not healthy)
     bake_left: float = 0.0
+    why_failed: dict[str, str] = field(default_factory=dict)  # spoke -> the failed check, where one is known
+
+    def over_limit(self, wave: Wave) -> bool:
+        return len(self.failed) + len(self.timed_out) > allowed_failures(wave, len(self.members))
 
 
 def allowed_failures(wave: Wave, size: int) -> int:
@@ -82,13 +95,17 @@ def wave_states(revision: str, waves: Sequence[Wave], declared: Mapping[str, str
     eligible = started
     for wave in waves:
         members = tuple(sorted(s for s, w in declared.items() if w == wave.name))
-        applied, failed, waiting = [], [], {}
+        applied, failed, waiting, why = [], [], {}, {}
         for m in members:
             s = known.get(m)
             if s is None:
                 waiting[m] = "never reported"
             elif _failed(s, revision):
                 failed.append(m)
+                if s.check_failed:
+                    why[m] = s.check_failed
+            elif _done(s, revision) and wave.checks and s.checks_waiting:
+                waiting[m] = s.checks_waiting
             elif _done(s, revision):
                 applied.append(m)
             elif s.revision == revision and s.result in OK_RESULTS:
@@ -108,14 +125,46 @@ def wave_states(revision: str, waves: Sequence[Wave], declared: Mapping[str, str
             finished = max(finished, eligible + parse_duration(wave.progress_deadline))
         bake_left = max(0.0, max(times) + bake - now) if times and not waiting else 0.0
         out.append(WaveState(wave.name, members, tuple(applied), tuple(failed), tuple(timed_out), waiting,
-                             bake_left))
+                             bake_left, why))
         eligible = finished if eligible is not None or times else None
     return out
 
 
+@dataclass(frozen=True)
+class Windows:
+    """The maintenance windows that hold a spoke's wave, and the hub's calendar clock to judge them by."""
+
+    windows: Sequence[WindowSpec] = ()
+    clock: float = 0.0
+    peers: frozenset[str] | None = None
+    """The spokes of the same wave and region: once one took the revision, the wave has started there."""
+    label: str = ""  # the region, for the reason
+
+
+def halt_decision(wave: Wave, state: WaveState) -> Decision | None:
+    """The halt a wave's failures cause, naming each failed spoke and, for a failed check, the check and value."""
+    if not state.over_limit(wave):
+        return None
+    failed = [*state.failed, *state.timed_out]
+    limit = allowed_failures(wave, len(state.members))
+    late = (f"; no progress within {wave.progress_deadline}: {names(state.timed_out)}" if state.timed_out else "")
+    checks = "".join(f"; {s}: {w}" for s, w in sorted(state.why_failed.items())[:NAMES_SHOWN])
+    return Decision(False, f"halted: wave {wave.name} has {len(failed)} failed spoke(s) ({names(failed)}){checks}"
+                           f"{late}; it allows {limit}", halted=True, failed=tuple(sorted(failed)))
+
+
+def revision_halt(waves: Sequence[Wave], states: Sequence[WaveState]) -> Decision | None:
+    """The first wave over its failure limit halts the revision (the last wave too: rollback needs to know)."""
+    for wave, state in zip(waves, states, strict=False):
+        halt = halt_decision(wave, state)
+        if halt is not None:
+            return halt
+    return None
+
+
 def decide(revision: str, wave: str, waves: Sequence[Wave], declared: Mapping[str, str],
            spokes: Sequence[SpokeRollout], now: float, paused: bool = False, approved: frozenset[str] = frozenset(),
-           urgent: bool = False, started: float | None = None) -> Decision:
+           urgent: bool = False, started: float | None = None, windows: Windows | None = None) -> Decision:
     """May a spoke of `wave` take `revision`? `declared` maps each spoke the revision declares to its wave."""
     order = [w.name for w in waves]
     if wave not in order:
@@ -124,13 +173,9 @@ def decide(revision: str, wave: str, waves: Sequence[Wave], declared: Mapping[st
         return Decision(False, "the rollout is paused")
     states = wave_states(revision, waves, declared, spokes, now, started, urgent)
     for earlier, state in zip(waves[:order.index(wave)], states, strict=False):
-        failed = [*state.failed, *state.timed_out]
-        limit = allowed_failures(earlier, len(state.members))
-        if len(failed) > limit:
-            late = (f"; no progress within {earlier.progress_deadline}: {names(state.timed_out)}"
-                    if state.timed_out else "")
-            return Decision(False, f"halted: wave {earlier.name} has {len(failed)} failed spoke(s) ({names(failed)})"
-                                   f"{late}; it allows {limit}", halted=True, failed=tuple(sorted(failed)))
+        halt = halt_decision(earlier, state)
+        if halt is not None:
+            return halt
         if state.waiting:
             why = "; ".join(f"{s}: {r}" for s, r in sorted(state.waiting.items())[:NAMES_SHOWN])
             return Decision(False, f"wave {earlier.name}: waiting for {len(state.waiting)} of {len(state.members)} "
@@ -143,7 +188,23 @@ def decide(revision: str, wave: str, waves: Sequence[Wave], declared: Mapping[st
     if current.require_approval and wave not in approved:
         return Decision(False, f"wave {wave} needs approval for {revision[:12]} "
                                f"(razee rollout approve --revision {revision[:12]} {wave})")
+    held = _window_hold(revision, wave, declared, spokes, urgent, windows)
+    if held:
+        return Decision(False, held)
     return Decision(True, "earlier waves applied it, are healthy and have baked")
+
+
+def _window_hold(revision: str, wave: str, declared: Mapping[str, str], spokes: Sequence[SpokeRollout],
+                 urgent: bool, windows: Windows | None) -> str:
+    """Why the wave may not start now (outside every window), or ''; urgent revisions and started waves go on."""
+    if urgent or windows is None or not windows.windows:
+        return ""
+    peers = windows.peers if windows.peers is not None else {s for s, w in declared.items() if w == wave}
+    if any(s.spoke in peers and (s.tried or s.revision == revision) for s in spokes):
+        return ""
+    reason = window_reason(windows.windows, windows.clock)
+    where = f" in {windows.label}" if windows.label else ""
+    return f"wave {wave}{where} waits for a maintenance window: {reason}" if reason else ""
 
 
 def _done(s: SpokeRollout, revision: str) -> bool:
@@ -151,6 +212,8 @@ def _done(s: SpokeRollout, revision: str) -> bool:
 
 
 def _failed(s: SpokeRollout, revision: str) -> bool:
+    if s.check_failed:
+        return True
     if s.revision == revision and (s.result in BAD_RESULTS or s.degraded > 0):
         return True
     return s.tried and s.tried_result in BAD_RESULTS and s.revision != revision

@@ -81,4 +81,4 @@ def test_an_upgrade_keeps_the_data(tmp_path: Path) -> None:
     assert views.rollout_state(store, "rev")["spokes"][0]["wave"] == ""  # new column, defaulted
     assert store.history("old-spoke", Page())["items"][0]["bytes"] == 2  # sized by the migration
     with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0004"
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0005"
