@@ -123,7 +123,9 @@ def razee(args: list[str], root: Path, kc: str, ok: tuple[int, ...] = (0,)) -> t
 
 def kubectl(args: list[str], manifest: Path, kc: str, ok: tuple[int, ...] = (0,)) -> tuple[float, int]:
     elapsed, proc = run(["kubectl", "--kubeconfig", kc, *args, "-f", str(manifest), "-v=6"], ok)
-    requests = len(re.findall(r"round_trippers\.go:\d+\].*\b(GET|PATCH|POST|PUT|DELETE) https", proc.stderr))
+    # kubectl up to 1.2x logs `GET https://...`; later releases log structured `verb="GET" url="https://..."`
+    requests = len(re.findall(r"round_trippers\.go:\d+\].*(?:\b(?:GET|PATCH|POST|PUT|DELETE) https|"
+                              r"verb=\"[A-Z]+\" url=\"https)", proc.stderr))
     return elapsed, requests
 
 

@@ -20,7 +20,7 @@ from tests.e2e.test_hub_e2e import HubProcess
 from tests.fleetrepo import fleet_copy, write_repo
 
 ACTOR = git.Actor("t", "t@example.com")
-BAKE = 6.0  # long enough that a busy machine does not finish a bake between two steps of the test
+BAKE = 15.0  # long enough that a busy machine (three agent passes per step) does not finish a bake within a step
 
 
 class Rollout:
