@@ -167,10 +167,16 @@ def up() -> float:
     values = yaml.safe_load((fleet / "environments" / "fleet.yaml").read_text())
     values["values"]["logLevel"] = "debug"
     (fleet / "environments" / "fleet.yaml").write_text(yaml.safe_dump(values, sort_keys=False))
+    # committed on a side branch first, so the preview is printed before the agents (which follow main) see it
+    git("checkout", "-q", "-b", "next")
     git("commit", "-q", "-am", "raise the log level of the armada components")
     second = git("rev-parse", "HEAD")
-    say(f"a commit ({second[:12]}: raise the log level) rolls out wave by wave")
+    say(f"a commit ({second[:12]}: raise the log level): its preview, then it lands on main and rolls out wave by "
+        "wave")
     print(razee("diff", "--repo", str(fleet), "--from", first, "--to", second, "-o", "markdown"), flush=True)
+    git("checkout", "-q", "main")
+    git("merge", "-q", "--ff-only", "next")
+    git("branch", "-q", "-d", "next")
     took = wait_rollout(hub, reader, second, timeout=600)
     say(f"rolled out to all {len(SPOKES)} spokes in {took:.0f}s")
 
@@ -193,7 +199,7 @@ def stop(quiet: bool = False) -> None:
                    env={**os.environ, **TESTENV})
     shutil.rmtree(HOME, ignore_errors=True)
     if not quiet:
-        say("stopped: hub, agents, pod simulators, the quickstart clusters and their etcd")
+        say("stopped: hub, agents, the quickstart clusters (with their kwok) and their etcd")
 
 
 if __name__ == "__main__":
