@@ -69,8 +69,8 @@ def apply_plan(kube: Kube, discovery: Discovery, plan: Plan, state: PlanState, o
     prunes = [c for c in plan.changes if c.action == Action.PRUNE]
     # Deleted earlier and still held by finalizers: a prune is done only when the object is gone.
     going = [c for c in plan.changes if c.action == Action.TERMINATING and c.key not in state.desired_versions]
-    result.terminating = [(c.key, f"{c.reason}; razee creates it again once it is gone")
-                          for c in plan.changes if c.action == Action.TERMINATING and c.key in state.desired_versions]
+    result.terminating = [(c.key, c.reason) for c in plan.changes
+                          if c.action == Action.TERMINATING and c.key in state.desired_versions]
     inventory = state.inventory
     claimed = {k: v for k, v in {**inventory.entries, **state.desired_versions}.items() if k not in state.released}
     templates = {**inventory.templates, **state.templates}

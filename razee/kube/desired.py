@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from razee.kube.inventory import INVENTORY_LABEL
+from razee.kube.serverfields import drop_server_owned
 from razee.plan.jsoncopy import copy_json
 from razee.plan.view import HASH_ANNOTATION
 from razee.render.manifest import Manifest
@@ -108,6 +109,7 @@ def _quantity_text(value: int | float) -> str:
 
 def prepare(manifest: Manifest, target: str) -> dict[str, Any]:
     obj: dict[str, Any] = copy_json(manifest.obj)
+    drop_server_owned(obj)
     fill_list_keys(obj)
     quantities_as_strings(obj)
     meta = obj.setdefault("metadata", {})

@@ -22,6 +22,7 @@ from razee.kube.inventory import Inventory, read_inventory
 from razee.kube.live import LiveState, read_live
 from razee.kube.ownership import Claims, prune_verdict
 from razee.kube.rebuild import rebuild_inventory
+from razee.kube.serverfields import server_owned
 from razee.kube.ssa import ConflictPolicy, preview, validate_in
 from razee.kube.watchcache import LiveCache
 from razee.plan.compare import mismatches
@@ -65,6 +66,7 @@ class _Desired:
     obj: dict[str, Any]
     key: ObjectKey
     error: str = ""
+    namespaced: bool | None = None  # None: its kind is not served yet and no CRD of this pass declares it
 
 
 def _rehash(obj: dict[str, Any]) -> None:
@@ -123,6 +125,11 @@ def _desired_objects(manifests: Sequence[Manifest], target: str, discovery: Disc
     out: dict[ObjectKey, _Desired] = {}
     for manifest, obj in prepared:
         key = manifest.key
+        dropped = server_owned(manifest.obj)
+        if dropped:
+            them = "them" if len(dropped) > 1 else "it"
+            warnings.append(f"{key}: {', '.join(dropped)} dropped: the server owns {them}, so razee neither applies "
+                            f"nor compares {them} [{manifest.source}]")
         try:
             namespaced: bool | None = discovery.resource(str(obj["apiVersion"]), key.kind).namespaced
         except UnknownKind:
@@ -140,8 +147,26 @@ def _desired_objects(manifests: Sequence[Manifest], target: str, discovery: Disc
                      f"[{manifest.source}]")
         if key in out:
             error = f"declared twice once its namespace is dropped: {out[key].manifest.source} and {manifest.source}"
-        out[key] = _Desired(manifest, obj, key, error)
+        out[key] = _Desired(manifest, obj, key, error, namespaced)
     return out, pending
+
+
+def _namespace_problem(d: _Desired, live: LiveState, created: set[str]) -> tuple[Action, str] | None:
+    """Why an object cannot be applied where it is declared: its namespace is missing, or being deleted.
+
+    A namespace nobody creates would pass the stand-in dry run and fail at apply, after the rest was written;
+    a terminating one refuses new content until it is gone, which holds back only the objects in it.
+    """
+    ns = d.key.namespace
+    if not d.namespaced or not ns:
+        return None
+    if ns in live.terminating_namespaces:
+        return Action.TERMINATING, (f"waiting for namespace {ns}, which is being deleted; razee applies it once the "
+                                    "namespace is gone and created again")
+    if ns not in live.namespaces and ns not in created:
+        return Action.ERROR, (f"namespace {ns} does not exist and no Namespace {ns} is in this spoke's templates; "
+                             f"declare it, or create it before razee applies [{d.manifest.source}]")
+    return None
 
 
 def plan_changes(kube: Kube, discovery: Discovery, manifests: Sequence[Manifest],
@@ -169,11 +194,16 @@ def plan_changes(kube: Kube, discovery: Discovery, manifests: Sequence[Manifest]
 
     changes: list[Change] = []
     to_preview: list[Change] = []
+    created_namespaces = {k.name for k in desired if k.kind == "Namespace" and k.group == ""}
     for key, d in desired.items():
         change = Change(key, Action.UNCHANGED, "in sync", d.manifest.source, d.obj)
         current = live.objects.get(key)
+        placement = None if d.error else _namespace_problem(d, live, created_namespaces)
         if d.error:
             change.action, change.reason = Action.ERROR, d.error
+        elif placement is not None:
+            change.action, change.reason = placement
+            change.before = clean(current)
         elif key in live.unknown:
             crd = pending_crds.get((key.group, key.kind))
             problems = check_custom_resource(d.obj, crd) if crd is not None else []

@@ -1,0 +1,139 @@
+"""The engine's second round against a real kube-apiserver (issue #23, each case by number; two items of #22)."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import pytest
+from kubernetes import client
+
+from razee.plan.model import Action
+from tests.integration.test_engine_safety import Spokes, change_of, cm
+
+
+@pytest.fixture
+def spokes(tmp_path: Path, kubeconfig: str) -> Spokes:
+    return Spokes(tmp_path, kubeconfig)
+
+RES = "resources: {limits: {cpu: 100m, memory: 64Mi}, requests: {cpu: 100m, memory: 64Mi}}"
+
+
+def deployment(ns: str, name: str, extra: str = "", meta: str = "", replicas: str = "  replicas: 2\n",
+               image: str = "icr.io/armada/web:1") -> str:
+    return f"""---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+  namespace: {ns}
+{meta}spec:
+{replicas}  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+      containers: [{{name: c, image: "{image}", {RES}}}]
+{extra}"""
+
+
+# 1. Server-owned fields never count as drift ---------------------------------------------------------------------
+
+def test_case1_status_block_never_counts_as_drift(spokes: Spokes, namespace: str,
+                                                  api_client: client.ApiClient) -> None:
+    core = client.CoreV1Api(api_client)
+    svc = f"""---
+apiVersion: v1
+kind: Service
+metadata:
+  name: lb
+  namespace: {namespace}
+  uid: 0b6a4c1e-0000-4000-8000-000000000000
+  creationTimestamp: "2024-01-01T00:00:00Z"
+  generation: 3
+spec:
+  ports: [{{port: 80}}]
+status:
+  loadBalancer:
+    ingress: [{{ip: 192.0.2.10}}]
+"""
+    spokes.write(a=deployment(namespace, "web", "status: {readyReplicas: 1, replicas: 1}\n") + svc)
+    plan, result = spokes.apply("a")
+    assert result.ok, result.failed
+    warned = [w for w in plan.warnings if "dropped: the server owns" in w]
+    assert len(warned) == 2 and all("spoke/objects.yaml.j2" in w for w in warned), plan.warnings
+    assert any(w.startswith(f"Service {namespace}/lb: status, metadata.uid, metadata.creationTimestamp, "
+                            "metadata.generation dropped") for w in warned), warned
+    version = core.read_namespaced_service("lb", namespace).metadata.resource_version
+    for _ in range(2):
+        plan = spokes.diff("a")
+        assert not plan.has_changes, [(c.key, c.reason) for c in plan.changes if c.action != Action.UNCHANGED]
+        _, result = spokes.apply("a")
+        assert result.ok and not result.applied
+    assert core.read_namespaced_service("lb", namespace).metadata.resource_version == version
+    assert spokes.cli("a", "diff").returncode == 0
+
+
+def test_case1_a_pinned_resource_version_is_dropped_with_a_warning(spokes: Spokes, namespace: str,
+                                                                   api_client: client.ApiClient) -> None:
+    core = client.CoreV1Api(api_client)
+    spokes.write(a=cm(namespace, "pinned", {"k": "v1"}))
+    assert spokes.apply("a")[1].ok
+    pinned = cm(namespace, "pinned", {"k": "v2"}, meta="  resourceVersion: \"1\"\n")
+    spokes.write(a=pinned)
+    r = spokes.cli("a", "apply")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"ConfigMap {namespace}/pinned: metadata.resourceVersion dropped: the server owns it" in r.stdout
+    assert core.read_namespaced_config_map("pinned", namespace).data == {"k": "v2"}
+    assert spokes.cli("a", "diff").returncode == 0
+
+
+# 6. A namespace nobody creates -----------------------------------------------------------------------------------
+
+def test_case6_an_object_in_a_namespace_nobody_creates_is_an_input_error(spokes: Spokes, namespace: str,
+                                                                         api_client: client.ApiClient) -> None:
+    core = client.CoreV1Api(api_client)
+    nowhere = f"nowhere-{secrets.token_hex(3)}"
+    fresh = f"fresh-{secrets.token_hex(3)}"
+    ns_doc = f"---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: {fresh}\n"
+    spokes.write(a=ns_doc + cm(fresh, "in-fresh") + cm(namespace, "beside") + cm(nowhere, "lost"))
+    plan = spokes.diff("a")
+    lost = change_of(plan, "lost")
+    assert lost.action == Action.ERROR, lost
+    assert f"namespace {nowhere} does not exist" in lost.reason and "spoke/objects.yaml.j2" in lost.reason
+    assert change_of(plan, "in-fresh").action == Action.CREATE  # a namespace the pass creates is fine
+    r = spokes.cli("a", "diff")
+    assert r.returncode == 2 and f"error ConfigMap {nowhere}/lost" in r.stdout
+    r = spokes.cli("a", "apply")
+    assert r.returncode == 2 and "nothing was changed" in r.stderr
+    assert "beside" not in {c.metadata.name for c in core.list_namespaced_config_map(namespace).items}
+    assert fresh not in {n.metadata.name for n in core.list_namespace().items}
+
+
+# 2. A terminating namespace holds back only its own objects ------------------------------------------------------
+
+def test_case2_a_terminating_namespace_holds_only_its_own_objects(spokes: Spokes, namespace: str,
+                                                                  api_client: client.ApiClient) -> None:
+    core = client.CoreV1Api(api_client)
+    doomed = f"doomed-{secrets.token_hex(3)}"
+    ns_doc = f"---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: {doomed}\n"
+    held = "  finalizers: [razee.test/hold]\n"
+    spokes.write(a=ns_doc + cm(doomed, "held", meta=held) + cm(namespace, "first"))
+    assert spokes.apply("a")[1].ok
+    core.delete_namespace(doomed)
+    try:
+        assert core.read_namespace(doomed).metadata.deletion_timestamp is not None
+        spokes.write(a=ns_doc + cm(doomed, "held", meta=held) + cm(doomed, "late") + cm(namespace, "first")
+                     + cm(namespace, "second"))
+        plan = spokes.diff("a")
+        late = change_of(plan, "late")
+        assert late.action == Action.TERMINATING and f"waiting for namespace {doomed}" in late.reason, late
+        assert change_of(plan, "second").action == Action.CREATE
+        assert not plan.has_errors
+        r = spokes.cli("a", "diff")
+        assert r.returncode == 1, r.stdout + r.stderr
+        r = spokes.cli("a", "apply")
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert f"ConfigMap {doomed}/late: not done: waiting for namespace {doomed}" in r.stderr
+        assert core.read_namespaced_config_map("second", namespace).data == {"k": "v"}
+    finally:
+        core.patch_namespaced_config_map("held", doomed, {"metadata": {"finalizers": None}})
