@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from razee.kube.client import Kube
 from razee.kube.crdschema import check_custom_resource
 from razee.kube.desired import desired_hash, owner_of, prepare, terminating, uid_of
 from razee.kube.discovery import Discovery, UnknownKind
+from razee.kube.errors import Unavailable
 from razee.kube.inventory import Inventory, read_inventory
 from razee.kube.live import LiveState, read_live
 from razee.kube.ownership import Claims, prune_verdict
@@ -264,8 +266,19 @@ def plan_changes(kube: Kube, discovery: Discovery, manifests: Sequence[Manifest]
         if result is not None:
             change.after = clean(result) if change.action != Action.RECREATE else result
 
+    stop = threading.Event()
+
+    def guarded(change: Change) -> None:
+        if stop.is_set():
+            return  # the server failed an earlier dry run: the pass stops, the queued ones would wait in vain
+        try:
+            check(change)
+        except Unavailable:
+            stop.set()
+            raise
+
     with ThreadPoolExecutor(max_workers=options.concurrency) as pool:
-        list(pool.map(check, to_preview))
+        list(pool.map(guarded, to_preview))
 
     plan = Plan(options.target, kube.server, changes, inventory_size=len(inventory.entries), warnings=warnings)
     _plan_prunes(plan, state, desired, claims, options)

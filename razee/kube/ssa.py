@@ -8,7 +8,7 @@ from typing import Any, Literal
 from razee.kube.client import FIELD_MANAGER, Kube
 from razee.kube.desired import RECREATE_ANNOTATION, wants_force, wants_recreate
 from razee.kube.discovery import Resource
-from razee.kube.errors import Conflict, KubeError, immutable_fields
+from razee.kube.errors import Conflict, KubeError, Unavailable, immutable_fields
 from razee.plan.model import Action, Change
 from razee.plan.view import clean
 
@@ -76,6 +76,8 @@ def preview(kube: Kube, res: Resource, obj: dict[str, Any], change: Change, live
                 return None
             change.force = True
             return dict(server_side_apply(kube, res, obj, dry_run=True, force=True))
+    except Unavailable:
+        raise  # the server failed, not the object: the whole pass stops (exit 4), it is not an input error
     except KubeError as e:
         fields = immutable_fields(e) if live is not None else []
         if fields and wants_recreate(obj):
@@ -105,6 +107,8 @@ def validate_in(kube: Kube, res: Resource, obj: dict[str, Any], namespace: str,
                               {"fieldManager": FIELD_MANAGER, "dryRun": "All"}, body)
     except Conflict:
         return clean(obj)
+    except Unavailable:
+        raise
     except KubeError as e:
         change.action, change.reason = Action.ERROR, e.message.replace(f"/namespaces/{namespace}/", "/namespaces/…/")
         return None

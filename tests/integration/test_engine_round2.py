@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from pathlib import Path
 
@@ -137,3 +138,57 @@ def test_case2_a_terminating_namespace_holds_only_its_own_objects(spokes: Spokes
         assert core.read_namespaced_config_map("second", namespace).data == {"k": "v"}
     finally:
         core.patch_namespaced_config_map("held", doomed, {"metadata": {"finalizers": None}})
+
+
+# 5. Exit codes: a server that fails is a remote failure (4), never an input error (2) ----------------------------
+
+def test_case5_a_silent_server_exits_4_and_says_what_it_waits_for(spokes: Spokes, namespace: str,
+                                                                  tmp_path: Path) -> None:
+    """A server that accepts connections and never answers (a hung apiserver, a black-holed load balancer)."""
+    import socket
+    import time
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(64)  # the kernel completes the handshakes; nothing ever answers
+    try:
+        config = json.loads(Path(spokes.kubeconfig).read_text())
+        config["clusters"][0]["cluster"]["server"] = f"https://127.0.0.1:{silent.getsockname()[1]}"
+        dead = tmp_path / "silent.kubeconfig"
+        dead.write_text(json.dumps(config))
+        spokes.kubeconfig = str(dead)
+        spokes.write(a=cm(namespace, "x"))
+        started = time.monotonic()
+        r = spokes.cli("a", "diff")
+        elapsed = time.monotonic() - started
+    finally:
+        silent.close()
+    assert r.returncode == 4, (r.returncode, r.stdout, r.stderr)
+    assert elapsed < 90, elapsed  # 45 s at most for the request, plus starting Python on a busy machine
+    assert "still waiting for https://127.0.0.1:" in r.stderr and "razee gives up after 45 s" in r.stderr
+    assert "did not answer within" in r.stderr, r.stderr
+
+
+def test_case5_a_server_failing_during_planning_exits_4_not_2(spokes: Spokes, namespace: str,
+                                                             api_client: client.ApiClient) -> None:
+    """The server answers discovery and LISTs, then fails the dry runs (its admission webhook is down): 500."""
+    admission = client.AdmissionregistrationV1Api(api_client)
+    name = f"razee-test-down-{secrets.token_hex(3)}"
+    admission.create_validating_webhook_configuration({
+        "metadata": {"name": name},
+        "webhooks": [{
+            "name": "down.razee.test", "sideEffects": "None", "admissionReviewVersions": ["v1"],
+            "failurePolicy": "Fail", "timeoutSeconds": 5,
+            "clientConfig": {"url": "https://127.0.0.1:1/validate"},
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}},
+            "rules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
+                       "resources": ["configmaps"]}]}]})
+    try:
+        spokes.write(a=cm(namespace, "x"))
+        r = spokes.cli("a", "diff")
+        assert r.returncode == 4, (r.returncode, r.stdout, r.stderr)
+        assert "failed calling webhook" in r.stderr
+        r = spokes.cli("a", "apply")
+        assert r.returncode == 4, (r.returncode, r.stdout, r.stderr)
+    finally:
+        admission.delete_validating_webhook_configuration(name)
