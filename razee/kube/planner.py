@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from razee.kube.client import Kube
+from razee.kube.crdchanges import check_crd_changes
 from razee.kube.crdschema import check_custom_resource
 from razee.kube.desired import desired_hash, owner_of, prepare, terminating, uid_of
 from razee.kube.discovery import Discovery, UnknownKind
@@ -282,6 +283,7 @@ def plan_changes(kube: Kube, discovery: Discovery, manifests: Sequence[Manifest]
 
     plan = Plan(options.target, kube.server, changes, inventory_size=len(inventory.entries), warnings=warnings)
     _plan_prunes(plan, state, desired, claims, options)
+    check_crd_changes(plan.changes, live, warnings)
     for change in changes:
         if change.action in (Action.CREATE, Action.UPDATE, Action.PRUNE, Action.RECREATE):
             mask_secrets(change.before, change.after)

@@ -192,3 +192,115 @@ def test_case5_a_server_failing_during_planning_exits_4_not_2(spokes: Spokes, na
         assert r.returncode == 4, (r.returncode, r.stdout, r.stderr)
     finally:
         admission.delete_validating_webhook_configuration(name)
+
+
+# 3. A CRD change is checked against the custom resources that stay ---------------------------------------------
+
+def widget_crd(group: str, required: str = "", rules: str = "") -> str:
+    return f"""---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.{group}
+spec:
+  group: {group}
+  scope: Namespaced
+  names: {{plural: widgets, singular: widget, kind: Widget}}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+{required}{rules}            properties:
+              size: {{type: integer}}
+              max: {{type: integer}}
+              color: {{type: string}}
+"""
+
+
+def widget(group: str, ns: str, name: str, spec: str) -> str:
+    return f"---\napiVersion: {group}/v1\nkind: Widget\nmetadata: {{name: {name}, namespace: {ns}}}\nspec: {spec}\n"
+
+
+REQUIRE_COLOR = "            required: [color]\n"
+SIZE_RULE = ("            x-kubernetes-validations:\n"
+             "            - {rule: 'self.size <= self.max', message: 'size must not exceed max'}\n")
+
+
+def test_case3_a_crd_update_that_invalidates_an_unchanged_custom_resource_is_refused(
+        spokes: Spokes, namespace: str, api_client: client.ApiClient) -> None:
+    group = f"w{secrets.token_hex(3)}.razee.test"
+    ext = client.ApiextensionsV1Api(api_client)
+    custom = client.CustomObjectsApi(api_client)
+    try:
+        spokes.write(a=widget_crd(group) + widget(group, namespace, "plain", "{size: 1}") + cm(namespace, "c"))
+        _, result = spokes.apply("a")
+        assert result.ok, result.failed
+        version = ext.read_custom_resource_definition(f"widgets.{group}").metadata.resource_version
+        # (a) the CRD adds a required field; the custom resource stays as it is
+        spokes.write(a=widget_crd(group, REQUIRE_COLOR) + widget(group, namespace, "plain", "{size: 1}")
+                     + cm(namespace, "c", {"k": "v2"}))
+        plan = spokes.diff("a")
+        crd_change = change_of(plan, f"widgets.{group}")
+        assert crd_change.action == Action.ERROR, crd_change
+        assert f"{namespace}/plain: spec: 'color' is a required property" in crd_change.reason
+        assert "spoke/objects.yaml.j2" in crd_change.reason
+        r = spokes.cli("a", "apply")
+        assert r.returncode == 2 and "nothing was changed" in r.stderr, r.stderr
+        # (b) the same commit also changes the custom resource, still without the field: no half-apply
+        spokes.write(a=widget_crd(group, REQUIRE_COLOR) + widget(group, namespace, "plain", "{size: 2}")
+                     + cm(namespace, "c", {"k": "v2"}))
+        plan = spokes.diff("a")
+        assert change_of(plan, "plain").action == Action.ERROR
+        assert "'color' is a required property" in change_of(plan, "plain").reason
+        assert spokes.cli("a", "apply").returncode == 2
+        assert ext.read_custom_resource_definition(f"widgets.{group}").metadata.resource_version == version
+        assert custom.get_namespaced_custom_object(group, "v1", namespace, "widgets", "plain")["spec"] == {"size": 1}
+        assert client.CoreV1Api(api_client).read_namespaced_config_map("c", namespace).data == {"k": "v"}
+        # a live custom resource razee keeps (no longer declared, pruning off) counts too
+        spokes.write(a=widget_crd(group, REQUIRE_COLOR) + cm(namespace, "c"))
+        plan = spokes.diff("a", prune=False)
+        assert "(in the cluster; no longer in the fleet repo)" in change_of(plan, f"widgets.{group}").reason
+        # the fix: the custom resource gains the field in the same commit
+        spokes.write(a=widget_crd(group, REQUIRE_COLOR) + widget(group, namespace, "plain", "{size: 2, color: red}")
+                     + cm(namespace, "c"))
+        _, result = spokes.apply("a")
+        assert result.ok and len(result.applied) == 2, result
+    finally:
+        ext.delete_custom_resource_definition(f"widgets.{group}")
+
+
+def test_case3_cel_rules_of_a_new_or_changed_crd_are_checked_before_anything_applies(
+        spokes: Spokes, namespace: str, api_client: client.ApiClient) -> None:
+    group = f"c{secrets.token_hex(3)}.razee.test"
+    ext = client.ApiextensionsV1Api(api_client)
+    lower = ("            x-kubernetes-validations:\n"
+             "            - {rule: 'self.size <= self.max', message: 'size must not exceed max'}\n"
+             "            - {rule: 'self.color.lowerAscii() == self.color'}\n")
+    spokes.write(a=widget_crd(group, rules=lower) + widget(group, namespace, "big", "{size: 5, max: 2, color: red}")
+                 + cm(namespace, "c"))
+    r = spokes.cli("a", "diff")
+    assert r.returncode == 2, r.stdout
+    assert f"error Widget.{group} {namespace}/big: invalid under the schema of CRD widgets.{group}" in r.stdout
+    assert "spec: size must not exceed max" in r.stdout
+    assert "uses lowerAscii, which razee's CEL evaluator lacks" in r.stdout  # said, never silently passed
+    r = spokes.cli("a", "apply")
+    assert r.returncode == 2 and "nothing was changed" in r.stderr
+    assert f"widgets.{group}" not in {c.metadata.name for c in ext.list_custom_resource_definition().items}
+    try:
+        # valid: created; then a CRD update that adds a rule the live object breaks is refused
+        spokes.write(a=widget_crd(group) + widget(group, namespace, "big", "{size: 5, max: 2}"))
+        assert spokes.apply("a")[1].ok
+        spokes.write(a=widget_crd(group, rules=SIZE_RULE) + widget(group, namespace, "big", "{size: 5, max: 2}"))
+        plan = spokes.diff("a")
+        assert change_of(plan, f"widgets.{group}").action == Action.ERROR
+        assert f"{namespace}/big: spec: size must not exceed max" in change_of(plan, f"widgets.{group}").reason
+        spokes.write(a=widget_crd(group, rules=SIZE_RULE) + widget(group, namespace, "big", "{size: 2, max: 2}"))
+        assert spokes.apply("a")[1].ok
+    finally:
+        ext.delete_custom_resource_definition(f"widgets.{group}")
