@@ -23,6 +23,7 @@ from razee.errors import Finding, InputError, Location
 from razee.fleet.fleet import Fleet, SpokeView
 from razee.fleet.model import Cluster
 from razee.gcpause import paused_gc
+from razee.render.groups import canonical
 from razee.render.manifest import Manifest, ObjectKey, Provenance, SpokeRender
 from razee.render.parallel import MIN_CLUSTERS, fork_map
 from razee.render.sandbox import make_environment
@@ -207,13 +208,20 @@ def collapse_per_cluster(findings: list[Finding]) -> list[Finding]:
 
 
 def check_duplicates(manifests: Iterable[Manifest], findings: list[Finding]) -> None:
+    """Each object once, under whichever API group it is declared (razee.render.groups: one object, two names)."""
     seen: dict[ObjectKey, Manifest] = {}
     for m in manifests:
-        first = seen.get(m.key)
-        if first is not None:
+        key = canonical(m.key)
+        first = seen.get(key)
+        if first is None:
+            seen[key] = m
+        elif first.key == m.key:
             findings.append(Finding(m.source.location(), f"duplicate object {m.key}: also rendered by {first.source}"))
         else:
-            seen[m.key] = m
+            findings.append(Finding(m.source.location(), (
+                f"duplicate object {m.key}: also rendered by {first.source} as {first.key.kind} in "
+                f"{first.obj.get('apiVersion')}; the server serves one object under both groups, so each pass "
+                "would apply it twice, once as each: declare it once")))
 
 
 def render_spokes(repo: Path, fleet: Fleet, views: Iterable[SpokeView],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kubernetes import client
@@ -304,3 +305,50 @@ def test_case3_cel_rules_of_a_new_or_changed_crd_are_checked_before_anything_app
         assert spokes.apply("a")[1].ok
     finally:
         ext.delete_custom_resource_definition(f"widgets.{group}")
+
+
+# 4. One object declared under two API groups --------------------------------------------------------------------
+
+def test_case4_one_object_under_two_api_groups_is_a_duplicate_naming_both_templates(
+        spokes: Spokes, namespace: str, api_client: client.ApiClient) -> None:
+    """Event is served as core v1 and as events.k8s.io/v1 on every supported server (Ingress under extensions and
+    networking.k8s.io was the same case before 1.22)."""
+    core_event = f"""---
+apiVersion: v1
+kind: Event
+metadata: {{name: web.dup, namespace: {namespace}}}
+involvedObject: {{apiVersion: v1, kind: ConfigMap, name: web, namespace: {namespace}}}
+reason: Probe
+message: from-core
+type: Normal
+"""
+    events_event = f"""---
+apiVersion: events.k8s.io/v1
+kind: Event
+metadata: {{name: web.dup, namespace: {namespace}}}
+regarding: {{apiVersion: v1, kind: ConfigMap, name: web, namespace: {namespace}}}
+reason: Probe
+note: from-events
+type: Normal
+eventTime: "2026-01-01T00:00:00.000000Z"
+reportingController: razee-test
+reportingInstance: razee-test-1
+action: Probe
+"""
+    spokes.write(a=core_event + cm(namespace, "beside"))
+    (spokes.root / "templates" / "spoke" / "events.yaml.j2").write_text(events_event)
+    for command in ("validate", "diff"):
+        r = spokes.cli("a", command) if command == "diff" else _validate(spokes)
+        assert r.returncode == 2, (command, r.stdout, r.stderr)
+        out = r.stdout + r.stderr
+        assert f"{namespace}/web.dup: also rendered by templates/spoke/" in out, out
+        assert "templates/spoke/events.yaml.j2" in out and "templates/spoke/objects.yaml.j2" in out
+        assert "the server serves one object under both groups" in out
+    events = client.CoreV1Api(api_client).list_namespaced_event(namespace).items
+    assert "web.dup" not in {e.metadata.name for e in events}
+
+
+def _validate(spokes: Spokes) -> Any:
+    from tests.conftest import run_razee
+
+    return run_razee("validate", "--repo", str(spokes.root))
