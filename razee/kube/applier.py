@@ -21,7 +21,7 @@ from razee.kube.discovery import Discovery, Resource
 from razee.kube.errors import Conflict
 from razee.kube.inventory import encode_shards, write_inventory
 from razee.kube.planner import PlanOptions, PlanState
-from razee.kube.ssa import conflict_fields, server_side_apply
+from razee.kube.ssa import conflict_fields, hand_over, server_side_apply
 from razee.plan.model import Action, Change, Plan
 from razee.plan.order import STAGE_NAMES, stage_of
 from razee.render.manifest import ObjectKey
@@ -91,6 +91,8 @@ def apply_plan(kube: Kube, discovery: Discovery, plan: Plan, state: PlanState, o
             res = resource(change.key, state.desired_versions[change.key])
             if change.action == Action.RECREATE:
                 _delete_for_recreate(kube, Target(change.key, res, state.live.objects[change.key]), options)
+            if change.handover is not None:
+                hand_over(kube, res, change.handover)
             server_side_apply(kube, res, change.desired, dry_run=False, force=change.force)
             result.applied.append(change.key)
             if progress:

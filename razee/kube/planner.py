@@ -7,20 +7,27 @@ dry-run in a stand-in namespace, so a bad object never leaves a half-applied pas
 
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from razee.kube.client import Kube
+from razee.kube.client import FIELD_MANAGER, Kube
 from razee.kube.crdchanges import check_crd_changes
 from razee.kube.crdschema import check_custom_resource
-from razee.kube.desired import desired_hash, owner_of, prepare, terminating, uid_of
+from razee.kube.desired import content_hash, desired_hash, owner_of, prepare, terminating, uid_of
 from razee.kube.discovery import Discovery, UnknownKind
 from razee.kube.errors import Unavailable
+from razee.kube.fieldowners import (
+    SSA_ANNOTATION,
+    handover_patch,
+    if_not_present,
+    ignored_pointers,
+    keep_handed,
+    pointer_problem,
+    without,
+)
 from razee.kube.inventory import Inventory, read_inventory
 from razee.kube.live import LiveState, read_live
 from razee.kube.ownership import Claims, prune_verdict
@@ -75,8 +82,7 @@ class _Desired:
 def _rehash(obj: dict[str, Any]) -> None:
     annotations = obj["metadata"]["annotations"]
     annotations.pop(HASH_ANNOTATION, None)
-    digest = hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:32]
-    annotations[HASH_ANNOTATION] = digest
+    annotations[HASH_ANNOTATION] = content_hash(obj)
 
 
 def _pending_crds(prepared: Sequence[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -148,6 +154,9 @@ def _desired_objects(manifests: Sequence[Manifest], target: str, discovery: Disc
         elif namespaced and not key.namespace:
             error = (f"{key.kind} is namespaced and metadata.namespace is missing; razee does not guess one "
                      f"[{manifest.source}]")
+        problems = [p for p in map(pointer_problem, ignored_pointers(obj)) if p]
+        if problems:
+            error = f"razee.io/ignore-fields: {'; '.join(problems)} [{manifest.source}]"
         if key in out:
             error = f"declared twice once its namespace is dropped: {out[key].manifest.source} and {manifest.source}"
         out[key] = _Desired(manifest, obj, key, error, namespaced)
@@ -230,28 +239,8 @@ def plan_changes(kube: Kube, discovery: Discovery, manifests: Sequence[Manifest]
             change.reason = "being deleted; razee creates it again once it is gone"
         elif not _owned_or_free(change, current, options.target, claims):
             pass  # another spoke declares and owns it: _owned_or_free set the conflict
-        else:
-            live_hash = desired_hash(current)
-            other = owner_of(current)
-            if other and other != options.target:
-                change.action = Action.UPDATE
-                change.reason = f"taken over from spoke {other}, which no longer declares it"
-            elif live_hash != desired_hash(d.obj):
-                change.action = Action.UPDATE
-                change.reason = "changed in the fleet repo" if live_hash else "not yet managed by razee"
-            else:
-                meta = current.get("metadata") or {}
-                memo_key = (str(meta.get("uid")), str(meta.get("resourceVersion")), str(live_hash))
-                drift = memo.compared.get(memo_key) if memo is not None else None
-                if drift is None:
-                    drift = mismatches(d.obj, current)
-                seen[memo_key] = drift
-                if drift:
-                    change.action, change.drift = Action.UPDATE, drift
-                    change.reason = "drift: changed in the cluster at " + ", ".join(drift)
-            if change.action == Action.UPDATE:  # an unchanged object needs no copy of its live state
-                change.before = clean(current)
-                to_preview.append(change)
+        elif _plan_existing(change, d.obj, current, options.target, memo, seen):
+            to_preview.append(change)
         changes.append(change)
 
     def check(change: Change) -> None:
@@ -266,6 +255,8 @@ def plan_changes(kube: Kube, discovery: Discovery, manifests: Sequence[Manifest]
         result = preview(kube, res, change.desired, change, live.objects.get(change.key), options.conflicts)
         if result is not None:
             change.after = clean(result) if change.action != Action.RECREATE else result
+            if change.handover is not None and change.after is not None:
+                keep_handed(change.after, change.handover)
 
     stop = threading.Event()
 
@@ -294,6 +285,41 @@ def plan_changes(kube: Kube, discovery: Discovery, manifests: Sequence[Manifest]
         memo.compared = seen
     plan.requests = kube.counter.total - start
     return plan, state
+
+
+def _plan_existing(change: Change, obj: dict[str, Any], current: dict[str, Any], target: str, memo: PassMemo | None,
+                   seen: dict[tuple[str, str, str], list[str]]) -> bool:
+    """Plan an object that exists and is razee's to change; True when it will be written (and needs a dry run)."""
+    if if_not_present(obj):
+        change.reason = f"exists; {SSA_ANNOTATION}: IfNotPresent: created when missing, never updated"
+        return False
+    pointers = ignored_pointers(obj)
+    if pointers:  # fields left to other managers: neither sent nor compared once the object exists
+        obj = change.desired = without(obj, pointers)
+    live_hash = desired_hash(current)
+    other = owner_of(current)
+    if other and other != target:
+        change.action = Action.UPDATE
+        change.reason = f"taken over from spoke {other}, which no longer declares it"
+    elif live_hash != desired_hash(obj):
+        change.action = Action.UPDATE
+        change.reason = "changed in the fleet repo" if live_hash else "not yet managed by razee"
+    else:
+        meta = current.get("metadata") or {}
+        memo_key = (str(meta.get("uid")), str(meta.get("resourceVersion")), str(live_hash))
+        drift = memo.compared.get(memo_key) if memo is not None else None
+        if drift is None:
+            drift = mismatches(obj, current)
+        seen[memo_key] = drift
+        if drift:
+            change.action, change.drift = Action.UPDATE, drift
+            change.reason = "drift: changed in the cluster at " + ", ".join(drift)
+    if change.action != Action.UPDATE:
+        return False
+    change.before = clean(current)  # an unchanged object needs no copy of its live state
+    if pointers:
+        change.handover = handover_patch(current, FIELD_MANAGER, pointers)
+    return True
 
 
 def _owned_or_free(change: Change, current: dict[str, Any], target: str, claims: Claims) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any, Literal
 
@@ -9,6 +10,7 @@ from razee.kube.client import FIELD_MANAGER, Kube
 from razee.kube.desired import RECREATE_ANNOTATION, wants_force, wants_recreate
 from razee.kube.discovery import Resource
 from razee.kube.errors import Conflict, KubeError, Unavailable, immutable_fields
+from razee.kube.fieldowners import HANDOVER_MANAGER
 from razee.plan.model import Action, Change
 from razee.plan.view import clean
 
@@ -18,9 +20,10 @@ ConflictPolicy = Literal["takeover", "refuse"]
 _CONFLICT_MANAGER = re.compile(r'conflict with "([^"]+)"')
 
 
-def server_side_apply(kube: Kube, res: Resource, obj: dict[str, Any], *, dry_run: bool, force: bool) -> Any:
+def server_side_apply(kube: Kube, res: Resource, obj: dict[str, Any], *, dry_run: bool, force: bool,
+                      manager: str = FIELD_MANAGER) -> Any:
     meta = obj["metadata"]
-    query = {"fieldManager": FIELD_MANAGER}
+    query = {"fieldManager": manager}
     if force:
         query["force"] = "true"
     if dry_run:
@@ -28,6 +31,16 @@ def server_side_apply(kube: Kube, res: Resource, obj: dict[str, Any], *, dry_run
     ns = meta.get("namespace") if res.namespaced else None
     return kube.request("DRYRUN" if dry_run else "APPLY", "PATCH", res.object_path(ns, meta["name"]), query, obj,
                         APPLY_PATCH)
+
+
+def hand_over(kube: Kube, res: Resource, patch: dict[str, Any]) -> None:
+    """Give the fields razee stops sending (razee.io/ignore-fields) to the manager `razee-handover`, at their live
+    values, so that razee's next apply without them keeps them instead of deleting them.
+
+    A conflict means another manager changed such a field since the plan, and so owns it already: nothing to do.
+    """
+    with contextlib.suppress(Conflict):
+        server_side_apply(kube, res, patch, dry_run=False, force=False, manager=HANDOVER_MANAGER)
 
 
 def conflict_fields(e: Conflict) -> list[str]:

@@ -352,3 +352,78 @@ def _validate(spokes: Spokes) -> Any:
     from tests.conftest import run_razee
 
     return run_razee("validate", "--repo", str(spokes.root))
+
+
+# 8. Fields owned by others -----------------------------------------------------------------------------------------
+
+def _managers_of_replicas(apps: client.AppsV1Api, name: str, ns: str) -> set[str]:
+    live = apps.read_namespaced_deployment(name, ns)
+    return {m.manager for m in live.metadata.managed_fields or []
+            if "f:replicas" in ((m.fields_v1 or {}).get("f:spec") or {})}
+
+
+def test_case8_ignore_fields_leaves_replicas_to_an_autoscaler(spokes: Spokes, namespace: str, tmp_path: Path,
+                                                              api_client: client.ApiClient) -> None:
+    import subprocess
+
+    apps = client.AppsV1Api(api_client)
+    ignore = "  annotations: {razee.io/ignore-fields: /spec/replicas}\n"
+    spokes.write(a=deployment(namespace, "auto"))
+    assert spokes.apply("a")[1].ok
+    assert _managers_of_replicas(apps, "auto", namespace) == {"razee"}
+    # the hand-over: razee stops managing replicas; the live value stays, owned by razee-handover
+    spokes.write(a=deployment(namespace, "auto", meta=ignore) + deployment(namespace, "fresh", meta=ignore,
+                                                                            replicas="  replicas: 3\n"))
+    plan, result = spokes.apply("a")
+    assert result.ok, result.failed
+    assert change_of(plan, "auto").action == Action.UPDATE
+    assert apps.read_namespaced_deployment("auto", namespace).spec.replicas == 2
+    assert _managers_of_replicas(apps, "auto", namespace) == {"razee-handover"}
+    assert apps.read_namespaced_deployment("fresh", namespace).spec.replicas == 3  # sent on create
+    # an autoscaler (Update on the scale subresource, as the HPA does) and another apply manager own it now
+    subprocess.run(["kubectl", "--kubeconfig", spokes.kubeconfig, "--cache-dir", str(tmp_path / "kubectl-cache"),
+                    "-n", namespace, "scale", "deployment/auto",
+                    "--replicas=5"], check=True, capture_output=True, timeout=120)
+    assert not spokes.diff("a").has_changes
+    apps.patch_namespaced_deployment(
+        "auto", namespace, {"apiVersion": "apps/v1", "kind": "Deployment",
+                            "metadata": {"name": "auto", "namespace": namespace}, "spec": {"replicas": 4}},
+        field_manager="hpa-like", force=True, _content_type="application/apply-patch+yaml")
+    plan = spokes.diff("a")
+    assert not plan.has_changes, [(c.key, c.reason) for c in plan.changes if c.action != Action.UNCHANGED]
+    r = spokes.cli("a", "apply")
+    assert r.returncode == 0 and "applied 0" in r.stderr, r.stderr
+    # razee still manages the rest; a change there keeps the autoscaler's value, as does dropping replicas
+    spokes.write(a=deployment(namespace, "auto", meta=ignore, image="icr.io/armada/web:2")
+                 + deployment(namespace, "fresh", meta=ignore, replicas=""))
+    plan, result = spokes.apply("a")
+    assert result.ok and [k.name for k in result.applied] == ["auto"], (result, plan.changes)
+    live = apps.read_namespaced_deployment("auto", namespace)
+    assert live.spec.replicas == 4 and live.spec.template.spec.containers[0].image == "icr.io/armada/web:2"
+    assert apps.read_namespaced_deployment("fresh", namespace).spec.replicas == 3
+    assert not spokes.diff("a").has_changes
+
+
+def test_case8_ignore_fields_refuses_pointers_through_lists(spokes: Spokes, namespace: str) -> None:
+    bad = "  annotations: {razee.io/ignore-fields: '/spec/template/spec/containers/0/image'}\n"
+    spokes.write(a=deployment(namespace, "listy", meta=bad))
+    change = change_of(spokes.diff("a"), "listy")
+    assert change.action == Action.ERROR and "goes through a list index" in change.reason
+
+
+def test_case8_ssa_if_not_present_creates_and_never_updates(spokes: Spokes, namespace: str,
+                                                            api_client: client.ApiClient) -> None:
+    core = client.CoreV1Api(api_client)
+    seed = "  annotations: {razee.io/ssa: IfNotPresent}\n"
+    spokes.write(a=cm(namespace, "seed", {"k": "from-fleet"}, meta=seed))
+    assert spokes.apply("a")[1].ok
+    core.patch_namespaced_config_map("seed", namespace, {"data": {"k": "changed-by-someone"}})
+    spokes.write(a=cm(namespace, "seed", {"k": "changed-in-the-fleet"}, meta=seed))
+    plan = spokes.diff("a")
+    assert not plan.has_changes and "IfNotPresent" in change_of(plan, "seed").reason
+    assert spokes.cli("a", "apply").returncode == 0
+    assert core.read_namespaced_config_map("seed", namespace).data == {"k": "changed-by-someone"}
+    core.delete_namespaced_config_map("seed", namespace)
+    plan, result = spokes.apply("a")
+    assert change_of(plan, "seed").action == Action.CREATE and result.ok
+    assert core.read_namespaced_config_map("seed", namespace).data == {"k": "changed-in-the-fleet"}
