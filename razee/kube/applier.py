@@ -52,7 +52,7 @@ class PlanNotApplicable(RazeeError):
 
 def _blocked_message(blocked: list[Change]) -> str:
     lines = [f"  {c.key}: {c.reason}" + "".join(f"\n    {f}" for f in c.conflicts)
-             + (f"\n    [{c.source}]" if c.source else "") for c in blocked]
+             + (f"\n    [{c.source}]" if c.source and f"[{c.source}]" not in c.reason else "") for c in blocked]
     return f"{len(blocked)} object(s) cannot be applied; nothing was changed:\n" + "\n".join(lines)
 
 

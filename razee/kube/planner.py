@@ -32,6 +32,7 @@ from razee.kube.inventory import Inventory, read_inventory
 from razee.kube.live import LiveState, read_live
 from razee.kube.ownership import Claims, prune_verdict
 from razee.kube.rebuild import rebuild_inventory
+from razee.kube.removedapis import not_served
 from razee.kube.serverfields import server_owned
 from razee.kube.ssa import ConflictPolicy, preview, validate_in
 from razee.kube.watchcache import LiveCache
@@ -220,7 +221,8 @@ def plan_changes(kube: Kube, discovery: Discovery, manifests: Sequence[Manifest]
             crd = pending_crds.get((key.group, key.kind))
             problems = check_custom_resource(d.obj, crd) if crd is not None else []
             if crd is None:
-                change.action, change.reason = Action.ERROR, live.unknown[key]
+                change.action = Action.ERROR
+                change.reason = f"{not_served(str(d.obj['apiVersion']), key.kind)} [{d.manifest.source}]"
             elif problems:
                 change.action = Action.ERROR
                 change.reason = f"invalid under the schema of CRD {crd['metadata']['name']}: " + "; ".join(problems)

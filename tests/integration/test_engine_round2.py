@@ -427,3 +427,48 @@ def test_case8_ssa_if_not_present_creates_and_never_updates(spokes: Spokes, name
     plan, result = spokes.apply("a")
     assert change_of(plan, "seed").action == Action.CREATE and result.ok
     assert core.read_namespaced_config_map("seed", namespace).data == {"k": "changed-in-the-fleet"}
+
+
+# #22. A manifest in an apiVersion the server no longer serves ---------------------------------------------------
+
+def test_issue22_a_removed_api_version_names_the_object_template_and_replacement(spokes: Spokes, namespace: str,
+                                                                              api_client: client.ApiClient) -> None:
+    ingress = f"""---
+apiVersion: extensions/v1beta1
+kind: Ingress
+metadata: {{name: old-ing, namespace: {namespace}}}
+spec:
+  backend: {{serviceName: web, servicePort: 80}}
+---
+apiVersion: policy/v1beta1
+kind: PodDisruptionBudget
+metadata: {{name: old-pdb, namespace: {namespace}}}
+spec: {{minAvailable: 1, selector: {{matchLabels: {{app: web}}}}}}
+---
+apiVersion: batch/v1beta1
+kind: CronJob
+metadata: {{name: old-cron, namespace: {namespace}}}
+spec:
+  schedule: "* * * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          containers: [{{name: c, image: icr.io/x:1, {RES}}}]
+"""
+    spokes.write(a=ingress + cm(namespace, "beside"))
+    r = spokes.cli("a", "diff")
+    assert r.returncode == 2, r.stdout + r.stderr
+    for key, text in ((f"Ingress.extensions {namespace}/old-ing",
+                       "Ingress extensions/v1beta1 is no longer served: Kubernetes 1.22 removed it; use apiVersion: "
+                       "networking.k8s.io/v1"),
+                      (f"PodDisruptionBudget.policy {namespace}/old-pdb",
+                       "Kubernetes 1.25 removed it; use apiVersion: policy/v1"),
+                      (f"CronJob.batch {namespace}/old-cron", "Kubernetes 1.25 removed it; use apiVersion: batch/v1")):
+        line = next(ln for ln in r.stdout.splitlines() if ln.startswith(f"error {key}:"))
+        assert text in line and "templates/spoke/objects.yaml.j2 document" in line, line
+    r = spokes.cli("a", "apply")
+    assert r.returncode == 2 and "nothing was changed" in r.stderr
+    assert "beside" not in {c.metadata.name for c in client.CoreV1Api(api_client).list_namespaced_config_map(
+        namespace).items}
