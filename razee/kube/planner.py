@@ -233,7 +233,8 @@ def plan_changes(kube: Kube, discovery: Discovery, manifests: Sequence[Manifest]
             change.action, change.reason = Action.CREATE, "not in the cluster"
             if key in inventory.entries:
                 change.missing = True
-                change.reason = "missing: razee manages it and it is gone from the cluster"
+                change.reason = ("missing: razee's inventory lists it and it is not in the cluster (deleted since, or "
+                                 "not yet created by a pass that stopped)")
             to_preview.append(change)
         elif terminating(current):
             change.before = clean(current)

@@ -53,6 +53,8 @@ class Change:
         if self.source:
             out["source"] = {"template": self.source.template, "line": self.source.line,
                              "document": self.source.document, "cluster": self.source.cluster}
+            if self.source.item is not None:
+                out["source"]["item"] = self.source.item
         if self.patch:
             out["patch"] = self.patch
         if self.drift:

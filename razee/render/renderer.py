@@ -153,13 +153,23 @@ def parse_manifests(text: str, rel: str, cluster: str | None, findings: list[Fin
         if data is None:
             continue
         index += 1
-        source = Provenance(rel, index, line, cluster)
-        problem = manifest_problem(data)
-        if problem:
-            findings.append(Finding(source.location(problem[0]), f"{problem[1]} (document {index})"))
-            continue
-        out.append(Manifest(data, source))
+        for obj, item in list_items(data):
+            source = Provenance(rel, index, line, cluster, item)
+            problem = manifest_problem(obj)
+            if problem:
+                where = f"document {index}" + (f", item {item}" if item is not None else "")
+                findings.append(Finding(source.location(problem[0]), f"{problem[1]} ({where})"))
+                continue
+            out.append(Manifest(obj, source))
     return out
+
+
+def list_items(data: Any) -> list[tuple[Any, int | None]]:
+    """A `kind: List` document's items, numbered from 1 (kubectl and kustomize accept it); else the document."""
+    if isinstance(data, dict) and data.get("kind") == "List" and str(data.get("apiVersion")) == "v1" \
+            and isinstance(data.get("items"), list):
+        return [(item, i) for i, item in enumerate(data["items"], 1)]
+    return [(data, None)]
 
 
 def manifest_problem(obj: Any) -> tuple[str | None, str] | None:
@@ -172,6 +182,11 @@ def manifest_problem(obj: Any) -> tuple[str | None, str] | None:
     if not isinstance(meta, dict):
         return "metadata", "manifest has no metadata"
     if not isinstance(meta.get("name"), str) or not meta["name"]:
+        if meta.get("generateName"):
+            return "metadata.generateName", (
+                "razee needs metadata.name: with generateName the server picks a new name at each create, so razee "
+                "could never find the object again to compare, update or prune it, and would create another one "
+                "every pass")
         return "metadata.name", "manifest has no metadata.name"
     ns = meta.get("namespace")
     if ns is not None and (not isinstance(ns, str) or not ns):

@@ -472,3 +472,81 @@ spec:
     assert r.returncode == 2 and "nothing was changed" in r.stderr
     assert "beside" not in {c.metadata.name for c in client.CoreV1Api(api_client).list_namespaced_config_map(
         namespace).items}
+
+
+# 7. Smaller points -----------------------------------------------------------------------------------------------
+
+def test_case7_generate_name_says_razee_needs_a_name_and_validate_agrees_with_diff(spokes: Spokes,
+                                                                                   namespace: str) -> None:
+    spokes.write(a=f"---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  generateName: job-\n  namespace: {namespace}\n"
+                 "data: {k: v}\n")
+    results = [_validate(spokes), spokes.cli("a", "diff")]
+    for r in results:
+        assert r.returncode == 2, (r.stdout, r.stderr)
+        assert "templates/spoke/objects.yaml.j2:2: metadata.generateName: razee needs metadata.name" in r.stderr
+        assert "could never find the object again to compare, update or prune it" in r.stderr
+
+
+def test_case7_a_kind_list_is_expanded_and_its_items_keep_provenance(spokes: Spokes, namespace: str,
+                                                                     api_client: client.ApiClient) -> None:
+    listed = f"""---
+apiVersion: v1
+kind: List
+items:
+- {{apiVersion: v1, kind: ConfigMap, metadata: {{name: one, namespace: {namespace}}}, data: {{k: "1"}}}}
+- {{apiVersion: v1, kind: ConfigMap, metadata: {{name: two, namespace: {namespace}}}, data: {{k: "2"}}}}
+"""
+    spokes.write(a=cm(namespace, "before") + listed)
+    plan, result = spokes.apply("a")
+    assert result.ok and sorted(k.name for k in result.applied) == ["before", "one", "two"]
+    assert str(change_of(plan, "two").source).startswith("templates/spoke/objects.yaml.j2 document 2 item 2")
+    core = client.CoreV1Api(api_client)
+    assert core.read_namespaced_config_map("two", namespace).data == {"k": "2"}
+    assert not spokes.diff("a").has_changes
+    spokes.write(a=cm(namespace, "before"))
+    _, result = spokes.apply("a")
+    assert sorted(k.name for k in result.pruned) == ["one", "two"]
+
+
+def test_case7_objects_a_failed_pass_never_created_are_not_yet_created_not_missing(
+        spokes: Spokes, namespace: str, api_client: client.ApiClient) -> None:
+    """A ValidatingAdmissionPolicy that passes dry runs and refuses the real write: the pass fails mid-way."""
+    import time
+
+    admission = client.AdmissionregistrationV1Api(api_client)
+    core = client.CoreV1Api(api_client)
+    name = f"razee-test-real-{secrets.token_hex(3)}"
+    admission.create_validating_admission_policy({
+        "metadata": {"name": name},
+        "spec": {"failurePolicy": "Fail",
+                 "matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"],
+                                                         "operations": ["CREATE"], "resources": ["configmaps"]}]},
+                 "validations": [{"expression": "request.dryRun == true || object.metadata.name != 'blocked'",
+                                  "message": "refused for real"}]}})
+    admission.create_validating_admission_policy_binding({
+        "metadata": {"name": name},
+        "spec": {"policyName": name, "validationActions": ["Deny"],
+                 "matchResources": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}}})
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # the policy takes a moment to be in force
+            try:
+                core.create_namespaced_config_map(namespace, {"metadata": {"name": "blocked"}})
+                core.delete_namespaced_config_map("blocked", namespace)
+            except client.ApiException:
+                break
+            assert time.monotonic() < deadline, "the admission policy never took effect"
+            time.sleep(1)
+        svc = f"---\napiVersion: v1\nkind: Service\nmetadata: {{name: later, namespace: {namespace}}}\n" \
+              "spec: {ports: [{port: 80}]}\n"
+        spokes.write(a=cm(namespace, "blocked") + svc)
+        _, result = spokes.apply("a")
+        assert [k.name for k, _ in result.failed] == ["blocked"] and "refused for real" in result.failed[0][1]
+        plan = spokes.diff("a")
+        for obj in ("blocked", "later"):
+            change = change_of(plan, obj)
+            assert change.action == Action.CREATE and not change.missing, change
+            assert change.reason == "not in the cluster", change.reason
+    finally:
+        admission.delete_validating_admission_policy_binding(name)
+        admission.delete_validating_admission_policy(name)
