@@ -28,7 +28,7 @@ from razee.kube.fieldowners import (
     pointer_problem,
     without,
 )
-from razee.kube.inventory import Inventory, read_inventory
+from razee.kube.inventory import INVENTORY_NAMESPACE, Inventory, read_inventory
 from razee.kube.live import LiveState, read_live
 from razee.kube.ownership import Claims, prune_verdict
 from razee.kube.rebuild import rebuild_inventory
@@ -207,7 +207,8 @@ def plan_changes(kube: Kube, discovery: Discovery, manifests: Sequence[Manifest]
 
     changes: list[Change] = []
     to_preview: list[Change] = []
-    created_namespaces = {k.name for k in desired if k.kind == "Namespace" and k.group == ""}
+    # razee-system too: the write-ahead inventory creates it before anything else is applied
+    created_namespaces = {INVENTORY_NAMESPACE, *(k.name for k in desired if k.kind == "Namespace" and k.group == "")}
     for key, d in desired.items():
         change = Change(key, Action.UNCHANGED, "in sync", d.manifest.source, d.obj)
         current = live.objects.get(key)
