@@ -247,6 +247,21 @@ def plan_changes(kube: Kube, discovery: Discovery, manifests: Sequence[Manifest]
             to_preview.append(change)
         changes.append(change)
 
+    _dry_runs(kube, live, to_preview, options)
+
+    plan = Plan(options.target, kube.server, changes, inventory_size=len(inventory.entries), warnings=warnings)
+    _plan_prunes(plan, state, desired, claims, options)
+    check_crd_changes(plan.changes, live, warnings)
+    _show_changes(changes)
+    if memo is not None:
+        memo.compared = seen
+    plan.requests = kube.counter.total - start
+    return plan, state
+
+
+def _dry_runs(kube: Kube, live: LiveState, to_preview: list[Change], options: PlanOptions) -> None:
+    """Let the server check every object that will be written, side by side; the first failure of the server
+    itself (not of an object) stops the rest and the pass."""
     def check(change: Change) -> None:
         assert change.desired is not None
         res = live.resources[change.key]
@@ -276,19 +291,15 @@ def plan_changes(kube: Kube, discovery: Discovery, manifests: Sequence[Manifest]
     with ThreadPoolExecutor(max_workers=options.concurrency) as pool:
         list(pool.map(guarded, to_preview))
 
-    plan = Plan(options.target, kube.server, changes, inventory_size=len(inventory.entries), warnings=warnings)
-    _plan_prunes(plan, state, desired, claims, options)
-    check_crd_changes(plan.changes, live, warnings)
+
+def _show_changes(changes: list[Change]) -> None:
+    """Secrets masked, and each write's patch (drift narrowed to the paths the patch really changes)."""
     for change in changes:
         if change.action in (Action.CREATE, Action.UPDATE, Action.PRUNE, Action.RECREATE):
             mask_secrets(change.before, change.after)
             change.patch = json_patch(change.before, change.after if change.action != Action.PRUNE else None)
             if change.drift and change.patch:
                 change.drift = sorted({op["path"] for op in change.patch})
-    if memo is not None:
-        memo.compared = seen
-    plan.requests = kube.counter.total - start
-    return plan, state
 
 
 def _plan_existing(change: Change, obj: dict[str, Any], current: dict[str, Any], target: str, memo: PassMemo | None,
