@@ -8,6 +8,7 @@ apply succeeded, in reverse stage order, and a prune is done only once the objec
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -18,10 +19,10 @@ from razee.kube.client import Kube
 from razee.kube.deletion import Deleted, Target, delete_owned, wait_gone
 from razee.kube.desired import owner_of
 from razee.kube.discovery import Discovery, Resource
-from razee.kube.errors import Conflict
-from razee.kube.inventory import encode_shards, write_inventory
+from razee.kube.errors import Conflict, Unavailable
+from razee.kube.inventory import Inventory, encode_shards, write_inventory
 from razee.kube.planner import PlanOptions, PlanState
-from razee.kube.ssa import conflict_fields, server_side_apply
+from razee.kube.ssa import conflict_fields, hand_over, server_side_apply
 from razee.plan.model import Action, Change, Plan
 from razee.plan.order import STAGE_NAMES, stage_of
 from razee.render.manifest import ObjectKey
@@ -40,6 +41,7 @@ class ApplyResult:
     terminating: list[tuple[ObjectKey, str]] = field(default_factory=list)  # deleted, not gone yet: why
     released: list[ObjectKey] = field(default_factory=list)  # left this spoke's inventory, not deleted
     requests: int = 0
+    uncertain: set[ObjectKey] = field(default_factory=set)  # a write that failed unanswered: it may have happened
 
     @property
     def ok(self) -> bool:
@@ -52,7 +54,7 @@ class PlanNotApplicable(RazeeError):
 
 def _blocked_message(blocked: list[Change]) -> str:
     lines = [f"  {c.key}: {c.reason}" + "".join(f"\n    {f}" for f in c.conflicts)
-             + (f"\n    [{c.source}]" if c.source else "") for c in blocked]
+             + (f"\n    [{c.source}]" if c.source and f"[{c.source}]" not in c.reason else "") for c in blocked]
     return f"{len(blocked)} object(s) cannot be applied; nothing was changed:\n" + "\n".join(lines)
 
 
@@ -69,8 +71,8 @@ def apply_plan(kube: Kube, discovery: Discovery, plan: Plan, state: PlanState, o
     prunes = [c for c in plan.changes if c.action == Action.PRUNE]
     # Deleted earlier and still held by finalizers: a prune is done only when the object is gone.
     going = [c for c in plan.changes if c.action == Action.TERMINATING and c.key not in state.desired_versions]
-    result.terminating = [(c.key, f"{c.reason}; razee creates it again once it is gone")
-                          for c in plan.changes if c.action == Action.TERMINATING and c.key in state.desired_versions]
+    result.terminating = [(c.key, c.reason) for c in plan.changes
+                          if c.action == Action.TERMINATING and c.key in state.desired_versions]
     inventory = state.inventory
     claimed = {k: v for k, v in {**inventory.entries, **state.desired_versions}.items() if k not in state.released}
     templates = {**inventory.templates, **state.templates}
@@ -91,6 +93,8 @@ def apply_plan(kube: Kube, discovery: Discovery, plan: Plan, state: PlanState, o
             res = resource(change.key, state.desired_versions[change.key])
             if change.action == Action.RECREATE:
                 _delete_for_recreate(kube, Target(change.key, res, state.live.objects[change.key]), options)
+            if change.handover is not None:
+                hand_over(kube, res, change.handover)
             server_side_apply(kube, res, change.desired, dry_run=False, force=change.force)
             result.applied.append(change.key)
             if progress:
@@ -101,6 +105,8 @@ def apply_plan(kube: Kube, discovery: Discovery, plan: Plan, state: PlanState, o
             if progress:
                 progress(change, msg)
         except Exception as e:  # every failure is reported per object, never raised mid-stage
+            if isinstance(e, Unavailable):
+                result.uncertain.add(change.key)  # the write may have happened: keep it in the inventory
             msg = e.message if isinstance(e, RazeeError) else f"{type(e).__name__}: {e}"
             result.failed.append((change.key, msg))
             if progress:
@@ -121,8 +127,9 @@ def apply_plan(kube: Kube, discovery: Discovery, plan: Plan, state: PlanState, o
                     break
 
     if result.failed:
+        _forget_never_created(kube, inventory, claimed, templates, state, result)
         result.requests = kube.counter.total - start
-        return result  # no pruning after a failure; the inventory keeps the superset
+        return result  # no pruning after a failure
     remaining = dict(claimed)
     _prune(kube, state, prunes, going, options, result, resource, progress)
     for key in result.pruned + result.released:
@@ -133,6 +140,24 @@ def apply_plan(kube: Kube, discovery: Discovery, plan: Plan, state: PlanState, o
     write_inventory(kube, inventory, remaining, templates, ensure_namespace=False)
     result.requests = kube.counter.total - start
     return result
+
+
+def _forget_never_created(kube: Kube, inventory: Inventory, claimed: dict[ObjectKey, str],
+                          templates: dict[ObjectKey, str], state: PlanState, result: ApplyResult) -> None:
+    """After a failed pass, drop from the inventory the objects it added and surely did not create.
+
+    The write-ahead record named them before they existed (so a crash orphans nothing); left there, the next pass
+    would report each as "missing", as if someone had deleted it. One more write; if it fails, the superset stays,
+    which is safe.
+    """
+    done = set(result.applied) | result.uncertain
+    before = state.inventory.entries  # `inventory` is the write-ahead record, which names them all
+    never = [k for k in claimed if k not in before and k not in state.live.objects and k not in done]
+    if not never:
+        return
+    kept = {k: v for k, v in claimed.items() if k not in set(never)}
+    with contextlib.suppress(RazeeError):
+        write_inventory(kube, inventory, kept, templates, ensure_namespace=False)
 
 
 def _prune(kube: Kube, state: PlanState, prunes: list[Change], going: list[Change], options: PlanOptions,

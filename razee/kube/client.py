@@ -20,9 +20,15 @@ import urllib3
 
 from razee.kube.connection import Connection, connect
 from razee.kube.errors import KubeError, Unavailable, from_response
+from razee.kube.inflight import InFlight
 
 FIELD_MANAGER = "razee"
-DEFAULT_TIMEOUT = (5.0, 60.0)
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 40.0
+"""Seconds a request waits for an answer: above the longest admission webhook timeout the server allows (30 s), so
+a slow webhook is not mistaken for a dead server. Timeouts are not retried, so a pass gives up on a silent server
+within CONNECT_TIMEOUT + READ_TIMEOUT (docs/engine.md)."""
+DEFAULT_TIMEOUT = (CONNECT_TIMEOUT, READ_TIMEOUT)
 CONNECTION_RETRIES = 2
 WRITE_VERBS = frozenset({"APPLY", "DELETE", "CREATE", "UPDATE"})
 
@@ -85,6 +91,7 @@ class Kube:
         self._timeout = urllib3.Timeout(connect=DEFAULT_TIMEOUT[0], read=DEFAULT_TIMEOUT[1])
         self.write_observers: list[WriteObserver] = []
         """Called after every write (APPLY, DELETE, CREATE, UPDATE; never a dry run), from the writing thread."""
+        self.in_flight = InFlight(connection.server, CONNECT_TIMEOUT + READ_TIMEOUT)
 
     @property
     def server(self) -> str:
@@ -140,6 +147,20 @@ class Kube:
         # apiserver's YAML decoder of apply patches refuses, so one emoji in a ConfigMap would stall a whole spoke.
         payload = json.dumps(body, ensure_ascii=False).encode("utf-8") if body is not None else None
         what = f"{method} {path}"
+        token = self.in_flight.start(what)
+        try:
+            status, data = self._send(verb, method, url, payload, headers, what)
+        finally:
+            self.in_flight.done(token)
+        if status >= 300:
+            raise from_response(status, data, what)
+        try:
+            return orjson.loads(data) if data else None
+        except ValueError as e:  # orjson.JSONDecodeError is a ValueError
+            raise KubeError(f"{what}: the server sent invalid JSON", status) from e
+
+    def _send(self, verb: str, method: str, url: str, payload: bytes | None, headers: dict[str, str],
+              what: str) -> tuple[int, bytes]:
         for attempt in range(CONNECTION_RETRIES + 1):
             self.counter.add(verb)
             try:
@@ -148,9 +169,12 @@ class Kube:
                 resp = self.connection.pool.request(
                     method, url, body=payload, headers=headers, timeout=self._timeout, preload_content=True,
                     retries=False)
-                data = resp.data
-                status = resp.status
-                break
+                return resp.status, resp.data
+            except (urllib3.exceptions.ConnectTimeoutError, urllib3.exceptions.ReadTimeoutError) as e:
+                # A silent server stays silent: retrying would only multiply the wait (3 x 60 s, once).
+                limit = CONNECT_TIMEOUT if isinstance(e, urllib3.exceptions.ConnectTimeoutError) else READ_TIMEOUT
+                raise Unavailable(f"{what}: {self.server} did not answer within {limit:.0f} s; gave up "
+                                  f"({type(e).__name__})") from e
             except (urllib3.exceptions.HTTPError, OSError) as e:
                 # Every verb razee uses is idempotent (GET, LIST, apply, DELETE), so a request on a pooled
                 # connection the server had already closed is safe to repeat.
@@ -158,9 +182,4 @@ class Kube:
                     time.sleep(0.1 * (attempt + 1))
                     continue
                 raise Unavailable(f"{what}: cannot reach {self.server}: {type(e).__name__}: {e}") from e
-        if status >= 300:
-            raise from_response(status, data, what)
-        try:
-            return orjson.loads(data) if data else None
-        except ValueError as e:  # orjson.JSONDecodeError is a ValueError
-            raise KubeError(f"{what}: the server sent invalid JSON", status) from e
+        raise AssertionError("unreachable")  # the loop returns or raises

@@ -1,9 +1,9 @@
-"""Checking a custom resource against the schema of a CRD that the same pass creates.
+"""Checking a custom resource against the schema of a CRD that the same pass creates or changes.
 
 The server cannot dry-run such an object (its kind is not served until the CRD is Established), so without this a
 bad custom resource would be found only after the CRD and everything before it were applied. A CRD's
 `openAPIV3Schema` is a structural subset of JSON Schema, checked here with `jsonschema`; the Kubernetes extensions
-(`nullable`, `x-kubernetes-int-or-string`) are translated first.
+(`nullable`, `x-kubernetes-int-or-string`) are translated first, and CEL rules are checked by razee.kube.crdcel.
 """
 
 from __future__ import annotations
@@ -63,4 +63,18 @@ def check_custom_resource(obj: dict[str, Any], crd: dict[str, Any]) -> list[str]
         out.append(f"{path}: {error.message[:200]}")
     if len(errors) > MAX_ERRORS:
         out.append(f"and {len(errors) - MAX_ERRORS} more")
+    if not errors and has_rules(schema):  # CEL rules assume a structurally valid object, as the server does
+        from razee.kube.crdcel import cel_problems
+
+        rules = cel_problems(obj, schema)
+        out += rules[:MAX_ERRORS] + ([f"and {len(rules) - MAX_ERRORS} more"] if len(rules) > MAX_ERRORS else [])
     return out
+
+
+def has_rules(schema: Any) -> bool:
+    """Whether a schema carries CEL rules anywhere (most have none, and need no CEL at all)."""
+    if isinstance(schema, dict):
+        return "x-kubernetes-validations" in schema or any(has_rules(v) for v in schema.values())
+    if isinstance(schema, list):
+        return any(has_rules(v) for v in schema)
+    return False

@@ -18,7 +18,11 @@ from razee.kube.client import Kube
 from razee.kube.desired import finalizers, owner_of, uid_of
 from razee.kube.discovery import Resource
 from razee.kube.errors import Conflict, NotFound
+from razee.kube.inventory import INVENTORY_LABEL
+from razee.kube.live import list_all
 from razee.render.manifest import ObjectKey
+
+MAX_INTERVAL = 2.0
 
 
 class Deleted(StrEnum):
@@ -70,26 +74,53 @@ def delete_owned(kube: Kube, t: Target, owner: str, propagation: str = "Backgrou
     return Deleted.PENDING
 
 
-def wait_gone(kube: Kube, targets: Iterable[Target], timeout: float, interval: float = 0.5,
+def _scope(t: Target) -> tuple[Any, ...]:
+    """Targets polled by one LIST: same resource, namespace and owner label (razee's own, so the LIST is small)."""
+    return (t.resource, t.key.namespace if t.resource.namespaced else "", owner_of(t.live))
+
+
+def _still_there(kube: Kube, targets: list[Target]) -> dict[ObjectKey, dict[str, Any]]:
+    """The targets (by UID) that still exist, with their live copies: one GET for a lone object, else one LIST."""
+    if len(targets) == 1 or not owner_of(targets[0].live):
+        out = {}
+        for t in targets:
+            try:
+                obj = kube.request("GET", "GET", _path(t))
+            except NotFound:
+                continue
+            if uid_of(obj) == uid_of(t.live):
+                out[t.key] = obj
+        return out
+    first = targets[0]
+    items = list_all(kube, first.resource, first.key.namespace or None, f"{INVENTORY_LABEL}={owner_of(first.live)}")
+    by_uid = {uid_of(i): i for i in items}
+    return {t.key: by_uid[uid_of(t.live)] for t in targets if uid_of(t.live) in by_uid}
+
+
+def wait_gone(kube: Kube, targets: Iterable[Target], timeout: float, interval: float = 0.2,
               sleep: Callable[[float], None] = time.sleep) -> dict[ObjectKey, str]:
-    """Objects still present after `timeout` seconds, each with why (its finalizers); empty when all are gone."""
+    """Objects still present after `timeout` seconds, each with why (its finalizers); empty when all are gone.
+
+    Polled per scope (one LIST per resource and namespace, not one GET per object), at intervals growing from
+    `interval` to MAX_INTERVAL: pruning 900 objects must not cost thousands of requests while finalizers run.
+    """
     pending = {t.key: t for t in targets}
     stuck: dict[ObjectKey, str] = {}
     deadline = time.monotonic() + timeout
     while pending:
+        groups: dict[tuple[Any, ...], list[Target]] = {}
+        for t in pending.values():
+            groups.setdefault(_scope(t), []).append(t)
+        present: dict[ObjectKey, dict[str, Any]] = {}
+        for group in groups.values():
+            present.update(_still_there(kube, group))
+        pending = {k: t for k, t in pending.items() if k in present}
         stuck = {}
-        for key, t in list(pending.items()):
-            try:
-                obj = kube.request("GET", "GET", _path(t))
-            except NotFound:
-                del pending[key]
-                continue
-            if uid_of(obj) != uid_of(t.live):
-                del pending[key]  # gone, and something new took the name
-                continue
+        for key, obj in present.items():
             held = finalizers(obj)
             stuck[key] = f"waiting for finalizers {', '.join(held)}" if held else "still being deleted"
         if not pending or time.monotonic() >= deadline:
             break
-        sleep(interval)
+        sleep(min(interval, max(deadline - time.monotonic(), 0)))
+        interval = min(interval * 1.5, MAX_INTERVAL)
     return {k: v for k, v in stuck.items() if k in pending}

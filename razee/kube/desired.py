@@ -12,7 +12,9 @@ import hashlib
 import json
 from typing import Any
 
+from razee.kube.fieldowners import ignored_pointers, without
 from razee.kube.inventory import INVENTORY_LABEL
+from razee.kube.serverfields import drop_server_owned
 from razee.plan.jsoncopy import copy_json
 from razee.plan.view import HASH_ANNOTATION
 from razee.render.manifest import Manifest
@@ -108,6 +110,7 @@ def _quantity_text(value: int | float) -> str:
 
 def prepare(manifest: Manifest, target: str) -> dict[str, Any]:
     obj: dict[str, Any] = copy_json(manifest.obj)
+    drop_server_owned(obj)
     fill_list_keys(obj)
     quantities_as_strings(obj)
     meta = obj.setdefault("metadata", {})
@@ -117,9 +120,19 @@ def prepare(manifest: Manifest, target: str) -> dict[str, Any]:
         data = obj.setdefault("data", {})
         for k, v in obj.pop("stringData").items():
             data[k] = base64.b64encode(str(v).encode()).decode()
-    digest = hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:32]
-    meta.setdefault("annotations", {})[HASH_ANNOTATION] = digest
+    meta.setdefault("annotations", {})[HASH_ANNOTATION] = content_hash(obj)
     return obj
+
+
+def content_hash(obj: dict[str, Any]) -> str:
+    """The desired-state hash of a prepared object (before its hash annotation is set).
+
+    Fields left to another manager (razee.io/ignore-fields) are not part of it: changing them in the fleet repo is
+    no change for razee to apply.
+    """
+    pointers = ignored_pointers(obj)
+    hashed = without(obj, pointers) if pointers else obj
+    return hashlib.sha256(json.dumps(hashed, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:32]
 
 
 def desired_hash(obj: dict[str, Any]) -> str | None:

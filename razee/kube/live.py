@@ -29,6 +29,7 @@ class LiveState:
     resources: dict[ObjectKey, Resource] = field(default_factory=dict)
     unknown: dict[ObjectKey, str] = field(default_factory=dict)  # key -> why it could not be looked up
     namespaces: set[str] = field(default_factory=set)
+    terminating_namespaces: set[str] = field(default_factory=set)  # deletionTimestamp set: no new content
 
 
 Lister = Callable[[Kube, Resource, str | None, str | None], Iterable[Any]]
@@ -96,10 +97,12 @@ def read_live(kube: Kube, discovery: Discovery, wanted: Iterable[tuple[ObjectKey
         state.resources[key] = res
         wanted_keys.add(key)
         by_resource[res].add(key.namespace if res.namespaced else "")
-    if any(res.namespaced for res in by_resource):
+    if any(res.namespaced for res in by_resource) or any(k.namespace for k in state.unknown):
         ns_res = discovery.resource("v1", "Namespace")
         ns_items = list(lister(kube, ns_res, None, None))
         state.namespaces = {i["metadata"]["name"] for i in ns_items}
+        state.terminating_namespaces = {i["metadata"]["name"] for i in ns_items
+                                        if (i.get("metadata") or {}).get("deletionTimestamp")}
         if ns_res in by_resource:
             for item in ns_items:
                 state.objects[_key_of(item, ns_res)] = item

@@ -21,15 +21,8 @@ from razee.kube.client import Kube
 from razee.kube.desired import finalizers, owner_of, prune_disabled, terminating, uid_of
 from razee.kube.inventory import INVENTORY_NAMESPACE, Inventory, read_other_inventories
 from razee.plan.model import Action
+from razee.render.groups import aliases
 from razee.render.manifest import ObjectKey
-
-# Groups that serve the same objects under another name (the apiserver keeps one copy in etcd).
-GROUP_ALIASES: tuple[frozenset[str], ...] = (
-    frozenset({"extensions", "networking.k8s.io"}),  # Ingress, NetworkPolicy
-    frozenset({"extensions", "apps"}),  # Deployment, DaemonSet, ReplicaSet
-    frozenset({"extensions", "policy"}),  # PodSecurityPolicy
-    frozenset({"", "events.k8s.io"}),  # Event
-)
 
 
 @dataclass
@@ -64,15 +57,6 @@ class Claims:
 
 def _listed(entries: Mapping[ObjectKey, str], key: ObjectKey) -> bool:
     return any(k in entries for k in aliases(key))
-
-
-def aliases(key: ObjectKey) -> list[ObjectKey]:
-    """The key itself and the same object under every group that serves it too."""
-    out = [key]
-    for groups in GROUP_ALIASES:
-        if key.group in groups:
-            out.extend(key._replace(group=g) for g in groups if g != key.group)
-    return out
 
 
 @dataclass(frozen=True)

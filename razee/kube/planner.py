@@ -7,21 +7,33 @@ dry-run in a stand-in namespace, so a bad object never leaves a half-applied pas
 
 from __future__ import annotations
 
-import hashlib
-import json
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from razee.kube.client import Kube
+from razee.kube.client import FIELD_MANAGER, Kube
+from razee.kube.crdchanges import check_crd_changes
 from razee.kube.crdschema import check_custom_resource
-from razee.kube.desired import desired_hash, owner_of, prepare, terminating, uid_of
+from razee.kube.desired import content_hash, desired_hash, owner_of, prepare, terminating, uid_of
 from razee.kube.discovery import Discovery, UnknownKind
-from razee.kube.inventory import Inventory, read_inventory
+from razee.kube.errors import Unavailable
+from razee.kube.fieldowners import (
+    SSA_ANNOTATION,
+    handover_patch,
+    if_not_present,
+    ignored_pointers,
+    keep_handed,
+    pointer_problem,
+    without,
+)
+from razee.kube.inventory import INVENTORY_NAMESPACE, Inventory, read_inventory
 from razee.kube.live import LiveState, read_live
 from razee.kube.ownership import Claims, prune_verdict
 from razee.kube.rebuild import rebuild_inventory
+from razee.kube.removedapis import not_served
+from razee.kube.serverfields import server_owned
 from razee.kube.ssa import ConflictPolicy, preview, validate_in
 from razee.kube.watchcache import LiveCache
 from razee.plan.compare import mismatches
@@ -65,13 +77,13 @@ class _Desired:
     obj: dict[str, Any]
     key: ObjectKey
     error: str = ""
+    namespaced: bool | None = None  # None: its kind is not served yet and no CRD of this pass declares it
 
 
 def _rehash(obj: dict[str, Any]) -> None:
     annotations = obj["metadata"]["annotations"]
     annotations.pop(HASH_ANNOTATION, None)
-    digest = hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:32]
-    annotations[HASH_ANNOTATION] = digest
+    annotations[HASH_ANNOTATION] = content_hash(obj)
 
 
 def _pending_crds(prepared: Sequence[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -123,6 +135,11 @@ def _desired_objects(manifests: Sequence[Manifest], target: str, discovery: Disc
     out: dict[ObjectKey, _Desired] = {}
     for manifest, obj in prepared:
         key = manifest.key
+        dropped = server_owned(manifest.obj)
+        if dropped:
+            them = "them" if len(dropped) > 1 else "it"
+            warnings.append(f"{key}: {', '.join(dropped)} dropped: the server owns {them}, so razee neither applies "
+                            f"nor compares {them} [{manifest.source}]")
         try:
             namespaced: bool | None = discovery.resource(str(obj["apiVersion"]), key.kind).namespaced
         except UnknownKind:
@@ -138,10 +155,31 @@ def _desired_objects(manifests: Sequence[Manifest], target: str, discovery: Disc
         elif namespaced and not key.namespace:
             error = (f"{key.kind} is namespaced and metadata.namespace is missing; razee does not guess one "
                      f"[{manifest.source}]")
+        problems = [p for p in map(pointer_problem, ignored_pointers(obj)) if p]
+        if problems:
+            error = f"razee.io/ignore-fields: {'; '.join(problems)} [{manifest.source}]"
         if key in out:
             error = f"declared twice once its namespace is dropped: {out[key].manifest.source} and {manifest.source}"
-        out[key] = _Desired(manifest, obj, key, error)
+        out[key] = _Desired(manifest, obj, key, error, namespaced)
     return out, pending
+
+
+def _namespace_problem(d: _Desired, live: LiveState, created: set[str]) -> tuple[Action, str] | None:
+    """Why an object cannot be applied where it is declared: its namespace is missing, or being deleted.
+
+    A namespace nobody creates would pass the stand-in dry run and fail at apply, after the rest was written;
+    a terminating one refuses new content until it is gone, which holds back only the objects in it.
+    """
+    ns = d.key.namespace
+    if not d.namespaced or not ns:
+        return None
+    if ns in live.terminating_namespaces:
+        return Action.TERMINATING, (f"waiting for namespace {ns}, which is being deleted; razee applies it once the "
+                                    "namespace is gone and created again")
+    if ns not in live.namespaces and ns not in created:
+        return Action.ERROR, (f"namespace {ns} does not exist and no Namespace {ns} is in this spoke's templates; "
+                             f"declare it, or create it before razee applies [{d.manifest.source}]")
+    return None
 
 
 def plan_changes(kube: Kube, discovery: Discovery, manifests: Sequence[Manifest],
@@ -169,16 +207,23 @@ def plan_changes(kube: Kube, discovery: Discovery, manifests: Sequence[Manifest]
 
     changes: list[Change] = []
     to_preview: list[Change] = []
+    # razee-system too: the write-ahead inventory creates it before anything else is applied
+    created_namespaces = {INVENTORY_NAMESPACE, *(k.name for k in desired if k.kind == "Namespace" and k.group == "")}
     for key, d in desired.items():
         change = Change(key, Action.UNCHANGED, "in sync", d.manifest.source, d.obj)
         current = live.objects.get(key)
+        placement = None if d.error else _namespace_problem(d, live, created_namespaces)
         if d.error:
             change.action, change.reason = Action.ERROR, d.error
+        elif placement is not None:
+            change.action, change.reason = placement
+            change.before = clean(current)
         elif key in live.unknown:
             crd = pending_crds.get((key.group, key.kind))
             problems = check_custom_resource(d.obj, crd) if crd is not None else []
             if crd is None:
-                change.action, change.reason = Action.ERROR, live.unknown[key]
+                change.action = Action.ERROR
+                change.reason = f"{not_served(str(d.obj['apiVersion']), key.kind)} [{d.manifest.source}]"
             elif problems:
                 change.action = Action.ERROR
                 change.reason = f"invalid under the schema of CRD {crd['metadata']['name']}: " + "; ".join(problems)
@@ -189,7 +234,8 @@ def plan_changes(kube: Kube, discovery: Discovery, manifests: Sequence[Manifest]
             change.action, change.reason = Action.CREATE, "not in the cluster"
             if key in inventory.entries:
                 change.missing = True
-                change.reason = "missing: razee manages it and it is gone from the cluster"
+                change.reason = ("missing: razee's inventory lists it and it is not in the cluster (deleted since, or "
+                                 "not yet created by a pass that stopped)")
             to_preview.append(change)
         elif terminating(current):
             change.before = clean(current)
@@ -197,30 +243,25 @@ def plan_changes(kube: Kube, discovery: Discovery, manifests: Sequence[Manifest]
             change.reason = "being deleted; razee creates it again once it is gone"
         elif not _owned_or_free(change, current, options.target, claims):
             pass  # another spoke declares and owns it: _owned_or_free set the conflict
-        else:
-            live_hash = desired_hash(current)
-            other = owner_of(current)
-            if other and other != options.target:
-                change.action = Action.UPDATE
-                change.reason = f"taken over from spoke {other}, which no longer declares it"
-            elif live_hash != desired_hash(d.obj):
-                change.action = Action.UPDATE
-                change.reason = "changed in the fleet repo" if live_hash else "not yet managed by razee"
-            else:
-                meta = current.get("metadata") or {}
-                memo_key = (str(meta.get("uid")), str(meta.get("resourceVersion")), str(live_hash))
-                drift = memo.compared.get(memo_key) if memo is not None else None
-                if drift is None:
-                    drift = mismatches(d.obj, current)
-                seen[memo_key] = drift
-                if drift:
-                    change.action, change.drift = Action.UPDATE, drift
-                    change.reason = "drift: changed in the cluster at " + ", ".join(drift)
-            if change.action == Action.UPDATE:  # an unchanged object needs no copy of its live state
-                change.before = clean(current)
-                to_preview.append(change)
+        elif _plan_existing(change, d.obj, current, options.target, memo, seen):
+            to_preview.append(change)
         changes.append(change)
 
+    _dry_runs(kube, live, to_preview, options)
+
+    plan = Plan(options.target, kube.server, changes, inventory_size=len(inventory.entries), warnings=warnings)
+    _plan_prunes(plan, state, desired, claims, options)
+    check_crd_changes(plan.changes, live, warnings)
+    _show_changes(changes)
+    if memo is not None:
+        memo.compared = seen
+    plan.requests = kube.counter.total - start
+    return plan, state
+
+
+def _dry_runs(kube: Kube, live: LiveState, to_preview: list[Change], options: PlanOptions) -> None:
+    """Let the server check every object that will be written, side by side; the first failure of the server
+    itself (not of an object) stops the rest and the pass."""
     def check(change: Change) -> None:
         assert change.desired is not None
         res = live.resources[change.key]
@@ -233,22 +274,67 @@ def plan_changes(kube: Kube, discovery: Discovery, manifests: Sequence[Manifest]
         result = preview(kube, res, change.desired, change, live.objects.get(change.key), options.conflicts)
         if result is not None:
             change.after = clean(result) if change.action != Action.RECREATE else result
+            if change.handover is not None and change.after is not None:
+                keep_handed(change.after, change.handover)
+
+    stop = threading.Event()
+
+    def guarded(change: Change) -> None:
+        if stop.is_set():
+            return  # the server failed an earlier dry run: the pass stops, the queued ones would wait in vain
+        try:
+            check(change)
+        except Unavailable:
+            stop.set()
+            raise
 
     with ThreadPoolExecutor(max_workers=options.concurrency) as pool:
-        list(pool.map(check, to_preview))
+        list(pool.map(guarded, to_preview))
 
-    plan = Plan(options.target, kube.server, changes, inventory_size=len(inventory.entries), warnings=warnings)
-    _plan_prunes(plan, state, desired, claims, options)
+
+def _show_changes(changes: list[Change]) -> None:
+    """Secrets masked, and each write's patch (drift narrowed to the paths the patch really changes)."""
     for change in changes:
         if change.action in (Action.CREATE, Action.UPDATE, Action.PRUNE, Action.RECREATE):
             mask_secrets(change.before, change.after)
             change.patch = json_patch(change.before, change.after if change.action != Action.PRUNE else None)
             if change.drift and change.patch:
                 change.drift = sorted({op["path"] for op in change.patch})
-    if memo is not None:
-        memo.compared = seen
-    plan.requests = kube.counter.total - start
-    return plan, state
+
+
+def _plan_existing(change: Change, obj: dict[str, Any], current: dict[str, Any], target: str, memo: PassMemo | None,
+                   seen: dict[tuple[str, str, str], list[str]]) -> bool:
+    """Plan an object that exists and is razee's to change; True when it will be written (and needs a dry run)."""
+    if if_not_present(obj):
+        change.reason = f"exists; {SSA_ANNOTATION}: IfNotPresent: created when missing, never updated"
+        return False
+    pointers = ignored_pointers(obj)
+    if pointers:  # fields left to other managers: neither sent nor compared once the object exists
+        obj = change.desired = without(obj, pointers)
+    live_hash = desired_hash(current)
+    other = owner_of(current)
+    if other and other != target:
+        change.action = Action.UPDATE
+        change.reason = f"taken over from spoke {other}, which no longer declares it"
+    elif live_hash != desired_hash(obj):
+        change.action = Action.UPDATE
+        change.reason = "changed in the fleet repo" if live_hash else "not yet managed by razee"
+    else:
+        meta = current.get("metadata") or {}
+        memo_key = (str(meta.get("uid")), str(meta.get("resourceVersion")), str(live_hash))
+        drift = memo.compared.get(memo_key) if memo is not None else None
+        if drift is None:
+            drift = mismatches(obj, current)
+        seen[memo_key] = drift
+        if drift:
+            change.action, change.drift = Action.UPDATE, drift
+            change.reason = "drift: changed in the cluster at " + ", ".join(drift)
+    if change.action != Action.UPDATE:
+        return False
+    change.before = clean(current)  # an unchanged object needs no copy of its live state
+    if pointers:
+        change.handover = handover_patch(current, FIELD_MANAGER, pointers)
+    return True
 
 
 def _owned_or_free(change: Change, current: dict[str, Any], target: str, claims: Claims) -> bool:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any, Literal
 
 from razee.kube.client import FIELD_MANAGER, Kube
 from razee.kube.desired import RECREATE_ANNOTATION, wants_force, wants_recreate
 from razee.kube.discovery import Resource
-from razee.kube.errors import Conflict, KubeError, immutable_fields
+from razee.kube.errors import Conflict, KubeError, Unavailable, immutable_fields
+from razee.kube.fieldowners import HANDOVER_MANAGER
 from razee.plan.model import Action, Change
 from razee.plan.view import clean
 
@@ -18,9 +20,10 @@ ConflictPolicy = Literal["takeover", "refuse"]
 _CONFLICT_MANAGER = re.compile(r'conflict with "([^"]+)"')
 
 
-def server_side_apply(kube: Kube, res: Resource, obj: dict[str, Any], *, dry_run: bool, force: bool) -> Any:
+def server_side_apply(kube: Kube, res: Resource, obj: dict[str, Any], *, dry_run: bool, force: bool,
+                      manager: str = FIELD_MANAGER) -> Any:
     meta = obj["metadata"]
-    query = {"fieldManager": FIELD_MANAGER}
+    query = {"fieldManager": manager}
     if force:
         query["force"] = "true"
     if dry_run:
@@ -28,6 +31,16 @@ def server_side_apply(kube: Kube, res: Resource, obj: dict[str, Any], *, dry_run
     ns = meta.get("namespace") if res.namespaced else None
     return kube.request("DRYRUN" if dry_run else "APPLY", "PATCH", res.object_path(ns, meta["name"]), query, obj,
                         APPLY_PATCH)
+
+
+def hand_over(kube: Kube, res: Resource, patch: dict[str, Any]) -> None:
+    """Give the fields razee stops sending (razee.io/ignore-fields) to the manager `razee-handover`, at their live
+    values, so that razee's next apply without them keeps them instead of deleting them.
+
+    A conflict means another manager changed such a field since the plan, and so owns it already: nothing to do.
+    """
+    with contextlib.suppress(Conflict):
+        server_side_apply(kube, res, patch, dry_run=False, force=False, manager=HANDOVER_MANAGER)
 
 
 def conflict_fields(e: Conflict) -> list[str]:
@@ -76,6 +89,8 @@ def preview(kube: Kube, res: Resource, obj: dict[str, Any], change: Change, live
                 return None
             change.force = True
             return dict(server_side_apply(kube, res, obj, dry_run=True, force=True))
+    except Unavailable:
+        raise  # the server failed, not the object: the whole pass stops (exit 4), it is not an input error
     except KubeError as e:
         fields = immutable_fields(e) if live is not None else []
         if fields and wants_recreate(obj):
@@ -105,6 +120,8 @@ def validate_in(kube: Kube, res: Resource, obj: dict[str, Any], namespace: str,
                               {"fieldManager": FIELD_MANAGER, "dryRun": "All"}, body)
     except Conflict:
         return clean(obj)
+    except Unavailable:
+        raise
     except KubeError as e:
         change.action, change.reason = Action.ERROR, e.message.replace(f"/namespaces/{namespace}/", "/namespaces/…/")
         return None

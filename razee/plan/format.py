@@ -16,7 +16,7 @@ def print_plan(plan: Plan, out: Lines) -> None:
         if change.action == Action.UNCHANGED:
             continue
         header = f"{change.action.value} {change.key}: {change.reason}"
-        if change.source:
+        if change.source and f"[{change.source}]" not in change.reason:  # some reasons name it already
             header += f"  [{change.source}]"
         out.line(header, "bold")
         for conflict in change.conflicts:

@@ -37,6 +37,7 @@ class Change:
     missing: bool = False  # razee managed it (it is in the inventory) and it is gone from the cluster: drift
     takeovers: list[dict[str, str]] = field(default_factory=list)  # {"path", "manager"} taken from another manager
     other_spoke: str = ""  # a conflict with another spoke that declares and owns the same object
+    handover: dict[str, Any] | None = None  # applied first: fields razee leaves to others, at their live values
 
     @property
     def changes_cluster(self) -> bool:
@@ -52,6 +53,8 @@ class Change:
         if self.source:
             out["source"] = {"template": self.source.template, "line": self.source.line,
                              "document": self.source.document, "cluster": self.source.cluster}
+            if self.source.item is not None:
+                out["source"]["item"] = self.source.item
         if self.patch:
             out["patch"] = self.patch
         if self.drift:

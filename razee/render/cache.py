@@ -42,7 +42,7 @@ class SpokeBundle:
     def to_json(self) -> dict[str, Any]:
         return {"format": FORMAT, "spoke": self.spoke, "region": self.region, "wave": self.wave, "meta": self.meta,
                 "manifests": [{"obj": m.obj, "source": [m.source.template, m.source.document, m.source.line,
-                                                        m.source.cluster]} for m in self.manifests]}
+                                                        m.source.cluster, m.source.item]} for m in self.manifests]}
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> SpokeBundle:

@@ -34,12 +34,14 @@ class Provenance:
     document: int
     line: int
     cluster: str | None = None
+    item: int | None = None  # the position in a `kind: List` document's items, from 1
 
     def location(self, field: str | None = None) -> Location:
         return Location(self.template, self.line, field)
 
     def __str__(self) -> str:
-        where = f"{self.template} document {self.document} (rendered line {self.line})"
+        item = f" item {self.item}" if self.item is not None else ""
+        where = f"{self.template} document {self.document}{item} (rendered line {self.line})"
         return f"{where} for cluster {self.cluster}" if self.cluster else where
 
 

@@ -24,6 +24,7 @@ from razee.errors import Finding, InputError, Location
 from razee.fleet.fleet import Fleet, SpokeView
 from razee.fleet.model import Cluster
 from razee.gcpause import paused_gc
+from razee.render.groups import canonical
 from razee.render.manifest import Manifest, ObjectKey, Provenance, SpokeRender
 from razee.render.parallel import MIN_CLUSTERS, fork_map
 from razee.render.sandbox import make_environment
@@ -155,13 +156,23 @@ def parse_manifests(text: str, rel: str, cluster: str | None, findings: list[Fin
         if data is None:
             continue
         index += 1
-        source = Provenance(rel, index, line, cluster)
-        problem = manifest_problem(data)
-        if problem:
-            findings.append(Finding(source.location(problem[0]), f"{problem[1]} (document {index})"))
-            continue
-        out.append(Manifest(data, source))
+        for obj, item in list_items(data):
+            source = Provenance(rel, index, line, cluster, item)
+            problem = manifest_problem(obj)
+            if problem:
+                where = f"document {index}" + (f", item {item}" if item is not None else "")
+                findings.append(Finding(source.location(problem[0]), f"{problem[1]} ({where})"))
+                continue
+            out.append(Manifest(obj, source))
     return out
+
+
+def list_items(data: Any) -> list[tuple[Any, int | None]]:
+    """A `kind: List` document's items, numbered from 1 (kubectl and kustomize accept it); else the document."""
+    if isinstance(data, dict) and data.get("kind") == "List" and str(data.get("apiVersion")) == "v1" \
+            and isinstance(data.get("items"), list):
+        return [(item, i) for i, item in enumerate(data["items"], 1)]
+    return [(data, None)]
 
 
 def manifest_problem(obj: Any) -> tuple[str | None, str] | None:
@@ -174,6 +185,11 @@ def manifest_problem(obj: Any) -> tuple[str | None, str] | None:
     if not isinstance(meta, dict):
         return "metadata", "manifest has no metadata"
     if not isinstance(meta.get("name"), str) or not meta["name"]:
+        if meta.get("generateName"):
+            return "metadata.generateName", (
+                "razee needs metadata.name: with generateName the server picks a new name at each create, so razee "
+                "could never find the object again to compare, update or prune it, and would create another one "
+                "every pass")
         return "metadata.name", "manifest has no metadata.name"
     ns = meta.get("namespace")
     if ns is not None and (not isinstance(ns, str) or not ns):
@@ -210,13 +226,20 @@ def collapse_per_cluster(findings: list[Finding]) -> list[Finding]:
 
 
 def check_duplicates(manifests: Iterable[Manifest], findings: list[Finding]) -> None:
+    """Each object once, under whichever API group it is declared (razee.render.groups: one object, two names)."""
     seen: dict[ObjectKey, Manifest] = {}
     for m in manifests:
-        first = seen.get(m.key)
-        if first is not None:
+        key = canonical(m.key)
+        first = seen.get(key)
+        if first is None:
+            seen[key] = m
+        elif first.key == m.key:
             findings.append(Finding(m.source.location(), f"duplicate object {m.key}: also rendered by {first.source}"))
         else:
-            seen[m.key] = m
+            findings.append(Finding(m.source.location(), (
+                f"duplicate object {m.key}: also rendered by {first.source} as {first.key.kind} in "
+                f"{first.obj.get('apiVersion')}; the server serves one object under both groups, so each pass "
+                "would apply it twice, once as each: declare it once")))
 
 
 def render_spokes(repo: Path, fleet: Fleet, views: Iterable[SpokeView],

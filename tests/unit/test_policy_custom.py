@@ -39,7 +39,7 @@ def _findings(root: Path) -> list[str]:
 def test_a_violation_names_rule_template_line_and_object(tmp_path: Path) -> None:
     root = _repo(tmp_path, TEAM)
     r = run_razee("validate", "--repo", str(root))
-    assert r.returncode == 1 and r.stdout == ""
+    assert r.returncode == 2 and r.stdout == ""
     for cluster in ("c1", "c2"):
         assert (f"templates/cluster/master.yaml.j2:6: [require-team-label] ConfigMap master-{cluster}/master "
                 f"(cluster {cluster}): every workload needs a team label") in r.stderr
@@ -101,7 +101,7 @@ def test_exemptions_and_switching_off_work_as_for_shipped_rules(tmp_path: Path) 
 def test_a_rule_that_does_not_compile_is_an_error_naming_it(tmp_path: Path) -> None:
     broken = {**TEAM, "expression": "has(object.metadata.labels && "}
     r = run_razee("validate", "--repo", str(_repo(tmp_path, broken)))
-    assert r.returncode == 1
+    assert r.returncode == 2
     assert re.search(r"environments/fleet\.yaml:\d+: policies\.custom\[0\]: Value error, custom rule "
                      r"'require-team-label': expression does not compile: .*Syntax error", r.stderr), r.stderr
 
@@ -166,7 +166,7 @@ def test_a_runaway_expression_is_stopped_and_named(tmp_path: Path) -> None:
 
 def test_rule_names_must_be_unique_and_not_shadow_shipped_rules(tmp_path: Path) -> None:
     r = run_razee("validate", "--repo", str(_repo(tmp_path / "a", TEAM, TEAM)))
-    assert r.returncode == 1 and "custom rule 'require-team-label' is defined twice" in r.stderr
+    assert r.returncode == 2 and "custom rule 'require-team-label' is defined twice" in r.stderr
     root = _repo(tmp_path / "b", {**TEAM, "name": "resources"})
     assert _findings(root) == ["environments/fleet.yaml: policies.custom[0].name: custom rule 'resources' has the "
                                "name of a shipped rule; choose another"]

@@ -44,7 +44,7 @@ def test_corpus_case_is_refused_with_rule_and_location(tmp_path: Path, case: dic
     if not case.get("rules"):  # with the default rules, only the malicious template is at fault
         assert all(f.startswith(evil) for f in findings), findings
     r = run_razee("validate", "--repo", str(root))
-    assert r.returncode == 1 and r.stdout == ""
+    assert r.returncode == 2 and r.stdout == ""
     assert _expected(case)[0] in " ".join(r.stderr.split())
     rendered = run_razee("render", "--repo", str(root))
     assert rendered.returncode == 2 and rendered.stdout == ""  # nothing is printed as if it were valid
@@ -78,7 +78,7 @@ def test_unknown_rule_names_are_an_error(tmp_path: Path) -> None:
     fleet = fleet_copy()
     fleet["policies"]["rules"]["no-such-rule"] = {"enabled": True}
     r = run_razee("validate", "--repo", str(write_repo(tmp_path, fleet=fleet)))
-    assert r.returncode == 1
+    assert r.returncode == 2
     assert "environments/fleet.yaml: policies.rules: unknown policy rule(s) no-such-rule" in r.stderr
 
 

@@ -187,7 +187,7 @@ def test_a_bad_level_is_a_schema_error_with_file_and_line(tmp_path: Path) -> Non
     f = fleet_copy()
     f["policies"]["podSecurity"] = {"level": "strict"}
     r = run_razee("validate", "--repo", str(write_repo(tmp_path, fleet=f)))
-    assert r.returncode == 1  # validate reports findings
+    assert r.returncode == 2  # validate reports findings as input errors, as diff does
     assert re.search(r"environments/fleet\.yaml:\d+: policies\.podSecurity\.level: Input should be 'privileged', "
                      r"'baseline' or 'restricted'", r.stderr), r.stderr
 
@@ -199,6 +199,6 @@ def test_baseline_is_the_default_and_refuses_an_added_capability(tmp_path: Path)
            "     resources: {requests: {cpu: 1m, memory: 1Mi}, limits: {cpu: 1m, memory: 1Mi}}}\n")
     root = write_repo(tmp_path, templates={**TEMPLATES, "spoke/pod.yaml.j2": pod})
     r = run_razee("validate", "--repo", str(root))
-    assert r.returncode == 1
+    assert r.returncode == 2  # refused by the policy gate: an input error, as diff says
     assert ("templates/spoke/pod.yaml.j2:1: spec.containers[0].securityContext.capabilities.add: [pss-capabilities] "
             "Pod armada/p: container 'c' adds SYS_ADMIN") in r.stderr

@@ -143,10 +143,10 @@ def test_error_inside_a_template_expression(tmp_path: Path) -> None:
     assert "templates/cluster/bad.yaml.j2:2: ZeroDivisionError" in err
 
 
-def test_validate_lists_findings_and_exits_1(tmp_path: Path) -> None:
+def test_validate_lists_findings_and_exits_2(tmp_path: Path) -> None:
     root = write_repo(tmp_path, templates={**TEMPLATES, "cluster/bad.yaml.j2": "a: {{ nope }}\n"})
     r = run_razee("validate", "--repo", str(root))
-    assert r.returncode == 1
+    assert r.returncode == 2  # an input error, as diff and apply say for the same repo
     assert r.stdout == ""
     lines = r.stderr.strip().splitlines()
     # one finding for the template problem, naming every cluster it hits, not one line per cluster
