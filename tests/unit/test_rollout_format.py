@@ -92,7 +92,7 @@ def test_bad_windows(tmp_path: Path, window: dict[str, Any], expected: str) -> N
 def test_validate_cli_reports_check_errors_with_file_and_line(tmp_path: Path) -> None:
     root = write_repo(tmp_path, fleet=_fleet([{"name": "error-rate", "query": "{{ spoke.nmae }}", "max": 1}]))
     proc = run_razee("validate", "--repo", str(root))
-    assert proc.returncode == 1
+    assert proc.returncode == 2  # validate: input errors exit 2, as diff and apply
     assert f"environments/fleet.yaml:{_line_of(root, 'query:')}: rollout.waves[0].checks[0].query: " in proc.stderr
     assert "has no attribute 'nmae'" in proc.stderr
 

@@ -101,7 +101,7 @@ def test_dry_runs_and_reads_are_not_writes() -> None:
 
     class Offline(Kube):
         def _request(self, verb: str, method: str, path: str, query: dict[str, str] | None, body: Any,
-                     content_type: str) -> Any:
+                     content_type: str, accept: str = "") -> Any:
             return {"metadata": {"resourceVersion": "1"}}
 
     kube = Offline.__new__(Offline)
