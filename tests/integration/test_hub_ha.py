@@ -348,10 +348,15 @@ def test_one_replica_notifies_and_the_other_takes_over_when_it_dies(pg_db: str, 
             wait_for(f"drift-cleared for {spoke}", lambda s=spoke: events("drift-cleared", s), timeout=180)
         time.sleep(8)  # anything announced twice would arrive by now
         got = receiver.events("/ok")
-        counted = Counter((e["event"], e["spoke"]) for e in got)
+        # at least once: an event the old leader delivered just before it died, its cursor not yet moved, is sent
+        # again by the survivor with the same id (journal.py); a receiver drops it by id. Found twice is the bug.
+        by_id = {e["id"]: e for e in got}
+        for e in got:
+            assert e == by_id[e["id"]], f"two different events share the id {e['id']}"
+        counted = Counter((e["event"], e["spoke"]) for e in by_id.values())
         assert counted == {("drift-appeared", "s1"): 1, ("drift-appeared", "s2"): 1, ("drift-appeared", "s3"): 1,
                            ("drift-cleared", "s1"): 1, ("drift-cleared", "s2"): 1}, got
-        assert len({e["id"] for e in got}) == len(got)
+        assert len(got) - len(by_id) <= 1, f"only the event in flight at the kill may come twice: {got}"
         assert trouble(logs[survivor]) == [], "the survivor logged trouble"
     finally:
         receiver.close()
