@@ -140,12 +140,17 @@ class RolloutCheck(Base):
 
 
 class SpokeRevision(Base):
-    """Each revision a spoke applied, and when it first did (the hub's clock): what a rollback may return to."""
+    """Each revision a spoke applied, when it first did, and when it first was healthy on it (the hub's clock).
+
+    What a rollback may return to, and the history a revision's rollout view counts once the spoke moved on
+    (razee/hub/history.py): the spoke's current state says only where it is now.
+    """
 
     __tablename__ = "spoke_revisions"
     spoke: Mapped[str] = mapped_column(String(64), primary_key=True)
     revision: Mapped[str] = mapped_column(String(64), primary_key=True)
     applied_at: Mapped[float] = mapped_column(Float)
+    healthy_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class RolloutCompletion(Base):

@@ -81,4 +81,18 @@ def test_an_upgrade_keeps_the_data(tmp_path: Path) -> None:
     assert views.rollout_state(store, "rev")["spokes"][0]["wave"] == ""  # new column, defaulted
     assert store.history("old-spoke", Page())["items"][0]["bytes"] == 2  # sized by the migration
     with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0005"
+        at = conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+    assert at == _head() and at >= "0006", at  # the newest migration script, and no older than this release's
+
+
+def _head() -> str:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from razee.hub.migrate import MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head
