@@ -12,7 +12,6 @@ errors name only its scheme and host, and the database knows it by a hash.
 from __future__ import annotations
 
 import logging
-import random
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from razee import __version__
+from razee.backoff import NOTIFY, Backoff
 from razee.errors import UsageError
 from razee.hub.journal import Journal
 from razee.hub.leader import Leadership
@@ -73,11 +73,10 @@ def parse_target(url: str) -> Target:
 
 @dataclass
 class Delivery:
-    """Retry settings: attempts in all, the first wait (doubled each time, up to `cap`), and a request's timeout."""
+    """Retry settings: attempts in all, the waits between them (razee/backoff.py), and a request's timeout."""
 
     attempts: int = 8
-    backoff: float = 1.0
-    cap: float = 60.0
+    backoff: Backoff = NOTIFY
     timeout: float = 10.0
 
 
@@ -177,7 +176,7 @@ class Notifier:
             if attempt == d.attempts:
                 break
             self._count("retried")
-            wait = min(d.cap, d.backoff * 2 ** (attempt - 1)) * random.uniform(0.8, 1.2)
+            wait = d.backoff.delay(attempt)
             log.info("notifying %s of %s failed (%s); retry %d in %.1fs", target.shown, event.kind, why, attempt,
                      wait)
             if self.stop.wait(wait):
