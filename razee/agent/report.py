@@ -14,7 +14,7 @@ from typing import Any
 from razee.infra.executor import InfraResult
 from razee.kube.applier import ApplyResult
 from razee.plan.model import Action, Change
-from razee.reconcile import Pass
+from razee.reconcile.plan import Pass
 from razee.wire import (
     MAX_CHECKS,
     MAX_ERROR,

@@ -66,9 +66,9 @@ def fleet_checkout(repo: str, branch: str) -> Iterator[Path]:
 
 
 def bootstrap(settings: BootstrapSettings) -> BootstrapResult:
-    from razee.pipeline import render_spoke
     from razee.plan.model import Action
-    from razee.reconcile import PassOptions, Target, plan_kube
+    from razee.reconcile.load import render_spoke
+    from razee.reconcile.plan import PassOptions, Target, plan_kube
 
     result = BootstrapResult()
     with fleet_checkout(settings.repo, settings.branch) as root:
@@ -82,7 +82,7 @@ def bootstrap(settings: BootstrapSettings) -> BootstrapResult:
 
     target = Target(settings.spoke, settings.kubeconfig, settings.context)
     run = plan_kube(objects, target, PassOptions(infra=False, prune=False, take_over_conflicts=True),
-                    bundle.meta.get("engine"))
+                    bundle.engine)
     old_id: str | None = None
     try:
         if run.plan.has_errors:

@@ -7,7 +7,7 @@ import click
 from razee.cli.options import repo_options, selection_options
 from razee.errors import EXIT_USER_ERROR, InputError
 from razee.output import error, write
-from razee.pipeline import Selection, fleet_tree, render
+from razee.reconcile.load import Selection, fleet_tree, render
 
 
 @click.command()

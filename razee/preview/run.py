@@ -7,9 +7,9 @@ from pathlib import Path
 
 from razee.errors import InputError, UsageError
 from razee.fleet.loader import ParseCache
-from razee.pipeline import Selection
 from razee.preview.compare import Side, compare_revisions
 from razee.preview.model import Preview
+from razee.reconcile.load import Selection
 from razee.render.renderer import TEMPLATES_DIR
 from razee.source.local import changed_paths, resolve_repo, revision_snapshot
 

@@ -1,4 +1,8 @@
-"""Library entry points the CLI commands call: load a fleet repo and render (a selection of) its spokes."""
+"""The first steps of a pass: the revision's tree, loaded and rendered (a selection of spokes) through the policy gate.
+
+Every command that reads a fleet repo starts here (render, validate, diff, apply, the preview, the agent), so a
+render is the same wherever it runs.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from razee.errors import UsageError
-from razee.render.cache import RenderCache, SpokeBundle, input_key
+from razee.render.cache import EngineSettings, RenderCache, SpokeBundle, input_key
 from razee.source.local import is_dirty, resolve_repo, revision_snapshot
 
 if TYPE_CHECKING:  # the fleet model, renderer and gate load pydantic and Jinja: imported when a render runs
@@ -74,7 +78,8 @@ def render(root: Path, selection: Selection, policies: bool = True,
     """
     from razee.render.secrets import SecretStore, load_identities
 
-    return _render_with(root, selection, SecretStore(root, load_identities(), require_identity=for_apply), policies)
+    secrets = SecretStore(root, load_identities(), require_identity=for_apply)
+    return _render_with(root, selection, secrets, policies)
 
 
 def render_spoke(root: Path, spoke: str, cache: RenderCache | None = None, for_apply: bool = True) -> SpokeBundle:
@@ -91,9 +96,8 @@ def render_spoke(root: Path, spoke: str, cache: RenderCache | None = None, for_a
     fleet, results = _render_with(root, Selection(spoke=spoke), secrets)
     view = fleet.find_spoke(spoke)
     assert view is not None  # the selection refused an unknown spoke
-    engine = fleet.spec.engine
-    meta = {"engine": {"conflicts": engine.conflicts, "pruneTimeout": parse_duration(engine.prune_timeout)}}
-    bundle = SpokeBundle(spoke, view.region.name, view.spoke.wave, results[0].manifests, meta,
+    engine = EngineSettings(fleet.spec.engine.conflicts, float(parse_duration(fleet.spec.engine.prune_timeout)))
+    bundle = SpokeBundle(spoke, view.region.name, view.spoke.wave, results[0].manifests, engine,
                          decrypted=secrets.decrypted, fleet=fleet)
     if cache is not None:
         cache.put(key, bundle)
