@@ -90,7 +90,7 @@ class PassRunner:
             self.metrics.errors.labels("source").inc()
             newest = state.last_good
         if newest != state.last_good and newest not in state.rejected:
-            findings = self.source.accept(newest, s.trusted_keys)
+            findings = self.source.accept(newest, s.trusted_keys, s.pass_options.age_identity)
             if findings:
                 state.rejected[newest] = findings
                 log.error("revision %s rejected: %d problem(s)", newest[:12], len(findings))

@@ -99,13 +99,14 @@ class SourceFollower:
                 shutil.rmtree(old, ignore_errors=True)
         return dest
 
-    def accept(self, revision: str, trusted_keys: Sequence[Path] | None) -> list[str]:
+    def accept(self, revision: str, trusted_keys: Sequence[Path] | None, age_identity: str | None) -> list[str]:
         """Findings that make the revision unusable (signature, schema, templates, policy); empty when good."""
         try:
             if trusted_keys is not None and self.git is not None:
                 verify_commit(self.git.cache, revision, list(trusted_keys))
             root = self.checkout(revision)
-            render_spoke(root, self.spoke, self.render_cache)  # the pass that follows reuses this render
+            # the pass that follows reuses this render
+            render_spoke(root, self.spoke, self.render_cache, age_identity=age_identity)
         except InputError as e:
             return [str(f) for f in e.findings]
         except RazeeError as e:

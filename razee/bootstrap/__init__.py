@@ -33,6 +33,7 @@ class BootstrapSettings:
     kubeconfig: str | None = None
     context: str | None = None
     rotate_token: bool = False
+    age_identity: str | None = None  # decrypts the fleet's secrets for the render (the CLI's --age-identity)
 
 
 @dataclass
@@ -72,7 +73,7 @@ def bootstrap(settings: BootstrapSettings) -> BootstrapResult:
 
     result = BootstrapResult()
     with fleet_checkout(settings.repo, settings.branch) as root:
-        bundle = render_spoke(root, settings.spoke)
+        bundle = render_spoke(root, settings.spoke, age_identity=settings.age_identity)
     objects = agent_objects(bundle.manifests)
     workload = find_workload(objects, settings.spoke)
     _check_wiring(workload, settings, result)

@@ -23,6 +23,7 @@ from razee.cli.lazy import LazyGroup
 from razee.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USER_ERROR, RazeeError
 from razee.logs import configure_logging
 from razee.output import error, note
+from razee.render.settings import RenderSettings
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "render": ("razee.cli.render_cmd:render_cmd", "Render the fleet's templates for a spoke, a region or the fleet."),
@@ -54,8 +55,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
               help="Folder of the render cache. Default: $XDG_CACHE_HOME/razee/render, else ~/.cache/razee/render.")
 @click.option("--no-cache", envvar="RAZEE_NO_CACHE", is_flag=True,
               help="Render every time: no render cache (or set RAZEE_NO_CACHE=1).")
+@click.option("--age-identity", envvar="RAZEE_AGE_IDENTITY", default=None, metavar="FILE",
+              help="age identity file that decrypts the fleet's secrets (or set RAZEE_AGE_IDENTITY).")
+@click.option("--processes", envvar="RAZEE_PROCESSES", type=click.IntRange(1), default=None, metavar="N",
+              help="Worker processes for whole-fleet renders and previews. Default: one per core; 1: no fork.")
 @click.pass_context
-def cli(ctx: click.Context, verbose: int, log_format: str, cache_dir: Path | None, no_cache: bool) -> None:
+def cli(ctx: click.Context, verbose: int, log_format: str, cache_dir: Path | None, no_cache: bool,
+        age_identity: str | None, processes: int | None) -> None:
     """Pull-based GitOps for Kubernetes fleets: render, validate, diff and apply a fleet repo.
 
     Every option can also be set as RAZEE_<OPTION> (for example RAZEE_VERBOSE=1), and per command as
@@ -64,7 +70,8 @@ def cli(ctx: click.Context, verbose: int, log_format: str, cache_dir: Path | Non
     configure_logging(verbose, "json" if log_format == "json" else "text")
     if isinstance(ctx.obj, Boundary):
         ctx.obj.verbose = verbose
-    ctx.obj = CliState(verbosity=verbose, cache_dir=None if no_cache else cache_dir or default_cache_dir())
+    ctx.obj = CliState(verbosity=verbose, cache_dir=None if no_cache else cache_dir or default_cache_dir(),
+                       render=RenderSettings(age_identity or None, processes))
 
 
 def _crash_log(exc: BaseException) -> str:

@@ -14,6 +14,7 @@ import click
 from razee.agent.checks import DEFAULT_PROMETHEUS
 from razee.agent.core import Agent, AgentSettings
 from razee.agent.server import liveness, serve
+from razee.cli.context import CliState
 from razee.cli.kube_options import local_cloud_settings, trusted_keys
 from razee.cli.options import default_state_dir, state_dir_option
 from razee.errors import EXIT_CHANGES, UsageError
@@ -63,7 +64,9 @@ def _seconds(text: str) -> float:
 @click.option("--require-signed", is_flag=True, help="Apply only commits signed by a --trusted-keys key.")
 @click.option("--trusted-keys", "trusted_keys_", multiple=True, metavar="FILE",
               type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def agent_cmd(spoke: str, repo: str, branch: str, interval: str, poll: str, self_heal: bool, once: bool,
+@click.pass_obj
+def agent_cmd(state: CliState, /, spoke: str, repo: str, branch: str, interval: str, poll: str, self_heal: bool,
+              once: bool,
               kubeconfig: str | None, context: str | None, state_dir: Path | None, infra_db: str | None,
               hubs: tuple[str, ...],
               hub_token_file: Path | None, listen: str, identity: str | None, with_infra: bool,
@@ -83,7 +86,7 @@ def agent_cmd(spoke: str, repo: str, branch: str, interval: str, poll: str, self
         kubeconfig=kubeconfig, context=context, state_dir=state_dir, hub=hub, hub_token=token,
         identity=identity or socket.gethostname(), trusted_keys=tuple(keys) if keys is not None else None,
         provider_settings=local_cloud_settings(infra_db, state_dir),
-        pass_options=PassOptions(infra=with_infra), prometheus=prometheus)
+        pass_options=PassOptions(infra=with_infra, age_identity=state.render.age_identity), prometheus=prometheus)
     agent = Agent(settings)
 
     def stop(signum: int, frame: FrameType | None) -> None:

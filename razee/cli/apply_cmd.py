@@ -43,7 +43,7 @@ def apply_cmd(state: CliState, /, repo: str | None, rev: str | None, wait: bool,
     back; 4 when the cluster or provider failed a request.
     """
     keys = trusted_keys(kw)
-    target, options = target_and_options(kw)
+    target, options = target_and_options(kw, state.render.age_identity)
     intent = Intent(ApplyMode.ALWAYS, health_wait=timeout if wait else None)
     with fleet_tree(repo, rev, keys) as root, _Screen(quiet) as screen:
         result = reconcile(root, target, options, intent, state.render_cache(), on_plan=screen.planned,

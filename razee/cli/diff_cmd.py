@@ -41,14 +41,14 @@ def diff_cmd(state: CliState, /, repo: str | None, rev: str | None, from_rev: st
     the two revisions alone. Spokes whose inputs did not change are not rendered.
     """
     if from_rev or to_rev:
-        _preview(repo, rev, from_rev, to_rev, region, output, kw)
+        _preview(state, repo, rev, from_rev, to_rev, region, output, kw)
         return
     if region:
         raise UsageError("--region goes with --from; a cluster diff needs one --spoke")
     if output == "markdown":
         raise UsageError("-o markdown goes with --from")
     keys = trusted_keys(kw)
-    target, options = target_and_options(kw)
+    target, options = target_and_options(kw, state.render.age_identity)
 
     def show(run: Pass) -> None:
         if output == "json":
@@ -61,8 +61,8 @@ def diff_cmd(state: CliState, /, repo: str | None, rev: str | None, from_rev: st
     raise click.exceptions.Exit(diff_exit_code(result.run))
 
 
-def _preview(repo: str | None, rev: str | None, from_rev: str | None, to_rev: str | None, region: str | None,
-             output: str, kw: dict[str, Any]) -> None:
+def _preview(state: CliState, repo: str | None, rev: str | None, from_rev: str | None, to_rev: str | None,
+             region: str | None, output: str, kw: dict[str, Any]) -> None:
     if not from_rev:
         raise UsageError("--to needs --from")
     if rev:
@@ -73,7 +73,8 @@ def _preview(repo: str | None, rev: str | None, from_rev: str | None, to_rev: st
     from razee.preview.format import preview_json, preview_markdown, print_preview
     from razee.preview.run import preview_revisions
 
-    preview = preview_revisions(repo, from_rev, to_rev, Selection(spoke=kw.get("spoke"), region=region))
+    selection = Selection(spoke=kw.get("spoke"), region=region)
+    preview = preview_revisions(repo, from_rev, to_rev, selection, settings=state.render)
     if output == "json":
         write(preview_json(preview))
     elif output == "markdown":

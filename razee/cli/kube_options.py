@@ -75,7 +75,7 @@ def local_cloud_settings(infra_db: str | None, state_dir: Path | None) -> dict[s
     return settings
 
 
-def target_and_options(kw: dict[str, Any]) -> tuple[Target, PassOptions]:
+def target_and_options(kw: dict[str, Any], age_identity: str | None = None) -> tuple[Target, PassOptions]:
     """Pop the shared options from a command's keyword arguments."""
     settings = local_cloud_settings(kw.pop("infra_db", None), kw.pop("state_dir", None))
     spoke = kw.pop("spoke")
@@ -84,5 +84,5 @@ def target_and_options(kw: dict[str, Any]) -> tuple[Target, PassOptions]:
     target = Target(spoke, kw.pop("kubeconfig"), kw.pop("context"), settings)
     options = PassOptions(kube=kw.pop("with_kube"), infra=kw.pop("with_infra"), prune=kw.pop("prune"),
                           allow_mass_prune=kw.pop("allow_mass_prune"), concurrency=kw.pop("concurrency"),
-                          take_over_conflicts=kw.pop("force_conflicts"))
+                          take_over_conflicts=kw.pop("force_conflicts"), age_identity=age_identity)
     return target, options

@@ -32,10 +32,11 @@ def render_cmd(state: CliState, /, repo: str | None, rev: str | None, spoke: str
     """
     with fleet_tree(repo, rev) as root:
         if spoke and not region:  # one spoke: the render cache answers a repeated render
-            bundle = render_spoke(root, spoke, state.render_cache(), for_apply=False)
+            bundle = render_spoke(root, spoke, state.render_cache(), for_apply=False,
+                                  age_identity=state.render.age_identity)
             results = [SpokeRender(bundle.spoke, bundle.region, bundle.manifests)]
         else:
-            _, results = render(root, Selection(spoke=spoke, region=region))
+            _, results = render(root, Selection(spoke=spoke, region=region), settings=state.render)
     if not show_secrets:
         results = [mask_rendered(r) for r in results]
     write(to_json(results) if output == "json" else to_yaml(results))

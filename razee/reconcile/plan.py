@@ -53,6 +53,8 @@ class PassOptions:
     take_over_conflicts: bool | None = None
     """Take fields over from other apply managers: True/False, or None for the fleet's `engine.conflicts`
     (what an unattended agent uses). `razee apply` passes False unless told --force-conflicts."""
+    age_identity: str | None = None
+    """The age identity file that decrypts the fleet's secrets (the CLI's --age-identity, RAZEE_AGE_IDENTITY)."""
 
 
 @dataclass
@@ -178,7 +180,7 @@ def plan_spoke(root: Path, target: Target, options: PassOptions | None = None,
     options = options or PassOptions()
     if not target.spoke:
         raise UsageError("name the spoke to reconcile with --spoke")
-    bundle = render_spoke(root, target.spoke, cache)
+    bundle = render_spoke(root, target.spoke, cache, age_identity=options.age_identity)
     run = Pass(target.spoke, bundle.region, bundle.wave)
     try:
         if options.kube:
