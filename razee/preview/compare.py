@@ -42,15 +42,20 @@ class Side:
         return cls(label, root, load_fleet(root, cache), TemplateSet(root))
 
 
+def _renderers(old: Side, new: Side, age_identity: str | None) -> tuple[Renderer, Renderer]:
+    """A renderer per side; without an identity, secrets render as placeholders derived from the ciphertext."""
+    identities = load_identities(age_identity)
+    return (Renderer(old.root, old.fleet, SecretStore(old.root, identities, False)),
+            Renderer(new.root, new.fleet, SecretStore(new.root, identities, False)))
+
+
 def compare_revisions(old: Side, new: Side, spokes: Iterable[str] | None = None, full: bool = False,
                       settings: RenderSettings | None = None) -> Preview:
     settings = settings or RenderSettings()
-    identities = load_identities(settings.age_identity)
     old_views = {v.spoke.name: v for v in old.fleet.spokes()}
     new_views = {v.spoke.name: v for v in new.fleet.spokes()}
     names = sorted(set(old_views) | set(new_views)) if spokes is None else sorted(spokes)
-    old_renderer = Renderer(old.root, old.fleet, SecretStore(old.root, identities, False))
-    new_renderer = Renderer(new.root, new.fleet, SecretStore(new.root, identities, False))
+    old_renderer, new_renderer = _renderers(old, new, settings.age_identity)
     template_changes = changed_templates(old.templates, new.templates)
 
     def one(name: str) -> tuple[SpokePreview | None, list[Finding], InputError | None]:
