@@ -81,9 +81,10 @@ class LocalCloud:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        # the tables first, in one transaction: whoever opens a new file sees all of them or an empty file
+        self.db.executescript("BEGIN IMMEDIATE;\n" + SCHEMA + "COMMIT;\n")
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
         self.lock = threading.Lock()
 
     def close(self) -> None:
