@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import threading
 import time
 from collections.abc import Iterator
 from http.cookies import SimpleCookie
@@ -277,3 +278,56 @@ def test_case6_the_sqlite_file_follows_what_retention_keeps(tmp_path: Path) -> N
           f"2 ({kept / 1e6:.1f} MB of reports): {filled / after:.1f}x smaller")
     assert filled > 10 * kept  # the fill was real
     assert after < 2 * kept + (1 << 20), (filled, after, kept)  # near what is kept, not the high-water mark
+
+
+def test_case5_a_browser_on_another_site_cannot_sign_in_to_the_hub(tmp_path: Path) -> None:
+    """Headless Chromium: a page on another port posts the attacker's own reader token to /login (a login CSRF)."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.test_hub_e2e import CHROMIUM_ARGS, login
+
+    hub = HubProcess(f"sqlite:///{tmp_path / 'hub.sqlite'}")
+    attackers_token = hub.token("reader")
+
+    class Attacker(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            page = f"""<!doctype html><html><body>
+<form id=f method=post action="{hub.url}/login"><input name=token value="{attackers_token}"></form>
+<script>document.getElementById("f").submit();</script></body></html>""".encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    attacker = ThreadingHTTPServer(("127.0.0.1", 0), Attacker)
+    threading.Thread(target=attacker.serve_forever, daemon=True).start()
+    profile = tmp_path / "chromium-home"
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS,
+                                        env={**os.environ, "HOME": str(profile),
+                                             "XDG_CONFIG_HOME": str(profile / "c"),
+                                             "XDG_CACHE_HOME": str(profile / "k")})
+            try:
+                context = browser.new_context()
+                page = context.new_page()
+                page.goto(f"http://127.0.0.1:{attacker.server_port}/")
+                page.wait_for_url(f"{hub.url}/**", timeout=120_000)  # the form's answer, whatever it is
+                page.wait_for_load_state()
+                assert page.url == f"{hub.url}/login"  # refused (signed in, the hub would redirect to /)
+                assert "the Origin is another site's" in page.content()
+                assert context.cookies() == []  # not signed in as the attacker
+                login(page, hub.url, hub.token("reader"))  # the hub's own form still signs in
+                assert page.url == f"{hub.url}/"
+                (cookie,) = context.cookies()
+                assert cookie["name"] == COOKIE and cookie["sameSite"] == "Strict"
+            finally:
+                browser.close()
+    finally:
+        attacker.shutdown()
+        hub.close()
