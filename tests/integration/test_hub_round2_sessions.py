@@ -185,8 +185,9 @@ def test_case5_secure_comes_from_configuration_and_trusted_proxies(tmp_path: Pat
         finally:
             hub.close()
     for bad in (["--trusted-proxy", "not-a-network"], ["--public-url", "ftp://hub"]):
-        r = run_razee("hub", "serve", "--db", f"sqlite:///{tmp_path / 'bad.sqlite'}", *bad, timeout=60)
-        assert r.returncode == 2 and bad[0] in r.stderr and "Traceback" not in r.stderr, r.stderr
+        refused = run_razee("hub", "serve", "--db", f"sqlite:///{tmp_path / 'bad.sqlite'}", *bad, timeout=60)
+        assert refused.returncode == 2 and bad[0] in refused.stderr and "Traceback" not in refused.stderr, (
+            refused.stderr)
         assert not (tmp_path / "bad.sqlite").exists()  # refused before anything was made
 
 
