@@ -332,3 +332,25 @@ def test_case5_a_browser_on_another_site_cannot_sign_in_to_the_hub(tmp_path: Pat
     finally:
         attacker.shutdown()
         hub.close()
+
+
+def test_case5_a_session_expires_and_an_expired_one_is_swept(hub_db: str) -> None:
+    """The store directly (the 12-hour lifetime is too long for a process test): expiry, sweeping, the id's form."""
+    from razee.hub import sessions
+    from razee.hub.auth import authenticate, create_token
+    from razee.hub.migrate import upgrade
+    from razee.hub.store import Store
+
+    store = Store(engine_for(hub_db))
+    upgrade(store.engine)
+    who = authenticate(store, create_token(store, "reader", None)[0])
+    assert who is not None
+    expired = sessions.start(store, who, lifetime=-1.0)
+    assert sessions.resolve(store, expired) is None
+    live = sessions.start(store, who)  # a sign-in sweeps the expired rows
+    assert sessions.resolve(store, live) == who
+    with store.session() as s:
+        assert [r.expires > time.time() for r in s.execute(select(WebSession)).scalars()] == [True]
+    for junk in ("", "rzs_", "rzh_" + live[4:], live + "x", "rzs_" + "a" * 200, live.replace("_", "\x00", 1)):
+        assert sessions.resolve(store, junk) is None, junk
+    store.engine.dispose()
