@@ -171,3 +171,17 @@ class Rollback(Base):
     reason: Mapped[str] = mapped_column(Text)
     by: Mapped[str] = mapped_column(String(128))
     at: Mapped[float] = mapped_column(Float, index=True)
+
+
+class WebSession(Base):
+    """A dashboard sign-in (razee/hub/sessions.py): only a hash of its id is kept, bound to the token that made it.
+
+    In the database, not in a replica's memory, so every replica sees a sign-in, a sign-out and a revocation.
+    """
+
+    __tablename__ = "web_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the cookie's session id
+    token_id: Mapped[str] = mapped_column(String(32), index=True)
+    role: Mapped[str] = mapped_column(String(16))  # reader | admin, as the token was when it signed in
+    created: Mapped[float] = mapped_column(Float)
+    expires: Mapped[float] = mapped_column(Float, index=True)

@@ -118,12 +118,13 @@ def _rollouts(store: Store, revision: str) -> list[SpokeRollout]:
 def rollout_state(store: Store, revision: str, record: bool = True, spoke: str | None = None) -> dict[str, Any]:
     """What an agent's rollout gate needs: every spoke's state, the hub's clock, and when the revision appeared.
 
-    An agent's question records the revision (its first-seen time starts the progress deadlines); anyone else's
-    does not add rows. `clock` is the hub's calendar (razee/hub/clock.py) for maintenance windows; `complete`,
-    `halted` and, for `spoke` when the revision halted under onFailure: rollback, `rollback` (razee/hub/
-    rollout_safety.py) tell the agent which revision to enforce.
+    A question adds no revision row: revisions come from the fleet repo (or an agent's report of one it applied),
+    whose first-seen time starts the progress deadlines; an agent's question may record a rollback or a completion
+    of a revision the hub knows (`record`). `clock` is the hub's calendar (razee/hub/clock.py) for maintenance
+    windows; `complete`, `halted` and, for `spoke` when the revision halted under onFailure: rollback, `rollback`
+    (razee/hub/rollout_safety.py) tell the agent which revision to enforce.
     """
-    row = store.touch_revision(revision) if record else store.revision(revision)
+    row = store.revision(revision)
     since = row.first_seen if row is not None else time.time()
     paused = store.paused_by()
     reports = _rollouts(store, revision)
