@@ -30,11 +30,13 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-RESERVED_FDS = 192
-"""File descriptors kept free of client connections: the database pool (20), SQLite's files, the repo follower's
-git, logs, and one accept burst (BACKLOG) before the cap is applied to it."""
-BACKLOG = 128
+BACKLOG = 64
 """Connections the kernel queues before the hub accepts them; asyncio accepts at most this many at once."""
+RESERVED_FDS = 2 * BACKLOG + 128
+"""File descriptors kept free of client connections. The cap is applied when a connection is made, one loop turn
+after its accept, and a connection closed to make room lets its descriptor go one turn after that: so up to two
+accept bursts can be open beyond the cap. The other 128 are the hub's own: the database pool (20 connections;
+SQLite has three files each), the repo follower's git, logs."""
 TIMED_OUT = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 FULL = (b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nretry-after: 1\r\nconnection: close\r\n\r\n")
 
