@@ -161,8 +161,7 @@ def test_case2_slow_clients_are_timed_out_and_cannot_exhaust_descriptors(tmp_pat
     if soft < SLOW + 200:  # this test process holds every slow socket
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4 * SLOW), hard))
     log = tmp_path / "hub.log"
-    proc, port = start_limited_hub(f"sqlite:///{tmp_path / 'hub.sqlite'}", log, HUB_FDS,
-                                   "--header-timeout", "5s", "--body-timeout", "5s")
+    proc, port = start_limited_hub(f"sqlite:///{tmp_path / 'hub.sqlite'}", log, HUB_FDS)  # default timeouts
     url = f"http://127.0.0.1:{port}"
     slow: list[socket.socket] = []
     try:
