@@ -32,9 +32,17 @@ class PostgresServer:
             os.chown(self.dir, uid.pw_uid, uid.pw_gid)
         data = self.dir / "data"
         self._run(_bin("initdb"), "-D", str(data), "--auth=trust", "-U", "postgres", "-E", "UTF8")
-        self._run(_bin("pg_ctl"), "-D", str(data), "-l", str(self.dir / "log"), "-w", "start", "-o",
-                  f"-p {self.port} -h 127.0.0.1 -k {self.dir} -c fsync=off -c max_connections=200")
         self.data = data
+        self.start()
+
+    def start(self) -> None:
+        """Start the server (again, after `stop`): same port, same data."""
+        self._run(_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.dir / "log"), "-w", "start", "-o",
+                  f"-p {self.port} -h 127.0.0.1 -k {self.dir} -c fsync=off -c max_connections=200")
+
+    def stop(self) -> None:
+        """Stop the server, as an outage would (fast shutdown: clients are disconnected)."""
+        self._run(_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def _run(self, *args: str) -> None:
         proc = subprocess.run([*self.as_user, *args], capture_output=True, text=True)

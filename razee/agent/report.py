@@ -59,18 +59,28 @@ class PassReport:
         return {
             "schema": SCHEMA_VERSION, "id": str(uuid.uuid4()), "time": time.time(), "spoke": self.spoke,
             "region": self.region[:64], "agent": self.agent[:128], "result": str(self.result),
-            "source": {k[:32]: str(v)[:MAX_TEXT] for k, v in list(self.source.items())[:16]},
+            "source": {k[:32]: prose(str(v))[:MAX_TEXT] for k, v in list(self.source.items())[:16]},
             # synced objects are only counted: a steady-state report of thousands of objects stays small
             "objects": [o for o in self.objects if o["status"] != "synced"][:MAX_OBJECTS], "counts": counts,
             "infrastructure": self.infrastructure,
-            "unhealthy": [{k[:32]: str(v)[:MAX_TEXT] for k, v in u.items()} for u in self.unhealthy[:MAX_UNHEALTHY]],
-            "findings": [f[:MAX_FINDING] for f in self.findings[:MAX_FINDINGS]],
-            "error": self.error[:MAX_ERROR] if self.error else self.error,
+            "unhealthy": [{k[:32]: prose(str(v))[:MAX_TEXT] for k, v in u.items()}
+                          for u in self.unhealthy[:MAX_UNHEALTHY]],
+            "findings": [prose(f)[:MAX_FINDING] for f in self.findings[:MAX_FINDINGS]],
+            "error": prose(self.error)[:MAX_ERROR] if self.error else self.error,
             "durations": {k[:32]: round(max(v, 0.0), 3) for k, v in self.durations.items()},
             "apiRequests": max(self.requests, 0), "wave": self.wave[:64],
-            "rollout": {k: v[:MAX_ERROR] for k, v in self.rollout.items()},
+            "rollout": {k: prose(v)[:MAX_ERROR] for k, v in self.rollout.items()},
             **({"checks": self.checks[:MAX_CHECKS]} if self.checks else {}),
         }
+
+
+_CONTROLS = {c: "\ufffd" for c in (*range(0x20), *range(0x7f, 0xa0)) if chr(c) not in "\t\n\r"}
+
+
+def prose(text: str) -> str:
+    """Free text as the hub accepts it: a control character other than a tab or a line break (an ANSI colour in
+    a tool's error, a NUL) would make the hub refuse the whole report, so it becomes U+FFFD."""
+    return text.translate(_CONTROLS)
 
 
 STATUS_DONE = {Action.CREATE: "created", Action.UPDATE: "updated", Action.PRUNE: "pruned",
@@ -86,7 +96,7 @@ def _object(change: Change, status: str, message: str = "") -> dict[str, Any]:
     elif change.patch:
         out["paths"] = [p[:MAX_PATH] for p in sorted({op["path"] for op in change.patch})[:50]]
     if message:
-        out["message"] = message[:500]
+        out["message"] = prose(message)[:500]
     if change.source:
         out["template"] = change.source.template[:300]
     if change.takeovers:

@@ -54,12 +54,21 @@ def _store(db: str) -> Any:
 @click.option("--trusted-proxy", "trusted_proxies", multiple=True, metavar="CIDR",
               help="A proxy (network) whose X-Forwarded-Proto the hub believes; repeatable. Forwarded headers from "
                    "any other peer are ignored.")
+@click.option("--header-timeout", default="10s", show_default=True,
+              help="A request's whole header must arrive within this (from the connection, or from the first byte "
+                   "of the next request on a kept-alive one); else 408 and the connection is closed.")
+@click.option("--body-timeout", default="30s", show_default=True,
+              help="The longest pause allowed while a request body is read; then the connection is closed.")
+@click.option("--keep-alive-timeout", default="5s", show_default=True,
+              help="How long an idle connection is kept open between requests.")
+@click.option("--max-connections", default=1000, show_default=True, type=click.IntRange(16),
+              help="Open client connections at most (lowered to fit the file-descriptor limit). At the cap, the "
+                   "oldest connection waiting for a request is closed to make room; 503 if every one is busy.")
 def serve(db: str, listen: str, repo: str | None, branch: str, poll: str, state_dir: Path, stale_after: int,
           keep_reports: int, keep_mib: int, notify_urls: tuple[str, ...], public_url: str | None,
-          cookie_secure: bool | None, trusted_proxies: tuple[str, ...]) -> None:
+          cookie_secure: bool | None, trusted_proxies: tuple[str, ...], header_timeout: str, body_timeout: str,
+          keep_alive_timeout: str, max_connections: int) -> None:
     """Serve the API and the dashboard (migrating the database to the current schema first)."""
-    import uvicorn
-
     from razee.errors import UsageError
     from razee.fleet.model import parse_duration
     from razee.hub.api import create_app
@@ -68,12 +77,25 @@ def serve(db: str, listen: str, repo: str | None, branch: str, poll: str, state_
     from razee.hub.leader import Leadership
     from razee.hub.metrics import HubMetrics
     from razee.hub.notify import Notifier, parse_target
+    from razee.hub.server import ServeLimits
+    from razee.hub.server import serve as run_server
     from razee.hub.watch import FleetWatch
     from razee.hub.web_policy import web_settings
     from razee.source.remote import redact
 
     targets = [parse_target(url) for url in notify_urls]  # before anything is created
     web = web_settings(public_url, cookie_secure, trusted_proxies)
+    timeouts: dict[str, float] = {}
+    for name, value in (("header-timeout", header_timeout), ("body-timeout", body_timeout),
+                        ("keep-alive-timeout", keep_alive_timeout)):
+        try:
+            timeouts[name] = float(parse_duration(value))
+        except ValueError as e:
+            raise UsageError(f"--{name}: {e}") from None
+        if timeouts[name] <= 0:
+            raise UsageError(f"--{name}: must be more than 0s")
+    limits = ServeLimits(timeouts["header-timeout"], timeouts["body-timeout"], timeouts["keep-alive-timeout"],
+                         max_connections)
     store = _store(db)
     store.stale_after, store.keep_reports, store.keep_bytes = stale_after, keep_reports, keep_mib << 20
     host, _, port = listen.rpartition(":")
@@ -101,8 +123,7 @@ def serve(db: str, listen: str, repo: str | None, branch: str, poll: str, state_
     note(f"razee hub on http://{listen} (database {db.split('@')[-1]})")
     try:
         app = create_app(store, follower.nudge if follower else None, HubMetrics(watch, notifier), web)
-        # forwarded headers are judged by --trusted-proxy alone (razee/hub/web_policy.py), not by uvicorn's default
-        uvicorn.run(app, host=host or "127.0.0.1", port=int(port), log_level="warning", proxy_headers=False)
+        run_server(app, host or "127.0.0.1", int(port), limits)
     finally:
         watch.close()
         if notifier is not None:

@@ -3,8 +3,9 @@
 Every API request carries its token in the Authorization header, never in a cookie: a browser attaches cookies to
 requests other sites make, so a cookie must never authorise an API write (the dashboard has its own routes with a
 CSRF token, razee/hub/web.py). An agent token may write only its own spoke's reports; reads take any valid token.
-Report bodies are size-limited and schema-validated before anything is stored: a bad one is a 422 that changes
-nothing.
+Every body is bounded while it is read, and read only after the token was checked (razee/hub/ingress.py); report
+bodies are schema-validated before anything is stored: a bad one is a 422 that changes nothing. Every input the
+API accepts fits both databases' columns, so none can reach a 500 (razee/hub/model.py).
 """
 
 
@@ -17,13 +18,17 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+from sqlalchemy import text
 
 from razee import __version__
 from razee.hub import views
 from razee.hub.auth import Principal, authenticate
+from razee.hub.ingress import CONTROL_MESSAGE, FORM_BYTES, Ingress, refuse_unknown_query
 from razee.hub.metrics import HubMetrics, add_metrics, rejection_reason
-from razee.hub.model import ReportIn
+from razee.hub.model import CLEAN_PATTERNS, KUBE_NAME_PATTERNS, ReportIn
 from razee.hub.store import Page, Store
 from razee.hub.tokens_api import tokens_router
 from razee.hub.watch import FleetWatch
@@ -31,6 +36,11 @@ from razee.hub.web import add_web_routes
 from razee.hub.web_policy import WebSettings
 
 MAX_REPORT_BYTES = 4 << 20
+"""The largest report body; the agent trims its reports to fit (razee/agent/report.py)."""
+BODY_LIMITS = {"/api/v1/reports": MAX_REPORT_BYTES, "/login": FORM_BYTES, "/logout": FORM_BYTES, "/ui/": FORM_BYTES}
+"""Per route (a trailing "/" covers a subtree); every other route takes ingress.JSON_BYTES."""
+READY_TIMEOUT = 5.0
+"""/readyz waits this long for the database before it answers 503 (a probe's own timeout is often 1 s more)."""
 MAX_FUTURE_SKEW = 86_400.0
 """A report stamped more than a day ahead of the hub's clock comes from a broken clock: refused."""
 LARGE_REPORT = 256 << 10
@@ -54,6 +64,21 @@ def parse_report(raw: bytes) -> tuple[ReportIn, str]:
     return ReportIn.model_validate(body), text
 
 
+def _error_message(err: ErrorDetails) -> str:
+    """Pydantic's message, but a pattern that only keeps control characters out says so in words."""
+    pattern = str((err.get("ctx") or {}).get("pattern", ""))
+    if err["type"] == "string_pattern_mismatch" and pattern in CLEAN_PATTERNS:
+        return CONTROL_MESSAGE
+    if err["type"] == "string_pattern_mismatch" and pattern in KUBE_NAME_PATTERNS:
+        return f"{KUBE_NAME_PATTERNS[pattern]}, as Kubernetes requires"
+    return err["msg"]
+
+
+def _database_answers(store: Store) -> None:
+    with store.engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
 def create_app(store: Store, on_new_revision: Callable[[], None] | None = None,
                metrics: HubMetrics | None = None, web: WebSettings | None = None) -> FastAPI:
     """The hub's app; `on_new_revision` is called when an agent asks about a revision the hub has not read from
@@ -74,6 +99,7 @@ def create_app(store: Store, on_new_revision: Callable[[], None] | None = None,
                 metrics.rejected.labels("unauthenticated").inc()
             raise HTTPException(401, "a valid token is required in the Authorization header",
                                 headers={"WWW-Authenticate": "Bearer"})
+        refuse_unknown_query(request)
         return who
 
     Who = Annotated[Principal, Depends(principal)]
@@ -83,7 +109,17 @@ def create_app(store: Store, on_new_revision: Callable[[], None] | None = None,
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
+        """Liveness: the process serves. It never looks at the database, so an outage restarts nothing."""
         return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> Response:
+        """Readiness: the database answers. While it does not, the hub is taken out of its Service's endpoints."""
+        try:
+            await asyncio.wait_for(run_in_threadpool(_database_answers, store), READY_TIMEOUT)
+        except Exception as e:  # any failure to reach it: the answer is "not ready", never a 500
+            return JSONResponse({"status": "database unreachable", "error": type(e).__name__}, 503)
+        return JSONResponse({"status": "ok"})
 
     report_schema = ReportIn.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
     report_defs = report_schema.pop("$defs", {})
@@ -100,15 +136,8 @@ def create_app(store: Store, on_new_revision: Callable[[], None] | None = None,
             raise
 
     async def _receive(request: Request, response: Response, who: Principal) -> dict[str, Any]:
-        declared = int(request.headers.get("content-length") or 0)
-        if declared > MAX_REPORT_BYTES:
-            raise HTTPException(413, f"report larger than {MAX_REPORT_BYTES} bytes")
-        size = 0
         chunks: list[bytes] = []
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_REPORT_BYTES:
-                raise HTTPException(413, f"report larger than {MAX_REPORT_BYTES} bytes")
+        async for chunk in request.stream():  # bounded by Ingress: past MAX_REPORT_BYTES the read raises a 413
             chunks.append(chunk)
         raw = b"".join(chunks)
         del chunks
@@ -124,7 +153,7 @@ def create_app(store: Store, on_new_revision: Callable[[], None] | None = None,
                             else parse_report(raw))
         except ValidationError as e:
             # field paths and messages only: never echo the input (it could hold what must not be stored)
-            raise HTTPException(422, [{"loc": list(err["loc"]), "msg": err["msg"]}
+            raise HTTPException(422, [{"loc": list(err["loc"]), "msg": _error_message(err)}
                                       for err in e.errors(include_input=False)[:20]]) from None
         except ValueError as e:
             raise HTTPException(422, f"invalid JSON: {str(e)[:200]}") from None
@@ -157,6 +186,8 @@ def create_app(store: Store, on_new_revision: Callable[[], None] | None = None,
 
     @app.get("/api/v1/spokes/{name}/history")
     def history(name: str, who: Who, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
+        if not views.spoke_known(store, name):
+            raise HTTPException(404, f"no spoke {name} is declared or has reported")
         return store.history(name, Page(limit, offset))
 
     @app.get("/api/v1/drift")
@@ -211,6 +242,9 @@ def create_app(store: Store, on_new_revision: Callable[[], None] | None = None,
                 wave: Annotated[str, Query(min_length=1, max_length=64)]) -> dict[str, Any]:
         admin(who)
         full = store.resolve_revision(revision)
+        refused = views.approval_refused(store, full, wave)
+        if refused:
+            raise HTTPException(404, refused)
         store.approve(full, wave, f"token {who.token_id}")
         return {"approved": wave, "revision": full}
 
@@ -226,4 +260,5 @@ def create_app(store: Store, on_new_revision: Callable[[], None] | None = None,
 
     app.openapi = openapi  # type: ignore[method-assign]
     app.include_router(tokens_router(store))
+    app.add_middleware(Ingress, limits=BODY_LIMITS)  # added last: the outermost, before anything reads the request
     return app

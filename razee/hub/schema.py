@@ -61,7 +61,7 @@ class ObjectState(Base):
 
     __tablename__ = "objects"
     spoke: Mapped[str] = mapped_column(String(64), primary_key=True)
-    group: Mapped[str] = mapped_column(String(128), primary_key=True)
+    group: Mapped[str] = mapped_column(String(253), primary_key=True)  # an API group: a DNS subdomain
     kind: Mapped[str] = mapped_column(String(64), primary_key=True)
     namespace: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(253), primary_key=True)

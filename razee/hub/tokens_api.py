@@ -10,9 +10,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from razee.hub.auth import Principal, authenticate, create_token, revoke_token
+from razee.hub.ingress import refuse_unknown_query
 from razee.hub.store import Store
 
 _NAME = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
@@ -33,6 +34,7 @@ def tokens_router(store: Store) -> APIRouter:
         who = authenticate(store, header[7:] if header.lower().startswith("bearer ") else None)
         if who is None:
             raise HTTPException(401, "a valid token is required", headers={"WWW-Authenticate": "Bearer"})
+        refuse_unknown_query(request)
         return who
 
     def admin(who: Annotated[Principal, Depends(principal)]) -> Principal:
@@ -40,8 +42,16 @@ def tokens_router(store: Store) -> APIRouter:
             raise HTTPException(403, "an admin token is required")
         return who
 
-    @router.post("", status_code=201, responses={401: {}, 403: {}, 422: {}})
-    async def create(body: TokenRequest, who: Annotated[Principal, Depends(admin)]) -> dict[str, Any]:
+    # the body is read and parsed only after the token was checked: junk without a token is a 401, never a 422
+    @router.post("", status_code=201, responses={401: {}, 403: {}, 413: {}, 422: {}},
+                 openapi_extra={"requestBody": {"required": True, "content": {
+                     "application/json": {"schema": TokenRequest.model_json_schema()}}}})
+    async def create(request: Request, who: Annotated[Principal, Depends(admin)]) -> dict[str, Any]:
+        try:
+            body = TokenRequest.model_validate_json(await request.body())  # bounded by razee/hub/ingress.py
+        except ValidationError as e:
+            raise HTTPException(422, [{"loc": ["body", *err["loc"]], "msg": err["msg"]}
+                                      for err in e.errors(include_input=False)[:20]]) from None
         if (body.role == "agent") != bool(body.spoke):
             raise HTTPException(422, "an agent token names its spoke; a reader token does not")
         token, token_id = await run_in_threadpool(create_token, store, body.role, body.spoke)

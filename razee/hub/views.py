@@ -237,3 +237,29 @@ def spoke_detail(store: Store, name: str) -> dict[str, Any] | None:
             "revisionInfo": {"revision": entry["revision"], "author": row.author if row else "",
                              "message": row.message if row else "", "committedAt": row.committed_at if row else ""},
             "infrastructure": history[0].get("infrastructure", {}) if history else {}}
+
+
+def spoke_known(store: Store, name: str) -> bool:
+    """Declared by the newest declaration or reporting: the spokes whose pages and histories exist (else 404)."""
+    _, declared = declared_fleet(store)
+    return (any(d["spoke"] == name for d in (declared or {}).get("spokes", []))
+            or any(sp.name == name for sp in store.spoke_rows()))
+
+
+def approval_refused(store: Store, revision: str, wave: str) -> str | None:
+    """Why `wave` of `revision` cannot be approved (a 404), or None.
+
+    An approval names a revision the hub knows and one of its waves: as the fleet repo declares them, or, for a
+    revision the hub never read from the repo, as its spokes report them. An approval of a typo would otherwise
+    be stored and answered 200, and the wave meant would still wait.
+    """
+    row = store.revision(revision)
+    if row is None:
+        return f"the hub knows no revision {revision} (nor one it is the only prefix of)"
+    if row.declared is not None:
+        waves = [str(w["name"]) for w in json.loads(row.declared)["waves"]]
+    else:
+        waves = sorted({sp.wave for sp in store.spoke_rows() if sp.wave})
+    if wave not in waves:
+        return (f"revision {revision[:12]} has no wave {wave}; its waves: {', '.join(waves) or 'none known'}")
+    return None

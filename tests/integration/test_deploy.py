@@ -43,6 +43,18 @@ def test_the_hub_reads_its_dsn_from_a_secret_and_postgres_its_password() -> None
         assert not [d for d in docs(name) if d["kind"] == "Secret"], f"{name} ships a Secret"
 
 
+def test_the_hub_is_ready_only_while_its_database_answers() -> None:
+    """Readiness is /readyz (503 while the database is down: tests/integration/test_hub_round2_ingress.py), so a
+    replica that lost its database leaves the Service; liveness stays /healthz, so an outage restarts nothing."""
+    from razee.hub.api import READY_TIMEOUT
+
+    hub = next(d for d in docs("hub.yaml") if d["kind"] == "Deployment")
+    container = hub["spec"]["template"]["spec"]["containers"][0]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["readinessProbe"]["timeoutSeconds"] > READY_TIMEOUT  # the hub's own answer comes first
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+
+
 def test_the_hub_keeps_a_replica_through_voluntary_disruptions() -> None:
     hub = next(d for d in docs("hub.yaml") if d["kind"] == "Deployment")
     pdb = next(d for d in docs("hub.yaml") if d["kind"] == "PodDisruptionBudget")

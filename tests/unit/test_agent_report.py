@@ -57,3 +57,15 @@ def test_a_report_is_trimmed_to_what_the_hub_accepts() -> None:
     parsed = ReportIn.model_validate(body)  # the hub's own schema
     assert len(parsed.objects[0].paths) == 100 and len(parsed.error or "") == 4000
     assert len(parsed.unhealthy) == 100 and len(parsed.findings) == 200
+
+
+def test_control_characters_in_free_text_do_not_get_a_report_refused() -> None:
+    """The hub refuses a control character anywhere (issue 24); a tool's coloured error must not lose the report."""
+    failed = Change(key("bad"), Action.ERROR, "helm: \x1b[31merror\x1b[0m\x00")
+    outcome = PassOutcome("failed", "spoke-a", "us-south", "agent-0", source={"revision": "r" * 40},
+                          objects=describe_objects(run_of([failed]), None, drift_only=False),
+                          findings=["policy \x07 finding"], error="line one\n\tline two \x1b[1mbold\x1b[0m",
+                          rollout={"revision": "r2", "reason": "held\x00"})
+    parsed = ReportIn.model_validate(outcome.to_report())
+    assert parsed.error == "line one\n\tline two \ufffd[1mbold\ufffd[0m"  # tabs and line breaks stay
+    assert "\x1b" not in parsed.objects[0].message and "\x07" not in parsed.findings[0]
