@@ -16,10 +16,10 @@ from razee.kube.discovery import Discovery
 from razee.kube.health import Health, health_of
 from razee.kube.planner import PassMemo, PlanOptions, PlanState, plan_changes
 from razee.kube.wait import wait_healthy
+from razee.objects import Manifest, ObjectKey
 from razee.pipeline import render_spoke
 from razee.plan.model import Plan
 from razee.render.cache import RenderCache
-from razee.render.manifest import Manifest, ObjectKey
 
 if TYPE_CHECKING:  # infrastructure (and the fleet model it reads) loads only for passes that include it
     from razee.fleet.fleet import Fleet, SpokeView

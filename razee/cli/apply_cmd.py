@@ -14,13 +14,13 @@ from razee.errors import EXIT_SERVICE, EXIT_USER_ERROR
 from razee.infra.report import print_infra_plan
 from razee.kube.applier import ApplyResult
 from razee.kube.health import Health
+from razee.objects import ObjectKey
 from razee.output import Lines, error, note
 from razee.pipeline import fleet_tree
 from razee.plan.format import print_plan
 from razee.plan.model import Change
 from razee.reconcile import KubePass, plan_spoke
 from razee.render.cache import DiskRenderCache
-from razee.render.manifest import ObjectKey
 
 
 @click.command("apply")

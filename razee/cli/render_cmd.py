@@ -8,11 +8,11 @@ import json
 import click
 
 from razee.cli.options import repo_options, selection_options
+from razee.objects import Manifest, SpokeRender
 from razee.output import write
 from razee.pipeline import Selection, fleet_tree, render, render_spoke
 from razee.plan.view import mask_secrets
 from razee.render.cache import DiskRenderCache
-from razee.render.manifest import Manifest, SpokeRender
 from razee.yamlout import dump_block
 
 

@@ -23,9 +23,9 @@ from razee.kube.errors import Conflict, Unavailable
 from razee.kube.inventory import Inventory, encode_shards, write_inventory
 from razee.kube.planner import PlanOptions, PlanState
 from razee.kube.ssa import conflict_fields, hand_over, server_side_apply
+from razee.objects import ObjectKey
 from razee.plan.model import Action, Change, Plan
 from razee.plan.order import STAGE_NAMES, stage_of
-from razee.render.manifest import ObjectKey
 
 CRD_TIMEOUT = 60.0
 

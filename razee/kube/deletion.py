@@ -20,7 +20,7 @@ from razee.kube.discovery import Resource
 from razee.kube.errors import Conflict, NotFound
 from razee.kube.inventory import INVENTORY_LABEL
 from razee.kube.live import list_all
-from razee.render.manifest import ObjectKey
+from razee.objects import ObjectKey
 
 MAX_INTERVAL = 2.0
 

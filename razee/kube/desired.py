@@ -15,9 +15,9 @@ from typing import Any
 from razee.kube.fieldowners import ignored_pointers, without
 from razee.kube.inventory import INVENTORY_LABEL
 from razee.kube.serverfields import drop_server_owned
+from razee.objects import Manifest
 from razee.plan.jsoncopy import copy_json
 from razee.plan.view import HASH_ANNOTATION
-from razee.render.manifest import Manifest
 
 FORCE_ANNOTATION = "razee.io/force"
 PRUNE_ANNOTATION = "razee.io/prune"

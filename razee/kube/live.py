@@ -16,7 +16,7 @@ from typing import Any
 from razee.kube.client import Kube
 from razee.kube.discovery import Discovery, Resource, UnknownKind
 from razee.kube.inventory import INVENTORY_LABEL
-from razee.render.manifest import ObjectKey
+from razee.objects import ObjectKey
 
 PER_NAMESPACE_LIMIT = 3
 PAGE = 500

@@ -36,12 +36,12 @@ from razee.kube.removedapis import not_served
 from razee.kube.serverfields import server_owned
 from razee.kube.ssa import ConflictPolicy, preview, validate_in
 from razee.kube.watchcache import LiveCache
+from razee.objects import Manifest, ObjectKey
 from razee.plan.compare import mismatches
 from razee.plan.jsoncopy import copy_json
 from razee.plan.model import Action, Change, Plan
 from razee.plan.order import stage_of
 from razee.plan.view import HASH_ANNOTATION, clean, json_patch, mask_secrets
-from razee.render.manifest import Manifest, ObjectKey
 
 STAND_IN_NAMESPACES = ("default", "kube-system")
 

@@ -41,7 +41,7 @@ from razee.kube.desired import finalizers, uid_of
 from razee.kube.discovery import Discovery, Resource
 from razee.kube.errors import KubeError
 from razee.kube.live import LiveState, list_with_version, read_live
-from razee.render.manifest import ObjectKey
+from razee.objects import ObjectKey
 
 log = logging.getLogger(__name__)
 

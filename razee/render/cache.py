@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from razee.render.manifest import Manifest, Provenance
+from razee.objects import Manifest, Provenance
 
 FORMAT = 1
 INPUT_DIRS = ("environments", "templates")

@@ -468,7 +468,7 @@ spec:
 def test_9_an_inventory_of_50000_objects_round_trips_in_shards(kubeconfig: str) -> None:
     from razee.kube.client import Kube, load_api_client
     from razee.kube.inventory import SHARD_BYTES, read_inventory, write_inventory
-    from razee.render.manifest import ObjectKey
+    from razee.objects import ObjectKey
 
     target = f"big-{secrets.token_hex(3)}"
     entries = {ObjectKey("apps", "Deployment", f"master-cluster-{i // 10:05d}", f"component-{i % 10}"): "apps/v1"

@@ -27,8 +27,8 @@ from razee.agent.core import Agent, AgentSettings
 from razee.agent.report import PassOutcome
 from razee.kube.inventory import INVENTORY_LABEL
 from razee.kube.watchcache import LiveCache
+from razee.objects import ObjectKey
 from razee.reconcile import PassOptions
-from razee.render.manifest import ObjectKey
 from tests.fleetrepo import region_copy, write_repo
 
 REPO = Path(__file__).resolve().parents[2]
