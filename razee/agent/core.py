@@ -31,12 +31,12 @@ from razee.agent.lease import LeaderElection
 from razee.agent.metrics import AgentMetrics
 from razee.agent.outbox import Outbox
 from razee.agent.report import PassOutcome, describe_infra, describe_objects
+from razee.agent.session import AgentSession
 from razee.errors import InputError, RazeeError, ServiceError
 from razee.fleet.fleet import Fleet
 from razee.fleet.loader import load_fleet
 from razee.hubs import HubsUnavailable
 from razee.kube.client import Kube, load_api_client
-from razee.kube.planner import PassMemo
 from razee.kube.watchcache import LiveCache
 from razee.pipeline import render_spoke
 from razee.reconcile import Pass, PassOptions, Target, plan_spoke
@@ -118,7 +118,7 @@ class Agent:
         self.checkouts.mkdir(exist_ok=True)
         self.region = "?"
         self.render_cache = MemoryRenderCache()  # an unchanged revision is not rendered again
-        self.pass_memo = PassMemo()  # objects unchanged on both sides are not prepared or compared again
+        self.session = AgentSession(lambda: Kube(load_api_client(self.s.kubeconfig, self.s.context, pool_size=32)))
         self._frozen_at = -1
         self.checks = CheckRunner(settings.prometheus)
         self._fleets: dict[str, Fleet] = {}
@@ -231,7 +231,7 @@ class Agent:
         would walk them all, at more CPU than an idle pass itself. They are frozen (gc.freeze) again after a pass
         that took in much new long-lived data: LISTs, many watch events, a new revision's render.
         """
-        live = self.pass_memo.live
+        live = self.session.live
         if live is None:
             return
         if self.state.last_good == good_before and live.stored - self._frozen_at < max(live.size // 10, 1000):
@@ -373,7 +373,7 @@ class Agent:
         self.metrics.source.info({"revision": revision})
         target = Target(self.s.spoke, self.s.kubeconfig, self.s.context, self.s.provider_settings)
         t0 = time.monotonic()
-        run = plan_spoke(root, target, self.s.pass_options, self.render_cache, self.pass_memo)
+        run = plan_spoke(root, target, self.s.pass_options, self.render_cache, self.session)
         try:
             self.region = outcome.region = run.region
             outcome.wave = run.wave
@@ -435,20 +435,15 @@ class Agent:
 
     # -- the loop -----------------------------------------------------------------------------------------------
     def watch_live(self) -> LiveCache:
-        """From now on, passes read live state from watches (razee.kube.watchcache), not LISTs; the loop does this.
+        """From now on, passes read live state from watches (razee.agent.session), not LISTs; the loop does this.
 
         A one-off pass (`--once`, or run_pass called alone) LISTs, as the CLI does. Call close_live() to stop.
         """
-        if self.pass_memo.live is None:
-            s = self.s
-            self.pass_memo.live = LiveCache(lambda: Kube(load_api_client(s.kubeconfig, s.context, pool_size=32)))
-        return self.pass_memo.live
+        return self.session.watch()
 
     def close_live(self) -> None:
         """Stop every watch and wait for its thread."""
-        live, self.pass_memo.live = self.pass_memo.live, None
-        if live is not None:
-            live.close()
+        if self.session.stop_watching():
             gc.unfreeze()
             self._frozen_at = -1
 
@@ -461,7 +456,7 @@ class Agent:
 
     def elect(self) -> tuple[bool, LeaderElection | None]:
         try:
-            live = self.pass_memo.live  # the loop's connection, open between passes, when it watches
+            live = self.session.live  # the loop's connection, open between passes, when it watches
             kube = live.pass_kube() if live is not None else Kube(load_api_client(self.s.kubeconfig, self.s.context))
         except RazeeError as e:
             log.error("cannot reach the cluster for leader election: %s", e.message)

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from razee.errors import RazeeError
 from razee.kube.client import Kube
 from razee.kube.deletion import Deleted, Target, delete_owned, wait_gone
-from razee.kube.desired import owner_of
 from razee.kube.discovery import Discovery, Resource
 from razee.kube.errors import Conflict, Unavailable
 from razee.kube.inventory import Inventory, encode_shards, write_inventory
-from razee.kube.planner import PlanOptions, PlanState
+from razee.kube.objectmeta import owner_of
+from razee.kube.planstate import PlanOptions, PlanState
 from razee.kube.ssa import conflict_fields, hand_over, server_side_apply
 from razee.objects import ObjectKey
 from razee.plan.model import Action, Change, Plan
