@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from tests.awsemu import CREDENTIALS, MotoServer, Proxy, ec2, live_instances, worker_counts
-from tests.e2e.test_hub_e2e import HubProcess
 from tests.fleetrepo import write_repo
+from tests.helpers.hub import HubProcess
 from tests.integration.test_infra_aws import Emulator, fleet_doc, region_doc, want
 
 ACTOR = git.Actor("t", "t@example.com")
