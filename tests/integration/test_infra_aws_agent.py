@@ -20,8 +20,8 @@ import pytest
 
 from tests.awsemu import CREDENTIALS, MotoServer, Proxy, ec2, live_instances, worker_counts
 from tests.fleetrepo import write_repo
+from tests.helpers.aws import Emulator, fleet_doc, region_doc, want
 from tests.helpers.hub import HubProcess
-from tests.integration.test_infra_aws import Emulator, fleet_doc, region_doc, want
 
 ACTOR = git.Actor("t", "t@example.com")
 CANARY = "razeeCANARYagent" + "z" * 24
