@@ -43,9 +43,13 @@ class Facts:
     """Drift found by an earlier pass, by MemoKey (the agent's memo; empty for a one-off pass)."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Planned:
-    """The change an object needs; `dry_run` when it will be written and the server checks it first."""
+    """The change an object needs; `dry_run` when it will be written and the server checks it first.
+
+    A new value that nobody changes after `classify` returns it. Not frozen: a frozen dataclass's __init__ costs
+    ten times as much, and an idle pass classifies every object of the spoke.
+    """
 
     action: Action
     reason: str
@@ -62,9 +66,12 @@ class Planned:
     """The comparison made (or taken from the memo), for the next pass's memo."""
 
     def change(self, key: ObjectKey, source: Provenance) -> Change:
-        return Change(key, self.action, self.reason, source, self.desired, before=self.before, after=self.after,
-                      drift=list(self.drift), conflicts=list(self.conflicts), missing=self.missing,
-                      other_spoke=self.other_spoke, handover=self.handover)
+        change = Change(key, self.action, self.reason, source, self.desired, before=self.before, after=self.after)
+        if self.action is Action.UNCHANGED:
+            return change  # the usual case on an idle spoke: nothing more to carry
+        change.drift, change.conflicts = list(self.drift), list(self.conflicts)
+        change.missing, change.other_spoke, change.handover = self.missing, self.other_spoke, self.handover
+        return change
 
 
 def classify(d: Desired, current: dict[str, Any] | None, facts: Facts) -> Planned:
