@@ -23,10 +23,10 @@ from razee.agent.outbox import Outbox
 from razee.agent.report import PassReport
 from razee.agent.rollout import RolloutQuestion
 from razee.agent.runner import PassRunner
+from razee.agent.session import AgentSession
 from razee.agent.source import SourceFollower, SourceState, folder_digest
 from razee.errors import RazeeError, ServiceError
 from razee.kube.client import Kube, load_api_client
-from razee.kube.planner import PassMemo
 from razee.kube.watchcache import LiveCache
 from razee.reconcile.plan import PassOptions
 from razee.render.cache import MemoryRenderCache
@@ -76,13 +76,14 @@ class Agent:
         self.outbox = Outbox(settings.state_dir / "outbox.sqlite")
         self.delivery = Delivery(self.outbox, settings.hub, settings.hub_token)
         self.render_cache = MemoryRenderCache()  # an unchanged revision is not rendered again
-        self.pass_memo = PassMemo()  # objects unchanged on both sides are not prepared or compared again
+        s = settings  # the watches' own connection, kept open between passes (razee/agent/session.py)
+        self.session = AgentSession(lambda: Kube(load_api_client(s.kubeconfig, s.context, pool_size=32)))
         self.checks = CheckRunner(settings.prometheus)
         self.source = SourceFollower(settings.repo, settings.branch, settings.state_dir, settings.spoke,
                                      self.render_cache)
         self.rollout = RolloutQuestion(settings.spoke, self.delivery, settings.hub_token, self.source)
         self.runner = PassRunner(self.source, self.rollout, self.checks, self.metrics, self.render_cache,
-                                 self.pass_memo, self.wake)
+                                 self.session, self.wake)
 
     @property
     def state(self) -> SourceState:
@@ -94,20 +95,15 @@ class Agent:
 
     # -- the loop -----------------------------------------------------------------------------------------------
     def watch_live(self) -> LiveCache:
-        """From now on, passes read live state from watches (razee.kube.watchcache), not LISTs; the loop does this.
+        """From now on, passes read live state from watches (razee.agent.session), not LISTs; the loop does this.
 
         A one-off pass (`--once`, or run_pass called alone) LISTs, as the CLI does. Call close_live() to stop.
         """
-        if self.pass_memo.live is None:
-            s = self.s
-            self.pass_memo.live = LiveCache(lambda: Kube(load_api_client(s.kubeconfig, s.context, pool_size=32)))
-        return self.pass_memo.live
+        return self.session.watch()
 
     def close_live(self) -> None:
         """Stop every watch and wait for its thread."""
-        live, self.pass_memo.live = self.pass_memo.live, None
-        if live is not None:
-            live.close()
+        if self.session.stop_watching():
             self.runner.unfrozen()
 
     def report(self, outcome: PassReport) -> None:
@@ -119,7 +115,7 @@ class Agent:
 
     def elect(self) -> tuple[bool, LeaderElection | None]:
         try:
-            live = self.pass_memo.live  # the loop's connection, open between passes, when it watches
+            live = self.session.live  # the loop's connection, open between passes, when it watches
             kube = live.pass_kube() if live is not None else Kube(load_api_client(self.s.kubeconfig, self.s.context))
         except RazeeError as e:
             log.error("cannot reach the cluster for leader election: %s", e.message)

@@ -18,9 +18,9 @@ from razee.agent.checks import CheckRunner
 from razee.agent.metrics import AgentMetrics
 from razee.agent.report import PassReport, describe_infra, describe_objects
 from razee.agent.rollout import RolloutQuestion
+from razee.agent.session import AgentSession
 from razee.agent.source import SourceFollower
 from razee.errors import RazeeError, ServiceError
-from razee.kube.planner import PassMemo
 from razee.reconcile.flow import ApplyMode, Intent, PassResult, reconcile
 from razee.reconcile.plan import Target
 from razee.render.cache import RenderCache
@@ -36,13 +36,14 @@ MAX_ERRORS_SHOWN = 5
 
 class PassRunner:
     def __init__(self, source: SourceFollower, rollout: RolloutQuestion, checks: CheckRunner,
-                 metrics: AgentMetrics, render_cache: RenderCache, memo: PassMemo, wake: threading.Event) -> None:
+                 metrics: AgentMetrics, render_cache: RenderCache, session: AgentSession,
+                 wake: threading.Event) -> None:
         self.source = source
         self.rollout = rollout
         self.checks = checks
         self.metrics = metrics
         self.render_cache = render_cache
-        self.memo = memo
+        self.session = session
         self.wake = wake
         self.region = "?"
         self._frozen_at = -1
@@ -136,7 +137,7 @@ class PassRunner:
         applied_before = revision == self.source.state.last_applied
         mode = ApplyMode.CHANGES if leader else ApplyMode.STANDBY
         intent = Intent(mode, applied_before=applied_before, heal=s.self_heal, health_wait=0)
-        result = reconcile(root, target, s.pass_options, intent, self.render_cache, self.memo)
+        result = reconcile(root, target, s.pass_options, intent, self.render_cache, self.session)
         self._describe(result, report)
         if result.error is not None:
             raise result.error
@@ -183,7 +184,7 @@ class PassRunner:
         would walk them all, at more CPU than an idle pass itself. They are frozen (gc.freeze) again after a pass
         that took in much new long-lived data: LISTs, many watch events, a new revision's render.
         """
-        live = self.memo.live
+        live = self.session.live
         if live is None:
             return
         if self.source.state.last_good == good_before and live.stored - self._frozen_at < max(live.size // 10, 1000):

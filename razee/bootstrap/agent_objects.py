@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from razee.errors import UsageError
-from razee.render.manifest import Manifest
+from razee.objects import Manifest
 
 NAMESPACE = "razee-system"
 AGENT = "razee-agent"

@@ -15,7 +15,7 @@ from razee.bootstrap.agent_objects import AGENT, NAMESPACE
 from razee.kube.client import Kube
 from razee.kube.discovery import Discovery
 from razee.kube.errors import NotFound
-from razee.render.manifest import Manifest
+from razee.objects import Manifest
 
 FIELD_MANAGER = "razee-bootstrap"
 APPLY_PATCH = "application/apply-patch+yaml"

@@ -9,10 +9,10 @@ import click
 
 from razee.cli.context import CliState
 from razee.cli.options import repo_options, selection_options
+from razee.objects import Manifest, SpokeRender
 from razee.output import write
 from razee.plan.view import mask_secrets
 from razee.reconcile.load import Selection, fleet_tree, render, render_spoke
-from razee.render.manifest import Manifest, SpokeRender
 from razee.yamlout import dump_block
 
 

@@ -17,15 +17,15 @@ from dataclasses import dataclass, field
 from razee.errors import RazeeError
 from razee.kube.client import Kube
 from razee.kube.deletion import Deleted, Target, delete_owned, wait_gone
-from razee.kube.desired import owner_of
 from razee.kube.discovery import Discovery, Resource
 from razee.kube.errors import Conflict, Unavailable
 from razee.kube.inventory import Inventory, encode_shards, write_inventory
-from razee.kube.planner import PlanOptions, PlanState
+from razee.kube.objectmeta import owner_of
+from razee.kube.planstate import PlanOptions, PlanState
 from razee.kube.ssa import conflict_fields, hand_over, server_side_apply
+from razee.objects import ObjectKey
 from razee.plan.model import Action, Change, Plan
 from razee.plan.order import STAGE_NAMES, stage_of
-from razee.render.manifest import ObjectKey
 
 CRD_TIMEOUT = 60.0
 
@@ -88,31 +88,30 @@ def apply_plan(kube: Kube, discovery: Discovery, plan: Plan, state: PlanState, o
         return state.live.resources.get(key) or discovery.resource(api_version, key.kind)
 
     def apply_one(change: Change) -> None:
-        assert change.desired is not None
-        try:
-            res = resource(change.key, state.desired_versions[change.key])
-            if change.action == Action.RECREATE:
-                _delete_for_recreate(kube, Target(change.key, res, state.live.objects[change.key]), options)
-            if change.handover is not None:
-                hand_over(kube, res, change.handover)
-            server_side_apply(kube, res, change.desired, dry_run=False, force=change.force)
-            result.applied.append(change.key)
-            if progress:
-                progress(change, None)
-        except Conflict as e:
-            msg = "conflict: " + "; ".join(conflict_fields(e))
-            result.failed.append((change.key, msg))
-            if progress:
-                progress(change, msg)
-        except Exception as e:  # every failure is reported per object, never raised mid-stage
-            if isinstance(e, Unavailable):
-                result.uncertain.add(change.key)  # the write may have happened: keep it in the inventory
-            msg = e.message if isinstance(e, RazeeError) else f"{type(e).__name__}: {e}"
-            result.failed.append((change.key, msg))
-            if progress:
-                progress(change, msg)
+        _apply_one(kube, change, resource, state, options, result, progress)
 
-    with ThreadPoolExecutor(max_workers=options.concurrency) as pool:
+    _apply_stages(kube, discovery, writes, apply_one, options.concurrency, result)
+    if result.failed:
+        _forget_never_created(kube, inventory, claimed, templates, state, result)
+        result.requests = kube.counter.total - start
+        return result  # no pruning after a failure
+    _prune(kube, state, prunes, going, options, result, resource, progress)
+    remaining = dict(claimed)
+    for key in result.pruned + result.released:
+        remaining.pop(key, None)
+    for key in list(remaining):
+        if key not in state.desired_versions and key not in state.live.objects:
+            remaining.pop(key, None)  # gone from the cluster already
+    write_inventory(kube, inventory, remaining, templates, ensure_namespace=False)
+    result.requests = kube.counter.total - start
+    return result
+
+
+def _apply_stages(kube: Kube, discovery: Discovery, writes: list[Change], apply_one: Callable[[Change], None],
+                  concurrency: int, result: ApplyResult) -> None:
+    """Stage by stage, side by side within a stage; a stage with a failure (or a CRD never Established) is the
+    last."""
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
         for stage in range(len(STAGE_NAMES)):
             batch = [c for c in writes if stage_of(c.key) == stage]
             if not batch:
@@ -126,20 +125,33 @@ def apply_plan(kube: Kube, discovery: Discovery, plan: Plan, state: PlanState, o
                 if result.failed:
                     break
 
-    if result.failed:
-        _forget_never_created(kube, inventory, claimed, templates, state, result)
-        result.requests = kube.counter.total - start
-        return result  # no pruning after a failure
-    remaining = dict(claimed)
-    _prune(kube, state, prunes, going, options, result, resource, progress)
-    for key in result.pruned + result.released:
-        remaining.pop(key, None)
-    for key in list(remaining):
-        if key not in state.desired_versions and key not in state.live.objects:
-            remaining.pop(key, None)  # gone from the cluster already
-    write_inventory(kube, inventory, remaining, templates, ensure_namespace=False)
-    result.requests = kube.counter.total - start
-    return result
+
+def _apply_one(kube: Kube, change: Change, resource: Callable[[ObjectKey, str], Resource], state: PlanState,
+               options: PlanOptions, result: ApplyResult, progress: Progress | None) -> None:
+    """Write one object; every failure is recorded for that object, never raised mid-stage."""
+    assert change.desired is not None
+    try:
+        res = resource(change.key, state.desired_versions[change.key])
+        if change.action == Action.RECREATE:
+            _delete_for_recreate(kube, Target(change.key, res, state.live.objects[change.key]), options)
+        if change.handover is not None:
+            hand_over(kube, res, change.handover)
+        server_side_apply(kube, res, change.desired, dry_run=False, force=change.force)
+        result.applied.append(change.key)
+        if progress:
+            progress(change, None)
+    except Conflict as e:
+        msg = "conflict: " + "; ".join(conflict_fields(e))
+        result.failed.append((change.key, msg))
+        if progress:
+            progress(change, msg)
+    except Exception as e:  # every failure is reported per object, never raised mid-stage
+        if isinstance(e, Unavailable):
+            result.uncertain.add(change.key)  # the write may have happened: keep it in the inventory
+        msg = e.message if isinstance(e, RazeeError) else f"{type(e).__name__}: {e}"
+        result.failed.append((change.key, msg))
+        if progress:
+            progress(change, msg)
 
 
 def _forget_never_created(kube: Kube, inventory: Inventory, claimed: dict[ObjectKey, str],

@@ -15,12 +15,12 @@ from enum import StrEnum
 from typing import Any
 
 from razee.kube.client import Kube
-from razee.kube.desired import finalizers, owner_of, uid_of
 from razee.kube.discovery import Resource
 from razee.kube.errors import Conflict, NotFound
 from razee.kube.inventory import INVENTORY_LABEL
 from razee.kube.live import list_all
-from razee.render.manifest import ObjectKey
+from razee.kube.objectmeta import finalizers, owner_of, uid_of
+from razee.objects import ObjectKey
 
 MAX_INTERVAL = 2.0
 

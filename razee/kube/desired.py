@@ -2,7 +2,8 @@
 
 The hash annotation records which desired state razee last applied. A changed hash means the fleet repo changed
 the object (including dropping a field razee owned, which a field-by-field comparison cannot see); an unchanged
-hash with differing declared fields means someone changed the cluster (drift).
+hash with differing declared fields means someone changed the cluster (drift). What razee reads back off an
+object, desired or live (its owner, hash, finalizers, steering annotations), is in razee.kube.objectmeta.
 """
 
 from __future__ import annotations
@@ -15,13 +16,9 @@ from typing import Any
 from razee.kube.fieldowners import ignored_pointers, without
 from razee.kube.inventory import INVENTORY_LABEL
 from razee.kube.serverfields import drop_server_owned
+from razee.objects import Manifest
 from razee.plan.jsoncopy import copy_json
 from razee.plan.view import HASH_ANNOTATION
-from razee.render.manifest import Manifest
-
-FORCE_ANNOTATION = "razee.io/force"
-PRUNE_ANNOTATION = "razee.io/prune"
-RECREATE_ANNOTATION = "razee.io/recreate"
 
 # Where built-in kinds hold resource quantities. YAML reads `cpu: 1` or `cpu: 0.5` as numbers, which server-side
 # apply refuses ("expected string"); kubectl's client-side apply accepts them, so razee writes the strings they mean.
@@ -133,44 +130,3 @@ def content_hash(obj: dict[str, Any]) -> str:
     pointers = ignored_pointers(obj)
     hashed = without(obj, pointers) if pointers else obj
     return hashlib.sha256(json.dumps(hashed, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:32]
-
-
-def desired_hash(obj: dict[str, Any]) -> str | None:
-    annotations = (obj.get("metadata") or {}).get("annotations") or {}
-    value = annotations.get(HASH_ANNOTATION)
-    return str(value) if value is not None else None
-
-
-def wants_force(obj: dict[str, Any]) -> bool:
-    annotations = (obj.get("metadata") or {}).get("annotations") or {}
-    return str(annotations.get(FORCE_ANNOTATION, "")).lower() == "true"
-
-
-def prune_disabled(obj: dict[str, Any]) -> bool:
-    annotations = (obj.get("metadata") or {}).get("annotations") or {}
-    return str(annotations.get(PRUNE_ANNOTATION, "")).lower() == "disabled"
-
-
-def wants_recreate(obj: dict[str, Any]) -> bool:
-    annotations = (obj.get("metadata") or {}).get("annotations") or {}
-    return str(annotations.get(RECREATE_ANNOTATION, "")).lower() == "true"
-
-
-def owner_of(obj: dict[str, Any]) -> str:
-    """The spoke whose inventory label the object carries ('' when none)."""
-    return str(((obj.get("metadata") or {}).get("labels") or {}).get(INVENTORY_LABEL) or "")
-
-
-def uid_of(obj: dict[str, Any]) -> str:
-    return str((obj.get("metadata") or {}).get("uid") or "")
-
-
-def terminating(obj: dict[str, Any]) -> bool:
-    return bool((obj.get("metadata") or {}).get("deletionTimestamp"))
-
-
-def finalizers(obj: dict[str, Any]) -> list[str]:
-    meta = obj.get("metadata") or {}
-    names = list(meta.get("finalizers") or [])
-    names += [f"spec: {f}" for f in ((obj.get("spec") or {}).get("finalizers") or []) if obj.get("kind") == "Namespace"]
-    return [str(n) for n in names]

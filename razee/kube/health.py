@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from razee.render.manifest import ObjectKey
+from razee.objects import ObjectKey
 
 
 class HealthStatus(StrEnum):

@@ -20,7 +20,7 @@ from typing import Any
 
 from razee.kube.client import Kube
 from razee.kube.errors import NotFound
-from razee.render.manifest import ObjectKey
+from razee.objects import ObjectKey
 
 INVENTORY_NAMESPACE = "razee-system"
 INVENTORY_MANAGER = "razee-inventory"

@@ -16,7 +16,7 @@ from typing import Any
 from razee.kube.client import Kube
 from razee.kube.discovery import Discovery, Resource, UnknownKind
 from razee.kube.inventory import INVENTORY_LABEL
-from razee.render.manifest import ObjectKey
+from razee.objects import ObjectKey
 
 PER_NAMESPACE_LIMIT = 3
 PAGE = 500
@@ -76,6 +76,20 @@ def _key_of(item: dict[str, Any], resource: Resource) -> ObjectKey:
     return ObjectKey(resource.group, resource.kind, meta.get("namespace") or "", meta["name"])
 
 
+def _read_namespaces(kube: Kube, discovery: Discovery, lister: Lister, state: LiveState,
+                     by_resource: dict[Resource, set[str]]) -> None:
+    """The cluster's namespaces (and which are being deleted); Namespaces wanted themselves come from this LIST."""
+    ns_res = discovery.resource("v1", "Namespace")
+    ns_items = list(lister(kube, ns_res, None, None))
+    state.namespaces = {i["metadata"]["name"] for i in ns_items}
+    state.terminating_namespaces = {i["metadata"]["name"] for i in ns_items
+                                    if (i.get("metadata") or {}).get("deletionTimestamp")}
+    if ns_res in by_resource:
+        for item in ns_items:
+            state.objects[_key_of(item, ns_res)] = item
+        del by_resource[ns_res]
+
+
 def read_live(kube: Kube, discovery: Discovery, wanted: Iterable[tuple[ObjectKey, str]], target: str,
               lister: Lister = list_all) -> LiveState:
     """Live copies of the wanted objects (key, apiVersion) that exist.
@@ -98,15 +112,7 @@ def read_live(kube: Kube, discovery: Discovery, wanted: Iterable[tuple[ObjectKey
         wanted_keys.add(key)
         by_resource[res].add(key.namespace if res.namespaced else "")
     if any(res.namespaced for res in by_resource) or any(k.namespace for k in state.unknown):
-        ns_res = discovery.resource("v1", "Namespace")
-        ns_items = list(lister(kube, ns_res, None, None))
-        state.namespaces = {i["metadata"]["name"] for i in ns_items}
-        state.terminating_namespaces = {i["metadata"]["name"] for i in ns_items
-                                        if (i.get("metadata") or {}).get("deletionTimestamp")}
-        if ns_res in by_resource:
-            for item in ns_items:
-                state.objects[_key_of(item, ns_res)] = item
-            del by_resource[ns_res]
+        _read_namespaces(kube, discovery, lister, state, by_resource)
 
     def take(items: Iterable[Any], res: Resource) -> None:
         for item in items:

@@ -18,11 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from razee.kube.client import Kube
-from razee.kube.desired import finalizers, owner_of, prune_disabled, terminating, uid_of
 from razee.kube.inventory import INVENTORY_NAMESPACE, Inventory, read_other_inventories
+from razee.kube.objectmeta import finalizers, owner_of, prune_disabled, terminating, uid_of
+from razee.objects import ObjectKey, aliases
 from razee.plan.model import Action
-from razee.render.groups import aliases
-from razee.render.manifest import ObjectKey
 
 
 @dataclass

@@ -14,7 +14,7 @@ from razee.kube.discovery import Discovery, Resource
 from razee.kube.errors import Forbidden, NotFound
 from razee.kube.inventory import INVENTORY_LABEL, Inventory
 from razee.kube.live import list_all
-from razee.render.manifest import ObjectKey
+from razee.objects import ObjectKey
 
 
 def rebuild_inventory(kube: Kube, discovery: Discovery, target: str, concurrency: int = 8) -> Inventory:

@@ -7,10 +7,10 @@ import re
 from typing import Any, Literal
 
 from razee.kube.client import FIELD_MANAGER, Kube
-from razee.kube.desired import RECREATE_ANNOTATION, wants_force, wants_recreate
 from razee.kube.discovery import Resource
 from razee.kube.errors import Conflict, KubeError, Unavailable, immutable_fields
 from razee.kube.fieldowners import HANDOVER_MANAGER
+from razee.kube.objectmeta import RECREATE_ANNOTATION, wants_force, wants_recreate
 from razee.plan.model import Action, Change
 from razee.plan.view import clean
 

@@ -9,7 +9,7 @@ from razee.kube.client import Kube
 from razee.kube.discovery import Discovery
 from razee.kube.health import Health, HealthStatus, health_of, needs_watching
 from razee.kube.live import read_live
-from razee.render.manifest import ObjectKey
+from razee.objects import ObjectKey
 
 
 def wait_healthy(kube: Kube, discovery: Discovery, objects: Iterable[tuple[ObjectKey, str]], target: str,

@@ -21,6 +21,9 @@ milliseconds); a change made in that window is seen by the next pass, as one mad
 Objects are stored as the server sends them (managedFields included: the planner needs them to tell drift from
 another apply manager's fields) and handed to the planner without a copy; nothing downstream changes a live
 object in place. Scopes that a pass no longer reads are no longer watched.
+
+This module holds the threads and locks; each copy is a razee.kube.watchstate.CopyState (plain state, which unit
+tests drive directly) and each watch request a razee.kube.watchstream generator of decoded events.
 """
 
 from __future__ import annotations
@@ -30,80 +33,32 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 import urllib3
 
 from razee.kube.client import Kube, Write
-from razee.kube.desired import finalizers, uid_of
 from razee.kube.discovery import Discovery, Resource
 from razee.kube.errors import KubeError
 from razee.kube.live import LiveState, list_with_version, read_live
-from razee.render.manifest import ObjectKey
+from razee.kube.watchstate import CopyState, Failure, Phase, Scope, WatchFailed, parse_path, resource_version
+from razee.kube.watchstream import open_watch, watch_events
+from razee.objects import ObjectKey
 
 log = logging.getLogger(__name__)
 
 WATCH_TIMEOUT = (300, 600)
 """Seconds the server keeps one watch open (chosen at random in this range, as client-go does), then reopened."""
 BACKOFF_MAX = 30.0
-
-Scope = tuple[Resource, str, str]
-"""(resource, namespace or "" for all, label selector or "")."""
-Name = tuple[str, str]
-"""(namespace, name) of an object within one resource."""
+"""Seconds, at most, between two attempts to LIST or watch a scope the server keeps failing."""
+BACKOFF_MIN = 0.5
+"""Seconds before the first retry; each failure in a row doubles the pause up to BACKOFF_MAX."""
 
 
-class _WatchFailed(Exception):
-    """The watch cannot continue from its resourceVersion (410 Gone, an ERROR event): LIST again."""
-
-
-def _version(value: Any) -> int | None:
-    """A resourceVersion as a number; the apiserver's are etcd revisions, and a pass compares them."""
-    try:
-        return int(str(value))
-    except ValueError:
-        return None
-
-
-def _name(obj: dict[str, Any]) -> Name:
-    meta = obj.get("metadata") or {}
-    return str(meta.get("namespace") or ""), str(meta.get("name") or "")
-
-
-def _matches(selector: str, obj: dict[str, Any]) -> bool:
-    """Whether the object carries the labels of an equality selector (`a=b,c=d`, what razee uses)."""
-    if not selector:
-        return True
-    labels = (obj.get("metadata") or {}).get("labels") or {}
-    for term in selector.split(","):
-        key, eq, value = term.partition("=")
-        if not eq or key.endswith("!"):
-            return True  # not an equality term: assume it matches, so the write is waited for
-        if labels.get(key.strip()) != value.strip().lstrip("="):
-            return False
-    return True
-
-
-@dataclass
-class _Fence:
-    """A write this copy must reflect before a pass may read it."""
-
-    name: Name
-    version: int | None = None  # an apply (or a deletion held by finalizers): the version the server answered
-    uid: str = ""  # a deletion: gone once no object of this UID (or of this name, when "") is in the copy
-    in_scope: bool = True  # False: the written object does not match the scope's selector (it must be absent)
-    unknown: bool = False  # the write failed midway: only a LIST started after it tells what happened
-    seq: int = 0
-
-    def met(self, stream: _Stream) -> bool:
-        if self.unknown:
-            return False
-        current = stream.objects.get(self.name)
-        if self.version is not None:
-            return stream.version >= self.version or (not self.in_scope and current is None)
-        return current is None or bool(self.uid and uid_of(current) != self.uid)
+def _next_backoff(backoff: float) -> float:
+    return min(max(BACKOFF_MIN, backoff * 2), BACKOFF_MAX)
 
 
 @dataclass
@@ -116,72 +71,49 @@ class ReadStats:
 
 
 class _Stream:
-    """One watched scope: a copy of its objects and the thread that keeps it current."""
+    """One watched scope: its copy (a CopyState, guarded by `cond`) and the thread that keeps it current."""
 
     def __init__(self, cache: LiveCache, scope: Scope, items: Iterable[dict[str, Any]], version: int) -> None:
         self.cache = cache
-        self.resource, self.namespace, self.selector = scope
-        self.objects: dict[Name, dict[str, Any]] = {_name(o): o for o in items}
-        self.version = version
-        self.generation = 0
-        self.watching = False
-        self.relist = False
-        self.stopped = False
-        self.refused = False  # the server does not let razee watch this scope (403, 405): passes LIST it
-        self.fences: list[_Fence] = []
-        self.error = ""
-        self.listed_at = time.monotonic()
+        self.scope = scope
+        self.state = CopyState.seeded(scope, items, version)
         self.max_age = cache.max_age * random.uniform(0.9, 1.1)
         self.cond = threading.Condition()
         self._response: urllib3.BaseHTTPResponse | None = None
-        what = f"{self.resource.plural}{'.' + self.resource.group if self.resource.group else ''}"
-        self.thread = threading.Thread(target=self._run, name=f"razee-watch {what} {self.namespace or '*'}",
-                                       daemon=True)
+        resource, namespace, _ = scope
+        what = f"{resource.plural}{'.' + resource.group if resource.group else ''}"
+        self.thread = threading.Thread(target=self._run, name=f"razee-watch {what} {namespace or '*'}", daemon=True)
 
     # -- read by a pass -----------------------------------------------------------------------------------------
-    def current(self) -> bool:
-        """Called with the lock held."""
-        return self.watching and not self.relist and not self.stopped and all(f.met(self) for f in self.fences)
-
     def snapshot(self, deadline: float) -> list[dict[str, Any]] | None:
         """The objects, once the copy is current (waiting until `deadline`); None if it is not by then."""
         with self.cond:
-            while not self.current():
+            while not self.state.current:
                 left = deadline - time.monotonic()
-                if left <= 0 or self.refused:
+                if left <= 0 or self.state.refused:
                     return None
                 self.cond.wait(left)
-            self.fences = []
-            return list(self.objects.values())
+            return self.state.take()
 
-    def add_fence(self, fence: _Fence) -> None:
+    def note_write(self, write: Write, seq: int) -> None:
         with self.cond:
-            if not fence.met(self):
-                self.fences.append(fence)
+            self.state.note_write(write, seq)
 
     def reset(self, items: Iterable[dict[str, Any]], version: int, seq: int) -> None:
         """Replace the copy with a LIST's snapshot (taken after write `seq`) and watch again from it."""
         with self.cond:
-            # a write whose outcome was unknown is settled by a LIST that started after it
-            self.fences = [f for f in self.fences if not (f.unknown and f.seq < seq)]
-            if version < self.version and not self.relist:
-                self.cond.notify_all()
-                return  # the watch already delivered a newer state
-            self.objects = {_name(o): o for o in items}
-            self.cache.count_stored(len(self.objects))
-            self.version = version
-            self.relist = False
-            self.listed_at = time.monotonic()
-            self.generation += 1
-            self.fences = [f for f in self.fences if not f.met(self)]
-            response, self._response = self._response, None
+            stored = self.state.reset(items, version, seq)
             self.cond.notify_all()
+            if stored is None:
+                return  # the watch already delivered a newer state
+            self.cache.count_stored(stored)
+            response, self._response = self._response, None
         if response is not None:
             response.shutdown()  # the thread reopens the watch from the new version
 
     def stop(self) -> None:
         with self.cond:
-            self.stopped = True
+            self.state.stop()
             response, self._response = self._response, None
             self.cond.notify_all()
         if response is not None:
@@ -192,117 +124,86 @@ class _Stream:
         backoff = 0.0
         while True:
             with self.cond:
-                if self.stopped:
+                if self.state.stopped:
                     return
-                due = self.relist or time.monotonic() - self.listed_at > self.max_age
-                generation = self.generation
+                due = self.state.due(time.monotonic(), self.max_age)
+                generation = self.state.generation
             try:
                 if due:
-                    seq = self.cache.write_seq
-                    items, version = list_with_version(self.cache.kube(), self.resource, self.namespace or None,
-                                                       self.selector or None)
-                    parsed = _version(version)
-                    if parsed is None:
-                        raise _WatchFailed(f"the server sent resourceVersion {version!r}, not a number")
-                    self.reset(items, parsed, seq)
-                    with self.cache._lock:
-                        self.cache.relists += 1
+                    self._relist()
                     continue
                 opened = time.monotonic()
                 self._watch(generation)
                 if time.monotonic() - opened > 1.0:
                     backoff = 0.0
                 else:  # a server that ends every watch at once is not asked again in a tight loop
-                    backoff = min(max(0.5, backoff * 2), BACKOFF_MAX)
+                    backoff = _next_backoff(backoff)
                     with self.cond:
-                        if not self.stopped and generation == self.generation:
+                        if not self.state.stopped and generation == self.state.generation:
                             self.cond.wait(backoff)
             except Exception as e:  # every failure means: look again, after a pause
+                message = self._failed(e, generation)
+                if message is None:
+                    return
+                if not message:
+                    continue  # interrupted on purpose: a pass reseeded the copy
+                backoff = _next_backoff(backoff)
+                log.info("watch of %s: %s; again in %.1fs", self.thread.name[12:], message, backoff)
                 with self.cond:
-                    self.watching = False
-                    if self.stopped:
-                        return
-                    if generation != self.generation:
-                        continue  # interrupted on purpose: a pass reseeded the copy
-                    self.relist = self.relist or isinstance(e, _WatchFailed)
-                    self.refused = isinstance(e, KubeError) and e.status in (403, 405)
-                    self.error = e.message if isinstance(e, KubeError) else f"{type(e).__name__}: {e}"
-                    self.cond.notify_all()
-                backoff = min(max(0.5, backoff * 2), BACKOFF_MAX)
-                log.info("watch of %s: %s; again in %.1fs", self.thread.name[12:], self.error, backoff)
-                with self.cond:
-                    if not self.stopped:
+                    if not self.state.stopped:
                         self.cond.wait(backoff * random.uniform(0.8, 1.2))
+
+    def _relist(self) -> None:
+        seq = self.cache.write_seq
+        resource, namespace, selector = self.scope
+        items, version = list_with_version(self.cache.kube(), resource, namespace or None, selector or None)
+        parsed = resource_version(version)
+        if parsed is None:
+            raise WatchFailed(f"the server sent resourceVersion {version!r}, not a number")
+        self.reset(items, parsed, seq)
+        self.cache.count_relist()
+
+    def _failed(self, e: Exception, generation: int) -> str | None:
+        """Record a failed LIST or watch. Returns what failed (retried after a pause), "" when a pass reseeded the
+        copy meanwhile (watched again at once), or None when the stream was stopped (the thread ends)."""
+        with self.cond:
+            self.state.closed()
+            if self.state.stopped:
+                return None
+            if generation != self.state.generation:
+                return ""
+            message = e.message if isinstance(e, KubeError) else f"{type(e).__name__}: {e}"
+            refused = isinstance(e, KubeError) and e.status in (403, 405)
+            self.state.failed(Failure(message, refused), relist=isinstance(e, WatchFailed))
+            self.cond.notify_all()
+        return message
 
     def _watch(self, generation: int) -> None:
         """One watch request, from the copy's version until the server ends it."""
-        timeout = random.randint(*WATCH_TIMEOUT)
         with self.cond:
-            query = {"watch": "1", "resourceVersion": str(self.version), "allowWatchBookmarks": "true",
-                     "timeoutSeconds": str(timeout)}
-        if self.selector:
-            query["labelSelector"] = self.selector
-        try:
-            response = self.cache.kube().stream("WATCH", self.resource.collection_path(self.namespace or None),
-                                                query, read_timeout=timeout + 30)
-        except KubeError as e:
-            if e.status == 410:
-                raise _WatchFailed(e.message) from e
-            raise
+            version = self.state.version
+        response = open_watch(self.cache.kube(), self.scope, version, random.randint(*WATCH_TIMEOUT))
         with self.cond:
-            if self.stopped or generation != self.generation:
+            if self.state.stopped or generation != self.state.generation:
                 response.close()
                 return
             self._response = response
-            self.watching = True
-            self.refused = False
-            self.error = ""
+            self.state.opened()
             self.cond.notify_all()
-        complete = False
         try:
-            pending = bytearray()
-            for chunk in response.stream(1 << 16):
-                pending += chunk
-                start = 0
-                while (end := pending.find(b"\n", start)) >= 0:
-                    if end > start:
-                        self._event(orjson.loads(pending[start:end]), generation)
-                    start = end + 1
-                del pending[:start]
-            if pending.strip():
-                self._event(orjson.loads(pending), generation)
-            complete = True
+            with closing(watch_events(response)) as events:
+                for event in events:
+                    with self.cond:
+                        if generation != self.state.generation:  # not reached in practice: reset shuts the response
+                            raise WatchFailed("superseded by a LIST")
+                        self.cache.count_stored(self.state.apply(event))
+                        self.cond.notify_all()
         finally:
             with self.cond:
                 if self._response is response:
                     self._response = None
-                self.watching = False
+                self.state.closed()
                 self.cond.notify_all()
-            if complete:
-                response.release_conn()  # read to its end: the connection can serve another request
-            else:
-                response.close()  # unread bytes would corrupt the next request on this connection
-
-    def _event(self, event: dict[str, Any], generation: int) -> None:
-        kind = event.get("type")
-        obj = event.get("object") or {}
-        if kind == "ERROR":
-            raise _WatchFailed(f"{obj.get('code', '?')} {obj.get('reason', '')}: {obj.get('message', '')}")
-        version = _version((obj.get("metadata") or {}).get("resourceVersion"))
-        if version is None:
-            raise _WatchFailed(f"a {kind} event without a numeric resourceVersion")
-        with self.cond:
-            if generation != self.generation:
-                raise _WatchFailed("superseded by a LIST")  # not reached in practice: reset shuts the response
-            if kind in ("ADDED", "MODIFIED"):
-                obj.setdefault("apiVersion", self.resource.api_version)
-                obj.setdefault("kind", self.resource.kind)
-                self.objects[_name(obj)] = obj
-                self.cache.count_stored(1)
-            elif kind == "DELETED":
-                self.objects.pop(_name(obj), None)
-            self.version = max(self.version, version)
-            self.cond.notify_all()
 
 
 @dataclass
@@ -330,10 +231,14 @@ class LiveCache:
         with self._lock:
             self.stored += n
 
+    def count_relist(self) -> None:
+        with self._lock:
+            self.relists += 1
+
     @property
     def size(self) -> int:
         """Objects held, over every watched scope."""
-        return sum(len(s.objects) for s in list(self._streams.values()))
+        return sum(len(s.state.objects) for s in list(self._streams.values()))
 
     def pass_kube(self) -> Kube:
         """A Kube for one pass (its own request counter) on the cache's connection, which stays open between
@@ -373,14 +278,14 @@ class LiveCache:
             found, version = list_with_version(k, res, namespace, selector)
             with lock:
                 stats.listed += 1
-            parsed = _version(version)
+            parsed = resource_version(version)
             if parsed is None:
                 return found
             if stream is not None:
                 stream.reset(found, parsed, seq)
             elif not self._closed:
                 stream = _Stream(self, scope, found, parsed)
-                self.count_stored(len(stream.objects))
+                self.count_stored(len(stream.state.objects))
                 with lock:
                     self._streams[scope] = stream
                 stream.thread.start()
@@ -394,38 +299,18 @@ class LiveCache:
 
     def note_write(self, write: Write) -> None:
         """A Kube write observer: remember what each affected copy must reflect before a pass reads it."""
-        group, plural, namespace, name = _parse_path(write.path)
-        if not plural:
-            return
-        answer = write.answer if isinstance(write.answer, dict) else None
-        meta = (answer or {}).get("metadata") or {}
-        if answer is not None and answer.get("kind") != "Status":
-            namespace, name = str(meta.get("namespace") or namespace), str(meta.get("name") or name)
+        if not parse_path(write.path)[1]:
+            return  # not an object's path: no copy holds what it wrote
         with self._lock:
             self.write_seq += 1
             seq = self.write_seq
-        for (res, ns, selector), stream in list(self._streams.items()):
-            if res.group != group or res.plural != plural or (ns and ns != namespace):
-                continue
-            if write.answer is None:
-                fence = _Fence((namespace, name), unknown=True, seq=seq)
-            elif write.verb == "DELETE" and not (answer is not None and answer.get("kind") != "Status"
-                                                  and finalizers(answer)):
-                uid = ((write.body or {}).get("preconditions") or {}).get("uid") if isinstance(write.body, dict) else ""
-                fence = _Fence((namespace, name), uid=str(uid or ""), seq=seq)
-            else:
-                version = _version(meta.get("resourceVersion"))
-                if version is None:
-                    fence = _Fence((namespace, name), unknown=True, seq=seq)
-                else:
-                    fence = _Fence((namespace, name), version=version,
-                                   in_scope=answer is not None and _matches(selector, answer), seq=seq)
-            stream.add_fence(fence)
+        for stream in list(self._streams.values()):
+            stream.note_write(write, seq)
 
     def healthy(self) -> bool:
         """Every copy is being watched and none is due for a LIST (what a pass needs, its own writes aside)."""
         streams = list(self._streams.values())
-        return all(s.watching and not s.relist for s in streams)
+        return all(s.state.phase is Phase.WATCHING for s in streams)
 
     def watched(self) -> list[Scope]:
         return sorted(self._streams, key=lambda s: (s[0].group, s[0].plural, s[1], s[2]))
@@ -435,7 +320,7 @@ class LiveCache:
         for (res, ns, _), stream in list(self._streams.items()):
             if res.group == key.group and res.kind == key.kind and ns in ("", key.namespace):
                 with stream.cond:
-                    found = stream.objects.get((key.namespace, key.name))
+                    found = stream.state.objects.get((key.namespace, key.name))
                 if found is not None:
                     return found
         return None
@@ -453,22 +338,3 @@ class LiveCache:
             if self._kube is not None:
                 self._kube.close()
                 self._kube = None
-
-
-def _parse_path(path: str) -> tuple[str, str, str, str]:
-    """(group, plural, namespace, name) of an object or collection path; plural is "" when not one."""
-    parts = path.strip("/").split("/")
-    if parts[:2] == ["api", "v1"]:
-        group, rest = "", parts[2:]
-    elif parts[:1] == ["apis"] and len(parts) >= 3:
-        group, rest = parts[1], parts[3:]
-    else:
-        return "", "", "", ""
-    namespace = ""
-    if len(rest) >= 3 and rest[0] == "namespaces":
-        namespace, rest = rest[1], rest[2:]
-    if not rest:
-        return "", "", "", ""
-    if rest[0] == "namespaces" and len(rest) >= 2:  # a Namespace itself: /api/v1/namespaces/NAME[/status]
-        return group, "namespaces", "", rest[1]
-    return group, rest[0], namespace, rest[1] if len(rest) > 1 else ""

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from razee.render.manifest import ObjectKey, Provenance
+from razee.objects import ObjectKey, Provenance
 
 
 class Action(StrEnum):

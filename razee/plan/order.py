@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from razee.render.manifest import ObjectKey
+from razee.objects import ObjectKey
 
 STAGES: tuple[tuple[str, frozenset[str]], ...] = (
     ("namespaces and CRDs", frozenset({"Namespace", "CustomResourceDefinition"})),

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from razee.errors import Finding
 from razee.fleet.fleet import Fleet, SpokeView
 from razee.fleet.model import RuleSettings
-from razee.render.manifest import Manifest
+from razee.objects import Manifest
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # the cel package imports its interactive CLI (0.2 s); only f
     import cel
 
 from razee.fleet.model import CustomRule
-from razee.render.manifest import Manifest
+from razee.objects import Manifest
 
 CPU_LIMIT_S = 0.25
 """CPU one evaluation may use; typical rules take 20-100 microseconds, so this only stops runaway expressions."""

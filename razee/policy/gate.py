@@ -13,11 +13,11 @@ from razee.errors import EXIT_USER_ERROR, Finding, InputError, Location
 from razee.fleet.fleet import Fleet
 from razee.fleet.loader import FLEET_FILE
 from razee.fleet.model import RuleSettings
+from razee.objects import SpokeRender
 from razee.policy import isolate
 from razee.policy.base import OptionsError, RuleContext, Violation, exempt
 from razee.policy.custom import CompiledRule, compile_rule, evaluate
 from razee.policy.rules import RULES
-from razee.render.manifest import SpokeRender
 
 
 class PolicyViolation(InputError):

@@ -20,8 +20,8 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from razee.objects import Manifest
 from razee.policy.custom import CompiledRule, Outcome, evaluate
-from razee.render.manifest import Manifest
 
 WALL_LIMIT_S = 5.0
 """Wall-clock time one evaluation may take before the child is killed (the CPU limit normally comes first)."""

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from razee.fleet.model import PodSecurity
+from razee.objects import Manifest
 from razee.policy.base import POD_SPEC_PATHS, RuleContext, Violation, pod_metadata, pod_templates
-from razee.render.manifest import Manifest
 
 LEVELS = {"privileged": 0, "baseline": 1, "restricted": 2}
 

@@ -12,8 +12,8 @@ import fnmatch
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from razee.objects import Manifest
 from razee.policy.base import OptionsError, RuleContext, Violation
-from razee.render.manifest import Manifest
 
 CATEGORIES = ("wildcard-verbs", "wildcard-resources", "wildcard-api-groups", "escalate", "bind", "impersonate",
               "webhook")

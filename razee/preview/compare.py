@@ -17,11 +17,11 @@ from razee.errors import Finding, InputError
 from razee.fleet.fleet import Fleet, SpokeView
 from razee.fleet.loader import ParseCache, load_fleet
 from razee.fleet.model import Cluster
+from razee.objects import Manifest, ObjectKey
 from razee.plan.view import json_patch, mask_secrets, unified_diff
 from razee.policy.gate import PolicyViolation, check_policies
 from razee.preview.fingerprint import TemplateSet, changed_templates, inputs_fingerprint
 from razee.preview.model import InfraDelta, ObjectChange, Preview, SpokePreview
-from razee.render.manifest import Manifest, ObjectKey
 from razee.render.parallel import MIN_CLUSTERS, fork_map
 from razee.render.renderer import TEMPLATES_DIR, Renderer
 from razee.render.secrets import SecretStore, load_identities

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from razee.render.manifest import ObjectKey, Provenance
+from razee.objects import ObjectKey, Provenance
 
 
 @dataclass

@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING
 from razee.errors import RazeeError
 from razee.kube.applier import ApplyResult, Progress
 from razee.kube.health import Health
-from razee.kube.planner import PassMemo
+from razee.kube.session import PassSession
+from razee.objects import ObjectKey
 from razee.reconcile.plan import Pass, PassOptions, Target, plan_spoke
 from razee.render.cache import RenderCache
-from razee.render.manifest import ObjectKey
 from razee.wire import PassOutcome
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ OnPlan = Callable[[Pass], None]
 
 
 def reconcile(root: Path, target: Target, options: PassOptions, intent: Intent, cache: RenderCache | None = None,
-              memo: PassMemo | None = None, on_plan: OnPlan | None = None,
+              session: PassSession | None = None, on_plan: OnPlan | None = None,
               progress: Progress | None = None) -> PassResult:
     """Render, plan and (as `intent` allows) apply one spoke's revision in `root`; then read its health.
 
@@ -104,7 +104,7 @@ def reconcile(root: Path, target: Target, options: PassOptions, intent: Intent, 
     shows the diff there); `progress` is called once per object applied.
     """
     t0 = time.monotonic()
-    run = plan_spoke(root, target, options, cache, memo)
+    run = plan_spoke(root, target, options, cache, session)
     try:
         result = PassResult(PassOutcome.FAILED, run, drift=intent.applied_before and run.has_changes)
         result.durations["plan"] = time.monotonic() - t0

@@ -19,7 +19,7 @@ from razee.source.local import is_dirty, resolve_repo, revision_snapshot
 
 if TYPE_CHECKING:  # the fleet model, renderer and gate load pydantic and Jinja: imported when a render runs
     from razee.fleet.fleet import Fleet, SpokeView
-    from razee.render.manifest import SpokeRender
+    from razee.objects import SpokeRender
     from razee.render.secrets import SecretStore
 
 

@@ -6,7 +6,6 @@ again; `Pass.close()` lets go of them.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,12 +17,13 @@ from razee.kube.applier import ApplyResult, Progress, apply_plan
 from razee.kube.client import Kube, load_api_client
 from razee.kube.discovery import Discovery
 from razee.kube.health import Health, health_of
-from razee.kube.planner import PassMemo, PlanOptions, PlanState, plan_changes
+from razee.kube.planner import PlanOptions, PlanState, plan_changes
+from razee.kube.session import PassSession
 from razee.kube.wait import wait_healthy
+from razee.objects import Manifest, ObjectKey
 from razee.plan.model import Plan
 from razee.reconcile.load import render_spoke
 from razee.render.cache import EngineSettings, RenderCache
-from razee.render.manifest import Manifest, ObjectKey
 
 if TYPE_CHECKING:  # infrastructure (and the fleet model it reads) loads only for passes that include it
     from razee.fleet.fleet import Fleet, SpokeView
@@ -119,40 +119,26 @@ class Pass:
 
 
 def plan_kube(manifests: tuple[Manifest, ...], target: Target, options: PassOptions,
-              engine: EngineSettings | None = None, memo: PassMemo | None = None) -> KubePass:
+              engine: EngineSettings | None = None, session: PassSession | None = None) -> KubePass:
     """`engine`: the fleet's `engine` settings (what to do with conflicts, how long a prune waits)."""
     engine = engine or EngineSettings()
     takeover = engine.takes_over if options.take_over_conflicts is None else options.take_over_conflicts
-    if memo is not None and memo.live is not None:  # the agent's loop: its connection stays open between passes
-        kube = memo.live.pass_kube()
-    else:
+    kube = session.pass_kube() if session is not None else None  # the agent's loop: its connection stays open
+    if kube is None:
         kube = Kube(load_api_client(target.kubeconfig, target.context, pool_size=max(options.concurrency, 4)))
     try:
-        discovery = _discovery(kube, memo)
+        discovery = session.discovery(kube) if session is not None else Discovery(kube)
         plan_options = PlanOptions(target.spoke, prune=options.prune, allow_mass_prune=options.allow_mass_prune,
                                    concurrency=options.concurrency, conflicts="takeover" if takeover else "refuse",
                                    prune_timeout=engine.prune_timeout)
         with paused_gc():  # LIST answers are large acyclic graphs; see razee.gcpause
-            plan, state = plan_changes(kube, discovery, manifests, plan_options, memo)
+            plan, state = plan_changes(kube, discovery, manifests, plan_options,
+                                       session.memo if session is not None else None,
+                                       session.live if session is not None else None)
     except BaseException:
         kube.close()
         raise
     return KubePass(plan, state, kube, discovery, plan_options)
-
-
-DISCOVERY_TTL = 300.0  # the agent asks the server which kinds it serves at least this often
-
-
-def _discovery(kube: Kube, memo: PassMemo | None) -> Discovery:
-    """A new Discovery, or in the agent's watching loop the last pass's, carried over while young."""
-    if memo is None or memo.live is None:
-        return Discovery(kube)
-    carried = memo.discovery
-    if carried is not None and time.monotonic() - carried.created < DISCOVERY_TTL:
-        carried.next_pass(kube)
-        return carried
-    memo.discovery = Discovery(kube)
-    return memo.discovery
 
 
 def plan_infrastructure(view: SpokeView, provider_name: str, target: Target, options: PassOptions,
@@ -175,7 +161,7 @@ def plan_infrastructure(view: SpokeView, provider_name: str, target: Target, opt
 
 
 def plan_spoke(root: Path, target: Target, options: PassOptions | None = None,
-               cache: RenderCache | None = None, memo: PassMemo | None = None) -> Pass:
+               cache: RenderCache | None = None, session: PassSession | None = None) -> Pass:
     """Render (or take from `cache`) and plan one spoke's pass; nothing is applied."""
     options = options or PassOptions()
     if not target.spoke:
@@ -184,7 +170,7 @@ def plan_spoke(root: Path, target: Target, options: PassOptions | None = None,
     run = Pass(target.spoke, bundle.region, bundle.wave)
     try:
         if options.kube:
-            run.kube = plan_kube(bundle.manifests, target, options, bundle.engine, memo)
+            run.kube = plan_kube(bundle.manifests, target, options, bundle.engine, session)
         if options.infra:
             fleet = bundle.fleet
             if fleet is None:  # a render from the disk cache: infrastructure needs the fleet itself

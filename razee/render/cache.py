@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from razee.render.manifest import Manifest, Provenance
+from razee.objects import Manifest, Provenance
 
 FORMAT = 2
 """Version of the cached JSON; an entry of another version is a miss."""

@@ -24,8 +24,7 @@ from razee.errors import Finding, InputError, Location
 from razee.fleet.fleet import Fleet, SpokeView
 from razee.fleet.model import Cluster
 from razee.gcpause import paused_gc
-from razee.render.groups import canonical
-from razee.render.manifest import Manifest, ObjectKey, Provenance, SpokeRender
+from razee.objects import Manifest, ObjectKey, Provenance, SpokeRender, canonical
 from razee.render.parallel import MIN_CLUSTERS, fork_map
 from razee.render.sandbox import make_environment
 from razee.render.secrets import SecretStore, find_leaks
@@ -226,7 +225,7 @@ def collapse_per_cluster(findings: list[Finding]) -> list[Finding]:
 
 
 def check_duplicates(manifests: Iterable[Manifest], findings: list[Finding]) -> None:
-    """Each object once, under whichever API group it is declared (razee.render.groups: one object, two names)."""
+    """Each object once, under whichever API group it is declared (razee.objects: one object, two names)."""
     seen: dict[ObjectKey, Manifest] = {}
     for m in manifests:
         key = canonical(m.key)

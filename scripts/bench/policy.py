@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fleetgen import generate
 
 from razee.fleet.loader import FLEET_FILE, load_fleet
+from razee.objects import Manifest
 from razee.policy.gate import check_policies
-from razee.render.manifest import Manifest
 from razee.render.renderer import Renderer
 
 REPO = Path(__file__).resolve().parents[2]

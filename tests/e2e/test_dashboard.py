@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO
-from tests.e2e.test_hub_e2e import ARTIFACTS, CHROMIUM_ARGS, HubProcess, login
+from tests.helpers.hub import ARTIFACTS, CHROMIUM_ARGS, HubProcess, login
 from tests.integration.test_hub_fleet_truth import bad_reports
 
 ACTOR = git.Actor("Grace Hopper", "grace@example.com")

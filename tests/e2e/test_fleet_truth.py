@@ -27,8 +27,8 @@ import pytest
 from kubernetes import client, config
 
 from tests.conftest import run_razee
-from tests.e2e.test_hub_e2e import HubProcess
 from tests.fleetrepo import fleet_copy, write_repo
+from tests.helpers.hub import HubProcess
 
 ACTOR = git.Actor("Grace Hopper", "grace@example.com")
 INTERVAL = 4

@@ -22,8 +22,8 @@ from kubernetes import client, config
 from razee.agent.core import Agent, AgentSettings
 from razee.reconcile import PassOptions
 from tests.conftest import run_razee
-from tests.e2e.test_hub_e2e import HubProcess
 from tests.fleetrepo import fleet_copy, write_repo
+from tests.helpers.hub import HubProcess
 from tests.prom import Exporter, PrometheusServer, free_port
 
 ACTOR = git.Actor("t", "t@example.com")

@@ -13,7 +13,7 @@ from typing import Any
 import git
 import httpx
 
-from tests.e2e.test_hub_e2e import HubProcess
+from tests.helpers.hub import HubProcess
 from tests.integration.test_hub_fleet_truth import commit
 
 __all__ = ["HubProcess", "Receiver", "commit", "post", "wait_for"]

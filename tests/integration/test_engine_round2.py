@@ -11,14 +11,13 @@ import pytest
 from kubernetes import client
 
 from razee.plan.model import Action
-from tests.integration.test_engine_safety import Spokes, change_of, cm
+from tests.helpers.engine import RES, Spokes, change_of, cm
 
 
 @pytest.fixture
 def spokes(tmp_path: Path, kubeconfig: str) -> Spokes:
     return Spokes(tmp_path, kubeconfig)
 
-RES = "resources: {limits: {cpu: 100m, memory: 64Mi}, requests: {cpu: 100m, memory: 64Mi}}"
 
 
 def deployment(ns: str, name: str, extra: str = "", meta: str = "", replicas: str = "  replicas: 2\n",

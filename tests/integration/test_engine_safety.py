@@ -3,7 +3,6 @@ cluster never fight, and valid input never stalls a spoke (issue #13, each case 
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from pathlib import Path
@@ -12,80 +11,9 @@ from typing import Any
 import pytest
 from kubernetes import client, config
 
-from razee.kube.applier import ApplyResult, PlanNotApplicable
-from razee.plan.model import Action, Plan
-from razee.reconcile import PassOptions, Target, plan_spoke
-from tests.conftest import run_razee
-from tests.fleetrepo import fleet_copy, region_copy, write_repo
-
-
-class Spokes:
-    """One fleet repo whose spokes (all reaching the same cluster) each render the documents a test gives them."""
-
-    def __init__(self, tmp_path: Path, kubeconfig: str, count: int = 2, engine: dict[str, str] | None = None) -> None:
-        self.root = tmp_path / "fleet"
-        suffix = secrets.token_hex(3)
-        self.names = [f"s{chr(97 + i)}-{suffix}" for i in range(count)]
-        self.kubeconfig = kubeconfig
-        self.engine = engine or {}
-        self.docs = {n: "" for n in self.names}
-
-    def write(self, **docs: str) -> None:
-        """docs by spoke letter: write(a=..., b=...); spokes not named keep their documents."""
-        for letter, text in docs.items():
-            self.docs[self.name(letter)] = text
-        template = "".join(f"{{% {'if' if i == 0 else 'elif'} spoke.name == '{n}' %}}\n{{% raw %}}{self.docs[n]}"
-                           "{% endraw %}\n" for i, n in enumerate(self.names)) + "{% endif %}\n"
-        region = region_copy()
-        region["spokes"] = [{"name": n, "wave": "main"} for n in self.names]
-        region["clusters"] = []
-        fleet = fleet_copy()
-        if self.engine:
-            fleet["engine"] = self.engine
-        write_repo(self.root, fleet=fleet, regions=[region], templates={"spoke/objects.yaml.j2": template})
-
-    def name(self, letter: str) -> str:
-        return self.names[ord(letter) - 97]
-
-    def plan(self, letter: str, **kw: Any) -> Any:
-        run = plan_spoke(self.root, Target(self.name(letter), self.kubeconfig), PassOptions(infra=False, **kw))
-        assert run.kube is not None
-        return run.kube
-
-    def apply(self, letter: str, **kw: Any) -> tuple[Plan, ApplyResult]:
-        run = self.plan(letter, **kw)
-        try:
-            return run.plan, run.apply()
-        finally:
-            run.kube.close()
-
-    def diff(self, letter: str, **kw: Any) -> Plan:
-        run = self.plan(letter, **kw)
-        run.kube.close()
-        return run.plan
-
-    def cli(self, letter: str, *args: str) -> Any:
-        return run_razee(*args, "--repo", str(self.root), "--spoke", self.name(letter), "--kubeconfig",
-                         self.kubeconfig, "--no-infra")
-
-
-RES = "resources: {limits: {cpu: 100m, memory: 64Mi}, requests: {cpu: 100m, memory: 64Mi}}"
-
-
-def cm(ns: str, name: str, data: dict[str, str] | None = None, meta: str = "") -> str:
-    body = "".join(f"\n  {k}: {json.dumps(v, ensure_ascii=False)}" for k, v in (data or {"k": "v"}).items())
-    return f"---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {ns}\n{meta}data:{body}\n"
-
-
-def actions(plan: Plan) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for c in plan.changes:
-        out.setdefault(c.action.value, []).append(f"{c.key.kind}/{c.key.name}")
-    return out
-
-
-def change_of(plan: Plan, name: str) -> Any:
-    return next(c for c in plan.changes if c.key.name == name)
+from razee.kube.applier import PlanNotApplicable
+from razee.plan.model import Action
+from tests.helpers.engine import RES, Spokes, actions, change_of, cm
 
 
 @pytest.fixture
@@ -468,7 +396,7 @@ spec:
 def test_9_an_inventory_of_50000_objects_round_trips_in_shards(kubeconfig: str) -> None:
     from razee.kube.client import Kube, load_api_client
     from razee.kube.inventory import SHARD_BYTES, read_inventory, write_inventory
-    from razee.render.manifest import ObjectKey
+    from razee.objects import ObjectKey
 
     target = f"big-{secrets.token_hex(3)}"
     entries = {ObjectKey("apps", "Deployment", f"master-cluster-{i // 10:05d}", f"component-{i % 10}"): "apps/v1"

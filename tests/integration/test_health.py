@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.integration.test_kube_engine import Fleet
+from tests.helpers.engine import Fleet
 
 
 def deployment(ns: str, image: str, deadline: int = 600) -> str:

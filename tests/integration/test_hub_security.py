@@ -20,7 +20,7 @@ from razee.hub.migrate import MIGRATIONS, upgrade
 from razee.hub.store import Page, Store, engine_for
 from razee.reconcile import PassOptions
 from tests.conftest import REPO
-from tests.integration.test_agent import FleetRepo
+from tests.helpers.agent import FleetRepo
 
 
 def test_hub_manifest_runs_as_non_root_and_is_accepted(kubeconfig: str, tmp_path: Path) -> None:

@@ -126,9 +126,9 @@ def test_agent_help_and_the_tools_the_agent_needs(bundle: Bundle) -> None:
 def test_helm_and_kustomize_run_inside_the_image(bundle: Bundle) -> None:
     """Chart and overlay sources are expanded by the field's own tools, so the image carries them, at the versions
     scripts/versions names."""
-    from tests.integration.test_testenv import _versions
+    from tests.helpers.versions import tool_versions
 
-    v = _versions()
+    v = tool_versions()
     helm = bundle.run("version", "--short", entrypoint=["/usr/local/bin/helm"])
     assert helm.returncode == 0, helm.stderr
     assert helm.stdout.strip().startswith(f"v{v['HELM_VERSION']}")

@@ -14,17 +14,13 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.awsemu import CREDENTIALS, Fault, MotoServer, Proxy, ec2, live_instances, tags, worker_counts
+from tests.awsemu import CREDENTIALS, Fault, MotoServer, Proxy, live_instances, tags, worker_counts
 from tests.conftest import run_razee
-from tests.fleetrepo import fleet_copy, region_copy, write_repo
-
-ZONES = ("dal10", "dal12", "dal13")
-AZ = {"dal10": "us-east-1a", "dal12": "us-east-1b", "dal13": "us-east-1c"}
-TYPES = {"b3c.4x16": "m5.xlarge", "m3c.8x64": "m5.2xlarge"}
+from tests.fleetrepo import write_repo
+from tests.helpers.aws import AZ, Emulator, fleet_doc, region_doc, want
 
 
 @pytest.fixture(scope="module")
@@ -43,46 +39,6 @@ def aws(moto: MotoServer) -> Iterator[Emulator]:
     proxy.close()
 
 
-class Emulator:
-    """moto behind the fault proxy, plus a direct client to check what really exists."""
-
-    def __init__(self, moto: MotoServer, proxy: Proxy, url: str) -> None:
-        self.moto, self.proxy, self.url = moto, proxy, url
-        self.client = ec2(moto.url)
-        subnets = {s["AvailabilityZone"]: s["SubnetId"] for s in self.client.describe_subnets()["Subnets"]
-                   if s.get("DefaultForAz")}
-        # dal10 and dal12 launch into subnets; dal13 only names its availability zone (the default VPC's)
-        self.subnets = {"dal10": subnets[AZ["dal10"]], "dal12": subnets[AZ["dal12"]]}
-        vpc = self.client.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
-        self.group = self.client.create_security_group(GroupName="workers", Description="razee workers",
-                                                       VpcId=vpc)["GroupId"]
-
-    def settings(self) -> dict[str, Any]:
-        return copy.deepcopy({"regions": {"us-south": "us-east-1"}, "zones": {"dal13": AZ["dal13"]},
-                              "subnets": self.subnets, "flavors": TYPES, "image": "ami-12c6146b",
-                              "securityGroups": [self.group], "endpointUrl": self.url, "pageSize": 5})
-
-
-def fleet_doc(aws: Emulator) -> dict[str, Any]:
-    fleet = fleet_copy()
-    fleet["provider"] = "aws"
-    fleet["providers"] = {"aws": aws.settings()}
-    return fleet
-
-
-def region_doc(clusters: int = 1, size: int = 2, zones: tuple[str, ...] = ZONES,
-               flavor: str = "b3c.4x16") -> dict[str, Any]:
-    region = region_copy()
-    region["zones"] = list(ZONES)
-    region["spokes"] = [{"name": "spoke-a", "wave": "canary", "capacity": 50}]
-    region["clusters"] = [{"name": f"c{i}", "workerPools": [{"name": "default", "flavor": flavor, "sizePerZone": size,
-                                                              "zones": list(zones)}]}
-                          for i in range(clusters)]
-    return region
-
-
-def want(clusters: int, size: int, zones: tuple[str, ...] = ZONES) -> Counter[tuple[str, str, str]]:
-    return Counter({(f"c{i}", "default", z): size for i in range(clusters) for z in zones})
 
 
 def razee(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

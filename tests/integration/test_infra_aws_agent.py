@@ -19,9 +19,9 @@ import httpx
 import pytest
 
 from tests.awsemu import CREDENTIALS, MotoServer, Proxy, ec2, live_instances, worker_counts
-from tests.e2e.test_hub_e2e import HubProcess
 from tests.fleetrepo import write_repo
-from tests.integration.test_infra_aws import Emulator, fleet_doc, region_doc, want
+from tests.helpers.aws import Emulator, fleet_doc, region_doc, want
+from tests.helpers.hub import HubProcess
 
 ACTOR = git.Actor("t", "t@example.com")
 CANARY = "razeeCANARYagent" + "z" * 24

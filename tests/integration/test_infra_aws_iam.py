@@ -19,7 +19,7 @@ import pytest
 from tests.awsemu import REGION, MotoServer, live_instances, worker_counts
 from tests.conftest import REPO, run_razee
 from tests.fleetrepo import fleet_copy, write_repo
-from tests.integration.test_infra_aws import AZ, TYPES, region_doc, want
+from tests.helpers.aws import AZ, TYPES, region_doc, want
 
 SETUP_CALLS = 6  # the requests below that moto serves before it starts enforcing IAM
 

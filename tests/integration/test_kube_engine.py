@@ -11,46 +11,8 @@ import pytest
 from kubernetes import client
 
 from razee.kube.applier import PlanNotApplicable
-from razee.plan.model import Action, Plan
-from razee.reconcile import KubePass, PassOptions, Target, plan_spoke
-from tests.conftest import run_razee
-from tests.fleetrepo import region_copy, write_repo
-
-
-class Fleet:
-    """A one-spoke fleet repo whose spoke template is whatever a test writes."""
-
-    def __init__(self, tmp_path: Path, kubeconfig: str) -> None:
-        self.root = tmp_path / "fleet"
-        self.spoke = f"s-{secrets.token_hex(4)}"
-        self.kubeconfig = kubeconfig
-
-    def write(self, docs: str) -> None:
-        region = region_copy()
-        region["spokes"] = [{"name": self.spoke, "wave": "main"}]
-        region["clusters"] = []
-        write_repo(self.root, regions=[region], templates={"spoke/objects.yaml.j2": docs})
-
-    def plan(self, **kw: Any) -> KubePass:
-        run = plan_spoke(self.root, Target(self.spoke, self.kubeconfig), PassOptions(infra=False, **kw))
-        assert run.kube is not None
-        return run.kube
-
-    def apply(self, **kw: Any) -> tuple[Plan, Any]:
-        run = self.plan(**kw)
-        try:
-            return run.plan, run.apply()
-        finally:
-            run.kube.close()
-
-    def diff(self) -> Plan:
-        run = self.plan()
-        run.kube.close()
-        return run.plan
-
-    def cli(self, *args: str) -> Any:
-        return run_razee(*args, "--repo", str(self.root), "--spoke", self.spoke, "--kubeconfig", self.kubeconfig,
-                         "--no-infra")
+from razee.plan.model import Action
+from tests.helpers.engine import Fleet, actions, cm
 
 
 @pytest.fixture
@@ -58,29 +20,16 @@ def fleet(tmp_path: Path, kubeconfig: str) -> Fleet:
     return Fleet(tmp_path, kubeconfig)
 
 
-def cm(ns: str, name: str, data: dict[str, str], extra_meta: str = "") -> str:
-    body = "\n".join(f"  {k}: {json.dumps(v)}" for k, v in data.items())
-    return (f"---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {ns}\n{extra_meta}"
-            f"data:\n{body}\n")
-
-
-def by_action(plan: Plan) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for c in plan.changes:
-        out.setdefault(c.action.value, []).append(f"{c.key.kind}/{c.key.name}")
-    return out
-
-
 def test_create_update_field_removal_and_noop(fleet: Fleet, namespace: str, api_client: client.ApiClient) -> None:
     core = client.CoreV1Api(api_client)
     fleet.write(cm(namespace, "a", {"x": "1", "y": "2"}))
     plan, result = fleet.apply()
-    assert by_action(plan) == {"create": ["ConfigMap/a"]}
+    assert actions(plan) == {"create": ["ConfigMap/a"]}
     assert result.ok and result.applied
     assert core.read_namespaced_config_map("a", namespace).data == {"x": "1", "y": "2"}
 
     noop_plan, noop = fleet.apply()
-    assert by_action(noop_plan) == {"unchanged": ["ConfigMap/a"]}
+    assert actions(noop_plan) == {"unchanged": ["ConfigMap/a"]}
     assert noop.requests == 0  # nothing written, not even the inventory
 
     fleet.write(cm(namespace, "a", {"x": "changed"}))  # y removed from the repo
@@ -139,7 +88,7 @@ spec:
 """
     fleet.write(deploy)
     fleet.apply()
-    assert by_action(fleet.diff()) == {"unchanged": ["Deployment/web"]}  # defaults and 1 == "1" cause no diff
+    assert actions(fleet.diff()) == {"unchanged": ["Deployment/web"]}  # defaults and 1 == "1" cause no diff
     apps.patch_namespaced_deployment("web", namespace, {"spec": {"replicas": 5}})  # like kubectl edit
     plan = fleet.diff()
     (change,) = plan.changes
@@ -234,8 +183,8 @@ def test_prune_prune_disabled_and_mass_prune(fleet: Fleet, namespace: str, api_c
     fleet.apply()
     fleet.write("".join(v for k, v in objs.items() if k not in ("o0", "o7")))  # 2 of 8 leave
     plan, result = fleet.apply()
-    assert by_action(plan)["prune"] == ["ConfigMap/o0"]
-    assert by_action(plan)["keep"] == ["ConfigMap/o7"]
+    assert actions(plan)["prune"] == ["ConfigMap/o0"]
+    assert actions(plan)["keep"] == ["ConfigMap/o7"]
     assert result.pruned and result.ok
     names = {c.metadata.name for c in core.list_namespaced_config_map(namespace).items}
     assert "o0" not in names and "o7" in names  # pruned vs. kept by annotation
@@ -283,7 +232,7 @@ spec:
 """
     fleet.write(docs)
     plan = fleet.diff()
-    assert by_action(plan) == {"create": ["Widget/w1", "CustomResourceDefinition/widgets." + group]}
+    assert actions(plan) == {"create": ["Widget/w1", "CustomResourceDefinition/widgets." + group]}
     _, result = fleet.apply()
     assert result.ok, result.failed
     custom = client.CustomObjectsApi(api_client)

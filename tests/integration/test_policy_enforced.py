@@ -15,7 +15,7 @@ from razee.agent.core import Agent, AgentSettings
 from razee.reconcile import PassOptions
 from tests.conftest import run_razee
 from tests.fleetrepo import fleet_copy, region_copy, write_repo
-from tests.integration.test_kube_engine import Fleet, cm
+from tests.helpers.engine import Fleet, cm
 
 BAD_POD = """---
 apiVersion: v1
@@ -81,7 +81,7 @@ def _fleet_with_rule(root: Path, spoke: str, docs: str) -> None:
 def test_a_custom_rule_is_enforced_by_diff_apply_and_the_preview(tmp_path: Path, kubeconfig: str, namespace: str,
                                                                  api_client: client.ApiClient) -> None:
     fleet = Fleet(tmp_path, kubeconfig)
-    labelled = cm(namespace, "good", {"a": "1"}, extra_meta="  labels: {team: core}\n")
+    labelled = cm(namespace, "good", {"a": "1"}, meta="  labels: {team: core}\n")
     _fleet_with_rule(fleet.root, fleet.spoke, labelled + cm(namespace, "orphan", {"a": "1"}))
     for command in ("diff", "apply"):
         r = fleet.cli(command)
@@ -114,7 +114,7 @@ def test_the_agent_refuses_a_revision_that_breaks_a_custom_rule(tmp_path: Path, 
     spoke = f"p-{secrets.token_hex(4)}"
     repo = git.Repo.init(origin, initial_branch="main")
     actor = git.Actor("t", "t@example.com")
-    labelled = cm(namespace, "good", {"a": "1"}, extra_meta="  labels: {team: core}\n")
+    labelled = cm(namespace, "good", {"a": "1"}, meta="  labels: {team: core}\n")
 
     def commit(docs: str) -> str:
         _fleet_with_rule(origin, spoke, docs)

@@ -12,7 +12,7 @@ import pyrage
 from kubernetes import client
 
 from tests.conftest import run_razee
-from tests.integration.test_kube_engine import Fleet
+from tests.helpers.engine import Fleet
 
 
 def make_fleet(tmp_path: Path, kubeconfig: str, namespace: str, canary: str) -> tuple[Fleet, dict[str, str]]:

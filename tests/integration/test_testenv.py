@@ -7,6 +7,8 @@ from pathlib import Path
 
 from kubernetes import client, config, dynamic
 
+from tests.helpers.versions import tool_versions
+
 
 def test_server_side_apply_records_managed_fields(api_client: client.ApiClient, namespace: str) -> None:
     dyn = dynamic.DynamicClient(api_client)
@@ -32,14 +34,6 @@ def test_extra_clusters_are_isolated(cluster_factory: Callable[[str], str], name
     assert namespace not in names  # the namespace exists only in the session cluster
 
 
-def _versions() -> dict[str, str]:
-    from tests.conftest import REPO
-
-    pairs = (line.split("#", 1)[0].strip().split("=", 1) for line in (REPO / "scripts" / "versions").read_text()
-             .splitlines())
-    return {p[0]: p[1] for p in pairs if len(p) == 2}
-
-
 def test_the_server_and_kubectl_are_the_version_asked_for(kubeconfig: str, tmp_path: Path) -> None:
     """`RAZEE_KUBE_VERSION` (current by default, oldest in CI's second run) picks the server; the kubectl on the
     tests' PATH is the same release."""
@@ -48,7 +42,8 @@ def test_the_server_and_kubectl_are_the_version_asked_for(kubeconfig: str, tmp_p
     import subprocess
 
     wanted = os.environ.get("RAZEE_KUBE_VERSION", "current")
-    expected = {"current": _versions()["KUBE_VERSION"], "oldest": _versions()["KUBE_OLDEST"]}.get(wanted, wanted)
+    versions = tool_versions()
+    expected = {"current": versions["KUBE_VERSION"], "oldest": versions["KUBE_OLDEST"]}.get(wanted, wanted)
     out = subprocess.run(["kubectl", "--kubeconfig", kubeconfig, "--cache-dir", str(tmp_path), "version", "-o",
                           "json"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr

@@ -27,8 +27,8 @@ from razee.agent.core import Agent, AgentSettings
 from razee.agent.report import PassReport
 from razee.kube.inventory import INVENTORY_LABEL
 from razee.kube.watchcache import LiveCache
+from razee.objects import ObjectKey
 from razee.reconcile import PassOptions
-from razee.render.manifest import ObjectKey
 from tests.fleetrepo import region_copy, write_repo
 
 REPO = Path(__file__).resolve().parents[2]
@@ -108,8 +108,8 @@ def lists(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
 
 
 def cache_of(agent: Agent) -> LiveCache:
-    assert agent.pass_memo.live is not None
-    return agent.pass_memo.live
+    assert agent.session.live is not None
+    return agent.session.live
 
 
 def wait_until(what: str, check: Callable[[], bool]) -> None:
@@ -227,15 +227,15 @@ def test_watches_follow_the_desired_set_and_stop_with_the_loop(tmp_path: Path, k
     runner = threading.Thread(target=agent.run, daemon=True)
     runner.start()
     try:
-        wait_until("the loop starts its watches", lambda: agent.pass_memo.live is not None and any(
-            res.plural == "configmaps" and ns == namespace for res, ns, _ in agent.pass_memo.live.watched()))
+        wait_until("the loop starts its watches", lambda: agent.session.live is not None and any(
+            res.plural == "configmaps" and ns == namespace for res, ns, _ in agent.session.live.watched()))
         assert any(t.name.startswith("razee-watch") for t in threading.enumerate())
     finally:
         agent.stop.set()
         runner.join(timeout=DEADLINE)
     assert not runner.is_alive()
     assert not [t for t in threading.enumerate() if t.name.startswith("razee-watch")]
-    assert agent.pass_memo.live is None
+    assert agent.session.live is None
 
     # A pass whose desired set no longer has a scope stops watching it.
     agent.watch_live()

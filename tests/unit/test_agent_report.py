@@ -9,9 +9,9 @@ from typing import Any, cast
 from razee.agent.report import PassReport, describe_objects
 from razee.hub.model import ReportIn
 from razee.kube.applier import ApplyResult
+from razee.objects import ObjectKey
 from razee.plan.model import Action, Change
 from razee.reconcile import Pass
-from razee.render.manifest import ObjectKey
 from razee.wire import PassOutcome
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from razee.bootstrap.agent_objects import agent_objects, find_workload
 from razee.errors import UsageError
-from razee.render.manifest import Manifest, Provenance
+from razee.objects import Manifest, Provenance
 
 
 def manifest(kind: str, name: str, namespace: str | None = None, api: str = "v1", **spec: Any) -> Manifest:

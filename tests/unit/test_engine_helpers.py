@@ -6,8 +6,7 @@ from razee.kube.crdcel import cel_problems, unsupported_rules
 from razee.kube.fieldowners import handover_patch, keep_handed, owned_by, pointer_problem, without
 from razee.kube.removedapis import not_served
 from razee.kube.serverfields import drop_server_owned, server_owned
-from razee.render.groups import aliases, canonical
-from razee.render.manifest import ObjectKey
+from razee.objects import ObjectKey, aliases, canonical
 
 LIVE = {"apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": "web", "namespace": "armada", "managedFields": [

@@ -16,9 +16,9 @@ import yaml
 from razee.errors import Finding
 from razee.fleet.fleet import Fleet
 from razee.fleet.loader import load_fleet
+from razee.objects import Manifest, Provenance, SpokeRender
 from razee.policy.base import POD_SPEC_PATHS
 from razee.policy.gate import check_policies
-from razee.render.manifest import Manifest, Provenance, SpokeRender
 from tests.conftest import run_razee
 from tests.fleetrepo import TEMPLATES, fleet_copy, write_repo
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from razee.objects import Manifest, Provenance
 from razee.reconcile.load import render_spoke
 from razee.render.cache import DISK_ENTRIES, DiskRenderCache, EngineSettings, MemoryRenderCache, SpokeBundle, input_key
-from razee.render.manifest import Manifest, Provenance
 from tests.fleetrepo import write_repo
 
 

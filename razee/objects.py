@@ -1,4 +1,13 @@
-"""Rendered Kubernetes objects that remember where they came from."""
+"""The vocabulary every layer shares: what a cluster object is called, and a rendered object with its origin.
+
+It sits below render, policy, plan and kube alike, so that the engine (razee.kube) can name an object without
+depending on the renderer, and the policy gate and the planner speak of the same Manifest.
+
+Some kinds are served under several API groups: one object in etcd, reachable by either name. Declared twice under
+two of these groups, one object would be applied twice per pass, once as each, and flap between the two
+declarations for ever; moved from one group to the other, it must be updated, never pruned. Both the render's
+duplicate check and pruning (razee.kube.ownership) therefore treat these keys as one object (`aliases`).
+"""
 
 from __future__ import annotations
 
@@ -79,3 +88,27 @@ class SpokeRender:
     spoke: str
     region: str
     manifests: tuple[Manifest, ...]
+
+GROUP_ALIASES: dict[str, frozenset[str]] = {
+    "Ingress": frozenset({"extensions", "networking.k8s.io"}),
+    "NetworkPolicy": frozenset({"extensions", "networking.k8s.io"}),
+    "Deployment": frozenset({"extensions", "apps"}),
+    "DaemonSet": frozenset({"extensions", "apps"}),
+    "ReplicaSet": frozenset({"extensions", "apps"}),
+    "PodSecurityPolicy": frozenset({"extensions", "policy"}),
+    "Event": frozenset({"", "events.k8s.io"}),
+}
+"""Kind -> the groups that serve it as one object (Kubernetes' own moves between groups)."""
+
+
+def aliases(key: ObjectKey) -> list[ObjectKey]:
+    """The key itself and the same object under every other group that serves it."""
+    groups = GROUP_ALIASES.get(key.kind)
+    if groups is None or key.group not in groups:
+        return [key]
+    return [key, *(key._replace(group=g) for g in sorted(groups) if g != key.group)]
+
+
+def canonical(key: ObjectKey) -> ObjectKey:
+    """One key for all the names of an object (the alphabetically first group), for finding duplicates."""
+    return min(aliases(key))
