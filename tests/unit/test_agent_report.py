@@ -62,7 +62,7 @@ def test_a_report_is_trimmed_to_what_the_hub_accepts() -> None:
 def test_control_characters_in_free_text_do_not_get_a_report_refused() -> None:
     """The hub refuses a control character anywhere (issue 24); a tool's coloured error must not lose the report."""
     failed = Change(key("bad"), Action.ERROR, "helm: \x1b[31merror\x1b[0m\x00")
-    outcome = PassOutcome("failed", "spoke-a", "us-south", "agent-0", source={"revision": "r" * 40},
+    outcome = PassReport(PassOutcome.FAILED, "spoke-a", "us-south", "agent-0", source={"revision": "r" * 40},
                           objects=describe_objects(run_of([failed]), None, drift_only=False),
                           findings=["policy \x07 finding"], error="line one\n\tline two \x1b[1mbold\x1b[0m",
                           rollout={"revision": "r2", "reason": "held\x00"})
