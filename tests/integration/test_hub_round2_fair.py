@@ -154,3 +154,32 @@ def test_case3_only_what_changed_is_written_and_the_rows_match_the_latest_report
                              headers={"Authorization": f"Bearer {reader}"}).json()["items"]
             got |= {(o["name"], o["status"], o["paths"][0]) for o in items}
     assert got == {o for o in second if o[1] != "synced"}
+
+
+def test_case3_rows_compared_before_another_report_came_first_are_compared_again(hub_db: str) -> None:
+    """The comparison happens outside the writer lock: a report of the same spoke stored in between (another
+    replica, or the token's second slot) must not leave rows of neither report."""
+    from razee.hub import objectrows
+    from razee.hub.migrate import upgrade
+    from razee.hub.model import ReportIn
+
+    engine = engine_for(hub_db)
+    upgrade(engine)
+    store = Store(engine)
+
+    def made(names: list[str], path: str) -> ReportIn:
+        body = {**small_report("race"), "objects": [{"group": "", "kind": "ConfigMap", "namespace": "n", "name": n,
+                                                     "status": "drifted", "paths": [path]} for n in names]}
+        return ReportIn.model_validate(body)
+
+    first, late, between = made(["a", "b", "c"], "/1"), made(["a", "b", "d"], "/2"), made(["c", "e"], "/3")
+    assert store.ingest(first, "{}")
+    with store.session() as s:
+        planned = objectrows.plan(s, late)  # compared with `first`'s rows
+    assert store.ingest(between, "{}")  # ... and then another report is stored first
+    with store.session() as s:
+        objectrows.write(s, "race", planned, between.id)
+    with store.session() as s:
+        rows = s.execute(select(ObjectState.name, ObjectState.paths).where(ObjectState.spoke == "race")).all()
+    assert sorted(tuple(r) for r in rows) == [("a", '["/2"]'), ("b", '["/2"]'), ("d", '["/2"]')]
+    engine.dispose()
