@@ -81,6 +81,13 @@ class SourceError(RazeeError):
 
 
 class ServiceError(RazeeError):
-    """A remote service failed or could not be reached."""
+    """A remote service failed or could not be reached: trying again later may work."""
 
     exit_code = EXIT_SERVICE
+
+
+class RefusedError(RazeeError):
+    """A remote service answered and refused what razee sent it (the Kubernetes API server's 422): the input must
+    change, not the service, so it is an input error (exit 2) wherever it surfaces, by its class alone."""
+
+    exit_code = EXIT_USER_ERROR

@@ -14,14 +14,28 @@ from typing import Any
 from razee.infra.executor import InfraResult
 from razee.kube.applier import ApplyResult
 from razee.plan.model import Action, Change
-from razee.reconcile import Pass
-
-SCHEMA_VERSION = 1
+from razee.reconcile.plan import Pass
+from razee.wire import (
+    MAX_CHECKS,
+    MAX_ERROR,
+    MAX_FINDING,
+    MAX_FINDINGS,
+    MAX_OBJECTS,
+    MAX_PATH,
+    MAX_PATHS,
+    MAX_TAKEOVERS,
+    MAX_TEXT,
+    MAX_UNHEALTHY,
+    SCHEMA_VERSION,
+    PassOutcome,
+)
 
 
 @dataclass
-class PassOutcome:
-    result: str  # applied | in-sync | drifted | healed | rejected | failed | standby | waiting
+class PassReport:
+    """One pass as the agent reports it: the outcome and what it is made of (razee.wire has the limits)."""
+
+    result: PassOutcome
     spoke: str
     region: str
     agent: str
@@ -44,13 +58,13 @@ class PassOutcome:
             counts[o["status"]] = counts.get(o["status"], 0) + 1
         return {
             "schema": SCHEMA_VERSION, "id": str(uuid.uuid4()), "time": time.time(), "spoke": self.spoke,
-            "region": self.region[:64], "agent": self.agent[:128], "result": self.result,
+            "region": self.region[:64], "agent": self.agent[:128], "result": str(self.result),
             "source": {k[:32]: str(v)[:MAX_TEXT] for k, v in list(self.source.items())[:16]},
             # synced objects are only counted: a steady-state report of thousands of objects stays small
             "objects": [o for o in self.objects if o["status"] != "synced"][:MAX_OBJECTS], "counts": counts,
             "infrastructure": self.infrastructure,
             "unhealthy": [{k[:32]: str(v)[:MAX_TEXT] for k, v in u.items()} for u in self.unhealthy[:MAX_UNHEALTHY]],
-            "findings": [f[:MAX_FINDING] for f in self.findings[:200]],
+            "findings": [f[:MAX_FINDING] for f in self.findings[:MAX_FINDINGS]],
             "error": self.error[:MAX_ERROR] if self.error else self.error,
             "durations": {k[:32]: round(max(v, 0.0), 3) for k, v in self.durations.items()},
             "apiRequests": max(self.requests, 0), "wave": self.wave[:64],
@@ -59,15 +73,6 @@ class PassOutcome:
         }
 
 
-MAX_PATHS = 100
-MAX_PATH = 1000
-MAX_TEXT = 1000
-MAX_ERROR = 4000
-MAX_FINDING = 2000
-MAX_TAKEOVERS = 20
-MAX_OBJECTS = 50_000
-MAX_UNHEALTHY = 100
-MAX_CHECKS = 20
 STATUS_DONE = {Action.CREATE: "created", Action.UPDATE: "updated", Action.PRUNE: "pruned",
                Action.RECREATE: "recreated", Action.TERMINATING: "terminating"}
 """Report status of a change once applied; an action missing here is reported as `pending`, never a KeyError."""

@@ -33,6 +33,7 @@ class BootstrapSettings:
     kubeconfig: str | None = None
     context: str | None = None
     rotate_token: bool = False
+    age_identity: str | None = None  # decrypts the fleet's secrets for the render (the CLI's --age-identity)
 
 
 @dataclass
@@ -66,13 +67,13 @@ def fleet_checkout(repo: str, branch: str) -> Iterator[Path]:
 
 
 def bootstrap(settings: BootstrapSettings) -> BootstrapResult:
-    from razee.pipeline import render_spoke
     from razee.plan.model import Action
-    from razee.reconcile import PassOptions, Target, plan_kube
+    from razee.reconcile.load import render_spoke
+    from razee.reconcile.plan import PassOptions, Target, plan_kube
 
     result = BootstrapResult()
     with fleet_checkout(settings.repo, settings.branch) as root:
-        bundle = render_spoke(root, settings.spoke)
+        bundle = render_spoke(root, settings.spoke, age_identity=settings.age_identity)
     objects = agent_objects(bundle.manifests)
     workload = find_workload(objects, settings.spoke)
     _check_wiring(workload, settings, result)
@@ -82,7 +83,7 @@ def bootstrap(settings: BootstrapSettings) -> BootstrapResult:
 
     target = Target(settings.spoke, settings.kubeconfig, settings.context)
     run = plan_kube(objects, target, PassOptions(infra=False, prune=False, take_over_conflicts=True),
-                    bundle.meta.get("engine"))
+                    bundle.engine)
     old_id: str | None = None
     try:
         if run.plan.has_errors:

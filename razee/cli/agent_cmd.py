@@ -14,11 +14,14 @@ import click
 from razee.agent.checks import DEFAULT_PROMETHEUS
 from razee.agent.core import Agent, AgentSettings
 from razee.agent.server import liveness, serve
-from razee.cli.kube_options import trusted_keys
+from razee.cli.context import CliState
+from razee.cli.kube_options import local_cloud_settings, trusted_keys
+from razee.cli.options import default_state_dir, state_dir_option
 from razee.errors import EXIT_CHANGES, UsageError
 from razee.hubs import parse_hubs
 from razee.output import note, write
-from razee.reconcile import PassOptions
+from razee.reconcile.plan import PassOptions
+from razee.wire import PassOutcome
 
 
 def _seconds(text: str) -> float:
@@ -41,8 +44,11 @@ def _seconds(text: str) -> float:
 @click.option("--once", is_flag=True, help="Run one pass, report it and exit (for cron-style scheduling).")
 @click.option("--kubeconfig", default=None, metavar="FILE", help="Default: in-cluster config, else ~/.kube/config.")
 @click.option("--context", default=None, metavar="NAME")
-@click.option("--state-dir", default="/var/lib/razee", show_default=True, type=click.Path(path_type=Path),
-              help="Git cache, checkouts, report outbox and the local provider's state.")
+@state_dir_option("Git cache, checkouts, report outbox and the local provider's simulated cloud (which `razee "
+                  "diff` and `razee apply` read at the same default).")
+@click.option("--infra-db", envvar="RAZEE_LOCAL_CLOUD_DB", default=None, metavar="FILE",
+              help="State file of the `local` provider. Default: $RAZEE_LOCAL_CLOUD_DB, else local-cloud.sqlite in "
+                   "--state-dir.")
 @click.option("--hub", "hubs", multiple=True, metavar="URL[,URL...]",
               help="Hub to deliver reports to (they queue in the outbox). Repeatable or comma-separated: hubs in "
                    "different places, tried in order; the agent stays on the one that works. Replicas behind one "
@@ -58,8 +64,11 @@ def _seconds(text: str) -> float:
 @click.option("--require-signed", is_flag=True, help="Apply only commits signed by a --trusted-keys key.")
 @click.option("--trusted-keys", "trusted_keys_", multiple=True, metavar="FILE",
               type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def agent_cmd(spoke: str, repo: str, branch: str, interval: str, poll: str, self_heal: bool, once: bool,
-              kubeconfig: str | None, context: str | None, state_dir: Path, hubs: tuple[str, ...],
+@click.pass_obj
+def agent_cmd(state: CliState, /, spoke: str, repo: str, branch: str, interval: str, poll: str, self_heal: bool,
+              once: bool,
+              kubeconfig: str | None, context: str | None, state_dir: Path | None, infra_db: str | None,
+              hubs: tuple[str, ...],
               hub_token_file: Path | None, listen: str, identity: str | None, with_infra: bool,
               require_signed: bool, trusted_keys_: tuple[Path, ...], prometheus: str) -> None:
     """Follow the fleet repo and reconcile SPOKE: render, policy gate, plan, apply, report, every pass.
@@ -71,13 +80,13 @@ def agent_cmd(spoke: str, repo: str, branch: str, interval: str, poll: str, self
     hub = parse_hubs(hubs) or None  # a malformed URL stops here, naming it, before anything starts
     keys = trusted_keys({"require_signed": require_signed, "trusted_keys": trusted_keys_})
     token = hub_token_file.read_text().strip() if hub_token_file else os.environ.get("RAZEE_HUB_TOKEN")
+    state_dir = state_dir or default_state_dir()
     settings = AgentSettings(
         spoke=spoke, repo=repo, branch=branch, interval=_seconds(interval), poll=_seconds(poll), self_heal=self_heal,
         kubeconfig=kubeconfig, context=context, state_dir=state_dir, hub=hub, hub_token=token,
         identity=identity or socket.gethostname(), trusted_keys=tuple(keys) if keys is not None else None,
-        provider_settings={"db": str(state_dir / "local-cloud.sqlite")} if not os.environ.get(
-            "RAZEE_LOCAL_CLOUD_DB") else {},
-        pass_options=PassOptions(infra=with_infra), prometheus=prometheus)
+        provider_settings=local_cloud_settings(infra_db, state_dir),
+        pass_options=PassOptions(infra=with_infra, age_identity=state.render.age_identity), prometheus=prometheus)
     agent = Agent(settings)
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -93,5 +102,5 @@ def agent_cmd(spoke: str, repo: str, branch: str, interval: str, poll: str, self
             server.shutdown()
     if once and outcome is not None:
         write(json.dumps(outcome.to_report(), indent=2) + "\n")
-        if outcome.result in ("failed", "rejected", "drifted"):
+        if outcome.result in (PassOutcome.FAILED, PassOutcome.REJECTED, PassOutcome.DRIFTED):
             raise click.exceptions.Exit(EXIT_CHANGES)

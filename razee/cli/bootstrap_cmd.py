@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from razee.bootstrap import BootstrapSettings, bootstrap
+from razee.cli.context import CliState
 from razee.errors import UsageError
 from razee.output import note
 
@@ -38,7 +39,8 @@ def _secret(path: Path | None, env: str, what: str) -> str | None:
               help="Give the agent a new hub token, restart it, then revoke the old token.")
 @click.option("--kubeconfig", default=None, metavar="FILE", help="The spoke's kubeconfig. Default: as kubectl.")
 @click.option("--context", default=None, metavar="NAME")
-def bootstrap_cmd(spoke: str, hub: str, repo: str, branch: str, admin_token_file: Path | None,
+@click.pass_obj
+def bootstrap_cmd(state: CliState, /, spoke: str, hub: str, repo: str, branch: str, admin_token_file: Path | None,
                   git_token_file: Path | None, rotate_token: bool, kubeconfig: str | None,
                   context: str | None) -> None:
     """Register SPOKE's agent with the hub and start it: after this the agent manages itself from the repo.
@@ -55,7 +57,7 @@ def bootstrap_cmd(spoke: str, hub: str, repo: str, branch: str, admin_token_file
         os.environ["RAZEE_GIT_TOKEN"] = git_token  # the fetch of --repo below authenticates like the agent will
     result = bootstrap(BootstrapSettings(spoke=spoke, hub=hub, repo=repo, branch=branch, admin_token=admin,
                                          git_token=git_token, kubeconfig=kubeconfig, context=context,
-                                         rotate_token=rotate_token))
+                                         rotate_token=rotate_token, age_identity=state.render.age_identity))
     for line in result.notes:
         note(f"note: {line}")
     note(f"agent objects: {len(result.applied)} applied" if result.applied else "agent objects: unchanged")

@@ -7,15 +7,15 @@ from typing import Any
 
 import click
 
+from razee.cli.context import CliState
 from razee.cli.kube_options import cluster_options, target_and_options, trusted_keys
 from razee.cli.options import repo_options
-from razee.errors import EXIT_CHANGES, EXIT_OK, EXIT_USER_ERROR, UsageError
-from razee.infra.report import print_infra_plan
-from razee.output import Lines, stdout_console, write
-from razee.pipeline import Selection, fleet_tree
-from razee.plan.format import print_plan
-from razee.reconcile import plan_spoke
-from razee.render.cache import DiskRenderCache
+from razee.cli.present import diff_exit_code, show_plans
+from razee.errors import EXIT_CHANGES, EXIT_OK, UsageError
+from razee.output import stdout_console, write
+from razee.reconcile.flow import ApplyMode, Intent, reconcile
+from razee.reconcile.load import Selection, fleet_tree
+from razee.reconcile.plan import Pass
 
 
 @click.command("diff")
@@ -28,7 +28,9 @@ from razee.render.cache import DiskRenderCache
 @click.option("--region", default=None, metavar="NAME", help="With --from: only the spokes of this region.")
 @click.option("-o", "--output", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True,
               help="markdown (with --from only) prints a summary fit for a pull-request comment.")
-def diff_cmd(repo: str | None, rev: str | None, from_rev: str | None, to_rev: str | None, region: str | None,
+@click.pass_obj
+def diff_cmd(state: CliState, /, repo: str | None, rev: str | None, from_rev: str | None, to_rev: str | None,
+             region: str | None,
              output: str, **kw: Any) -> None:
     """Dry-run diff. Exit 0 no changes, 1 changes, 2 or more an error. Changes nothing.
 
@@ -39,45 +41,40 @@ def diff_cmd(repo: str | None, rev: str | None, from_rev: str | None, to_rev: st
     the two revisions alone. Spokes whose inputs did not change are not rendered.
     """
     if from_rev or to_rev:
-        _preview(repo, rev, from_rev, to_rev, region, output, kw)
+        _preview(state, repo, rev, from_rev, to_rev, region, output, kw)
         return
     if region:
         raise UsageError("--region goes with --from; a cluster diff needs one --spoke")
     if output == "markdown":
         raise UsageError("-o markdown goes with --from")
     keys = trusted_keys(kw)
-    target, options = target_and_options(kw)
-    with fleet_tree(repo, rev, keys) as root:
-        run = plan_spoke(root, target, options, DiskRenderCache.default())
-    try:
+    target, options = target_and_options(kw, state.render.age_identity)
+
+    def show(run: Pass) -> None:
         if output == "json":
             write(json.dumps(run.to_json(), indent=2) + "\n")
         else:
-            lines = Lines()
-            if run.kube:
-                print_plan(run.kube.plan, lines)
-            if run.infra:
-                print_infra_plan(run.infra.plan, lines)
-    finally:
-        run.close()
-    if run.has_errors:
-        raise click.exceptions.Exit(EXIT_USER_ERROR)
-    raise click.exceptions.Exit(EXIT_CHANGES if run.has_changes else EXIT_OK)
+            show_plans(run)
+
+    with fleet_tree(repo, rev, keys) as root:
+        result = reconcile(root, target, options, Intent(ApplyMode.NEVER), state.render_cache(), on_plan=show)
+    raise click.exceptions.Exit(diff_exit_code(result.run))
 
 
-def _preview(repo: str | None, rev: str | None, from_rev: str | None, to_rev: str | None, region: str | None,
-             output: str, kw: dict[str, Any]) -> None:
+def _preview(state: CliState, repo: str | None, rev: str | None, from_rev: str | None, to_rev: str | None,
+             region: str | None, output: str, kw: dict[str, Any]) -> None:
     if not from_rev:
         raise UsageError("--to needs --from")
     if rev:
         raise UsageError("--rev does not go with --from/--to")
-    for option in ("kubeconfig", "context", "infra_db"):
+    for option in ("kubeconfig", "context", "infra_db", "state_dir"):
         if kw.get(option):
             raise UsageError(f"--{option.replace('_', '-')} has no effect with --from: a preview needs no cluster")
     from razee.preview.format import preview_json, preview_markdown, print_preview
     from razee.preview.run import preview_revisions
 
-    preview = preview_revisions(repo, from_rev, to_rev, Selection(spoke=kw.get("spoke"), region=region))
+    selection = Selection(spoke=kw.get("spoke"), region=region)
+    preview = preview_revisions(repo, from_rev, to_rev, selection, settings=state.render)
     if output == "json":
         write(preview_json(preview))
     elif output == "markdown":

@@ -45,8 +45,18 @@ def _store(db: str) -> Any:
 @click.option("--notify", "notify_urls", multiple=True, metavar="URL",
               help="Webhook for fleet events (rollout halted/resumed/completed, spoke stale/back, drift, revision "
                    "rejected); repeatable. JSON by default; Slack's format for hooks.slack.com or slack+https://.")
+@click.option("--public-url", default=None, metavar="URL",
+              help="The URL browsers reach the hub at (e.g. https://hub.example.com behind a TLS ingress): sign-in "
+                   "accepts posts only from its origin, and an https URL makes the session cookie Secure.")
+@click.option("--cookie-secure/--no-cookie-secure", default=None,
+              help="Mark the session cookie Secure (sent over https only). Default: on when --public-url is "
+                   "https, else when the request came over https (directly or from a --trusted-proxy).")
+@click.option("--trusted-proxy", "trusted_proxies", multiple=True, metavar="CIDR",
+              help="A proxy (network) whose X-Forwarded-Proto the hub believes; repeatable. Forwarded headers from "
+                   "any other peer are ignored.")
 def serve(db: str, listen: str, repo: str | None, branch: str, poll: str, state_dir: Path, stale_after: int,
-          keep_reports: int, keep_mib: int, notify_urls: tuple[str, ...]) -> None:
+          keep_reports: int, keep_mib: int, notify_urls: tuple[str, ...], public_url: str | None,
+          cookie_secure: bool | None, trusted_proxies: tuple[str, ...]) -> None:
     """Serve the API and the dashboard (migrating the database to the current schema first)."""
     import uvicorn
 
@@ -59,9 +69,11 @@ def serve(db: str, listen: str, repo: str | None, branch: str, poll: str, state_
     from razee.hub.metrics import HubMetrics
     from razee.hub.notify import Notifier, parse_target
     from razee.hub.watch import FleetWatch
+    from razee.hub.web_policy import web_settings
     from razee.source.remote import redact
 
     targets = [parse_target(url) for url in notify_urls]  # before anything is created
+    web = web_settings(public_url, cookie_secure, trusted_proxies)
     store = _store(db)
     store.stale_after, store.keep_reports, store.keep_bytes = stale_after, keep_reports, keep_mib << 20
     host, _, port = listen.rpartition(":")
@@ -88,8 +100,9 @@ def serve(db: str, listen: str, repo: str | None, branch: str, poll: str, state_
              + (" (the replica holding the notifier's lock sends them)" if leadership and leadership.shared else ""))
     note(f"razee hub on http://{listen} (database {db.split('@')[-1]})")
     try:
-        app = create_app(store, follower.nudge if follower else None, HubMetrics(watch, notifier))
-        uvicorn.run(app, host=host or "127.0.0.1", port=int(port), log_level="warning")
+        app = create_app(store, follower.nudge if follower else None, HubMetrics(watch, notifier), web)
+        # forwarded headers are judged by --trusted-proxy alone (razee/hub/web_policy.py), not by uvicorn's default
+        uvicorn.run(app, host=host or "127.0.0.1", port=int(port), log_level="warning", proxy_headers=False)
     finally:
         watch.close()
         if notifier is not None:

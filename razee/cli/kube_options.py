@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from razee.cli.options import default_state_dir, state_dir_option
 from razee.errors import UsageError
-from razee.reconcile import PassOptions, Target
+from razee.reconcile.plan import PassOptions, Target
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+LOCAL_CLOUD_ENV = "RAZEE_LOCAL_CLOUD_"
+"""Environment variables RAZEE_LOCAL_CLOUD_<NAME> set the `local` provider's setting <name> (razee.infra.local)."""
+LOCAL_CLOUD_FILE = "local-cloud.sqlite"
+"""The `local` provider's simulated cloud, in the state folder that `razee agent`, `diff` and `apply` share."""
 
 
 def cluster_options(f: F) -> F:
@@ -24,9 +31,10 @@ def cluster_options(f: F) -> F:
                      help="Include the spoke's Kubernetes objects."),
         click.option("--infra/--no-infra", "with_infra", default=True, show_default=True,
                      help="Include the spoke's infrastructure (customer clusters and workers)."),
-        click.option("--infra-db", default=None, metavar="FILE",
-                     help="State file of the `local` provider (a simulated cloud). Default: "
-                          "$RAZEE_LOCAL_CLOUD_DB, else ~/.local/state/razee/local-cloud.sqlite."),
+        click.option("--infra-db", envvar="RAZEE_LOCAL_CLOUD_DB", default=None, metavar="FILE",
+                     help="State file of the `local` provider (a simulated cloud). Default: $RAZEE_LOCAL_CLOUD_DB, "
+                          "else local-cloud.sqlite in --state-dir, as `razee agent` uses it."),
+        state_dir_option("Where the `local` provider keeps its simulated cloud (the agent's --state-dir)."),
         click.option("--prune/--no-prune", default=True, show_default=True,
                      help="Delete what razee manages that left the fleet repo."),
         click.option("--allow-mass-prune", is_flag=True,
@@ -58,15 +66,23 @@ def trusted_keys(kw: dict[str, Any]) -> list[Path] | None:
     return None
 
 
-def target_and_options(kw: dict[str, Any]) -> tuple[Target, PassOptions]:
+def local_cloud_settings(infra_db: str | None, state_dir: Path | None) -> dict[str, str]:
+    """The `local` provider's settings from the command: RAZEE_LOCAL_CLOUD_<NAME> variables, and its state file
+    (--infra-db, else local-cloud.sqlite in the state folder every command shares)."""
+    prefix = LOCAL_CLOUD_ENV
+    settings = {k[len(prefix):].lower(): v for k, v in os.environ.items() if k.startswith(prefix) and v}
+    settings["db"] = infra_db or str((state_dir or default_state_dir()) / LOCAL_CLOUD_FILE)
+    return settings
+
+
+def target_and_options(kw: dict[str, Any], age_identity: str | None = None) -> tuple[Target, PassOptions]:
     """Pop the shared options from a command's keyword arguments."""
-    settings = {"db": kw.pop("infra_db")} if kw.get("infra_db") else {}
-    kw.pop("infra_db", None)
+    settings = local_cloud_settings(kw.pop("infra_db", None), kw.pop("state_dir", None))
     spoke = kw.pop("spoke")
     if not spoke:
         raise UsageError("name the spoke to reconcile with --spoke (or set RAZEE_SPOKE)")
     target = Target(spoke, kw.pop("kubeconfig"), kw.pop("context"), settings)
     options = PassOptions(kube=kw.pop("with_kube"), infra=kw.pop("with_infra"), prune=kw.pop("prune"),
                           allow_mass_prune=kw.pop("allow_mass_prune"), concurrency=kw.pop("concurrency"),
-                          take_over_conflicts=kw.pop("force_conflicts"))
+                          take_over_conflicts=kw.pop("force_conflicts"), age_identity=age_identity)
     return target, options

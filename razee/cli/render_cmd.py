@@ -7,11 +7,11 @@ import json
 
 import click
 
+from razee.cli.context import CliState
 from razee.cli.options import repo_options, selection_options
 from razee.output import write
-from razee.pipeline import Selection, fleet_tree, render, render_spoke
 from razee.plan.view import mask_secrets
-from razee.render.cache import DiskRenderCache
+from razee.reconcile.load import Selection, fleet_tree, render, render_spoke
 from razee.render.manifest import Manifest, SpokeRender
 from razee.yamlout import dump_block
 
@@ -21,7 +21,9 @@ from razee.yamlout import dump_block
 @selection_options
 @click.option("-o", "--output", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
 @click.option("--show-secrets", is_flag=True, help="Print Secret values instead of *** (they are masked by default).")
-def render_cmd(repo: str | None, rev: str | None, spoke: str | None, region: str | None, output: str,
+@click.pass_obj
+def render_cmd(state: CliState, /, repo: str | None, rev: str | None, spoke: str | None, region: str | None,
+               output: str,
                show_secrets: bool) -> None:
     """Render the fleet's templates for one spoke, one region or the whole fleet.
 
@@ -30,10 +32,11 @@ def render_cmd(repo: str | None, rev: str | None, spoke: str | None, region: str
     """
     with fleet_tree(repo, rev) as root:
         if spoke and not region:  # one spoke: the render cache answers a repeated render
-            bundle = render_spoke(root, spoke, DiskRenderCache.default(), for_apply=False)
+            bundle = render_spoke(root, spoke, state.render_cache(), for_apply=False,
+                                  age_identity=state.render.age_identity)
             results = [SpokeRender(bundle.spoke, bundle.region, bundle.manifests)]
         else:
-            _, results = render(root, Selection(spoke=spoke, region=region))
+            _, results = render(root, Selection(spoke=spoke, region=region), settings=state.render)
     if not show_secrets:
         results = [mask_rendered(r) for r in results]
     write(to_json(results) if output == "json" else to_yaml(results))

@@ -49,6 +49,9 @@ def show_rollout(hub: str, token: str | None, output: str, revision: str | None)
     console.print(head, markup=False, highlight=False)
     if state.get("pausedBy"):
         console.print(f"  PAUSED by {state['pausedBy']}", markup=False)
+    if state.get("supersededBy"):
+        console.print(f"  superseded by {state['supersededBy'][:12]} (shown as it stood then)", markup=False,
+                      highlight=False)
     for wave in state.get("waves", []):
         gate = "may take it" if wave["gate"]["allowed"] else wave["gate"]["reason"]
         console.print(f"  wave {wave['name']} ({len(wave['members'])} spokes): {gate}", markup=False,
@@ -60,8 +63,12 @@ def show_rollout(hub: str, token: str | None, output: str, revision: str | None)
                 console.print(f"    {label:8} {', '.join(spokes)}", markup=False, highlight=False)
         for spoke, why in wave["waiting"].items():
             console.print(f"    waiting  {spoke}: {why}", markup=False, highlight=False)
-    for key in ("applied", "failed", "pending"):
-        console.print(f"  {key:8} {len(state[key]):3}  {', '.join(state[key])}", markup=False, highlight=False)
+        if wave.get("skipped"):
+            console.print(f"    skipped  {', '.join(wave['skipped'])}", markup=False, highlight=False)
+    for key in ("applied", "failed", "pending", "skipped"):
+        if key in state and (state[key] or key != "skipped"):
+            console.print(f"  {key:8} {len(state[key]):3}  {', '.join(state[key])}", markup=False,
+                          highlight=False)
     if state.get("neverReported"):
         console.print(f"  never reported: {', '.join(state['neverReported'])}", markup=False, highlight=False)
     if state.get("halted"):

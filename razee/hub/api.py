@@ -29,6 +29,7 @@ from razee.hub.store import Page, Store
 from razee.hub.tokens_api import tokens_router
 from razee.hub.watch import FleetWatch
 from razee.hub.web import add_web_routes
+from razee.hub.web_policy import WebSettings
 
 MAX_REPORT_BYTES = 4 << 20
 MAX_FUTURE_SKEW = 86_400.0
@@ -55,10 +56,11 @@ def parse_report(raw: bytes) -> tuple[ReportIn, str]:
 
 
 def create_app(store: Store, on_new_revision: Callable[[], None] | None = None,
-               metrics: HubMetrics | None = None) -> FastAPI:
+               metrics: HubMetrics | None = None, web: WebSettings | None = None) -> FastAPI:
     """The hub's app; `on_new_revision` is called when an agent asks about a revision the hub has not read from
     the fleet repo yet (the repo follower looks at once instead of at its next poll). `metrics` carries the
-    fleet watcher that each stored report nudges (notifications look at the fleet after it)."""
+    fleet watcher that each stored report nudges (notifications look at the fleet after it); `web` the dashboard's
+    cookie and origin settings (razee/hub/web_policy.py)."""
     app = FastAPI(title="razee hub", version=__version__, openapi_url="/api/v1/openapi.json", docs_url=None,
                   redoc_url=None)
     large = asyncio.Semaphore(LARGE_AT_ONCE)
@@ -215,7 +217,7 @@ def create_app(store: Store, on_new_revision: Callable[[], None] | None = None,
         store.approve(full, wave, f"token {who.token_id}")
         return {"approved": wave, "revision": full}
 
-    add_web_routes(app, store)
+    add_web_routes(app, store, web)
 
     def openapi() -> dict[str, Any]:
         # the report body is read as a size-limited stream, so its schema is published by hand

@@ -13,8 +13,10 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
+from sqlalchemy import delete
+
 from razee.errors import UsageError
-from razee.hub.schema import Token
+from razee.hub.schema import Token, WebSession
 from razee.hub.store import Store
 
 Role = Literal["agent", "reader", "admin"]
@@ -52,17 +54,24 @@ def create_token(store: Store, role: str, spoke: str | None) -> tuple[str, str]:
 
 
 def revoke_token(store: Store, token_id: str) -> bool:
+    """Revoke the token and end its dashboard sessions (on every replica at once: sessions are never cached).
+
+    As a bearer token it stops working in this process at once, in other processes (other hub replicas, or the
+    running hub when `razee hub token revoke` wrote the database) within CACHE_SECONDS.
+    """
     with store.session() as s:
         row = s.get(Token, token_id)
         if row is None:
             return False
         row.revoked = True
-    _verified.clear()  # in this process at once; other hub replicas within CACHE_SECONDS
+        s.execute(delete(WebSession).where(WebSession.token_id == token_id))
+    _verified.clear()
     return True
 
 
-CACHE_SECONDS = 10.0
-"""A verified token is trusted this long without a database read; a revocation takes effect within it."""
+CACHE_SECONDS = 2.0
+"""A verified token is trusted this long without a database read: the bound on a revocation made elsewhere (another
+replica, the CLI). Short, since an agent sends a report every few seconds at most: one read per token per 2 s."""
 _verified: dict[str, tuple[float, Principal]] = {}
 
 

@@ -8,13 +8,13 @@ declaration: the agents reject it too.
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 from typing import Any
 
 from razee.errors import InputError, RazeeError
 from razee.fleet.fleet import Fleet
 from razee.fleet.loader import load_fleet
+from razee.hub.periodic import Periodic
 from razee.hub.store import Store
 from razee.source.local import revision_snapshot
 from razee.source.remote import GitSource
@@ -36,23 +36,18 @@ class RepoFollower:
         self.store = store
         self.source = GitSource(url, branch, cache)
         self.poll = poll
-        self.stop = threading.Event()
-        self.wake = threading.Event()
-        self.thread = threading.Thread(target=self._loop, name="razee-hub-follow", daemon=True)
+        self.loop = Periodic("razee-hub-follow", self._step, poll)
         self.last: str | None = None
 
     def start(self) -> None:
-        self.thread.start()
+        self.loop.start()
 
     def nudge(self) -> None:
         """Look for a new revision now: an agent asked about one the hub has not read yet."""
-        self.wake.set()
+        self.loop.nudge()
 
     def close(self) -> None:
-        self.stop.set()
-        self.wake.set()
-        if self.thread.is_alive():
-            self.thread.join(timeout=30)
+        self.loop.close()
         self.source.close()
 
     def check(self) -> str | None:
@@ -76,13 +71,8 @@ class RepoFollower:
         self.last = revision
         return revision
 
-    def _loop(self) -> None:
-        while not self.stop.is_set():
-            try:
-                self.check()
-            except RazeeError as e:
-                log.warning("cannot follow the fleet repo: %s", e.message)
-            except Exception:  # the hub keeps serving what it knows; the next poll tries again
-                log.exception("following the fleet repo failed")
-            self.wake.wait(self.poll)
-            self.wake.clear()
+    def _step(self) -> None:
+        try:
+            self.check()
+        except RazeeError as e:  # the hub keeps serving what it knows; the next poll tries again
+            log.warning("cannot follow the fleet repo: %s", e.message)

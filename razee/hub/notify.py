@@ -11,8 +11,8 @@ errors name only its scheme and host, and the database knows it by a hash.
 
 from __future__ import annotations
 
+import functools
 import logging
-import random
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,9 +22,11 @@ from urllib.parse import urlsplit
 import httpx
 
 from razee import __version__
+from razee.backoff import NOTIFY, Backoff
 from razee.errors import UsageError
 from razee.hub.journal import Journal
 from razee.hub.leader import Leadership
+from razee.hub.periodic import Periodic
 from razee.hub.transitions import Event
 
 log = logging.getLogger(__name__)
@@ -73,11 +75,10 @@ def parse_target(url: str) -> Target:
 
 @dataclass
 class Delivery:
-    """Retry settings: attempts in all, the first wait (doubled each time, up to `cap`), and a request's timeout."""
+    """Retry settings: attempts in all, the waits between them (razee/backoff.py), and a request's timeout."""
 
     attempts: int = 8
-    backoff: float = 1.0
-    cap: float = 60.0
+    backoff: Backoff = NOTIFY
     timeout: float = 10.0
 
 
@@ -92,22 +93,24 @@ class Notifier:
         self.counts: dict[str, int] = {"sent": 0, "retried": 0, "failed": 0, "dropped": 0}
         self.waiting = [0 for _ in self.targets]
         self._count_lock = threading.Lock()
-        self._wake = [threading.Event() for _ in self.targets]
-        self.threads = [threading.Thread(target=self._deliver_all, args=(i,), daemon=True,
-                                         name=f"razee-hub-notify-{i}") for i in range(len(self.targets))]
+        headers = {"User-Agent": f"razee-hub/{__version__}"}
+        self._clients = [httpx.Client(timeout=self.delivery.timeout, headers=headers, follow_redirects=False)
+                         for _ in self.targets]
+        self.loops = [Periodic(f"razee-hub-notify-{i}", functools.partial(self._deliver_all, i), every=1.0,
+                               first_wait=True) for i in range(len(self.targets))]
 
     def start(self) -> None:
         for t in self.targets:  # a receiver new to this database starts now, without the history
             self.journal.start_cursor(t.url)
-        for thread in self.threads:
-            thread.start()
+        for loop in self.loops:
+            loop.start()
 
     def close(self) -> None:
-        self.stop.set()
-        for wake in self._wake:
-            wake.set()
-        for t in self.threads:
-            t.join(timeout=2)
+        self.stop.set()  # ends a retry's wait at once
+        for loop in self.loops:
+            loop.close(timeout=2)
+        for client in self._clients:
+            client.close()
 
     def queued(self) -> int:
         return sum(self.waiting)
@@ -116,27 +119,22 @@ class Notifier:
         """Events were stored by the watcher: wake the deliveries (never waits for one)."""
         for event in events:
             log.info("event %s: %s", event.kind, event.text)
-        for wake in self._wake:
-            wake.set()
+        for loop in self.loops:
+            loop.nudge()
 
     def _count(self, outcome: str, n: int = 1) -> None:
         with self._count_lock:
             self.counts[outcome] += n
 
     def _deliver_all(self, index: int) -> None:
-        target = self.targets[index]
-        headers = {"User-Agent": f"razee-hub/{__version__}"}
-        with httpx.Client(timeout=self.delivery.timeout, headers=headers, follow_redirects=False) as client:
-            while not self.stop.is_set():
-                self._wake[index].wait(1.0)
-                self._wake[index].clear()
-                if not self.leadership.held:
-                    self.waiting[index] = 0
-                    continue
-                try:
-                    self._deliver_pending(client, index, target)
-                except Exception:  # the database may be away for a moment; the next round tries again
-                    log.exception("delivering notifications to %s failed", target.shown)
+        """One turn of a receiver's loop (the database may be away for a moment: the next turn tries again)."""
+        if not self.leadership.held:
+            self.waiting[index] = 0
+            return
+        try:
+            self._deliver_pending(self._clients[index], index, self.targets[index])
+        except Exception:  # named by its receiver's shown URL, never the URL itself
+            log.exception("delivering notifications to %s failed", self.targets[index].shown)
 
     def _deliver_pending(self, client: httpx.Client, index: int, target: Target) -> None:
         while not self.stop.is_set() and self.leadership.held:
@@ -177,7 +175,7 @@ class Notifier:
             if attempt == d.attempts:
                 break
             self._count("retried")
-            wait = min(d.cap, d.backoff * 2 ** (attempt - 1)) * random.uniform(0.8, 1.2)
+            wait = d.backoff.delay(attempt)
             log.info("notifying %s of %s failed (%s); retry %d in %.1fs", target.shown, event.kind, why, attempt,
                      wait)
             if self.stop.wait(wait):

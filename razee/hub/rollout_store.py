@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from razee.hub.model import CheckIn, ReportIn
@@ -31,8 +31,13 @@ def record_report(s: Session, report: ReportIn, revision: str, now: float) -> No
     if not revision:
         return
     if report.result in OK_RESULTS:
-        s.execute(upsert(s, SpokeRevision, {"spoke": report.spoke, "revision": revision, "applied_at": now},
-                         ["spoke", "revision"], []))
+        healthy = not report.unhealthy
+        s.execute(upsert(s, SpokeRevision, {"spoke": report.spoke, "revision": revision, "applied_at": now,
+                                            "healthy_at": now if healthy else None}, ["spoke", "revision"], []))
+        if healthy:  # the first healthy report of a revision it applied before (rolling out then)
+            s.execute(update(SpokeRevision).where(SpokeRevision.spoke == report.spoke,
+                                                  SpokeRevision.revision == revision,
+                                                  SpokeRevision.healthy_at.is_(None)).values(healthy_at=now))
     for c in report.checks:
         row = s.get(RolloutCheck, (report.spoke, revision, c.check))
         failed = row.failed if row is not None and row.failed else (describe(c) if c.result == "fail" else "")
@@ -99,3 +104,23 @@ def rollbacks(s: Session, revision: str | None = None, limit: int = 50) -> list[
         q = q.where(Rollback.from_revision == revision)
     return [{"spoke": r.spoke, "from": r.from_revision, "to": r.to_revision, "reason": r.reason, "by": r.by,
              "at": r.at} for r in s.execute(q).scalars()]
+
+
+@dataclass(frozen=True)
+class Applied:
+    applied_at: float
+    healthy_at: float | None
+
+
+def applied_by(s: Session, revision: str) -> dict[str, Applied]:
+    """Per spoke that ever applied `revision`: when, and when it first was healthy on it."""
+    rows = s.execute(select(SpokeRevision).where(SpokeRevision.revision == revision)).scalars()
+    return {r.spoke: Applied(r.applied_at, r.healthy_at) for r in rows}
+
+
+def taken_up(s: Session, revisions: Sequence[str]) -> set[str]:
+    """Which of `revisions` at least one spoke applied."""
+    if not revisions:
+        return set()
+    return set(s.execute(select(SpokeRevision.revision).where(SpokeRevision.revision.in_(list(revisions)))
+                         .distinct()).scalars())

@@ -140,12 +140,17 @@ class RolloutCheck(Base):
 
 
 class SpokeRevision(Base):
-    """Each revision a spoke applied, and when it first did (the hub's clock): what a rollback may return to."""
+    """Each revision a spoke applied, when it first did, and when it first was healthy on it (the hub's clock).
+
+    What a rollback may return to, and the history a revision's rollout view counts once the spoke moved on
+    (razee/hub/history.py): the spoke's current state says only where it is now.
+    """
 
     __tablename__ = "spoke_revisions"
     spoke: Mapped[str] = mapped_column(String(64), primary_key=True)
     revision: Mapped[str] = mapped_column(String(64), primary_key=True)
     applied_at: Mapped[float] = mapped_column(Float)
+    healthy_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class RolloutCompletion(Base):
@@ -166,3 +171,17 @@ class Rollback(Base):
     reason: Mapped[str] = mapped_column(Text)
     by: Mapped[str] = mapped_column(String(128))
     at: Mapped[float] = mapped_column(Float, index=True)
+
+
+class WebSession(Base):
+    """A dashboard sign-in (razee/hub/sessions.py): only a hash of its id is kept, bound to the token that made it.
+
+    In the database, not in a replica's memory, so every replica sees a sign-in, a sign-out and a revocation.
+    """
+
+    __tablename__ = "web_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the cookie's session id
+    token_id: Mapped[str] = mapped_column(String(32), index=True)
+    role: Mapped[str] = mapped_column(String(16))  # reader | admin, as the token was when it signed in
+    created: Mapped[float] = mapped_column(Float)
+    expires: Mapped[float] = mapped_column(Float, index=True)

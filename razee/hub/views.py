@@ -2,7 +2,8 @@
 
 A declared spoke that never reported is listed as such; a reporting spoke the repo no longer declares is marked
 undeclared. A revision's rollout comes from the spokes that revision declares and the rollout gate's own rules
-(razee/rollout/gate.py), so the hub shows exactly what the agents decide.
+(razee/rollout/gate.py), so the hub shows exactly what the agents decide; an older revision's rollout is told as
+it happened, from the spokes' history (razee/hub/history.py).
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ import time
 from typing import Any
 
 from razee.fleet.model import Wave
-from razee.hub import rollout_safety, rollout_store
+from razee.hub import history, rollout_safety, rollout_store
 from razee.hub.clock import calendar_now
 from razee.hub.schema import Revision, SpokeState
 from razee.hub.store import OK_RESULTS, Page, Store
-from razee.rollout.gate import SpokeRollout, decide, wave_states
+from razee.rollout.gate import Decision, SpokeRollout, decide, wave_states
 
 STATES = ("in-sync", "drifted", "missing", "failed", "rolling-out", "held", "never-reported", "stale")
 """The legend: every spoke is in exactly one of these."""
@@ -117,12 +118,13 @@ def _rollouts(store: Store, revision: str) -> list[SpokeRollout]:
 def rollout_state(store: Store, revision: str, record: bool = True, spoke: str | None = None) -> dict[str, Any]:
     """What an agent's rollout gate needs: every spoke's state, the hub's clock, and when the revision appeared.
 
-    An agent's question records the revision (its first-seen time starts the progress deadlines); anyone else's
-    does not add rows. `clock` is the hub's calendar (razee/hub/clock.py) for maintenance windows; `complete`,
-    `halted` and, for `spoke` when the revision halted under onFailure: rollback, `rollback` (razee/hub/
-    rollout_safety.py) tell the agent which revision to enforce.
+    A question adds no revision row: revisions come from the fleet repo (or an agent's report of one it applied),
+    whose first-seen time starts the progress deadlines; an agent's question may record a rollback or a completion
+    of a revision the hub knows (`record`). `clock` is the hub's calendar (razee/hub/clock.py) for maintenance
+    windows; `complete`, `halted` and, for `spoke` when the revision halted under onFailure: rollback, `rollback`
+    (razee/hub/rollout_safety.py) tell the agent which revision to enforce.
     """
-    row = store.touch_revision(revision) if record else store.revision(revision)
+    row = store.revision(revision)
     since = row.first_seen if row is not None else time.time()
     paused = store.paused_by()
     reports = _rollouts(store, revision)
@@ -146,15 +148,20 @@ def rollout(store: Store, revision: str | None) -> dict[str, Any]:
     """Where a revision stands, wave by wave: applied, waiting (and why), failed, timed out; the gate's reason."""
     revision = store.resolve_revision(revision) if revision else default_revision(store)
     row = store.revision(revision) if revision else None
-    now = time.time()
-    reports = _rollouts(store, revision)
-    paused = store.paused_by()
+    later = history.superseded(store, revision) if row is not None else None
+    now = later.at if later is not None else time.time()  # a superseded rollout is judged as it stood then
+    reports = history.as_it_happened(store, revision, _rollouts(store, revision))
+    paused = store.paused_by() if later is None else ""
     approvals = store.approvals(revision)
     out: dict[str, Any] = {"revision": revision, "pausedBy": paused, "approved": approvals, "waves": [],
                            "author": row.author if row else "", "message": row.message if row else "",
                            "committedAt": row.committed_at if row else "", "declared": False,
-                           "error": row.error if row else None}
+                           "error": row.error if row else None,
+                           "supersededBy": later.by if later is not None else "",
+                           "supersededAt": later.at if later is not None else None}
     _safety(store, revision, reports, now, out)
+    if later is not None:
+        out["haltedAny"] = ""
     if row is None or row.declared is None:  # not read from the repo: only the spokes that reported can be told
         applied = [r.spoke for r in reports if r.revision == revision and r.result in OK_RESULTS]
         failed = [r.spoke for r in reports if r.spoke not in applied and (
@@ -164,7 +171,7 @@ def rollout(store: Store, revision: str | None) -> dict[str, Any]:
         halted = next((sp.error.split(": ", 1)[1] for sp in store.spoke_rows() if sp.result == "waiting" and sp.error
                        and sp.error.startswith(f"waiting for {revision[:12]}: halted:")), "")
         out.update(applied=sorted(applied), failed=sorted(failed), pending=sorted(pending), neverReported=[],
-                   halted=halted)
+                   halted="" if later is not None else halted, skipped=[])
         return out
     declared = json.loads(row.declared)
     waves = [Wave.model_validate(w) for w in declared["waves"]]
@@ -176,9 +183,13 @@ def rollout(store: Store, revision: str | None) -> dict[str, Any]:
                       approved=frozenset(approvals), started=row.first_seen)
         if gate.halted and not halted:
             halted = gate.reason
+        if later is not None:  # the rollout stopped here: not halted, and nobody waits for it any more
+            gate = Decision(False, f"superseded by {later.by[:12]}")
         out["waves"].append({
             "name": wave.name, "members": list(state.members), "applied": list(state.applied),
-            "failed": list(state.failed), "timedOut": list(state.timed_out), "waiting": state.waiting,
+            "failed": list(state.failed), "timedOut": list(state.timed_out),
+            "waiting": state.waiting if later is None else {},
+            "skipped": sorted(state.waiting) if later is not None else [],
             "bakeLeft": round(state.bake_left), "bakeTime": wave.bake_time, "maxFailures": wave.max_failures,
             "progressDeadline": wave.progress_deadline, "requireApproval": wave.require_approval,
             "approvedBy": approvals.get(wave.name), "gate": {"allowed": gate.allowed, "reason": gate.reason},
@@ -188,9 +199,10 @@ def rollout(store: Store, revision: str | None) -> dict[str, Any]:
     out.update(declared=True,
                applied=sorted(s for st in states for s in st.applied),
                failed=sorted(s for st in states for s in (*st.failed, *st.timed_out)),
-               pending=sorted(s for st in states for s in st.waiting),
+               pending=sorted(s for st in states for s in st.waiting) if later is None else [],
+               skipped=sorted(s for st in states for s in st.waiting) if later is not None else [],
                neverReported=sorted(s for s in members if s not in known),
-               halted=halted or out.get("haltedAny", ""))
+               halted="" if later is not None else halted or out.get("haltedAny", ""))
     return out
 
 

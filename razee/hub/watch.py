@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 
 from razee.hub.journal import Fenced, Journal
 from razee.hub.leader import Leadership
+from razee.hub.periodic import Periodic
 from razee.hub.store import Store
 from razee.hub.transitions import Event, Snapshot, Transitions, take_snapshot
 
@@ -41,9 +42,9 @@ class FleetWatch:
         self.listeners: list[Callable[[Sequence[Event]], None]] = []
         self._lock = threading.Lock()
         self._snapshot: Snapshot | None = None
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._transitions: Transitions | None = None
+        self._loop = Periodic("razee-hub-watch", self._step, every, coalesce=COALESCE_SECONDS,
+                              on_stop=self._release)
 
     def current(self) -> Snapshot:
         """The latest snapshot, taken now if the cached one is older than `max_age`."""
@@ -63,37 +64,28 @@ class FleetWatch:
 
     def nudge(self) -> None:
         """A report was stored: look soon (never blocks the caller)."""
-        self._wake.set()
+        self._loop.nudge()
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="razee-hub-watch", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def close(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None and self._thread.is_alive():
-            self._thread.join(timeout=30)
+        self._loop.close()
 
-    def _loop(self) -> None:
-        transitions: Transitions | None = None
-        while not self._stop.is_set():
-            try:
-                transitions = self._look(transitions)
-            except Fenced as e:
-                log.warning("another replica announces the fleet's events now (%s)", e)
-                transitions = None
-                if self.leadership is not None:
-                    self.leadership.release()
-            except Exception:  # the database may be away for a moment; the next look starts from what is stored
-                log.exception("looking at the fleet failed")
-                transitions = None
-            self._wake.wait(self.every)
-            if self._wake.is_set() and not self._stop.is_set():
-                self._stop.wait(COALESCE_SECONDS)
-            self._wake.clear()
+    def _release(self) -> None:
         if self.leadership is not None:
             self.leadership.release()
+
+    def _step(self) -> None:
+        try:
+            self._transitions = self._look(self._transitions)
+        except Fenced as e:
+            log.warning("another replica announces the fleet's events now (%s)", e)
+            self._transitions = None
+            self._release()
+        except Exception:  # the next look starts from what is stored (the loop logs it)
+            self._transitions = None
+            raise
 
     def _look(self, transitions: Transitions | None) -> Transitions | None:
         """One look: the events since the baseline, stored with the new baseline, then handed to listeners."""

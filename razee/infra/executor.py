@@ -9,13 +9,13 @@ not yet started are not tried, since each would fail the same way.
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from razee.backoff import INFRA, Backoff
 from razee.infra.changes import InfraAction, InfraChange, InfraPlan
 from razee.infra.model import WorkerState
 from razee.infra.provider import FatalProviderError, Provider, ProviderError, TransientProviderError
@@ -27,8 +27,8 @@ _CLUSTER_LEVEL = (InfraAction.CREATE_CLUSTER, InfraAction.UPGRADE_MASTER, InfraA
 class ExecOptions:
     concurrency: int = 8
     attempts: int = 5
-    backoff: float = 0.2
-    """Seconds before the first retry; doubles on each retry, with jitter."""
+    backoff: Backoff = INFRA
+    """The waits between retries of a transient error (razee/backoff.py)."""
     wave_timeout: float = 600.0
     poll: float = 0.5
 
@@ -54,7 +54,6 @@ def apply_infra(provider: Provider, plan: InfraPlan, options: ExecOptions | None
     fatal = threading.Event()
 
     def run(change: InfraChange) -> None:
-        delay = opt.backoff
         for attempt in range(1, opt.attempts + 1):
             if fatal.is_set():
                 with lock:
@@ -72,8 +71,7 @@ def apply_infra(provider: Provider, plan: InfraPlan, options: ExecOptions | None
                     return
                 with lock:
                     result.retries += 1
-                sleep(delay * (0.5 + random.random()))
-                delay *= 2
+                sleep(opt.backoff.delay(attempt))
             except FatalProviderError as e:
                 with lock:
                     if not fatal.is_set():  # the first one says it all; the others would repeat it

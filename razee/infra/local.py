@@ -6,15 +6,15 @@ injection makes a share of requests fail before doing anything (`fail_rate`) or 
 lost (`lost_rate`), and a share of new workers end up critical (`critical_rate`). Requests are idempotent by
 client token, so a retried or crashed apply never orders twice.
 
-Settings (passed in: `--infra-db`, then `providers.local` in the fleet repo; else from the environment as
-RAZEE_LOCAL_CLOUD_<NAME>): DB (the SQLite file), DELAY (seconds per provisioning stage, default 2), LATENCY (seconds
-per request, default 0), FAIL_RATE, LOST_RATE, CRITICAL_RATE (shares between 0 and 1), SEED (for repeatable failure
-injection).
+Settings, from the command (`--infra-db`, else `<--state-dir>/local-cloud.sqlite`; the environment as
+RAZEE_LOCAL_CLOUD_<NAME>, read by the CLI), which win over `providers.local` in the fleet repo: DB (the SQLite
+file), DELAY (seconds per provisioning stage, default 2), LATENCY (seconds per request, default 0), FAIL_RATE,
+LOST_RATE, CRITICAL_RATE (shares between 0 and 1), SEED (for repeatable failure injection). Nothing here reads the
+environment: the CLI passes what it found.
 """
 
 from __future__ import annotations
 
-import os
 import random
 import sqlite3
 import threading
@@ -43,13 +43,8 @@ CREATE TABLE IF NOT EXISTS requests (token TEXT PRIMARY KEY, result TEXT NOT NUL
 """
 
 
-def default_db_path() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    return Path(base) / "razee" / "local-cloud.sqlite"
-
-
 def _setting(settings: Mapping[str, str], name: str, default: str) -> str:
-    return settings.get(name) or os.environ.get(f"RAZEE_LOCAL_CLOUD_{name.upper()}") or default
+    return settings.get(name) or default
 
 
 def _rate(settings: Mapping[str, str], name: str) -> float:
@@ -67,7 +62,9 @@ class LocalCloud:
     name = "local"
 
     def __init__(self, settings: Mapping[str, str]) -> None:
-        path = Path(_setting(settings, "db", str(default_db_path())))
+        if not settings.get("db"):
+            raise UsageError("local provider: no state file (db) given; razee passes --infra-db or --state-dir")
+        path = Path(settings["db"])
         try:
             self.delay = float(_setting(settings, "delay", "2"))
         except ValueError:
@@ -84,9 +81,10 @@ class LocalCloud:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        # the tables first, in one transaction: whoever opens a new file sees all of them or an empty file
+        self.db.executescript("BEGIN IMMEDIATE;\n" + SCHEMA + "COMMIT;\n")
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
         self.lock = threading.Lock()
 
     def close(self) -> None:
@@ -197,7 +195,7 @@ class LocalCloud:
 
 
 class LocalSettings(BaseModel):
-    """`providers.local` in the fleet repo; the environment (RAZEE_LOCAL_CLOUD_<NAME>) fills what is not set."""
+    """`providers.local` in the fleet repo; what the command passes (options, RAZEE_LOCAL_CLOUD_<NAME>) wins."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
 

@@ -1,4 +1,9 @@
-"""Kubernetes API errors as named classes, with the server's message trimmed for logs and users."""
+"""Kubernetes API errors as named classes, with the server's message trimmed for logs and users.
+
+Each class says by its bases what kind of failure it is: the server refusing the object (`Invalid`, a
+`RefusedError`: exit 2) or the service failing (the others, `ServiceError`s: exit 4). No caller maps one to the
+other.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,15 @@ import json
 import re
 from typing import Any, cast
 
-from razee.errors import ServiceError
+from razee.errors import EXIT_SERVICE, RazeeError, RefusedError, ServiceError
 
 MAX_MESSAGE = 500
 
 
-class KubeError(ServiceError):
+class KubeError(RazeeError):
     """An API request failed; `status` is the HTTP status (0 when the server could not be reached)."""
+
+    exit_code = EXIT_SERVICE  # a failure on the server's side unless the class says otherwise
 
     def __init__(self, message: str, status: int = 0, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
@@ -20,23 +27,23 @@ class KubeError(ServiceError):
         self.details = details or {}
 
 
-class NotFound(KubeError):
+class NotFound(KubeError, ServiceError):
     pass
 
 
-class Conflict(KubeError):
+class Conflict(KubeError, ServiceError):
     """409: an apply conflict with another field manager, or an object that already exists."""
 
 
-class Forbidden(KubeError):
+class Forbidden(KubeError, ServiceError):
     pass
 
 
-class Invalid(KubeError):
-    """422 or 400: the server rejected the object."""
+class Invalid(RefusedError, KubeError):
+    """422 or 400: the server refused the object as invalid; an input error (exit 2)."""
 
 
-class Unavailable(KubeError):
+class Unavailable(KubeError, ServiceError):
     """The server could not be reached, timed out, or answered 5xx/429."""
 
 

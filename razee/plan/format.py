@@ -1,37 +1,45 @@
-"""Rendering a plan for people (coloured unified diffs) and machines (JSON)."""
+"""A plan as text for people (unified diffs, each line with its colour) and for machines (JSON).
+
+Nothing here prints: the CLI writes the lines (razee.output.Lines colours them on a terminal).
+"""
 
 from __future__ import annotations
 
 import json
 
-from razee.output import Lines
 from razee.plan.model import Action, Plan
 from razee.plan.view import unified_diff
 
 _STYLE = {"+": "green", "-": "red", "@": "cyan"}
 
+StyledLine = tuple[str, str]
+"""A line of text and its rich style ("" for none)."""
 
-def print_plan(plan: Plan, out: Lines) -> None:
+
+def plan_lines(plan: Plan) -> list[StyledLine]:
+    """The plan as a coloured unified diff per changed object, its warnings and its summary line."""
+    out: list[StyledLine] = []
     for change in plan.changes:
         if change.action == Action.UNCHANGED:
             continue
         header = f"{change.action.value} {change.key}: {change.reason}"
         if change.source and f"[{change.source}]" not in change.reason:  # some reasons name it already
             header += f"  [{change.source}]"
-        out.line(header, "bold")
+        out.append((header, "bold"))
         for conflict in change.conflicts:
-            out.line(f"  conflict: {conflict}", "yellow")
+            out.append((f"  conflict: {conflict}", "yellow"))
         for taken in change.takeovers:
-            out.line(f"  takes over {taken['path']} from {taken['manager']}", "yellow")
+            out.append((f"  takes over {taken['path']} from {taken['manager']}", "yellow"))
         if change.action in (Action.CREATE, Action.UPDATE, Action.PRUNE, Action.RECREATE):
             after = None if change.action == Action.PRUNE else change.after
             diff = unified_diff(change.before, after, str(change.key).replace(" ", "/"))
             for line in diff.splitlines():
                 style = _STYLE.get(line[:1]) if not line.startswith(("+++", "---")) else "bold"
-                out.line(line, style or "")
+                out.append((line, style or ""))
     for warning in plan.warnings:
-        out.line(f"warning: {warning}", "yellow")
-    out.line(plan.summary(), "bold")
+        out.append((f"warning: {warning}", "yellow"))
+    out.append((plan.summary(), "bold"))
+    return out
 
 
 def plan_json(plan: Plan) -> str:

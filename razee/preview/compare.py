@@ -24,6 +24,8 @@ from razee.preview.model import InfraDelta, ObjectChange, Preview, SpokePreview
 from razee.render.manifest import Manifest, ObjectKey
 from razee.render.parallel import MIN_CLUSTERS, fork_map
 from razee.render.renderer import TEMPLATES_DIR, Renderer
+from razee.render.secrets import SecretStore, load_identities
+from razee.render.settings import RenderSettings
 
 
 @dataclass(frozen=True)
@@ -40,11 +42,20 @@ class Side:
         return cls(label, root, load_fleet(root, cache), TemplateSet(root))
 
 
-def compare_revisions(old: Side, new: Side, spokes: Iterable[str] | None = None, full: bool = False) -> Preview:
+def _renderers(old: Side, new: Side, age_identity: str | None) -> tuple[Renderer, Renderer]:
+    """A renderer per side; without an identity, secrets render as placeholders derived from the ciphertext."""
+    identities = load_identities(age_identity)
+    return (Renderer(old.root, old.fleet, SecretStore(old.root, identities, False)),
+            Renderer(new.root, new.fleet, SecretStore(new.root, identities, False)))
+
+
+def compare_revisions(old: Side, new: Side, spokes: Iterable[str] | None = None, full: bool = False,
+                      settings: RenderSettings | None = None) -> Preview:
+    settings = settings or RenderSettings()
     old_views = {v.spoke.name: v for v in old.fleet.spokes()}
     new_views = {v.spoke.name: v for v in new.fleet.spokes()}
     names = sorted(set(old_views) | set(new_views)) if spokes is None else sorted(spokes)
-    old_renderer, new_renderer = Renderer(old.root, old.fleet), Renderer(new.root, new.fleet)
+    old_renderer, new_renderer = _renderers(old, new, settings.age_identity)
     template_changes = changed_templates(old.templates, new.templates)
 
     def one(name: str) -> tuple[SpokePreview | None, list[Finding], InputError | None]:
@@ -86,7 +97,8 @@ def compare_revisions(old: Side, new: Side, spokes: Iterable[str] | None = None,
         new_renderer.compile_all()
     out: list[SpokePreview] = []
     violations: list[Finding] = []
-    for sp, found, error in fork_map(one, names, weight):  # spoke by spoke, on every core for a large fleet
+    # spoke by spoke, on every core for a large fleet
+    for sp, found, error in fork_map(one, names, weight, settings.processes):
         if error is not None:
             raise error
         violations.extend(f for f in found if f not in violations)

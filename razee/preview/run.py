@@ -7,17 +7,18 @@ from pathlib import Path
 
 from razee.errors import InputError, UsageError
 from razee.fleet.loader import ParseCache
-from razee.pipeline import Selection
 from razee.preview.compare import Side, compare_revisions
 from razee.preview.model import Preview
+from razee.reconcile.load import Selection
 from razee.render.renderer import TEMPLATES_DIR
+from razee.render.settings import RenderSettings
 from razee.source.local import changed_paths, resolve_repo, revision_snapshot
 
 FLEET_DIRS = ("environments/", f"{TEMPLATES_DIR}/")
 
 
 def preview_revisions(repo: str | None, old_rev: str, new_rev: str | None, selection: Selection,
-                      full: bool = False) -> Preview:
+                      full: bool = False, settings: RenderSettings | None = None) -> Preview:
     """Compare `old_rev` with `new_rev` (default: the working tree) for the selected spokes."""
     root = resolve_repo(repo)
     new_label = new_rev or "working tree"
@@ -35,7 +36,7 @@ def preview_revisions(repo: str | None, old_rev: str, new_rev: str | None, selec
         old = _load(old_rev, old_root, cache)
         new = _load(new_label, new_root, cache)
         spokes = _selected(selection, old, new)
-        return compare_revisions(old, new, spokes, full=full)
+        return compare_revisions(old, new, spokes, full=full, settings=settings)
 
 
 def _load(label: str, root: Path, cache: ParseCache) -> Side:

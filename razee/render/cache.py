@@ -6,7 +6,8 @@ templates and the gate; the commands that only compare (a no-op `razee diff`, an
 little more than their API requests. Only what passed the gate is stored.
 
 Never stored on disk: a render that decrypted a secret. The agent keeps its entries in memory; the CLI keeps them
-under the user's cache directory (`$RAZEE_CACHE_DIR`, else `$XDG_CACHE_HOME/razee/render`), which is safe to delete.
+in the folder the CLI names (`--cache-dir`, `$RAZEE_CACHE_DIR`, else `$XDG_CACHE_HOME/razee/render`), which is safe
+to delete.
 """
 
 from __future__ import annotations
@@ -22,9 +23,36 @@ from typing import Any, Protocol
 
 from razee.render.manifest import Manifest, Provenance
 
-FORMAT = 1
+FORMAT = 2
+"""Version of the cached JSON; an entry of another version is a miss."""
 INPUT_DIRS = ("environments", "templates")
+"""The fleet repo's folders a render reads: the key hashes every file under them."""
 DISK_ENTRIES = 32
+"""Entries the CLI's disk cache keeps; the oldest go first."""
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """The fleet's `engine` settings (razee.fleet.model.Engine) as a pass needs them, cheap to cache and read back.
+
+    A plain dataclass, not the fleet's pydantic model: a render taken from the cache loads no fleet model.
+    """
+
+    conflicts: str = "takeover"
+    """`takeover` or `refuse`: what an unattended pass does with fields another apply manager owns."""
+    prune_timeout: float = 60.0
+    """Seconds a prune waits for a deleted object to be gone."""
+
+    @property
+    def takes_over(self) -> bool:
+        return self.conflicts == "takeover"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"conflicts": self.conflicts, "pruneTimeout": self.prune_timeout}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> EngineSettings:
+        return cls(str(doc["conflicts"]), float(doc["pruneTimeout"]))
 
 
 @dataclass(frozen=True)
@@ -35,12 +63,13 @@ class SpokeBundle:
     region: str
     wave: str
     manifests: tuple[Manifest, ...]
-    meta: dict[str, Any] = field(default_factory=dict)  # JSON only: engine settings
+    engine: EngineSettings = field(default_factory=EngineSettings)
     decrypted: bool = False  # rendered with real secret values: never written to disk
     fleet: Any = field(default=None, compare=False, repr=False)  # the loaded fleet, kept in memory only
 
     def to_json(self) -> dict[str, Any]:
-        return {"format": FORMAT, "spoke": self.spoke, "region": self.region, "wave": self.wave, "meta": self.meta,
+        return {"format": FORMAT, "spoke": self.spoke, "region": self.region, "wave": self.wave,
+                "engine": self.engine.to_json(),
                 "manifests": [{"obj": m.obj, "source": [m.source.template, m.source.document, m.source.line,
                                                         m.source.cluster, m.source.item]} for m in self.manifests]}
 
@@ -49,7 +78,7 @@ class SpokeBundle:
         if doc.get("format") != FORMAT:
             raise ValueError("another cache format")
         manifests = tuple(Manifest(m["obj"], Provenance(*m["source"])) for m in doc["manifests"])
-        return cls(doc["spoke"], doc["region"], doc["wave"], manifests, dict(doc["meta"]))
+        return cls(doc["spoke"], doc["region"], doc["wave"], manifests, EngineSettings.from_json(doc["engine"]))
 
 
 class RenderCache(Protocol):
@@ -111,15 +140,6 @@ class DiskRenderCache:
 
     def __init__(self, directory: Path) -> None:
         self.dir = directory
-
-    @classmethod
-    def default(cls) -> DiskRenderCache | None:
-        if os.environ.get("RAZEE_NO_CACHE"):
-            return None
-        explicit = os.environ.get("RAZEE_CACHE_DIR")
-        base = Path(explicit) if explicit else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / (
-            "razee/render")
-        return cls(base)
 
     def get(self, key: str) -> SpokeBundle | None:
         path = self.dir / f"{key}.json"

@@ -2,7 +2,8 @@
 
 Rendering is CPU-bound Python, so threads do not help. Forked workers inherit the loaded fleet and compiled
 templates instead of receiving them, and send back only their results. Small jobs stay in process: forking costs
-more than rendering a few small spokes. `RAZEE_PROCESSES=1` turns it off.
+more than rendering a few small spokes. One process (`--processes 1`, RAZEE_PROCESSES=1, read by the CLI) turns
+it off.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ MIN_CLUSTERS = 300  # below this many clusters in all, one process is faster tha
 _JOB: Callable[[Any], Any] | None = None
 
 
-def workers() -> int:
-    env = os.environ.get("RAZEE_PROCESSES", "")
-    if env.isdigit() and int(env) >= 1:
-        return int(env)
+def workers(processes: int | None = None) -> int:
+    """`processes` when given (at least 1), else one per core this process may run on."""
+    if processes is not None and processes >= 1:
+        return processes
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
@@ -38,13 +39,13 @@ def _run(item: Any) -> Any:
     return _JOB(item)
 
 
-def fork_map(job: Callable[[T], R], items: Sequence[T], weight: int) -> list[R]:
+def fork_map(job: Callable[[T], R], items: Sequence[T], weight: int, processes: int | None = None) -> list[R]:
     """`[job(i) for i in items]`, in order, in forked workers when `weight` (clusters involved) makes it pay.
 
     `job` must return picklable values and report failures as values, not exceptions, so that every item's
     problems are collected as they would be in process.
     """
-    n = min(workers(), len(items))
+    n = min(workers(processes), len(items))
     if n <= 1 or weight < MIN_CLUSTERS or "fork" not in multiprocessing.get_all_start_methods():
         return [job(i) for i in items]
     global _JOB

@@ -28,7 +28,7 @@ from razee.render.groups import canonical
 from razee.render.manifest import Manifest, ObjectKey, Provenance, SpokeRender
 from razee.render.parallel import MIN_CLUSTERS, fork_map
 from razee.render.sandbox import make_environment
-from razee.render.secrets import SecretStore, find_leaks, load_identities
+from razee.render.secrets import SecretStore, find_leaks
 from razee.yamlsrc import load_manifests
 
 TEMPLATES_DIR = "templates"
@@ -42,7 +42,7 @@ class Renderer:
     def __init__(self, repo: Path, fleet: Fleet, secrets: SecretStore | None = None) -> None:
         self.repo = repo
         self.fleet = fleet
-        self.secrets = secrets if secrets is not None else SecretStore(repo, load_identities(), False)
+        self.secrets = secrets if secrets is not None else SecretStore(repo, None, False)
         self.templates_root = repo / TEMPLATES_DIR
         self.env: SandboxedEnvironment = make_environment(self.templates_root)
         self.templates = {g: self._list(g) for g in GROUPS}
@@ -243,7 +243,7 @@ def check_duplicates(manifests: Iterable[Manifest], findings: list[Finding]) -> 
 
 
 def render_spokes(repo: Path, fleet: Fleet, views: Iterable[SpokeView],
-                  secrets: SecretStore | None = None) -> list[SpokeRender]:
+                  secrets: SecretStore | None = None, processes: int | None = None) -> list[SpokeRender]:
     """Render several spokes (on every core when there are many), collecting every spoke's problems first."""
     renderer = Renderer(repo, fleet, secrets)
     chosen = list(views)
@@ -257,7 +257,7 @@ def render_spokes(repo: Path, fleet: Fleet, views: Iterable[SpokeView],
         except InputError as e:
             return None, e.findings, renderer.secrets.opened()
 
-    outcomes = fork_map(one, range(len(chosen)), weight)
+    outcomes = fork_map(one, range(len(chosen)), weight, processes)
     results: list[SpokeRender] = []
     findings: list[Finding] = []
     for result, problems, opened in outcomes:

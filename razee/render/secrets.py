@@ -1,17 +1,16 @@
 """Encrypted secrets in the fleet repo: `environments/secrets/<name>.age`, age-encrypted YAML mappings.
 
 Templates read them as `secrets.<name>.<key>`. They are decrypted lazily, in memory only, with the age identity
-named by RAZEE_AGE_IDENTITY (a file, as `age -i` takes). Without an identity, commands that never touch a
-cluster (render, validate, the revision preview) get a placeholder per value instead: derived from the
-ciphertext, so a re-encrypted secret still shows up as a change, and never the plaintext. Commands that apply
-refuse to run without the identity. Plaintext handed to templates is remembered, so the renderer can refuse a
-template that copies a secret into anything but a Secret.
+file the command is given (--age-identity or RAZEE_AGE_IDENTITY, read by the CLI; a file, as `age -i` takes).
+Without an identity, commands that never touch a cluster (render, validate, the revision preview) get a
+placeholder per value instead: derived from the ciphertext, so a re-encrypted secret still shows up as a change,
+and never the plaintext. Commands that apply refuse to run without the identity. Plaintext handed to templates is
+remembered, so the renderer can refuse a template that copies a secret into anything but a Secret.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -26,8 +25,8 @@ IDENTITY_ENV = "RAZEE_AGE_IDENTITY"
 MIN_LEAK_LENGTH = 6
 
 
-def load_identities(path: str | None = None) -> list[Any] | None:
-    path = path or os.environ.get(IDENTITY_ENV)
+def load_identities(path: str | None) -> list[Any] | None:
+    """The age identities in the file `path`; None without a file."""
     if not path:
         return None
     try:

@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 
 from razee.fleet.model import Wave, parse_duration
 from razee.fleet.windows import WindowSpec, window_reason
+from razee.wire import OK_RESULTS, PassOutcome
 
-OK_RESULTS = ("applied", "in-sync", "healed", "drifted")
-BAD_RESULTS = ("failed", "rejected")
+BAD_RESULTS = (PassOutcome.FAILED, PassOutcome.REJECTED)
+"""Outcomes that count against a wave's failure limit."""
 NAMES_SHOWN = 8
 
 
@@ -110,7 +111,7 @@ def wave_states(revision: str, waves: Sequence[Wave], declared: Mapping[str, str
                 applied.append(m)
             elif s.revision == revision and s.result in OK_RESULTS:
                 waiting[m] = f"{s.unhealthy} object(s) not healthy yet"
-            elif s.result == "waiting":
+            elif s.result == PassOutcome.WAITING:
                 waiting[m] = f"held by the gate (runs {s.revision[:12] or 'nothing yet'})"
             else:
                 waiting[m] = f"not applied ({s.result or 'no result'} at {s.revision[:12] or '?'})"

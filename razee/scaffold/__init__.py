@@ -95,7 +95,7 @@ def _write_files(root: Path, values: dict[str, str]) -> list[Path]:
 def _check(root: Path) -> None:
     """Load and render the new repo with the policy gate: a name the fleet model refuses stops here."""
     from razee.errors import InputError
-    from razee.pipeline import Selection, render
+    from razee.reconcile.load import Selection, render
 
     try:
         render(root, Selection())

@@ -20,8 +20,8 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fleetgen import generate
 
-from razee.pipeline import Selection
 from razee.preview.run import preview_revisions
+from razee.reconcile.load import Selection
 
 REPO = Path(__file__).resolve().parents[2]
 ACTOR = git.Actor("bench", "bench@example.com")

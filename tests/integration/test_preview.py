@@ -11,8 +11,8 @@ import git
 import pytest
 
 from razee.fleet.loader import load_fleet
-from razee.pipeline import Selection
 from razee.preview.run import preview_revisions
+from razee.reconcile.load import Selection
 from tests.conftest import run_razee
 from tests.fleetrepo import TEMPLATES, fleet_copy, region_copy, write_repo
 

@@ -24,7 +24,7 @@ from kubernetes import client, config
 
 import razee.kube.client as kube_client
 from razee.agent.core import Agent, AgentSettings
-from razee.agent.report import PassOutcome
+from razee.agent.report import PassReport
 from razee.kube.inventory import INVENTORY_LABEL
 from razee.kube.watchcache import LiveCache
 from razee.reconcile import PassOptions
@@ -129,7 +129,7 @@ def configmap(ns: str, name: str) -> ObjectKey:
     return ObjectKey("", "ConfigMap", ns, name)
 
 
-def status_of(outcome: PassOutcome, ns: str, name: str) -> dict[str, Any]:
+def status_of(outcome: PassReport, ns: str, name: str) -> dict[str, Any]:
     (found,) = [o for o in outcome.objects if o["namespace"] == ns and o["name"] == name and o["kind"] == "ConfigMap"]
     return found
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any, cast
 
-from razee.agent.report import PassOutcome, describe_objects
+from razee.agent.report import PassReport, describe_objects
 from razee.hub.model import ReportIn
 from razee.kube.applier import ApplyResult
 from razee.plan.model import Action, Change
 from razee.reconcile import Pass
 from razee.render.manifest import ObjectKey
+from razee.wire import PassOutcome
 
 
 def key(name: str) -> ObjectKey:
@@ -48,7 +49,7 @@ def test_every_action_has_a_status_and_a_missing_object_is_drift() -> None:
 
 def test_a_report_is_trimmed_to_what_the_hub_accepts() -> None:
     huge = Change(key("huge"), Action.UPDATE, "drift", drift=[f"/data/{'k' * 2000}{i}" for i in range(500)])
-    outcome = PassOutcome("drifted", "spoke-a", "us-south", "agent-0", source={"revision": "r" * 40},
+    outcome = PassReport(PassOutcome.DRIFTED, "spoke-a", "us-south", "agent-0", source={"revision": "r" * 40},
                           objects=describe_objects(run_of([huge]), None, drift_only=True),
                           unhealthy=[{"object": "x", "status": "degraded", "reason": "r" * 10_000}] * 500,
                           findings=["f" * 10_000] * 500, error="e" * 100_000, durations={"total": 1.5})

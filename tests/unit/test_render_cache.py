@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from razee.pipeline import render_spoke
-from razee.render.cache import DISK_ENTRIES, DiskRenderCache, MemoryRenderCache, SpokeBundle, input_key
+from razee.reconcile.load import render_spoke
+from razee.render.cache import DISK_ENTRIES, DiskRenderCache, EngineSettings, MemoryRenderCache, SpokeBundle, input_key
 from razee.render.manifest import Manifest, Provenance
 from tests.fleetrepo import write_repo
 
@@ -14,7 +14,7 @@ from tests.fleetrepo import write_repo
 def bundle(name: str = "s", decrypted: bool = False) -> SpokeBundle:
     m = Manifest({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "n"},
                   "data": {"k": "café 😀"}}, Provenance("templates/spoke/a.yaml.j2", 1, 3, "c1"))
-    return SpokeBundle(name, "r", "main", (m,), {"engine": {"conflicts": "takeover"}}, decrypted=decrypted)
+    return SpokeBundle(name, "r", "main", (m,), EngineSettings("takeover"), decrypted=decrypted)
 
 
 def test_the_key_follows_every_input_file_and_nothing_else(tmp_path: Path) -> None:
@@ -69,7 +69,7 @@ def test_a_cached_render_equals_a_fresh_one_and_an_edit_is_seen(tmp_path: Path) 
     assert again.fleet is None and first.fleet is not None  # the second came from disk
     assert [m.obj for m in again.manifests] == [m.obj for m in fresh.manifests]
     assert [m.source for m in again.manifests] == [m.source for m in fresh.manifests]
-    assert (again.region, again.wave, again.meta) == (fresh.region, fresh.wave, fresh.meta)
+    assert (again.region, again.wave, again.engine) == (fresh.region, fresh.wave, fresh.engine)
     template = root / "templates" / "spoke" / "base.yaml.j2"
     template.write_text(template.read_text().replace("name: spoke-info", "name: spoke-info-2"))
     edited = render_spoke(root, "spoke-a", cache)

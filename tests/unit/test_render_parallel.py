@@ -11,6 +11,7 @@ from razee.errors import InputError
 from razee.fleet.loader import load_fleet
 from razee.render import parallel
 from razee.render.renderer import render_spokes
+from razee.render.settings import RenderSettings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts" / "bench"))
 from fleetgen import generate
@@ -19,10 +20,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _render(root: Path, workers: str, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[object]]]:
-    monkeypatch.setenv("RAZEE_PROCESSES", workers)
     fleet = load_fleet(root)
     return [(r.spoke, [(m.key, m.obj, m.source) for m in r.manifests])
-            for r in render_spokes(root, fleet, fleet.spokes())]
+            for r in render_spokes(root, fleet, fleet.spokes(), processes=int(workers))]
 
 
 def test_forked_render_equals_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -31,9 +31,9 @@ def test_forked_render_equals_in_process(tmp_path: Path, monkeypatch: pytest.Mon
     forked = []
     real_fork_map = parallel.fork_map
 
-    def watched(job, items, weight):  # type: ignore[no-untyped-def]
+    def watched(job, items, weight, processes=None):  # type: ignore[no-untyped-def]
         forked.append(len(items))
-        return real_fork_map(job, items, weight)
+        return real_fork_map(job, items, weight, processes)
 
     monkeypatch.setattr("razee.render.renderer.fork_map", watched)
     two = _render(root, "2", monkeypatch)
@@ -51,10 +51,9 @@ def test_forked_render_collects_every_spokes_errors(tmp_path: Path, monkeypatch:
     monkeypatch.setattr(parallel, "MIN_CLUSTERS", 1)
     messages = []
     for workers in ("2", "1"):
-        monkeypatch.setenv("RAZEE_PROCESSES", workers)
         fleet = load_fleet(root)
         with pytest.raises(InputError) as e:
-            render_spokes(root, fleet, fleet.spokes())
+            render_spokes(root, fleet, fleet.spokes(), processes=int(workers))
         messages.append([str(f) for f in e.value.findings])
     assert messages[0] == messages[1]
     assert len(messages[0]) == 6  # one per spoke, each naming its 20 clusters
@@ -62,8 +61,7 @@ def test_forked_render_collects_every_spokes_errors(tmp_path: Path, monkeypatch:
                for m in messages[0])
 
 
-def test_small_jobs_stay_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RAZEE_PROCESSES", "2")
+def test_small_jobs_stay_in_process() -> None:
     pid = [0]
 
     def job(i: int) -> int:
@@ -71,7 +69,7 @@ def test_small_jobs_stay_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
         pid[0] = os.getpid()
         return i * 2
 
-    assert parallel.fork_map(job, [1, 2, 3], weight=10) == [2, 4, 6]
+    assert parallel.fork_map(job, [1, 2, 3], weight=10, processes=2) == [2, 4, 6]
     import os
     assert pid[0] == os.getpid()  # ran here: the list it changed is ours
 
@@ -92,8 +90,7 @@ def test_forked_preview_equals_in_process(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(parallel, "MIN_CLUSTERS", 1)
     results = []
     for workers in ("2", "1"):
-        monkeypatch.setenv("RAZEE_PROCESSES", workers)
         old, new = Side.load("old", old_root, {}), Side.load("new", new_root, {})
-        results.append(compare_revisions(old, new).to_json())
+        results.append(compare_revisions(old, new, settings=RenderSettings(processes=int(workers))).to_json())
     assert results[0] == results[1]
     assert results[0]["summary"]["spokes"] == 6  # a template every spoke uses

@@ -1,4 +1,8 @@
-"""The pipeline shared by the CLI and the agent: render a spoke, plan Kubernetes and infrastructure, apply."""
+"""Planning one spoke's pass: its render (from the cache when unchanged), then Kubernetes and infrastructure plans.
+
+The plans hold the open connections they were made with, so applying them (razee.reconcile.flow) reads nothing
+again; `Pass.close()` lets go of them.
+"""
 
 from __future__ import annotations
 
@@ -16,9 +20,9 @@ from razee.kube.discovery import Discovery
 from razee.kube.health import Health, health_of
 from razee.kube.planner import PassMemo, PlanOptions, PlanState, plan_changes
 from razee.kube.wait import wait_healthy
-from razee.pipeline import render_spoke
 from razee.plan.model import Plan
-from razee.render.cache import RenderCache
+from razee.reconcile.load import render_spoke
+from razee.render.cache import EngineSettings, RenderCache
 from razee.render.manifest import Manifest, ObjectKey
 
 if TYPE_CHECKING:  # infrastructure (and the fleet model it reads) loads only for passes that include it
@@ -49,6 +53,8 @@ class PassOptions:
     take_over_conflicts: bool | None = None
     """Take fields over from other apply managers: True/False, or None for the fleet's `engine.conflicts`
     (what an unattended agent uses). `razee apply` passes False unless told --force-conflicts."""
+    age_identity: str | None = None
+    """The age identity file that decrypts the fleet's secrets (the CLI's --age-identity, RAZEE_AGE_IDENTITY)."""
 
 
 @dataclass
@@ -113,11 +119,10 @@ class Pass:
 
 
 def plan_kube(manifests: tuple[Manifest, ...], target: Target, options: PassOptions,
-              engine: Mapping[str, Any] | None = None, memo: PassMemo | None = None) -> KubePass:
-    """`engine`: the fleet's `engine` settings (conflicts, pruneTimeout in seconds)."""
-    engine = engine or {}
-    fleet_takes_over = engine.get("conflicts", "takeover") == "takeover"
-    takeover = fleet_takes_over if options.take_over_conflicts is None else options.take_over_conflicts
+              engine: EngineSettings | None = None, memo: PassMemo | None = None) -> KubePass:
+    """`engine`: the fleet's `engine` settings (what to do with conflicts, how long a prune waits)."""
+    engine = engine or EngineSettings()
+    takeover = engine.takes_over if options.take_over_conflicts is None else options.take_over_conflicts
     if memo is not None and memo.live is not None:  # the agent's loop: its connection stays open between passes
         kube = memo.live.pass_kube()
     else:
@@ -126,7 +131,7 @@ def plan_kube(manifests: tuple[Manifest, ...], target: Target, options: PassOpti
         discovery = _discovery(kube, memo)
         plan_options = PlanOptions(target.spoke, prune=options.prune, allow_mass_prune=options.allow_mass_prune,
                                    concurrency=options.concurrency, conflicts="takeover" if takeover else "refuse",
-                                   prune_timeout=float(engine.get("pruneTimeout", 60)))
+                                   prune_timeout=engine.prune_timeout)
         with paused_gc():  # LIST answers are large acyclic graphs; see razee.gcpause
             plan, state = plan_changes(kube, discovery, manifests, plan_options, memo)
     except BaseException:
@@ -175,11 +180,11 @@ def plan_spoke(root: Path, target: Target, options: PassOptions | None = None,
     options = options or PassOptions()
     if not target.spoke:
         raise UsageError("name the spoke to reconcile with --spoke")
-    bundle = render_spoke(root, target.spoke, cache)
+    bundle = render_spoke(root, target.spoke, cache, age_identity=options.age_identity)
     run = Pass(target.spoke, bundle.region, bundle.wave)
     try:
         if options.kube:
-            run.kube = plan_kube(bundle.manifests, target, options, bundle.meta.get("engine"), memo)
+            run.kube = plan_kube(bundle.manifests, target, options, bundle.engine, memo)
         if options.infra:
             fleet = bundle.fleet
             if fleet is None:  # a render from the disk cache: infrastructure needs the fleet itself

@@ -1,4 +1,8 @@
-"""Library entry points the CLI commands call: load a fleet repo and render (a selection of) its spokes."""
+"""The first steps of a pass: the revision's tree, loaded and rendered (a selection of spokes) through the policy gate.
+
+Every command that reads a fleet repo starts here (render, validate, diff, apply, the preview, the agent), so a
+render is the same wherever it runs.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from razee.errors import UsageError
-from razee.render.cache import RenderCache, SpokeBundle, input_key
+from razee.render.cache import EngineSettings, RenderCache, SpokeBundle, input_key
+from razee.render.settings import RenderSettings
 from razee.source.local import is_dirty, resolve_repo, revision_snapshot
 
 if TYPE_CHECKING:  # the fleet model, renderer and gate load pydantic and Jinja: imported when a render runs
@@ -66,18 +71,22 @@ def fleet_tree(repo: str | None, rev: str | None, trusted_keys: Sequence[Path] |
         yield root
 
 
-def render(root: Path, selection: Selection, policies: bool = True,
-           for_apply: bool = False) -> tuple[Fleet, list[SpokeRender]]:
+def render(root: Path, selection: Selection, policies: bool = True, for_apply: bool = False,
+           settings: RenderSettings | None = None) -> tuple[Fleet, list[SpokeRender]]:
     """Load, render and (unless told not to) pass the policy gate; raises on any problem, returns nothing partial.
 
-    `for_apply` demands the real secrets (an age identity); otherwise encrypted values render as placeholders.
+    `for_apply` demands the real secrets (`settings.age_identity`); otherwise encrypted values render as
+    placeholders.
     """
     from razee.render.secrets import SecretStore, load_identities
 
-    return _render_with(root, selection, SecretStore(root, load_identities(), require_identity=for_apply), policies)
+    settings = settings or RenderSettings()
+    secrets = SecretStore(root, load_identities(settings.age_identity), require_identity=for_apply)
+    return _render_with(root, selection, secrets, policies, settings.processes)
 
 
-def render_spoke(root: Path, spoke: str, cache: RenderCache | None = None, for_apply: bool = True) -> SpokeBundle:
+def render_spoke(root: Path, spoke: str, cache: RenderCache | None = None, for_apply: bool = True,
+                 age_identity: str | None = None) -> SpokeBundle:
     """One spoke rendered and gated, from `cache` when its inputs are unchanged (see razee.render.cache)."""
     key = input_key(root, spoke, for_apply) if cache is not None else ""
     if cache is not None:
@@ -87,27 +96,26 @@ def render_spoke(root: Path, spoke: str, cache: RenderCache | None = None, for_a
     from razee.fleet.model import parse_duration
     from razee.render.secrets import SecretStore, load_identities
 
-    secrets = SecretStore(root, load_identities(), require_identity=for_apply)
+    secrets = SecretStore(root, load_identities(age_identity), require_identity=for_apply)
     fleet, results = _render_with(root, Selection(spoke=spoke), secrets)
     view = fleet.find_spoke(spoke)
     assert view is not None  # the selection refused an unknown spoke
-    engine = fleet.spec.engine
-    meta = {"engine": {"conflicts": engine.conflicts, "pruneTimeout": parse_duration(engine.prune_timeout)}}
-    bundle = SpokeBundle(spoke, view.region.name, view.spoke.wave, results[0].manifests, meta,
+    engine = EngineSettings(fleet.spec.engine.conflicts, float(parse_duration(fleet.spec.engine.prune_timeout)))
+    bundle = SpokeBundle(spoke, view.region.name, view.spoke.wave, results[0].manifests, engine,
                          decrypted=secrets.decrypted, fleet=fleet)
     if cache is not None:
         cache.put(key, bundle)
     return bundle
 
 
-def _render_with(root: Path, selection: Selection, secrets: SecretStore,
-                 policies: bool = True) -> tuple[Fleet, list[SpokeRender]]:
+def _render_with(root: Path, selection: Selection, secrets: SecretStore, policies: bool = True,
+                 processes: int | None = None) -> tuple[Fleet, list[SpokeRender]]:
     from razee.fleet.loader import load_fleet
     from razee.policy.gate import enforce_policies
     from razee.render.renderer import render_spokes
 
     fleet = load_fleet(root)
-    results = render_spokes(root, fleet, selection.views(fleet), secrets)
+    results = render_spokes(root, fleet, selection.views(fleet), secrets, processes)
     if policies:
         enforce_policies(fleet, results)
     return fleet, results

@@ -1,0 +1,103 @@
+"""The rollout question: may this spoke take the newest good revision now, or must it keep what it runs?
+
+The hub answers with the rollout's state (who applied what, pauses, approvals, its clock); the agent decides with
+razee.rollout.gate, on the waves the revision itself declares. A hub that cannot be asked holds a new revision
+back, never an applied one: the spoke keeps enforcing what it runs. An applied revision is asked about until its
+rollout completes, in case it halted into a rollback.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import httpx
+
+from razee.agent.delivery import Delivery
+from razee.agent.source import SourceFollower
+from razee.hubs import HubsUnavailable
+from razee.rollout.gate import SpokeRollout, Windows, decide
+
+log = logging.getLogger(__name__)
+HUB_TIMEOUT = 10.0
+"""Seconds a rollout question may take before the hub counts as unreachable."""
+
+
+class RolloutQuestion:
+    """Asks the hub about a revision for one spoke and turns the answer into the revision to enforce."""
+
+    def __init__(self, spoke: str, delivery: Delivery, hub_token: str | None, source: SourceFollower) -> None:
+        self.spoke = spoke
+        self.delivery = delivery
+        self.hub_token = hub_token
+        self.source = source
+
+    def revision_to_enforce(self, wanted: str) -> tuple[str | None, str]:
+        """`(revision, reason)`: `wanted` with no reason, or what to enforce instead (None: nothing yet) and why."""
+        if self.delivery.hubs is None:
+            return wanted, ""
+        last_applied = self.source.state.last_applied
+        if wanted == last_applied:
+            return self._applied_question(wanted)
+        fleet = self.source.fleet_at(wanted)
+        view = fleet.find_spoke(self.spoke)
+        if view is None:
+            return wanted, ""  # the render reports a spoke that left the fleet
+        try:
+            doc = self.ask(wanted)
+        except HubsUnavailable as e:
+            return last_applied, f"no hub can be asked ({e}); not advancing"
+        except (httpx.HTTPError, ValueError) as e:
+            return last_applied, f"the hub cannot be asked ({type(e).__name__}); not advancing"
+        back = _rollback(wanted, doc)
+        if back is not None:
+            return back
+        spokes = [SpokeRollout(s["spoke"], s["wave"], s["revision"], s["result"], s["appliedAt"], s["unhealthy"],
+                               s["degraded"], s["tried"], s["triedResult"], s.get("checkFailed", ""),
+                               s.get("checksWaiting", ""))
+                  for s in doc["spokes"] if s["spoke"] != self.spoke]
+        # the waves' members are the spokes this revision declares; times are the hub's, never this host's clock
+        declared = {v.spoke.name: v.spoke.wave for v in fleet.spokes()}
+        windows = view.region.windows if view.region.windows is not None else fleet.spec.rollout.windows
+        peers = frozenset(v.spoke.name for v in fleet.spokes()
+                          if v.spoke.wave == view.spoke.wave and v.region.name == view.region.name)
+        now = float(doc.get("now") or time.time())
+        held = Windows(windows, float(doc.get("clock") or now), peers, f"region {view.region.name}")
+        decision = decide(wanted, view.spoke.wave, fleet.spec.rollout.waves, declared, spokes, now,
+                          paused=bool(doc.get("paused")), approved=frozenset(doc.get("approved", [])),
+                          urgent=self.source.is_urgent(wanted), started=doc.get("since"), windows=held)
+        return (wanted, "") if decision.allowed else (last_applied, decision.reason)
+
+    def ask(self, revision: str) -> dict[str, Any]:
+        """The hub's rollout state for `revision`, for this spoke; HubsUnavailable, httpx.HTTPError or ValueError."""
+        hubs = self.delivery.hubs
+        assert hubs is not None
+        with httpx.Client(timeout=HUB_TIMEOUT) as http:  # the hub that took the last report is asked first
+            state = hubs.request(http, "GET", "/api/v1/rollout/state",
+                                 params={"revision": revision, "spoke": self.spoke},
+                                 headers={"Authorization": f"Bearer {self.hub_token}"})
+        state.raise_for_status()
+        doc: dict[str, Any] = state.json()
+        if doc.get("complete"):
+            self.source.completed(revision)
+        return doc
+
+    def _applied_question(self, wanted: str) -> tuple[str | None, str]:
+        """Applied already: until the hub says its rollout completed, ask whether it halted into a rollback."""
+        if wanted in self.source.state.completed:
+            return wanted, ""
+        try:
+            doc = self.ask(wanted)
+        except (HubsUnavailable, httpx.HTTPError, ValueError):
+            return wanted, ""  # keep enforcing what is applied; the next pass asks again
+        return _rollback(wanted, doc) or (wanted, "")
+
+
+def _rollback(wanted: str, doc: dict[str, Any]) -> tuple[str, str] | None:
+    """The older revision the hub tells this spoke to enforce because `wanted` halted (onFailure: rollback)."""
+    back = doc.get("rollback") or {}
+    target = str(back.get("to") or "")
+    if not target or target == wanted:
+        return None
+    return target, f"rolled back from {wanted[:12]} to {target[:12]}: {back.get('reason', 'halted')}"

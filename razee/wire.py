@@ -1,0 +1,65 @@
+"""What agent, hub, rollout gate and CLI exchange, named once: the pass outcome and the report's limits.
+
+A neutral module (it imports nothing of razee), so both sides of the wire can import it: the agent trims its
+reports to these limits and the hub refuses what exceeds them; a new outcome is added here and nowhere else.
+The string values are the wire format and never change meaning.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class PassOutcome(StrEnum):
+    """How one pass ended: the `result` of a report, and what `razee diff`/`razee apply` found."""
+
+    APPLIED = "applied"
+    """A revision's changes were applied, Kubernetes first, then infrastructure."""
+    IN_SYNC = "in-sync"
+    """Nothing to change: the cluster and infrastructure match the revision."""
+    HEALED = "healed"
+    """The revision was applied before; what drifted from it was put back (self-heal)."""
+    DRIFTED = "drifted"
+    """The revision was applied before and something drifted from it; reported, not corrected."""
+    FAILED = "failed"
+    """The pass could not finish: a request failed, or the plan could not be applied."""
+    REJECTED = "rejected"
+    """The newest revision failed its signature, schema, templates or policy gate; it is never applied."""
+    STANDBY = "standby"
+    """A replica without the leader Lease: it planned and applied nothing."""
+    WAITING = "waiting"
+    """The rollout gate holds this spoke at the revision it runs until its wave may take the newer one."""
+    PLANNED = "planned"
+    """A dry run (`razee diff`) found changes and applied nothing. Never reported to the hub."""
+
+
+REPORTED = frozenset(PassOutcome) - {PassOutcome.PLANNED}
+"""Outcomes a report may carry (what the hub accepts as a report's `result`)."""
+
+OK_RESULTS = (PassOutcome.APPLIED, PassOutcome.IN_SYNC, PassOutcome.HEALED, PassOutcome.DRIFTED)
+"""Outcomes that mean the spoke runs the revision: it counts as applied in a rollout (drift included: the revision
+was applied, something changed since)."""
+
+SCHEMA_VERSION = 1
+"""Version of the report body (`schema`)."""
+
+MAX_PATHS = 100
+"""Field paths per reported object."""
+MAX_PATH = 1000
+"""Characters of one field path."""
+MAX_TEXT = 1000
+"""Characters of a short text field (a source entry, an unhealthy object's reason, an infrastructure failure)."""
+MAX_ERROR = 4000
+"""Characters of a report's error."""
+MAX_FINDING = 2000
+"""Characters of one finding (a rejected revision's problem)."""
+MAX_FINDINGS = 200
+"""Findings per report."""
+MAX_TAKEOVERS = 20
+"""Field takeovers per reported object."""
+MAX_OBJECTS = 50_000
+"""Objects per report (synced objects are only counted, not listed)."""
+MAX_UNHEALTHY = 100
+"""Unhealthy objects per report."""
+MAX_CHECKS = 20
+"""Rollout check results per report."""
