@@ -12,7 +12,9 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import Iterable, Sequence
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -68,7 +70,31 @@ def fails_over(status: int) -> bool:
 
 
 class HubsUnavailable(Exception):
-    """Every hub failed this request; the message names each hub (without credentials) and why."""
+    """Every hub failed this request; the message names each hub (without credentials) and why.
+
+    `statuses` holds each hub's HTTP status, None where it gave no answer (network error, timeout), and
+    `retry_after` the longest Retry-After (in seconds) any of them asked for, None if none did: an agent tells the
+    hub being down or busy from a report it cannot store (razee/agent/delivery.py)."""
+
+    def __init__(self, message: str, statuses: Sequence[int | None] = (), retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.statuses = tuple(statuses)
+        self.retry_after = retry_after
+
+
+def retry_after(resp: httpx.Response) -> float | None:
+    """The answer's Retry-After in seconds (delay-seconds form; an HTTP date is read too), None if absent or bad."""
+    value = resp.headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+    return max(0.0, seconds) if seconds == seconds else None
 
 
 class Hubs:
@@ -94,6 +120,8 @@ class Hubs:
         with self._lock:
             start = self._current
         failures: list[str] = []
+        statuses: list[int | None] = []
+        wait: float | None = None
         for step in range(len(self.urls)):
             index = (start + step) % len(self.urls)
             url = self.urls[index]
@@ -101,9 +129,14 @@ class Hubs:
                 resp = http.request(method, url + path, **kwargs)
             except httpx.HTTPError as e:
                 failures.append(f"{shown(url)}: {type(e).__name__}")  # never str(e): it can carry the URL
+                statuses.append(None)
                 continue
             if fails_over(resp.status_code):
                 failures.append(f"{shown(url)}: HTTP {resp.status_code}")
+                statuses.append(resp.status_code)
+                asked = retry_after(resp)
+                if asked is not None:
+                    wait = max(wait or 0.0, asked)
                 continue
             if index != start:
                 with self._lock:
@@ -111,4 +144,4 @@ class Hubs:
                 log.warning("hub %s failed (%s); using %s from now on", shown(self.urls[start]), failures[0],
                             shown(url))
             return resp
-        raise HubsUnavailable("; ".join(failures))
+        raise HubsUnavailable("; ".join(failures), statuses, wait)

@@ -6,6 +6,13 @@ refuses (another 4xx: invalid, too large, wrong token) will be refused again on 
 so it is recorded in the outbox's `rejected` table, logged with the hub's reason, and dropped: one bad report
 never blocks the ones behind it. A report stored before (an answer lost on the way, then sent again, perhaps to
 another replica) is acknowledged as delivered: the hub stores a report id once.
+
+A report every hub answers with a server error (500: it reached the hub, which could not store it) is retried
+with the backoff, but not for ever: after SET_ASIDE_AFTER such answers it is set aside like a refused one, with
+the reason "set aside after N server errors", so the reports behind it are delivered (issue 24). Only the hub's
+own failures count: no answer at all (hub unreachable, timeout), 502/503/504 (a proxy whose hub is down, or a
+hub that is unavailable) and 429 (a busy hub) say nothing about the report, and a hub that is down for a day
+loses nothing. A 429 or 503 with Retry-After is retried after that long (at most RETRY_AFTER_CAP), not sooner.
 """
 
 from __future__ import annotations
@@ -22,6 +29,14 @@ from razee.hubs import Hubs, HubsUnavailable, hubs_from
 
 log = logging.getLogger(__name__)
 REPORTS_PATH = "/api/v1/reports"
+SET_ASIDE_AFTER = 8
+"""Server errors after which a report is set aside. With the backoff (1 s doubling, jittered 50-100%), 8 tries
+span about 1 to 4 minutes (and survive an agent restart: the count is in the outbox), long enough for a hub's
+passing fault, short enough that the reports behind a report the hub cannot store wait minutes, not for ever."""
+NOT_COUNTED = frozenset({502, 503, 504})
+"""Server errors that say the hub is down or unavailable, not that it cannot store this report: never counted."""
+RETRY_AFTER_CAP = 300.0
+"""The longest a hub's Retry-After makes the agent wait (the backoff's own cap): a wrong header cannot stall it."""
 
 
 class Delivery:
@@ -46,8 +61,9 @@ class Delivery:
                 try:
                     resp = self.hubs.request(http, "POST", REPORTS_PATH, json=item.body, headers=self.headers)
                 except HubsUnavailable as e:
-                    self._retry_later(item.seq, str(e))
-                    return sent
+                    if not self._failed(item.seq, item.id, e):
+                        return sent
+                    continue  # set aside: the reports behind it go now
                 if resp.status_code in (200, 201, 204, 409):  # 200 or 409: the hub already has this report id
                     self.outbox.delivered(item.seq)
                     sent += 1
@@ -58,13 +74,32 @@ class Delivery:
                     log.error("the hub refused report %s (HTTP %d: %s); recorded and dropped", item.id,
                               resp.status_code, reason)
                     continue
-                self._retry_later(item.seq, f"HTTP {resp.status_code}")  # a redirect: a proxy in the way
+                self.outbox.failed(item.seq, f"HTTP {resp.status_code}")  # a redirect: a proxy in the way
+                self._retry_later(f"HTTP {resp.status_code}")
                 return sent
         self.backoff = 0.0
         return sent
 
-    def _retry_later(self, seq: int, error: str) -> None:
-        self.outbox.failed(seq, error[:1000])
+    def _failed(self, seq: int, report_id: str, e: HubsUnavailable) -> bool:
+        """Record why no hub took the report; True when it was set aside (the next report may go at once)."""
+        error = str(e)[:1000]
+        counted = bool(e.statuses) and all(s is not None and s >= 500 and s not in NOT_COUNTED for s in e.statuses)
+        errors = self.outbox.failed(seq, error, server_error=counted)
+        if counted and errors >= SET_ASIDE_AFTER:
+            self.outbox.reject(seq, f"set aside after {errors} server errors (last: {error})")
+            log.error("the hub failed to store report %s %d times (%s); set aside, recorded with the refused ones",
+                      report_id, errors, error)
+            return True
+        if e.retry_after is not None and not counted:  # busy or unavailable: it said when to come back
+            wait = min(e.retry_after, RETRY_AFTER_CAP)
+            self.next_try = time.monotonic() + wait
+            log.warning("the hub asked to retry later (%s); %d report(s) queued, retrying in %.0fs", error,
+                        len(self.outbox), wait)
+            return False
+        self._retry_later(error)
+        return False
+
+    def _retry_later(self, error: str) -> None:
         self.backoff = min(max(1.0, self.backoff * 2), 300.0)
         self.next_try = time.monotonic() + self.backoff * (0.5 + random.random() / 2)
         log.warning("hub delivery failed (%s); %d report(s) queued, retrying in %.0fs", error, len(self.outbox),

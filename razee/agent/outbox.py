@@ -2,7 +2,9 @@
 
 Reports are delivered in the order they were written. When the outbox is full, the oldest undelivered reports
 are dropped first: every report is a full statement of the spoke's state, so a newer one supersedes them. A
-report the hub refused is moved to `rejected` (the newest REJECTED_KEPT, with the hub's reason), for a person.
+report the hub refused is moved to `rejected` (the newest REJECTED_KEPT, with the hub's reason), for a person;
+so is one the hub failed to store too many times (razee/agent/delivery.py counts those server errors here, apart
+from the attempts that failed because no hub answered, which never set a report aside).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from typing import Any
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL,
-  body TEXT NOT NULL, created REAL NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT);
+  body TEXT NOT NULL, created REAL NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT,
+  server_errors INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS rejected (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL, at REAL NOT NULL,
   reason TEXT NOT NULL, bytes INTEGER NOT NULL);
 """
@@ -38,6 +41,8 @@ class Outbox:
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(SCHEMA)
+        if "server_errors" not in {r[1] for r in self.db.execute("PRAGMA table_info(outbox)")}:  # an older outbox
+            self.db.execute("ALTER TABLE outbox ADD COLUMN server_errors INTEGER NOT NULL DEFAULT 0")
         self.limit = limit
         self.lock = threading.Lock()
         self.dropped = 0
@@ -63,9 +68,13 @@ class Outbox:
         with self.lock:
             self.db.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
 
-    def failed(self, seq: int, error: str) -> None:
+    def failed(self, seq: int, error: str, server_error: bool = False) -> int:
+        """Count a failed attempt (and a server error, if it was one); returns the report's server errors."""
         with self.lock:
-            self.db.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE seq = ?", (error, seq))
+            self.db.execute("UPDATE outbox SET attempts = attempts + 1, server_errors = server_errors + ?, "
+                            "last_error = ? WHERE seq = ?", (int(server_error), error, seq))
+            row = self.db.execute("SELECT server_errors FROM outbox WHERE seq = ?", (seq,)).fetchone()
+            return int(row[0]) if row is not None else 0
 
     def reject(self, seq: int, reason: str) -> None:
         """The hub refused this report for good: keep a record of it (not its body) and drop it."""

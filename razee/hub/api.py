@@ -26,6 +26,7 @@ from sqlalchemy import text
 from razee import __version__
 from razee.hub import views
 from razee.hub.auth import Principal, authenticate
+from razee.hub.fairness import Fairness
 from razee.hub.ingress import CONTROL_MESSAGE, FORM_BYTES, Ingress, refuse_unknown_query
 from razee.hub.metrics import HubMetrics, add_metrics, rejection_reason
 from razee.hub.model import CLEAN_PATTERNS, KUBE_NAME_PATTERNS, ReportIn
@@ -88,6 +89,7 @@ def create_app(store: Store, on_new_revision: Callable[[], None] | None = None,
     app = FastAPI(title="razee hub", version=__version__, openapi_url="/api/v1/openapi.json", docs_url=None,
                   redoc_url=None)
     large = asyncio.Semaphore(LARGE_AT_ONCE)
+    fair = Fairness()  # each token's reports in flight are capped: a 429 past the cap (razee/hub/fairness.py)
     metrics = metrics or HubMetrics(FleetWatch(store))
     add_metrics(app, metrics)
 
@@ -125,12 +127,13 @@ def create_app(store: Store, on_new_revision: Callable[[], None] | None = None,
     report_defs = report_schema.pop("$defs", {})
 
     @app.post("/api/v1/reports", status_code=201, responses={200: {"description": "already stored"},
-                                                              403: {}, 413: {}, 422: {}},
+                                                              403: {}, 413: {}, 422: {}, 429: {}},
               openapi_extra={"requestBody": {"required": True,
                                              "content": {"application/json": {"schema": report_schema}}}})
     async def post_report(request: Request, response: Response, who: Who) -> dict[str, Any]:
         try:
-            return await _receive(request, response, who)
+            async with fair.slot(who.token_id):
+                return await _receive(request, response, who)
         except HTTPException as e:
             metrics.rejected.labels(rejection_reason(e)).inc()
             raise

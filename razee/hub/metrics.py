@@ -36,6 +36,8 @@ def rejection_reason(e: HTTPException) -> str:
         return "forbidden"
     if e.status_code == 413:
         return "too-large"
+    if e.status_code == 429:
+        return "too-many-in-flight"
     if e.status_code == 422 and isinstance(e.detail, str):
         return "invalid-json"
     if e.status_code == 422 and isinstance(e.detail, list) and e.detail and e.detail[0].get("loc") == ["time"]:

@@ -15,11 +15,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, event, func, select
+from sqlalchemy import Engine, create_engine, delete, event, func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from razee.hub import locks, rollout_store
+from razee.hub import locks, objectrows, rollout_store
 from razee.hub.locks import xact_lock
 from razee.hub.model import DRIFT_STATUSES, ReportIn
 from razee.hub.schema import Approval, ObjectState, Report, Revision, RolloutControl, SpokeState
@@ -57,6 +57,14 @@ COMPACT_MIN_PAGES = 1024
 RETAIN_EVERY = 16
 """Trim a spoke's history on every 16th report (or a large one): bounded without a query per report."""
 OK_RESULTS = ("applied", "in-sync", "healed", "drifted")
+
+
+def _hold_spoke(s: Session, spoke: str) -> None:
+    """Become the spoke's writer before reading what the write depends on. On PostgreSQL this locks the spoke's
+    row (FOR UPDATE would too); on SQLite it begins the write transaction, which pysqlite otherwise begins only at
+    the first write, so reads before it would see no lock (a first report has no row: the statement still does)."""
+    s.execute(update(SpokeState).where(SpokeState.name == spoke).values(name=SpokeState.name)
+              .execution_options(synchronize_session=False))
 
 
 @dataclass(frozen=True)
@@ -111,8 +119,14 @@ class Store:
     def _ingest_once(self, report: ReportIn, body: str) -> bool:
         revision = report.source.get("revision", "")
         statuses = [o.status for o in report.objects]
+        planned = None  # a rejected revision changed nothing in the cluster: its objects are not written
+        if report.result != "rejected":
+            with self.session() as s:  # compared before the write transaction: outside SQLite's writer lock
+                planned = objectrows.plan(s, report)
         with self.session() as s:
-            current = s.get(SpokeState, report.spoke, with_for_update=True)  # FOR UPDATE on PostgreSQL
+            _hold_spoke(s, report.spoke)
+            current = s.get(SpokeState, report.spoke, with_for_update=True, populate_existing=True)
+            latest = current.report_id if current is not None else None  # before the merge below changes it
             if s.get(Report, report.id) is not None:
                 return False
             now = max(time.time(), current.last_seen if current is not None else 0.0)
@@ -143,13 +157,8 @@ class Store:
                 wave=report.wave, applied_at=applied_at,
                 degraded=sum(1 for u in report.unhealthy if u.get("status") == "degraded")))
             rollout_store.record_report(s, report, revision, now)
-            if report.result != "rejected":  # a rejected revision changed nothing in the cluster
-                s.execute(delete(ObjectState).where(ObjectState.spoke == report.spoke))
-                s.add_all([ObjectState(spoke=report.spoke, group=o.group, kind=o.kind, namespace=o.namespace,
-                                       name=o.name, region=report.region, status=o.status,
-                                       paths=json.dumps(o.paths), message=o.message,
-                                       takeovers=json.dumps([t.model_dump() for t in o.takeovers]))
-                           for o in report.objects if o.status != "synced"])
+            if planned is not None:
+                objectrows.write(s, report.spoke, planned, latest)
         return True
 
     def _retain(self, s: Session, spoke: str) -> None:

@@ -98,7 +98,11 @@ def bench(db: str, reports: int, clients: int, repo: Path, revision: str) -> dic
             for body in seed:
                 http.post(url + "/api/v1/reports", json=body,
                           headers={"Authorization": f"Bearer {tokens[body['spoke']]}"})
-        work = [report(SPOKES[i % len(SPOKES)], "rev-2" if i % 3 else "rev-1", rng) for i in range(reports)]
+        # each client posts for its own spokes, one report after another, as each spoke's agent delivers its outbox
+        # in order (one token never has two reports in flight, so the hub's per-token cap never refuses one)
+        owned = [SPOKES[c::clients] for c in range(clients)]
+        work = [report(owned[i % clients][(i // clients) % len(owned[i % clients])], "rev-2" if i % 3 else "rev-1",
+                       rng) for i in range(reports)]
         lock, errors, stored = threading.Lock(), [], [0]
 
         def post_all(chunk: list[dict[str, Any]]) -> None:
