@@ -107,6 +107,18 @@ def test_upgrades_released_at_the_same_instant_serialise(postgres: Any) -> None:
         e.dispose()
 
 
+def as_agent(hub: HubProcess, token: str, body: dict[str, Any]) -> int:
+    """Post as an agent does, only faster: a 429 (the token's reports in flight are capped, razee/hub/fairness.py)
+    is posted again after a tenth of its Retry-After (the agent waits all of it); the final answer's status."""
+    deadline = time.monotonic() + 120
+    while True:
+        r = post(hub, token, body)
+        if r.status_code != 429 or time.monotonic() > deadline:
+            return r.status_code
+        assert r.headers.get("retry-after"), "a 429 says when to come back"
+        time.sleep(float(r.headers["retry-after"]) * 0.1)
+
+
 def test_every_write_is_safe_with_two_writers(pg_db: str, engine: Engine, tmp_path: Path) -> None:
     root = tmp_path / "fleet"
     repo, first = fleet_repo(root, [("c1", "canary"), ("m1", "main")])
@@ -122,13 +134,13 @@ def test_every_write_is_safe_with_two_writers(pg_db: str, engine: Engine, tmp_pa
         with ThreadPoolExecutor(8) as pool:
             for _ in range(10):
                 body = report("c1", revision=first)
-                answers = list(pool.map(lambda i, b=body: post(hubs[i % 2], tokens["c1"], b).status_code, range(8)))
+                answers = list(pool.map(lambda i, b=body: as_agent(hubs[i % 2], tokens["c1"], b), range(8)))
                 assert sorted(answers) == [200] * 7 + [201], answers
                 with engine.connect() as c:
                     assert c.execute(select(Report.id).where(Report.id == body["id"])).scalars().all() == [body["id"]]
             # many reports of one spoke at once through both: all stored; retention keeps its bound per spoke
             bodies = [report("m1", revision=first) for _ in range(40)]
-            answers = list(pool.map(lambda i: post(hubs[i % 2], tokens["m1"], bodies[i]).status_code, range(40)))
+            answers = list(pool.map(lambda i: as_agent(hubs[i % 2], tokens["m1"], bodies[i]), range(40)))
             assert answers == [201] * 40
         with engine.connect() as c:  # the spoke's state is the report the database took last (reports never
             # go back in time per spoke, whichever replica's clock stamped them)
