@@ -61,3 +61,6 @@ NOTIFY = Backoff(first=1.0, cap=60.0)
 INFRA = Backoff(first=0.2, cap=30.0, jitter=0.5)
 """A transient provider error (throttling, 5xx): cloud APIs throttle in bursts, so the spread is wide; the
 executor's `attempts` bounds the tries (razee/infra/executor.py)."""
+DELIVERY = Backoff(first=1.0, cap=300.0, jitter=0.25)
+"""The agent's reports while every hub fails: from 1 s up to 5 minutes, so a fleet of agents whose hub comes back
+does not arrive at once (razee/agent/delivery.py; a hub's Retry-After takes its place when it gives one)."""

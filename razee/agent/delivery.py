@@ -18,21 +18,22 @@ loses nothing. A 429 or 503 with Retry-After is retried after that long (at most
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Sequence
 
 import httpx
 
 from razee.agent.outbox import Outbox
+from razee.backoff import DELIVERY, Retry
 from razee.hubs import Hubs, HubsUnavailable, hubs_from
 
 log = logging.getLogger(__name__)
 REPORTS_PATH = "/api/v1/reports"
 SET_ASIDE_AFTER = 8
-"""Server errors after which a report is set aside. With the backoff (1 s doubling, jittered 50-100%), 8 tries
-span about 1 to 4 minutes (and survive an agent restart: the count is in the outbox), long enough for a hub's
-passing fault, short enough that the reports behind a report the hub cannot store wait minutes, not for ever."""
+"""Server errors after which a report is set aside. With the backoff (razee.backoff.DELIVERY: 1 s doubling,
+jittered +/-25%), 8 tries span about 1.5 to 2.5 minutes (and survive an agent restart: the count is in the
+outbox), long enough for a hub's passing fault, short enough that the reports behind a report the hub cannot
+store wait minutes, not for ever."""
 NOT_COUNTED = frozenset({502, 503, 504})
 """Server errors that say the hub is down or unavailable, not that it cannot store this report: never counted."""
 RETRY_AFTER_CAP = 300.0
@@ -48,7 +49,8 @@ class Delivery:
         self.hubs = Hubs(urls) if urls else None
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.timeout = timeout
-        self.backoff = 0.0
+        self.retry = Retry(DELIVERY)
+        self.backoff = 0.0  # the wait before the next try, while every hub fails
         self.next_try = 0.0
 
     def flush(self) -> int:
@@ -77,6 +79,7 @@ class Delivery:
                 self.outbox.failed(item.seq, f"HTTP {resp.status_code}")  # a redirect: a proxy in the way
                 self._retry_later(f"HTTP {resp.status_code}")
                 return sent
+        self.retry.succeeded()
         self.backoff = 0.0
         return sent
 
@@ -100,7 +103,7 @@ class Delivery:
         return False
 
     def _retry_later(self, error: str) -> None:
-        self.backoff = min(max(1.0, self.backoff * 2), 300.0)
-        self.next_try = time.monotonic() + self.backoff * (0.5 + random.random() / 2)
+        self.backoff = self.retry.failed()
+        self.next_try = time.monotonic() + self.backoff
         log.warning("hub delivery failed (%s); %d report(s) queued, retrying in %.0fs", error, len(self.outbox),
                     self.backoff)
