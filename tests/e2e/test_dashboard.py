@@ -6,7 +6,6 @@ request from another loopback port that must fail to pause or approve. Screensho
 
 from __future__ import annotations
 
-import os
 import shutil
 import threading
 import time
@@ -22,7 +21,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO
-from tests.helpers.hub import ARTIFACTS, CHROMIUM_ARGS, HubProcess, login
+from tests.helpers.hub import ARTIFACTS, HubProcess, launch_chromium, login
 from tests.integration.test_hub_fleet_truth import bad_reports
 
 ACTOR = git.Actor("Grace Hopper", "grace@example.com")
@@ -130,9 +129,7 @@ def test_dashboard_login_pages_and_cross_site_requests(hub: tuple[HubProcess, st
     threading.Thread(target=attacker.serve_forever, daemon=True).start()
     profile = tmp_path / "chromium-home"
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS,
-                                    env={**os.environ, "HOME": str(profile), "XDG_CONFIG_HOME": str(profile / "c"),
-                                         "XDG_CACHE_HOME": str(profile / "k")})
+        browser = launch_chromium(p, profile)
         try:
             context = browser.new_context(viewport={"width": 1400, "height": 900})
             page = context.new_page()
@@ -253,9 +250,7 @@ def test_dashboard_at_the_seeds_scale(tmp_path: Path) -> None:
 
         profile = tmp_path / "chromium-home"
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS,
-                                        env={**os.environ, "HOME": str(profile), "XDG_CONFIG_HOME": str(profile / "c"),
-                                             "XDG_CACHE_HOME": str(profile / "k")})
+            browser = launch_chromium(p, profile)
             try:
                 page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
                 login(page, h.url, reader)

@@ -16,7 +16,7 @@ from razee.agent.core import Agent, AgentSettings
 from razee.reconcile import PassOptions
 from tests.conftest import run_razee
 from tests.helpers.agent import FleetRepo
-from tests.helpers.hub import ARTIFACTS, CHROMIUM_ARGS, HubProcess, login
+from tests.helpers.hub import ARTIFACTS, HubProcess, launch_chromium, login
 
 
 @pytest.fixture
@@ -77,9 +77,7 @@ def test_two_spokes_two_agents_one_hub_cli_and_dashboard(hub: HubProcess, tmp_pa
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
         profile = tmp_path / "chromium-home"  # Chromium writes crash-report folders and dconf under $HOME
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS,
-                                    env={**os.environ, "HOME": str(profile), "XDG_CONFIG_HOME": str(profile / "c"),
-                                         "XDG_CACHE_HOME": str(profile / "k")})
+        browser = launch_chromium(p, profile)
         try:
             page = browser.new_page()
             login(page, hub.url, reader)

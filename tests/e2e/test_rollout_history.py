@@ -11,7 +11,6 @@ in time", and revision 1 as halted with two failed canaries.
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ import git
 import httpx
 
 from tests.conftest import run_razee
-from tests.e2e.test_hub_e2e import ARTIFACTS, CHROMIUM_ARGS, HubProcess, login
+from tests.helpers.hub import ARTIFACTS, HubProcess, launch_chromium, login
 from tests.integration.hubprocs import post, wait_for
 from tests.integration.test_hub_api import report
 from tests.integration.test_hub_fleet_truth import commit
@@ -93,10 +92,7 @@ def test_an_older_revision_keeps_its_true_rollout_after_the_fleet_moved_on(hub_d
         ARTIFACTS.mkdir(exist_ok=True)
         profile = tmp_path / "chromium-home"
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS,
-                                        env={**os.environ, "HOME": str(profile),
-                                             "XDG_CONFIG_HOME": str(profile / "c"),
-                                             "XDG_CACHE_HOME": str(profile / "k")})
+            browser = launch_chromium(p, profile)
             try:
                 page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
                 login(page, h.url, reader)

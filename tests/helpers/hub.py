@@ -3,6 +3,7 @@ tiers)."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -60,3 +61,10 @@ def login(page: Any, url: str, token: str) -> None:
     page.fill("#token", token)
     page.click("#signin")
     page.wait_for_load_state()
+
+
+def launch_chromium(playwright: Any, profile: Path) -> Any:
+    """The machine's headless Chromium, with its home and caches in `profile` (a test's own folder)."""
+    return playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS,
+                                      env={**os.environ, "HOME": str(profile), "XDG_CONFIG_HOME": str(profile / "c"),
+                                           "XDG_CACHE_HOME": str(profile / "k")})

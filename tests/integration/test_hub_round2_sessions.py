@@ -287,7 +287,7 @@ def test_case5_a_browser_on_another_site_cannot_sign_in_to_the_hub(tmp_path: Pat
 
     from playwright.sync_api import sync_playwright
 
-    from tests.e2e.test_hub_e2e import CHROMIUM_ARGS, login
+    from tests.helpers.hub import launch_chromium, login
 
     hub = HubProcess(f"sqlite:///{tmp_path / 'hub.sqlite'}")
     attackers_token = hub.token("reader")
@@ -310,10 +310,7 @@ def test_case5_a_browser_on_another_site_cannot_sign_in_to_the_hub(tmp_path: Pat
     profile = tmp_path / "chromium-home"
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS,
-                                        env={**os.environ, "HOME": str(profile),
-                                             "XDG_CONFIG_HOME": str(profile / "c"),
-                                             "XDG_CACHE_HOME": str(profile / "k")})
+            browser = launch_chromium(p, profile)
             try:
                 context = browser.new_context()
                 page = context.new_page()
