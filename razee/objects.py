@@ -31,6 +31,42 @@ class ObjectKey(NamedTuple):
 
 
 @dataclass(frozen=True)
+class Origin:
+    """The source (HelmChart, Kustomization, RemoteManifests) a manifest was expanded from, and its own file.
+
+    Provenance is a chain: the razee template that declared the source (`Provenance.template`), the source's name,
+    and the file inside it (a chart's `templates/deployment.yaml`, a kustomization's path, a URL). Errors, policy
+    findings and diffs name all three. `depends_on` is the source's `dependsOn`: the engine applies a source once
+    the ones it names are applied and healthy.
+    """
+
+    kind: str
+    name: str
+    file: str | None = None
+    depends_on: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        inside = f", {self.file}" if self.file else ""
+        return f"{self.kind} {self.name}{inside}"
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """One expanded source as a report carries it to the hub: what runs where (never values or credentials)."""
+
+    name: str
+    kind: str
+    chart: str | None = None
+    version: str | None = None
+    digest: str | None = None
+    cluster: str | None = None  # the customer cluster a cluster-scoped template declared it for
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "chart": self.chart, "version": self.version,
+                "digest": self.digest, "cluster": self.cluster}
+
+
+@dataclass(frozen=True)
 class Provenance:
     """The template, document and line a manifest was rendered from, and for which cluster (if any).
 
@@ -44,6 +80,7 @@ class Provenance:
     line: int
     cluster: str | None = None
     item: int | None = None  # the position in a `kind: List` document's items, from 1
+    origin: Origin | None = None  # set when the manifest was expanded from a source
 
     def location(self, field: str | None = None) -> Location:
         return Location(self.template, self.line, field)
@@ -51,6 +88,8 @@ class Provenance:
     def __str__(self) -> str:
         item = f" item {self.item}" if self.item is not None else ""
         where = f"{self.template} document {self.document}{item} (rendered line {self.line})"
+        if self.origin is not None:
+            where = f"{where} via {self.origin}"
         return f"{where} for cluster {self.cluster}" if self.cluster else where
 
 
@@ -88,6 +127,7 @@ class SpokeRender:
     spoke: str
     region: str
     manifests: tuple[Manifest, ...]
+    sources: tuple[SourceInfo, ...] = ()
 
 GROUP_ALIASES: dict[str, frozenset[str]] = {
     "Ingress": frozenset({"extensions", "networking.k8s.io"}),
