@@ -103,7 +103,7 @@ class Proxy:
                 fault = proxy._take(action, body.decode())
                 if fault is not None and not fault.after:
                     return self._error(fault)
-                conn = http.client.HTTPConnection(up.hostname, up.port, timeout=60)
+                conn = http.client.HTTPConnection(up.hostname or "127.0.0.1", up.port, timeout=60)
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
                 conn.request("POST", self.path, body, headers)
                 answer = conn.getresponse()

@@ -86,7 +86,8 @@ def namespace(api_client: object) -> Iterator[str]:
 
     core = client.CoreV1Api(api_client)
     name = f"rt-{secrets.token_hex(4)}"
-    core.create_namespace({"metadata": {"name": name, "labels": {"created-by": "razee-tests"}}})
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(
+        name=name, labels={"created-by": "razee-tests"})))
     yield name
     core.delete_namespace(name)
 
@@ -114,4 +115,4 @@ def hub_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'hub.sqlite'}"
     server = request.getfixturevalue("postgres")
-    return server.create_database(f"t{secrets.token_hex(6)}")  # type: ignore[attr-defined,no-any-return]
+    return server.create_database(f"t{secrets.token_hex(6)}")  # type: ignore[no-any-return]

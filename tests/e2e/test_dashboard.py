@@ -97,7 +97,7 @@ document.getElementById("logout").submit();
 def test_dashboard_login_pages_and_cross_site_requests(hub: tuple[HubProcess, str], tmp_path: Path) -> None:
     h, revision = hub
     admin, reader = h.token("admin"), h.token("reader")
-    posts = [("us-south-spoke-1", "us-south", "applied", "canary", {}),
+    posts: list[tuple[str, str, str, str, dict[str, Any]]] = [("us-south-spoke-1", "us-south", "applied", "canary", {}),
              ("us-south-spoke-2", "us-south", "drifted", "main", {"objects": [
                  {"group": "apps", "kind": "Deployment", "namespace": "armada", "name": "armada-billing",
                   "status": "missing", "message": "missing: razee manages it and it is gone from the cluster"},

@@ -59,7 +59,7 @@ class Fleet:
     def cluster(self, role: str, cluster_factory: Callable[[str], str]) -> None:
         kc = cluster_factory(self.names[role])
         api = config.new_client_from_config(config_file=kc)
-        client.CoreV1Api(api).create_namespace({"metadata": {"name": "ft"}})
+        client.CoreV1Api(api).create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="ft")))
         api.close()
         self.kubeconfigs[role] = kc
 

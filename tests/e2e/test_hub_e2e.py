@@ -36,7 +36,7 @@ def test_two_spokes_two_agents_one_hub_cli_and_dashboard(hub: HubProcess, tmp_pa
         api = config.new_client_from_config(config_file=kubeconfig)
         core = client.CoreV1Api(api)
         if "e2e" not in {n.metadata.name for n in core.list_namespace().items}:
-            core.create_namespace({"metadata": {"name": "e2e"}})
+            core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="e2e")))
         api.close()
         fleet = FleetRepo(tmp_path / name, "e2e")
         fleet.spoke = name

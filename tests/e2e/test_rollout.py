@@ -35,7 +35,7 @@ class Rollout:
         for spoke in self.spokes:
             kc = cluster_factory(spoke)
             api = config.new_client_from_config(config_file=kc)
-            client.CoreV1Api(api).create_namespace({"metadata": {"name": "ro"}})
+            client.CoreV1Api(api).create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="ro")))
             api.close()
             self.kubeconfigs[spoke] = kc
             self.agents[spoke] = self.agent(spoke, tmp)

@@ -24,7 +24,7 @@ from tests.integration.hubprocs import post, wait_for
 from tests.integration.test_hub_api import report
 from tests.integration.test_hub_fleet_truth import commit
 
-WAVES = [{"name": "canary", "bakeTime": "0s", "progressDeadline": "2s", "maxFailures": 1},
+WAVES: list[dict[str, Any]] = [{"name": "canary", "bakeTime": "0s", "progressDeadline": "2s", "maxFailures": 1},
          {"name": "main", "bakeTime": "0s", "progressDeadline": "2s"}]
 SPOKES = [("canary-live", "canary"), ("canary-dead", "canary"), ("main-1", "main")]
 
@@ -119,7 +119,8 @@ def test_a_halted_revision_is_halted_only_until_a_fix_supersedes_it(hub_db: str,
     root = tmp_path / "fleet"
     repo = git.Repo.init(root, initial_branch="main")
     spokes = [("canary-live", "canary"), ("main-1", "main")]
-    waves = [{"name": "canary", "bakeTime": "0s", "maxFailures": 0}, {"name": "main", "bakeTime": "0s"}]
+    waves: list[dict[str, Any]] = [{"name": "canary", "bakeTime": "0s", "maxFailures": 0},
+                                   {"name": "main", "bakeTime": "0s"}]
     bad = commit(root, repo, spokes, "bad", waves=waves)
     h = HubProcess(hub_db, "--repo", root.as_uri(), "--poll", "1s", "--state-dir", str(tmp_path / "cache"),
                    log=tmp_path / "hub.log")

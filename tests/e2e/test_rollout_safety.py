@@ -56,7 +56,7 @@ class Fleet:
         for spoke in self.spokes:  # the clusters first: the hub's (test) clock starts with the hub
             kc = cluster_factory(spoke)
             api = config.new_client_from_config(config_file=kc)
-            client.CoreV1Api(api).create_namespace({"metadata": {"name": "rs"}})
+            client.CoreV1Api(api).create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="rs")))
             api.close()
             self.kubeconfigs[spoke] = kc
         self.hub = HubProcess(f"sqlite:///{tmp / 'hub.sqlite'}", "--repo", self.root.as_uri(), "--poll", "1s",

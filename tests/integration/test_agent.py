@@ -224,7 +224,7 @@ def test_apiserver_outage_mid_loop_then_convergence(tmp_path: Path, cluster_fact
     kubeconfig = cluster_factory("agent-outage")
     testenv = [sys.executable, str(Path(__file__).resolve().parents[2] / "scripts" / "testenv")]
     api = config.new_client_from_config(config_file=kubeconfig)
-    client.CoreV1Api(api).create_namespace({"metadata": {"name": "outage"}})
+    client.CoreV1Api(api).create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="outage")))
     fleet = FleetRepo(tmp_path, "outage")
     fleet.commit("v1")
     agent = fleet.agent(tmp_path, kubeconfig)
@@ -280,14 +280,15 @@ def test_sigkill_mid_apply_then_restart_leaves_nothing_orphaned(tmp_path: Path, 
                                                                  api_client: client.ApiClient) -> None:
     namespace = f"rt-{secrets.token_hex(4)}"
     core = client.CoreV1Api(api_client)
-    core.create_namespace({"metadata": {"name": namespace, "labels": {"created-by": "razee-tests"}}})
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(
+        name=namespace, labels={"created-by": "razee-tests"})))
 
     def config_maps(numbers: range) -> str:
         return "".join(f"---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cm-{i}, namespace: {namespace}}}\n"
                        f"data: {{i: '{i}'}}\n" for i in numbers)
 
     def live() -> set[str]:
-        return {c.metadata.name for c in core.list_namespaced_config_map(namespace).items} - {"kube-root-ca.crt"}
+        return {str(c.metadata.name) for c in core.list_namespaced_config_map(namespace).items} - {"kube-root-ca.crt"}
 
     try:
         fleet = FleetRepo(tmp_path, namespace)

@@ -45,7 +45,7 @@ class HubProcess:
                     break
             except httpx.HTTPError:
                 pass
-            assert self.proc.poll() is None, f"the hub exited: {self.proc.stderr.read().decode()[-2000:]}"  # type: ignore[union-attr]
+            assert self.proc.poll() is None, f"the hub exited: {self.proc.stderr.read().decode()[-2000:]}"
             assert time.monotonic() < deadline, "the hub did not answer /healthz within 120 s"
             time.sleep(0.2)
 

@@ -25,7 +25,9 @@ def docs(name: str) -> list[dict[str, Any]]:
 
 def test_agent_file_is_what_the_agent_template_renders() -> None:
     loader = SourceFileLoader("render_deploy_agent", str(REPO / "scripts" / "render-deploy-agent"))
-    generator = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    assert spec is not None
+    generator = importlib.util.module_from_spec(spec)
     loader.exec_module(generator)
     expected = generator.render()
     stale = "deploy/agent.yaml is stale: run scripts/render-deploy-agent"

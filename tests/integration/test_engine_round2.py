@@ -174,7 +174,7 @@ def test_case5_a_server_failing_during_planning_exits_4_not_2(spokes: Spokes, na
     """The server answers discovery and LISTs, then fails the dry runs (its admission webhook is down): 500."""
     admission = client.AdmissionregistrationV1Api(api_client)
     name = f"razee-test-down-{secrets.token_hex(3)}"
-    admission.create_validating_webhook_configuration({
+    admission.create_validating_webhook_configuration({  # type: ignore[arg-type]
         "metadata": {"name": name},
         "webhooks": [{
             "name": "down.razee.test", "sideEffects": "None", "admissionReviewVersions": ["v1"],
@@ -357,7 +357,7 @@ def _validate(spokes: Spokes) -> Any:
 
 def _managers_of_replicas(apps: client.AppsV1Api, name: str, ns: str) -> set[str]:
     live = apps.read_namespaced_deployment(name, ns)
-    return {m.manager for m in live.metadata.managed_fields or []
+    return {str(m.manager) for m in live.metadata.managed_fields or []
             if "f:replicas" in ((m.fields_v1 or {}).get("f:spec") or {})}
 
 
@@ -515,14 +515,14 @@ def test_case7_objects_a_failed_pass_never_created_are_not_yet_created_not_missi
     admission = client.AdmissionregistrationV1Api(api_client)
     core = client.CoreV1Api(api_client)
     name = f"razee-test-real-{secrets.token_hex(3)}"
-    admission.create_validating_admission_policy({
+    admission.create_validating_admission_policy({  # type: ignore[arg-type]
         "metadata": {"name": name},
         "spec": {"failurePolicy": "Fail",
                  "matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"],
                                                          "operations": ["CREATE"], "resources": ["configmaps"]}]},
                  "validations": [{"expression": "request.dryRun == true || object.metadata.name != 'blocked'",
                                   "message": "refused for real"}]}})
-    admission.create_validating_admission_policy_binding({
+    admission.create_validating_admission_policy_binding({  # type: ignore[arg-type]
         "metadata": {"name": name},
         "spec": {"policyName": name, "validationActions": ["Deny"],
                  "matchResources": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}}})
@@ -530,7 +530,7 @@ def test_case7_objects_a_failed_pass_never_created_are_not_yet_created_not_missi
         deadline = time.monotonic() + 60
         while True:  # the policy takes a moment to be in force
             try:
-                core.create_namespaced_config_map(namespace, {"metadata": {"name": "blocked"}})
+                core.create_namespaced_config_map(namespace, {"metadata": {"name": "blocked"}})  # type: ignore[arg-type]
                 core.delete_namespaced_config_map("blocked", namespace)
             except client.ApiException:
                 break

@@ -213,7 +213,7 @@ def test_4_a_lost_inventory_is_rebuilt_from_the_label(spokes: Spokes, namespace:
     spokes.apply("a")
     for item in core.list_namespaced_config_map("razee-system",
                                                 label_selector=f"razee.io/inventory-for={spokes.name('a')}").items:
-        core.delete_namespaced_config_map(item.metadata.name, "razee-system")
+        core.delete_namespaced_config_map(item.metadata.name, "razee-system")  # type: ignore[arg-type]
     spokes.write(a="".join(cm(namespace, f"c{i}") for i in range(3)))
     plan = spokes.diff("a")
     assert actions(plan)["prune"] == ["ConfigMap/c3"]

@@ -4,6 +4,7 @@ every view. Agents' reports go through the agent's real outbox and delivery, wit
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
@@ -349,7 +350,7 @@ def test_one_replica_notifies_and_the_other_takes_over_when_it_dies(pg_db: str, 
             for _ in range(3):
                 send((a, b)[i % 2], spoke, True)
         for spoke in tokens:
-            wait_for(f"drift-appeared for {spoke}", lambda s=spoke: events("drift-appeared", s))
+            wait_for(f"drift-appeared for {spoke}", functools.partial(events, "drift-appeared", spoke))
 
         old.proc.kill()  # the leader dies; its lock goes with its connection
         old.proc.wait(timeout=60)
@@ -357,7 +358,7 @@ def test_one_replica_notifies_and_the_other_takes_over_when_it_dies(pg_db: str, 
         wait_for("the survivor to lead", lambda: LEADS in logs[survivor].read_text(), timeout=180)
         send(survivor, "s2", False)
         for spoke in ("s1", "s2"):
-            wait_for(f"drift-cleared for {spoke}", lambda s=spoke: events("drift-cleared", s), timeout=180)
+            wait_for(f"drift-cleared for {spoke}", functools.partial(events, "drift-cleared", spoke), timeout=180)
         time.sleep(8)  # anything announced twice would arrive by now
         got = receiver.events("/ok")
         # at least once: an event the old leader delivered just before it died, its cursor not yet moved, is sent

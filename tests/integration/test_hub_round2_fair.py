@@ -119,13 +119,13 @@ def test_case3_one_tokens_flood_is_capped_and_another_spokes_reports_are_stored(
     with store.session() as s:  # the rows are exactly the latest report's objects
         latest = s.get(SpokeState, "flood")
         assert latest is not None
-        body = s.execute(select(ObjectState.paths, func.count()).where(ObjectState.spoke == "flood")
+        rows = s.execute(select(ObjectState.paths, func.count()).where(ObjectState.spoke == "flood")
                          .group_by(ObjectState.paths)).all()
     with store.session() as s:
         report = s.get(Report, latest.report_id)
         assert report is not None
         expected = json.loads(report.body)["objects"][0]["paths"]
-    assert [tuple(row) for row in body] == [(json.dumps(expected), FLOOD_OBJECTS)]
+    assert [tuple(row) for row in rows] == [(json.dumps(expected), FLOOD_OBJECTS)]
     engine.dispose()
 
 

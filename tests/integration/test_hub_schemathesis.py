@@ -37,7 +37,7 @@ schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", create_app(_SPEC
 
 @schema.parametrize()
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
-def test_no_request_crashes_the_hub(case: schemathesis.Case, hub_app: tuple[Any, list[str]]) -> None:
+def test_no_request_crashes_the_hub(case: schemathesis.Case[Any], hub_app: tuple[Any, list[str]]) -> None:
     app, tokens = hub_app
     for token in tokens:
         response = case.call(app=app, headers={"Authorization": f"Bearer {token}"})

@@ -40,7 +40,7 @@ def as_moto_checks_it(policy: dict[str, Any]) -> dict[str, Any]:
 
 
 def without(policy: dict[str, Any], action: str) -> dict[str, Any]:
-    out = json.loads(json.dumps(policy))
+    out: dict[str, Any] = json.loads(json.dumps(policy))
     for statement in out["Statement"]:
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         statement["Action"] = [a for a in actions if a != action] or ["ec2:DescribeRegions"]

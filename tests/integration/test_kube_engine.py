@@ -257,7 +257,7 @@ def test_a_crash_mid_apply_loses_track_of_nothing(fleet: Fleet, namespace: str,
             run.apply(crash_after_three)
     finally:
         run.kube.close()
-    created = {c.metadata.name for c in core.list_namespaced_config_map(namespace).items} - {"kube-root-ca.crt"}
+    created = {str(c.metadata.name) for c in core.list_namespaced_config_map(namespace).items} - {"kube-root-ca.crt"}
     assert set(applied) <= created and 3 <= len(created) < 12
 
     # The repo now drops everything but c0: every object the crashed pass created must still be pruned.
@@ -265,5 +265,5 @@ def test_a_crash_mid_apply_loses_track_of_nothing(fleet: Fleet, namespace: str,
     _, result = fleet.apply(allow_mass_prune=True)
     assert result.ok
     assert sorted(k.name for k in result.pruned) == sorted(created - {"c0"})
-    left = {c.metadata.name for c in core.list_namespaced_config_map(namespace).items} - {"kube-root-ca.crt"}
+    left = {str(c.metadata.name) for c in core.list_namespaced_config_map(namespace).items} - {"kube-root-ca.crt"}
     assert left == {"c0"}

@@ -23,7 +23,7 @@ def agent_kubeconfig(admin_kubeconfig: str, dest: Path) -> Path:
     while True:
         try:
             answer = core.create_namespaced_service_account_token(
-                "razee-agent", "razee-system", {"spec": {"expirationSeconds": 3600}})
+                "razee-agent", "razee-system", {"spec": {"expirationSeconds": 3600}})  # type: ignore[arg-type]
             break
         except client.ApiException as e:
             assert e.status == 404 and time.monotonic() < deadline, f"no token for razee-agent: {e.status}"
@@ -57,7 +57,7 @@ def test_agent_service_account_can_reconcile_and_no_more(cluster_factory: Callab
                                           ("create", "mutatingwebhookconfigurations",
                                            "admissionregistration.k8s.io", None),
                                           ("impersonate", "users", "", None)]:
-            review = auth.create_self_subject_access_review({"spec": {"resourceAttributes": {
+            review = auth.create_self_subject_access_review({"spec": {"resourceAttributes": {  # type: ignore[arg-type]
                 "verb": verb, "resource": resource, "group": group, "namespace": ns}}})
             assert review.status.allowed is False, f"agent may {verb} {resource}"
     finally:

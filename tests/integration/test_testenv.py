@@ -59,7 +59,7 @@ def test_kwok_runs_pods_and_crash_loops_images_under_icr_io_fail(api_client: cli
 
     apps, core = client.AppsV1Api(api_client), client.CoreV1Api(api_client)
     for name, image in (("good", "icr.io/web:1"), ("bad", "icr.io/fail/web:1")):
-        apps.create_namespaced_deployment(namespace, {
+        apps.create_namespaced_deployment(namespace, {  # type: ignore[arg-type]
             "metadata": {"name": name},
             "spec": {"replicas": 2, "selector": {"matchLabels": {"app": name}},
                      "template": {"metadata": {"labels": {"app": name}},

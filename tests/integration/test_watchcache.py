@@ -74,7 +74,8 @@ def namespaces(api_client: client.ApiClient) -> Iterator[list[str]]:
     core = client.CoreV1Api(api_client)
     names = [f"rw-{secrets.token_hex(3)}-{i}" for i in range(4)]
     for name in names:
-        core.create_namespace({"metadata": {"name": name, "labels": {"created-by": "razee-tests"}}})
+        core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(
+            name=name, labels={"created-by": "razee-tests"})))
     yield names
     for name in names:
         core.delete_namespace(name)
@@ -209,8 +210,8 @@ def test_an_object_created_by_someone_else_with_the_label_is_seen(watched_agent:
 
     # Someone else creates it again, labelled for this spoke, with other data: seen, no longer missing (razee's
     # planner calls an object without its hash annotation "not yet managed by razee", and would update it).
-    core.create_namespaced_config_map(ns, {"metadata": {"name": "app", "labels": {INVENTORY_LABEL: spoke.name}},
-                                           "data": {"value": "theirs"}})
+    theirs = {"metadata": {"name": "app", "labels": {INVENTORY_LABEL: spoke.name}}, "data": {"value": "theirs"}}
+    core.create_namespaced_config_map(ns, theirs)  # type: ignore[arg-type]
     wait_until("the watch delivers the create", lambda: cache.cached(configmap(ns, "app")) is not None)
     seen = agent.run_pass(leader=True)
     assert seen.result == "drifted"
@@ -261,7 +262,7 @@ def test_a_restarted_apiserver_makes_the_copies_list_again(tmp_path: Path, clust
     api = config.new_client_from_config(config_file=restarted)
     core = client.CoreV1Api(api)
     namespace = f"rw-{secrets.token_hex(3)}"
-    core.create_namespace({"metadata": {"name": namespace}})
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
     spoke = Spoke(tmp_path / "fleet", [namespace])
     spoke.write()
     agent = spoke.agent(tmp_path, restarted)

@@ -51,7 +51,7 @@ class _Server:
             return {"kind": "APIVersions", "versions": ["v1"]} if path == "/api" else {"kind": "APIGroupList"}
         gv = path.removeprefix("/apis/").removeprefix("/api/")
         docs = {"v1": CORE["items"][0], "apps/v1": APIS["items"][0], "example.com/v2": APIS["items"][2]}
-        res = docs[gv]["versions"][0]["resources"]  # type: ignore[index]
+        res = docs[gv]["versions"][0]["resources"]
         return {"resources": [{"name": r["resource"], "kind": r["responseKind"]["kind"],
                                "namespaced": r["scope"] == "Namespaced", "verbs": r["verbs"]} for r in res]}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from razee.errors import UsageError
@@ -16,8 +18,8 @@ def snap(spokes: dict[str, str] | None = None, drift: dict[str, int] | None = No
     return Snapshot(0.0, views, revision, halted, complete, False, rejected or {})
 
 
-def kinds(events: list[object]) -> list[tuple[str, str]]:
-    return [(e.kind, e.spoke or e.revision[:4]) for e in events]  # type: ignore[attr-defined]
+def kinds(events: Sequence[Event]) -> list[tuple[str, str]]:
+    return [(e.kind, e.spoke or e.revision[:4]) for e in events]
 
 
 def test_stale_and_back_once_each() -> None:

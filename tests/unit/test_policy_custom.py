@@ -58,7 +58,7 @@ def test_a_rule_that_holds_passes(tmp_path: Path) -> None:
 
 def test_match_by_kind_and_namespace(tmp_path: Path) -> None:
     never = "false"
-    rules = [
+    rules: list[dict[str, Any]] = [
         {"name": "all-objects", "expression": never, "message": "m"},
         {"name": "namespaces-only", "match": {"kinds": ["Namespace"]}, "expression": never, "message": "m"},
         {"name": "in-armada", "match": {"namespaces": ["armada"]}, "expression": never, "message": "m"},

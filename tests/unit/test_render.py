@@ -33,14 +33,14 @@ def test_spoke_cluster_and_policy_templates_render_with_layered_values(tmp_path:
     out = _render_all(root)
     spoke_of_c2 = fleet.assignments["c2"]
     objs = out[spoke_of_c2]
-    names = [(o["kind"], o["metadata"]["name"]) for o in objs]  # type: ignore[index]
+    names = [(o["kind"], o["metadata"]["name"]) for o in objs]
     assert ("Namespace", "master-c2") in names
     master_c2 = next(o for o in objs if o["metadata"] == {"name": "master", "namespace": "master-c2"})
     assert master_c2["data"] == {"version": "1.20.2", "image": "icr.io/hyperkube:1.1", "replicas": "5"}
-    info = next(o for o in out["spoke-a"] if o["metadata"]["name"] == "spoke-info")  # type: ignore[index]
-    assert info["data"]["spoke"] == "spoke-a"  # type: ignore[index]
-    assert "c1" in info["data"]["clusters"].split(",")  # type: ignore[index]
-    assert any(o["metadata"]["name"] == "allowed-registries" for o in out["spoke-b"])  # type: ignore[index]
+    info = next(o for o in out["spoke-a"] if o["metadata"]["name"] == "spoke-info")
+    assert info["data"]["spoke"] == "spoke-a"
+    assert "c1" in info["data"]["clusters"].split(",")
+    assert any(o["metadata"]["name"] == "allowed-registries" for o in out["spoke-b"])
 
 
 def test_manifests_remember_template_document_and_line(tmp_path: Path) -> None:

@@ -71,8 +71,8 @@ def test_judging_a_query_result(values: list[float], check: Check, result: str, 
     assert (judged.result, judged.value) == (result, value)
 
 
-def _at(*args: int) -> float:
-    return datetime(*args, tzinfo=CHICAGO).timestamp()
+def _at(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> float:
+    return datetime(year, month, day, hour, minute, second, tzinfo=CHICAGO).timestamp()
 
 
 WEEKNIGHTS = Window(cron="0 2 * * 1-5", duration="4h", timezone="America/Chicago")
@@ -95,7 +95,7 @@ def test_spring_forward_skips_a_window_in_the_missing_hour_and_fall_back_repeats
     assert opening is not None and opening.describe() == "2026-03-09 02:30 CDT (America/Chicago)"  # 8th: no 02:30
     # 3:00 CDT comes 1 s after 01:59:59 CST on the 8th: a window at 3 opens one real second later
     three = Window(cron="0 3 * * *", duration="1h", timezone="America/Chicago")
-    assert next_opening(three, _at(2026, 3, 8, 1, 59, 59)).at - _at(2026, 3, 8, 1, 59, 59) == 1  # type: ignore[union-attr]
+    assert next_opening(three, _at(2026, 3, 8, 1, 59, 59)).at - _at(2026, 3, 8, 1, 59, 59) == 1
     # 2026-11-01: 01:00-02:00 happens twice (CDT, then CST); a 01:30 window opens in both
     half_past_one = Window(cron="30 1 * * *", duration="30m", timezone="America/Chicago")
     first = next_opening(half_past_one, _at(2026, 11, 1, 0, 0))

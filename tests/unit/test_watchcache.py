@@ -106,7 +106,8 @@ def test_the_phase_says_what_the_copy_needs() -> None:
     copy = copy_with(SELECTOR, obj("app", 10))
     assert copy.phase is Phase.WATCHING and copy.current
     copy.closed()  # the server ended the watch: reopened from the copy's version, no LIST
-    assert copy.phase is Phase.OPENING and not copy.current and not copy.due(copy.listed_at, 3600)
+    phase: Phase = copy.phase  # (read again: closed() changed it)
+    assert phase is Phase.OPENING and not copy.current and not copy.due(copy.listed_at, 3600)
     with pytest.raises(WatchFailed):
         copy.apply({"type": "ERROR", "object": {"code": 410, "reason": "Expired", "message": "too old"}})
     copy.failed(Failure("410 Expired: too old"), relist=True)
