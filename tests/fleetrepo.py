@@ -6,6 +6,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import git
 import yaml
 
 FLEET: dict[str, Any] = {
@@ -100,3 +101,19 @@ def fleet_copy() -> dict[str, Any]:
 
 def region_copy() -> dict[str, Any]:
     return copy.deepcopy(REGION)
+
+
+ACTOR = git.Actor("Ada Lovelace", "ada@example.com")
+
+
+def commit(root: Path, repo: git.Repo, spokes: list[tuple[str, str]], message: str,
+           waves: list[dict[str, Any]] | None = None) -> str:
+    fleet = fleet_copy()
+    fleet["rollout"] = {"waves": waves or [{"name": "canary", "bakeTime": "0s"}, {"name": "main"}]}
+    region = region_copy()
+    region["spokes"] = [{"name": s, "wave": w} for s, w in spokes]
+    region["clusters"] = [{**c, "spoke": spokes[0][0]} for c in region["clusters"]]
+    write_repo(root, fleet=fleet, regions=[region])
+    repo.git.add(A=True)
+    repo.index.commit(message, author=ACTOR, committer=ACTOR)
+    return repo.head.commit.hexsha

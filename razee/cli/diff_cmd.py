@@ -70,7 +70,7 @@ def _preview(state: CliState, repo: str | None, rev: str | None, from_rev: str |
     for option in ("kubeconfig", "context", "infra_db", "state_dir"):
         if kw.get(option):
             raise UsageError(f"--{option.replace('_', '-')} has no effect with --from: a preview needs no cluster")
-    from razee.preview.format import preview_json, preview_markdown, print_preview
+    from razee.preview.format import preview_json, preview_lines, preview_markdown
     from razee.preview.run import preview_revisions
 
     selection = Selection(spoke=kw.get("spoke"), region=region)
@@ -80,5 +80,7 @@ def _preview(state: CliState, repo: str | None, rev: str | None, from_rev: str |
     elif output == "markdown":
         write(preview_markdown(preview))
     else:
-        print_preview(preview, stdout_console())
+        console = stdout_console()
+        for line in preview_lines(preview):
+            console.print(line)
     raise click.exceptions.Exit(EXIT_CHANGES if preview.has_changes else EXIT_OK)

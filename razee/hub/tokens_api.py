@@ -12,8 +12,8 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from razee.hub.auth import Principal, authenticate, create_token, revoke_token
-from razee.hub.ingress import refuse_unknown_query
+from razee.hub.auth import Principal, create_token, revoke_token
+from razee.hub.deps import bearer_principal
 from razee.hub.store import Store
 
 _NAME = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
@@ -29,13 +29,7 @@ class TokenRequest(BaseModel):
 def tokens_router(store: Store) -> APIRouter:
     router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
 
-    def principal(request: Request) -> Principal:
-        header = request.headers.get("authorization", "")
-        who = authenticate(store, header[7:] if header.lower().startswith("bearer ") else None)
-        if who is None:
-            raise HTTPException(401, "a valid token is required", headers={"WWW-Authenticate": "Bearer"})
-        refuse_unknown_query(request)
-        return who
+    principal = bearer_principal(store, message="a valid token is required")
 
     def admin(who: Annotated[Principal, Depends(principal)]) -> Principal:
         if who.role != "admin":

@@ -22,12 +22,12 @@ from urllib.parse import parse_qs
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from razee.hub import dashboard, sessions
-from razee.hub.auth import Principal, authenticate
+from razee.hub import sessions
+from razee.hub.auth import Principal
 from razee.hub.schema import RolloutControl
 from razee.hub.store import Store
 from razee.hub.upsert import upsert
-from razee.hub.web_policy import WebSettings, cookie_secure, same_origin
+from razee.hub.web_policy import WebSettings, cookie_secure
 
 COOKIE = "razee_session"
 MAX_FORM = 4096
@@ -47,117 +47,57 @@ def csrf_token(key: bytes, session: str) -> str:
     return hmac.new(key, hashlib.sha256(session.encode()).digest(), hashlib.sha256).hexdigest()
 
 
-async def _form(request: Request) -> dict[str, str]:
+async def form_of(request: Request) -> dict[str, str]:
     body = await request.body()
     if len(body) > MAX_FORM:
         return {}
     return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
 
 
-def add_web_routes(app: FastAPI, store: Store, settings: WebSettings | None = None) -> None:
-    keys: list[bytes] = []
-    web = settings or WebSettings()
+class WebContext:
+    """What every dashboard route needs: who the session is, the CSRF key, and the page and cookie policies."""
 
-    def key() -> bytes:
-        if not keys:
-            keys.append(_csrf_key(store))
-        return keys[0]
+    def __init__(self, store: Store, settings: WebSettings | None = None) -> None:
+        self.store = store
+        self.web = settings or WebSettings()
+        self._key: bytes | None = None
 
-    def viewer(request: Request) -> tuple[Principal | None, str]:
+    def key(self) -> bytes:
+        if self._key is None:
+            self._key = _csrf_key(self.store)
+        return self._key
+
+    def viewer(self, request: Request) -> tuple[Principal | None, str]:
         session = request.cookies.get(COOKIE, "")
-        who = sessions.resolve(store, session)
+        who = sessions.resolve(self.store, session)
         return (who, session) if who is not None else (None, "")
 
-    def to_login() -> Response:
-        return RedirectResponse("/login", 303)
+    def csrf_ok(self, form: dict[str, str], session: str) -> bool:
+        return hmac.compare_digest(form.get("csrf", ""), csrf_token(self.key(), session))
 
-    def page(html: str) -> HTMLResponse:
-        return HTMLResponse(html, headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY",
-                                           "Content-Security-Policy": "default-src 'self'; style-src 'unsafe-inline'; "
-                                                                      "frame-ancestors 'none'; form-action 'self'",
-                                           "Referrer-Policy": "same-origin"})
+    def context(self, who: Principal, session: str) -> dict[str, Any]:
+        return {"role": who.role, "csrf": csrf_token(self.key(), session)}
 
-    @app.get("/login", include_in_schema=False)
-    def login_page(request: Request) -> Response:
-        return page(dashboard.login_page(""))
-
-    def set_cookie(response: Response, request: Request, value: str, max_age: int) -> None:
+    def set_cookie(self, response: Response, request: Request, value: str, max_age: int) -> None:
         response.set_cookie(COOKIE, value, max_age=max_age, httponly=True, samesite="strict", path="/",
-                            secure=cookie_secure(web, request))
+                            secure=cookie_secure(self.web, request))
 
-    @app.post("/login", include_in_schema=False)
-    async def login(request: Request) -> Response:
-        if not same_origin(web, request):
-            return HTMLResponse("sign-in must come from the hub's own page (the Origin is another site's)", 403)
-        token = (await _form(request)).get("token", "").strip()
-        who = authenticate(store, token)
-        if who is None or who.role not in ("reader", "admin"):
-            message = ("only reader and admin tokens may sign in" if who is not None
-                       else "that token is not valid")
-            refused = page(dashboard.login_page(message))
-            refused.status_code = 403 if who is not None else 401
-            return refused
-        sessions.end(store, request.cookies.get(COOKIE))  # a sign-in never continues an earlier session
-        session = sessions.start(store, who)
-        response = RedirectResponse("/", 303)
-        set_cookie(response, request, session, int(sessions.SESSION_SECONDS))
-        return response
 
-    @app.post("/logout", include_in_schema=False)
-    async def logout(request: Request) -> Response:
-        who, session = viewer(request)
-        form = await _form(request)
-        if who is not None and not hmac.compare_digest(form.get("csrf", ""), csrf_token(key(), session)):
-            return HTMLResponse("the form is stale or came from another site", 403)
-        sessions.end(store, session)
-        response = to_login()
-        set_cookie(response, request, "", 0)
-        return response
+def to_login() -> Response:
+    return RedirectResponse("/login", 303)
 
-    def context(who: Principal, session: str) -> dict[str, Any]:
-        return {"role": who.role, "csrf": csrf_token(key(), session)}
 
-    @app.get("/", include_in_schema=False)
-    def fleet(request: Request) -> Response:
-        who, session = viewer(request)
-        if who is None:
-            return to_login()
-        return page(dashboard.fleet_page(store, context(who, session)))
+def page(html: str) -> HTMLResponse:
+    return HTMLResponse(html, headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY",
+                                       "Content-Security-Policy": "default-src 'self'; style-src 'unsafe-inline'; "
+                                                                  "frame-ancestors 'none'; form-action 'self'",
+                                       "Referrer-Policy": "same-origin"})
 
-    @app.get("/rollout", include_in_schema=False)
-    def rollout(request: Request) -> Response:
-        who, session = viewer(request)
-        if who is None:
-            return to_login()
-        return page(dashboard.rollout_page(store, context(who, session)))
 
-    @app.get("/spoke/{name}", include_in_schema=False)
-    def spoke(name: str, request: Request) -> Response:
-        who, session = viewer(request)
-        if who is None:
-            return to_login()
-        html = dashboard.spoke_page(store, name, context(who, session))
-        if html is None:
-            return HTMLResponse("no such spoke", 404)
-        return page(html)
+def add_web_routes(app: FastAPI, store: Store, settings: WebSettings | None = None) -> None:
+    from razee.hub.web_auth import auth_router
+    from razee.hub.web_pages import pages_router
 
-    @app.post("/ui/rollout/{action}", include_in_schema=False)
-    async def act(action: str, request: Request) -> Response:
-        who, session = viewer(request)
-        form = await _form(request)
-        if who is None:
-            return HTMLResponse("sign in first", 401)
-        if not hmac.compare_digest(form.get("csrf", ""), csrf_token(key(), session)):
-            return HTMLResponse("the form is stale or came from another site (CSRF token missing or wrong)", 403)
-        if who.role != "admin":
-            return HTMLResponse("an admin token is required", 403)
-        if action == "pause":
-            store.set_paused(f"token {who.token_id} (dashboard)")
-        elif action == "resume":
-            store.set_paused("")
-        elif action == "approve" and form.get("revision") and form.get("wave"):
-            store.approve(store.resolve_revision(form["revision"][:64]), form["wave"][:64],
-                          f"token {who.token_id} (dashboard)")
-        else:
-            return HTMLResponse("unknown action", 400)
-        return RedirectResponse("/rollout", 303)
+    ctx = WebContext(store, settings)
+    app.include_router(auth_router(ctx))
+    app.include_router(pages_router(ctx))

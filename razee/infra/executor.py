@@ -85,28 +85,32 @@ def apply_infra(provider: Provider, plan: InfraPlan, options: ExecOptions | None
                     result.failed.append((change, e.message))
                 return
 
-    waves = sorted({c.wave for c in plan.changes})
     with ThreadPoolExecutor(max_workers=opt.concurrency) as pool:
-        for n, wave in enumerate(waves):
-            batch = [c for c in plan.changes if c.wave == wave]
-            list(pool.map(run, [c for c in batch if c.action in _CLUSTER_LEVEL]))  # one per cluster
-            failed_clusters = {c.cluster for c, _ in result.failed}
-            list(pool.map(run, [c for c in batch if c.action not in _CLUSTER_LEVEL
-                                and c.cluster not in failed_clusters]))
-            if fatal.is_set():
-                result.stopped = (f"stopped at wave {wave} on a provider error that every request would meet; "
-                                  f"{result.skipped} change(s) of this wave not tried")
-                break
-            if result.failed:
-                result.stopped = f"wave {wave} had failures; later waves wait for the next pass"
-                break
-            if n + 1 < len(waves):
-                waiting = _wait_normal(provider, plan, result, batch, opt, sleep)
-                if waiting:
-                    result.stopped = (f"wave {wave}: {waiting} worker(s) not normal after {opt.wave_timeout:.0f}s; "
-                                      "the next pass continues")
-                    break
+        result.stopped = _run_waves(lambda cs: list(pool.map(run, cs)), provider, plan, result, fatal, opt, sleep)
     return result
+
+
+def _run_waves(run_all: Callable[[list[InfraChange]], object], provider: Provider, plan: InfraPlan,
+               result: InfraResult, fatal: threading.Event, opt: ExecOptions,
+               sleep: Callable[[float], None]) -> str | None:
+    """Each wave's cluster-level changes, then its pool changes (not for a cluster that failed); why it stopped."""
+    waves = sorted({c.wave for c in plan.changes})
+    for n, wave in enumerate(waves):
+        batch = [c for c in plan.changes if c.wave == wave]
+        run_all([c for c in batch if c.action in _CLUSTER_LEVEL])  # one per cluster
+        failed_clusters = {c.cluster for c, _ in result.failed}
+        run_all([c for c in batch if c.action not in _CLUSTER_LEVEL and c.cluster not in failed_clusters])
+        if fatal.is_set():
+            return (f"stopped at wave {wave} on a provider error that every request would meet; "
+                    f"{result.skipped} change(s) of this wave not tried")
+        if result.failed:
+            return f"wave {wave} had failures; later waves wait for the next pass"
+        if n + 1 < len(waves):
+            waiting = _wait_normal(provider, plan, result, batch, opt, sleep)
+            if waiting:
+                return (f"wave {wave}: {waiting} worker(s) not normal after {opt.wave_timeout:.0f}s; "
+                        "the next pass continues")
+    return None
 
 
 def _wait_normal(provider: Provider, plan: InfraPlan, result: InfraResult, batch: list[InfraChange],

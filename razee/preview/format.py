@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-from rich.console import Console
 from rich.text import Text
 
 from razee.preview.model import Preview
@@ -13,21 +12,24 @@ _STYLE = {"+": "green", "-": "red", "@": "cyan"}
 MARKDOWN_MAX_SPOKES = 30
 
 
-def print_preview(preview: Preview, console: Console, diffs: bool = True) -> None:
+def preview_lines(preview: Preview, diffs: bool = True) -> list[Text]:
+    """The terminal report as styled lines: the CLI prints them (nothing below the CLI writes to a terminal)."""
+    out: list[Text] = []
     for sp in preview.changed_spokes():
-        console.print(Text(f"spoke {sp.spoke} (region {sp.region}): {sp.status}", style="bold"))
+        out.append(Text(f"spoke {sp.spoke} (region {sp.region}): {sp.status}", style="bold"))
         for o in sp.objects:
             mark = {"added": "+", "removed": "-", "changed": "~"}[o.action]
             where = f"  [{o.source}]" if o.source else ""
             extra = f" at {', '.join(o.paths)}" if o.paths else ""
-            console.print(Text(f"  {mark} {o.action} {o.key}{extra}{where}"))
+            out.append(Text(f"  {mark} {o.action} {o.key}{extra}{where}"))
             if diffs and o.action == "changed":
                 for line in o.diff.splitlines():
                     style = _STYLE.get(line[:1]) if not line.startswith(("+++", "---")) else "bold"
-                    console.print(Text("      " + line, style=style or ""))
+                    out.append(Text("      " + line, style=style or ""))
         for d in sp.infra:
-            console.print(Text(f"  infra: cluster {d.cluster} {d.action}: {'; '.join(d.details)}", style="yellow"))
-    console.print(Text(summary_line(preview), style="bold"))
+            out.append(Text(f"  infra: cluster {d.cluster} {d.action}: {'; '.join(d.details)}", style="yellow"))
+    out.append(Text(summary_line(preview), style="bold"))
+    return out
 
 
 def summary_line(preview: Preview) -> str:

@@ -22,7 +22,7 @@ import yaml
 
 from tests.conftest import REPO
 from tests.helpers.hub import ARTIFACTS, HubProcess, launch_chromium, login
-from tests.integration.test_hub_fleet_truth import bad_reports
+from tests.helpers.reports import bad_reports
 
 ACTOR = git.Actor("Grace Hopper", "grace@example.com")
 

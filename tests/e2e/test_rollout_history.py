@@ -19,10 +19,10 @@ import git
 import httpx
 
 from tests.conftest import run_razee
+from tests.fleetrepo import commit
 from tests.helpers.hub import ARTIFACTS, HubProcess, launch_chromium, login
-from tests.integration.hubprocs import post, wait_for
-from tests.integration.test_hub_api import report
-from tests.integration.test_hub_fleet_truth import commit
+from tests.helpers.hubprocs import post, wait_for
+from tests.helpers.reports import report
 
 WAVES: list[dict[str, Any]] = [{"name": "canary", "bakeTime": "0s", "progressDeadline": "2s", "maxFailures": 1},
          {"name": "main", "bakeTime": "0s", "progressDeadline": "2s"}]

@@ -23,7 +23,7 @@ import pytest
 
 from razee.agent.delivery import SET_ASIDE_AFTER, Delivery
 from razee.agent.outbox import Outbox
-from tests.integration.hubprocs import HubProcess
+from tests.helpers.hubprocs import HubProcess
 
 
 class Proxy:

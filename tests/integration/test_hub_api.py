@@ -4,45 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from razee.hub.api import MAX_REPORT_BYTES, create_app
-from razee.hub.auth import create_token, revoke_token
-from razee.hub.migrate import upgrade
-from razee.hub.store import Store, engine_for
-
-
-def report(spoke: str, region: str = "us-south", result: str = "applied", revision: str = "r1",
-           objects: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, Any]:
-    return {"schema": 1, "id": str(uuid.uuid4()), "time": time.time(), "spoke": spoke, "region": region,
-            "agent": f"{spoke}-0", "result": result, "source": {"revision": revision, "author": "a", "message": "m"},
-            "objects": objects if objects is not None else [
-                {"group": "", "kind": "ConfigMap", "namespace": "armada", "name": "a", "status": "synced"}],
-            **extra}
-
-
-class Hub:
-    def __init__(self, url: str) -> None:
-        engine = engine_for(url)
-        upgrade(engine)
-        self.store = Store(engine, stale_after=3600)
-        self.client = TestClient(create_app(self.store))
-        self.reader = self.token("reader")
-        self.admin = self.token("admin")
-
-    def token(self, role: str, spoke: str | None = None) -> str:
-        return create_token(self.store, role, spoke)[0]
-
-    def post(self, body: Any, token: str) -> Any:
-        return self.client.post("/api/v1/reports", json=body, headers={"Authorization": f"Bearer {token}"})
-
-    def get(self, path: str, token: str | None = None, **params: Any) -> Any:
-        return self.client.get(path, params=params, headers={"Authorization": f"Bearer {token or self.reader}"})
+from razee.hub.api import MAX_REPORT_BYTES
+from razee.hub.auth import revoke_token
+from tests.helpers.reports import Hub, report
 
 
 @pytest.fixture

@@ -5,28 +5,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import git
 
 from razee.hub.follow import RepoFollower
-from tests.fleetrepo import fleet_copy, region_copy, write_repo
-from tests.integration.test_hub_api import Hub, report
-
-ACTOR = git.Actor("Ada Lovelace", "ada@example.com")
-
-
-def commit(root: Path, repo: git.Repo, spokes: list[tuple[str, str]], message: str,
-           waves: list[dict[str, Any]] | None = None) -> str:
-    fleet = fleet_copy()
-    fleet["rollout"] = {"waves": waves or [{"name": "canary", "bakeTime": "0s"}, {"name": "main"}]}
-    region = region_copy()
-    region["spokes"] = [{"name": s, "wave": w} for s, w in spokes]
-    region["clusters"] = [{**c, "spoke": spokes[0][0]} for c in region["clusters"]]
-    write_repo(root, fleet=fleet, regions=[region])
-    repo.git.add(A=True)
-    repo.index.commit(message, author=ACTOR, committer=ACTOR)
-    return repo.head.commit.hexsha
+from tests.fleetrepo import ACTOR, commit
+from tests.helpers.reports import Hub, bad_reports, report
 
 
 def test_declared_spokes_are_listed_and_counted_whatever_reports(hub_db: str, tmp_path: Path) -> None:
@@ -80,32 +64,6 @@ def test_declared_spokes_are_listed_and_counted_whatever_reports(hub_db: str, tm
     assert hub.get("/api/v1/summary").json()["declaredRevision"] == second
     follower.close()
     hub.store.engine.dispose()
-
-
-def bad_reports(spoke: str) -> dict[str, bytes]:
-    def body(**changes: Any) -> bytes:
-        return json.dumps({**report(spoke), **changes}).encode()
-
-    plain = report(spoke)
-    plain.pop("infrastructure", None)
-    nested = json.dumps(plain)[:-1] + ', "infrastructure": ' + '{"d": ' * 1000 + "1" + "}" * 1000 + "}"
-    return {
-        "negative count": body(counts={"synced": -1}),
-        "count of 10^30": body(counts={"synced": 10**30}),
-        "string as a number": body(counts={"synced": "5"}),
-        "string as a time": body(time="1700000000"),
-        "NaN time": body(time=0).replace(b'"time": 0', b'"time": NaN'),
-        "Infinity time": body(time=0).replace(b'"time": 0', b'"time": Infinity'),
-        "time -1e18": body(time=-1e18),
-        "time 70 years ahead": body(time=4_000_000_000.0),
-        "negative duration": body(durations={"total": -5.0}),
-        "nested 1000 deep": nested.encode(),
-        "infrastructure nested 10 deep": body(infrastructure={"a": {"b": {"c": {"d": {"e": {"f": 1}}}}}}),
-        "101 drift paths": body(objects=[{"group": "", "kind": "ConfigMap", "namespace": "a", "name": "b",
-                                          "status": "drifted", "paths": [f"/data/{i}" for i in range(101)]}]),
-        "error of 4001 characters": body(error="e" * 4001),
-        "unknown status count": body(counts={"exploded": 1}),
-    }
 
 
 def testbad_reports_are_422_and_change_nothing(hub_db: str) -> None:

@@ -24,8 +24,8 @@ from razee.agent.outbox import Outbox
 from razee.hub.migrate import MIGRATIONS, upgrade
 from razee.hub.schema import Report, Revision, SpokeState
 from razee.hub.store import engine_for
-from tests.integration.hubprocs import HubProcess, Receiver, commit, fleet_repo, post, wait_for
-from tests.integration.test_hub_api import report
+from tests.helpers.hubprocs import HubProcess, Receiver, commit, fleet_repo, post, wait_for
+from tests.helpers.reports import report
 
 LOG_TROUBLE = re.compile(r"Traceback|ERROR|IntegrityError|deadlock detected")
 

@@ -12,8 +12,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from razee.hub.api import MAX_REPORT_BYTES
 from razee.hub.views import STATES
-from tests.integration.hubprocs import HubProcess, fleet_repo, post, wait_for
-from tests.integration.test_hub_api import report
+from tests.helpers.hubprocs import HubProcess, fleet_repo, post, wait_for
+from tests.helpers.reports import report
 
 
 def scrape(hub: HubProcess) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:

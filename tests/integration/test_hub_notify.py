@@ -12,8 +12,8 @@ import git
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import run_razee
-from tests.integration.hubprocs import HubProcess, Receiver, fleet_repo, post, wait_for
-from tests.integration.test_hub_api import report
+from tests.helpers.hubprocs import HubProcess, Receiver, fleet_repo, post, wait_for
+from tests.helpers.reports import report
 
 BODY_MARKER = "object-name-that-must-not-leave-the-hub"
 STALE_AFTER = 8

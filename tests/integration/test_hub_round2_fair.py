@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from razee.hub.schema import ObjectState, Report, SpokeState
 from razee.hub.store import Store, engine_for
-from tests.integration.hubprocs import HubProcess
+from tests.helpers.hubprocs import HubProcess
 
 FLOOD_OBJECTS = 10_000
 FLOOD_CLIENTS = 6

@@ -21,8 +21,8 @@ import git
 import httpx
 import pytest
 
-from tests.integration.hubprocs import HubProcess, commit, post, wait_for
-from tests.integration.test_hub_api import report
+from tests.helpers.hubprocs import HubProcess, commit, post, wait_for
+from tests.helpers.reports import report
 from tests.pgserver import PostgresServer
 
 MiB = 1 << 20

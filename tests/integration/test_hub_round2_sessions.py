@@ -23,11 +23,11 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from razee.hub.schema import Revision, WebSession
+from razee.hub.schema import Approval, Revision, WebSession
 from razee.hub.store import engine_for
 from tests.conftest import run_razee
-from tests.integration.hubprocs import HubProcess, post
-from tests.integration.test_hub_api import report
+from tests.helpers.hubprocs import HubProcess, post
+from tests.helpers.reports import report
 
 COOKIE = "razee_session"
 REVOCATION_BOUND = 2.0
@@ -351,3 +351,20 @@ def test_case5_a_session_expires_and_an_expired_one_is_swept(hub_db: str) -> Non
     for junk in ("", "rzs_", "rzh_" + live[4:], live + "x", "rzs_" + "a" * 200, live.replace("_", "\x00", 1)):
         assert sessions.resolve(store, junk) is None, junk
     store.engine.dispose()
+
+
+def test_the_dashboards_approve_form_names_an_unknown_revision_or_wave_and_records_nothing(hub: HubProcess) -> None:
+    """As the API's approve answers: a 404 naming what is unknown, and no approval row (before: a silent 303)."""
+    admin = hub.token("admin")
+    cookie = cookie_of(hub, admin)
+    csrf = re.search(r'name=csrf value="([0-9a-f]+)"', page(hub, cookie).text)
+    assert csrf is not None
+    r = httpx.post(hub.url + "/ui/rollout/approve", data={"csrf": csrf.group(1), "revision": "f" * 40,
+                                                          "wave": "main"},
+                   cookies={COOKIE: cookie}, timeout=60, follow_redirects=False)
+    assert r.status_code == 404, r.text
+    assert f"knows no revision {'f' * 40}" in r.text
+    engine = engine_for(hub.db)
+    with engine.connect() as c:
+        assert c.execute(select(Approval.revision)).all() == []
+    engine.dispose()

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.test_hub_api import Hub, report
+from tests.helpers.reports import Hub, report
 
 
 @pytest.fixture

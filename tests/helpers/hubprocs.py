@@ -13,8 +13,8 @@ from typing import Any
 import git
 import httpx
 
+from tests.fleetrepo import commit
 from tests.helpers.hub import HubProcess
-from tests.integration.test_hub_fleet_truth import commit
 
 __all__ = ["HubProcess", "Receiver", "commit", "post", "wait_for"]
 
