@@ -29,6 +29,9 @@ from razee.sources.helm.template import HelmFailed, Release, helm_template
 RENDER_CACHE_SIZE = 4096
 """Rendered releases kept in memory: one per distinct (chart, values, release, namespace, capabilities)."""
 
+UNSERVED_KINDS = "ensure CRDs are installed first"
+"""helm's words when a server dry run meets a kind the cluster does not serve yet."""
+
 Objects = list[tuple[dict[str, Any], str | None]]
 
 _renders: OrderedDict[str, Objects] = OrderedDict()
@@ -45,7 +48,7 @@ class HelmExpander:
                           ctx.kubeconfig)
         if chart.uses_lookup and ctx.kubeconfig is None:
             ctx.notes.append(f"HelmChart {decl.name} ({chart.name} {chart.version}): `lookup` sees nothing offline")
-        objects = self._render(decl, spec, chart, release)
+        objects = self._render(decl, spec, chart, release, ctx)
         kept: Objects = []
         tests = 0
         for obj, file in objects:
@@ -91,7 +94,8 @@ class HelmExpander:
         layers.append(spec.values)
         return tuple(layers)
 
-    def _render(self, decl: Manifest, spec: HelmSpec, chart: LocalChart, release: Release) -> Objects:
+    def _render(self, decl: Manifest, spec: HelmSpec, chart: LocalChart, release: Release,
+                ctx: ExpandContext) -> Objects:
         live_lookup = chart.uses_lookup and release.kubeconfig is not None
         key = _render_key(chart, release)
         if not live_lookup:
@@ -102,7 +106,16 @@ class HelmExpander:
         try:
             objects = helm_template(chart.path, release if live_lookup else _offline(release))
         except HelmFailed as e:
-            raise _helm_error(decl, spec, chart, e.message) from None
+            if not (live_lookup and UNSERVED_KINDS in e.message):
+                raise _helm_error(decl, spec, chart, e.message) from None
+            # a first install: the chart's own CRDs are not served yet, so helm's server dry run cannot map its
+            # custom resources. Render without the cluster, as helm does before its CRDs exist.
+            ctx.notes.append(f"HelmChart {decl.name}: `lookup` saw nothing: the cluster does not serve the "
+                             "chart's custom resource kinds yet (its CRDs apply first)")
+            try:
+                objects = helm_template(chart.path, _offline(release))
+            except HelmFailed as again:
+                raise _helm_error(decl, spec, chart, again.message) from None
         default_namespaces(objects, release.namespace)
         if not live_lookup:
             with _renders_lock:

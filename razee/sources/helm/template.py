@@ -69,7 +69,10 @@ def template_args(chart: Path, release: Release) -> list[str]:
     if release.capabilities.api_versions:
         args += ["--api-versions", ",".join(release.capabilities.api_versions)]
     if release.kubeconfig is not None:
-        args.append("--dry-run=server")
+        # helm 4: a server dry run is what lets `lookup` read the cluster (read only: nothing is written, and the
+        # capabilities are the server's own). --take-ownership skips Helm's release-ownership check, which would
+        # refuse objects razee (not Helm) already manages.
+        args += ["--dry-run=server", "--take-ownership"]
     return args
 
 
