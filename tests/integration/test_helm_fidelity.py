@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from razee.sources.helm import HelmExpander
+from razee.sources.helm import HelmExpander, rendercache
 from tests.helpers.charts import built_corpus, context, declaration, helm
 
 CASES: list[tuple[str, str | None, dict[str, Any], str, tuple[str, ...]]] = [
@@ -95,3 +95,23 @@ def test_the_fleet_tree_is_never_written(tmp_path: Path) -> None:
                           context(tmp_path))
     after = sorted(p.name for p in (Path(__file__).parents[1] / "data/charts/corpus/charts").iterdir())
     assert before == after == ["inner"]
+
+
+def test_a_release_renders_once_per_distinct_inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The render cache: the same chart, values, release, namespace and capabilities run helm once, in this process
+    and in another one sharing the cache folder; a change of values renders again."""
+    calls = tmp_path / "calls"
+    wrapper = tmp_path / "helm"
+    wrapper.write_text(f'#!/bin/sh\n[ "$1" = template ] && echo x >> {calls}\nexec {helm()} "$@"\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("RAZEE_HELM", str(wrapper))
+    spec: dict[str, Any] = {"path": "charts/corpus", "values": {"image": {"tag": "cache-test"}}}
+    first = HelmExpander().expand(declaration(spec), context(tmp_path / "cache"))
+    again = HelmExpander().expand(declaration(spec), context(tmp_path / "cache"))
+    assert calls.read_text().count("x") == 1 and again.objects == first.objects
+    rendercache._renders.clear()  # as a new process (a render worker, a restarted agent) starts
+    from_disk = HelmExpander().expand(declaration(spec), context(tmp_path / "cache"))
+    assert calls.read_text().count("x") == 1 and from_disk.objects == first.objects
+    HelmExpander().expand(declaration({**spec, "values": {"image": {"tag": "other"}}}), context(tmp_path / "cache"))
+    HelmExpander().expand(declaration(spec, namespace="other-ns"), context(tmp_path / "cache"))
+    assert calls.read_text().count("x") == 3

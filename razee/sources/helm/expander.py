@@ -1,18 +1,12 @@
 """The HelmChart expander: pull (or read) the chart, render the release with `helm template`, and hand back its
 objects with the chart file each came from. It raises before returning anything, so nothing is half-applied.
 
-Renders are cached in memory by everything they depend on (chart digest, values, release, namespace,
-capabilities), so one chart used by 250 customer clusters with the same inputs renders once; a chart that calls
-`lookup` against a live cluster is rendered every time, since the cluster is an input no key can hold.
+Renders are cached (razee.sources.helm.rendercache) by everything they depend on; a chart that calls `lookup`
+against a live cluster is rendered every time, since the cluster is an input no key can hold.
 """
 
 from __future__ import annotations
 
-import copy
-import hashlib
-import json
-import threading
-from collections import OrderedDict
 from typing import Any, ClassVar
 
 import yaml
@@ -23,19 +17,12 @@ from razee.sources.expander import ExpandContext, Expansion
 from razee.sources.helm.chart import LocalChart, archive_chart, fleet_chart
 from razee.sources.helm.namespaces import default_namespaces
 from razee.sources.helm.pull import pull_chart
+from razee.sources.helm.rendercache import Objects, cached_render, render_key, store_render
 from razee.sources.helm.spec import HelmSpec, parse_spec
 from razee.sources.helm.template import HelmFailed, Release, helm_template
 
-RENDER_CACHE_SIZE = 4096
-"""Rendered releases kept in memory: one per distinct (chart, values, release, namespace, capabilities)."""
-
 UNSERVED_KINDS = "ensure CRDs are installed first"
 """helm's words when a server dry run meets a kind the cluster does not serve yet."""
-
-Objects = list[tuple[dict[str, Any], str | None]]
-
-_renders: OrderedDict[str, Objects] = OrderedDict()
-_renders_lock = threading.Lock()
 
 
 class HelmExpander:
@@ -97,12 +84,9 @@ class HelmExpander:
     def _render(self, decl: Manifest, spec: HelmSpec, chart: LocalChart, release: Release,
                 ctx: ExpandContext) -> Objects:
         live_lookup = chart.uses_lookup and release.kubeconfig is not None
-        key = _render_key(chart, release)
-        if not live_lookup:
-            with _renders_lock:
-                if (hit := _renders.get(key)) is not None:
-                    _renders.move_to_end(key)
-                    return copy.deepcopy(hit)
+        key = render_key(chart.digest, release)
+        if not live_lookup and (hit := cached_render(key, ctx.cache.root)) is not None:
+            return hit
         try:
             objects = helm_template(chart.path, release if live_lookup else _offline(release))
         except HelmFailed as e:
@@ -118,23 +102,13 @@ class HelmExpander:
                 raise _helm_error(decl, spec, chart, again.message) from None
         default_namespaces(objects, release.namespace)
         if not live_lookup:
-            with _renders_lock:
-                _renders[key] = copy.deepcopy(objects)
-                while len(_renders) > RENDER_CACHE_SIZE:
-                    _renders.popitem(last=False)
+            store_render(key, objects, ctx.cache.root)
         return objects
 
 
 def _offline(release: Release) -> Release:
     """A chart that never calls `lookup` renders the same without the cluster: keep it off the network."""
     return Release(release.name, release.namespace, release.values, release.capabilities, None)
-
-
-def _render_key(chart: LocalChart, release: Release) -> str:
-    caps = release.capabilities
-    blob = json.dumps([chart.digest, release.name, release.namespace, release.values, caps.kube_version,
-                       sorted(caps.api_versions)], sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def _file(source: str | None, chart: str) -> str | None:
