@@ -32,6 +32,15 @@ DECL_LINE = 7
 START_DEADLINE_S = 60.0
 
 
+@functools.cache
+def helm_batch() -> str:
+    """razee-helm-batch, built by scripts/helm-batch/build (cached per helm version and source)."""
+    proc = subprocess.run(["bash", str(REPO / "scripts" / "helm-batch" / "build")], capture_output=True, text=True,
+                          timeout=1200)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip().splitlines()[-1]
+
+
 def helm() -> str:
     found = shutil.which("helm")
     assert found, "helm is not on PATH (tests/conftest.py puts scripts/testenv path first)"

@@ -11,7 +11,7 @@ import pytest
 
 from razee.errors import EXIT_USER_ERROR, InputError
 from razee.sources.helm import HelmExpander
-from tests.helpers.charts import DECL_LINE, DECL_TEMPLATE, context, declaration
+from tests.helpers.charts import DECL_LINE, DECL_TEMPLATE, context, declaration, helm_batch
 
 WHERE = f"{DECL_TEMPLATE}:{DECL_LINE}"
 
@@ -78,3 +78,11 @@ def test_values_files_then_inline_values(tmp_path: Path) -> None:
     dep = next(o for o, _ in got.objects if o["kind"] == "Deployment")
     assert dep["spec"]["replicas"] == 2
     assert dep["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":from-file")
+
+
+def test_razee_helm_batch_reports_the_same_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAZEE_HELM_BATCH", helm_batch())
+    err = fail(tmp_path, {"path": "charts/corpus", "values": {"image": {"tag": "x1"}, "replicas": 0}})
+    assert "values.schema.json" in str(err) and "/replicas" in str(err)
+    err = fail(tmp_path, {"path": "charts/corpus", "values": {"image": {"tag": ""}}})
+    assert "corpus/templates/deployment.yaml:16:" in str(err) and "image.tag is required" in str(err)

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from razee.sources.helm import HelmExpander, rendercache
-from tests.helpers.charts import built_corpus, context, declaration, helm
+from tests.helpers.charts import built_corpus, context, declaration, helm, helm_batch
 
 CASES: list[tuple[str, str | None, dict[str, Any], str, tuple[str, ...]]] = [
     ("plain", "apps", {"image": {"tag": "1.0"}}, "v1.36.3", ()),
@@ -47,9 +47,17 @@ def ident(obj: dict[str, Any]) -> tuple[str, str]:
     return str(obj["kind"]), str(obj["metadata"]["name"])
 
 
+@pytest.fixture(params=["helm", "batch"])
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways razee runs helm's code: a `helm template` process per release, and razee-helm-batch."""
+    monkeypatch.setenv("RAZEE_HELM_BATCH", "off" if request.param == "helm" else helm_batch())
+    return str(request.param)
+
+
 @pytest.mark.parametrize(("name", "namespace", "values", "kube", "apis"), CASES, ids=[c[0] for c in CASES])
-def test_razee_renders_what_helm_template_renders(tmp_path: Path, name: str, namespace: str | None,
+def test_razee_renders_what_helm_template_renders(tmp_path: Path, engine: str, name: str, namespace: str | None,
                                                   values: dict[str, Any], kube: str, apis: tuple[str, ...]) -> None:
+    rendercache._renders.clear()  # each engine renders for itself
     chart = built_corpus(tmp_path / "ref")
     release_ns = namespace or "default"
     want = reference(chart, tmp_path, "rel", release_ns, values, kube, apis)

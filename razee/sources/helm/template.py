@@ -17,10 +17,13 @@ from typing import Any
 import yaml
 
 from razee.sources.expander import Capabilities
+from razee.sources.helm.batch import run_batched
 from razee.sources.helm.helmbin import helm_env, helm_path
 
 RENDER_TIMEOUT_S = 300.0
 """One `helm template`: a chart renders in well under a second; a live `lookup` waits on the cluster."""
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's: several times faster on large outputs
 
 _SOURCE = re.compile(r"^# Source: (.+)$", re.M)
 
@@ -52,14 +55,19 @@ def helm_template(chart: Path, release: Release) -> list[tuple[dict[str, Any], s
             path = Path(tmp) / f"values-{i}.json"  # JSON is YAML: no YAML dumper can reinterpret a string
             path.write_text(json.dumps(values))
             args += ["--values", str(path)]
-        env = helm_env(Path(tmp))
-        if release.kubeconfig is not None:
-            env["KUBECONFIG"] = str(release.kubeconfig)
-        proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=RENDER_TIMEOUT_S)
-    if proc.returncode != 0:
-        lines = [ln for ln in proc.stderr.splitlines() if ln.strip() and not ln.startswith("Use --debug")]
+        batched = run_batched(args[1:]) if release.kubeconfig is None else None
+        if batched is not None:
+            ok, stdout, stderr = batched
+        else:
+            env = helm_env(Path(tmp))
+            if release.kubeconfig is not None:
+                env["KUBECONFIG"] = str(release.kubeconfig)
+            proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=RENDER_TIMEOUT_S)
+            ok, stdout, stderr = proc.returncode == 0, proc.stdout, proc.stderr
+    if not ok:
+        lines = [ln for ln in stderr.splitlines() if ln.strip() and not ln.startswith("Use --debug")]
         raise HelmFailed("\n".join(lines).removeprefix("Error: "))
-    return parse_output(proc.stdout)
+    return parse_output(stdout)
 
 
 def template_args(chart: Path, release: Release) -> list[str]:
@@ -84,7 +92,7 @@ def parse_output(text: str) -> list[tuple[dict[str, Any], str | None]]:
     for chunk in re.split(r"^---\s*$", text, flags=re.M):
         found = _SOURCE.search(chunk)
         source = found.group(1).strip() if found else source
-        for obj in yaml.safe_load_all(chunk):
+        for obj in yaml.load_all(chunk, Loader=_LOADER):
             if isinstance(obj, dict) and obj:
                 objects.append((obj, source))
     return objects
