@@ -152,19 +152,38 @@ class Registry:
     archive: Path  # the corpus archive pushed as corpus 0.1.0 under oci://HOST/charts
 
 
-def _serve_registry(tmp: Path, port: int) -> subprocess.Popen[bytes]:
+REGISTRY_USER = ("fleet", "s3cret")
+"""The htpasswd user of the authenticated registry."""
+
+
+def _bcrypt(password: str) -> str:
+    """The registry's htpasswd takes bcrypt only: glibc's crypt (libxcrypt) makes it, through Python's crypt."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import crypt
+
+        return crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH))
+
+
+def _serve_registry(tmp: Path, port: int, auth: bool = False) -> subprocess.Popen[bytes]:
     config = tmp / "config.yml"
+    auth_conf = ""
+    if auth:
+        (tmp / "htpasswd").write_text(f"{REGISTRY_USER[0]}:{_bcrypt(REGISTRY_USER[1])}\n")
+        auth_conf = f"auth: {{htpasswd: {{realm: razee-tests, path: {tmp / 'htpasswd'}}}}}\n"
     config.write_text(f"""version: 0.1
 log: {{level: error}}
 storage: {{filesystem: {{rootdirectory: {tmp / 'data'}}}, delete: {{enabled: true}}}}
 http: {{addr: 127.0.0.1:{port}}}
-""")
+{auth_conf}""")
     proc = subprocess.Popen(["/usr/bin/docker-registry", "serve", str(config)], stdout=subprocess.DEVNULL,
                             stderr=open(tmp / "registry.log", "wb"))  # noqa: SIM115
     deadline = time.monotonic() + START_DEADLINE_S
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/v2/", timeout=2).status_code == 200:
+            if httpx.get(f"http://127.0.0.1:{port}/v2/", timeout=2).status_code in (200, 401):
                 return proc
         except httpx.HTTPError:
             pass
@@ -184,6 +203,23 @@ def oci_registry() -> Iterator[Registry]:
         try:
             archive = package(built_corpus(Path(tmp)), Path(tmp))
             run_helm("push", str(archive), f"oci://127.0.0.1:{port}/charts", "--plain-http", home=Path(tmp) / "hh")
+            yield Registry(f"127.0.0.1:{port}", archive)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def oci_registry_auth() -> Iterator[Registry]:
+    """The same registry with htpasswd auth (user REGISTRY_USER), filled with `helm push --username/--password`."""
+    assert Path("/usr/bin/docker-registry").exists(), "docker-registry missing: run scripts/setup"
+    with tempfile.TemporaryDirectory(prefix="razee-registry-auth-") as tmp:
+        port = free_port()
+        proc = _serve_registry(Path(tmp), port, auth=True)
+        try:
+            archive = package(built_corpus(Path(tmp)), Path(tmp))
+            run_helm("push", str(archive), f"oci://127.0.0.1:{port}/charts", "--plain-http", "--username",
+                     REGISTRY_USER[0], "--password", REGISTRY_USER[1], home=Path(tmp) / "hh")
             yield Registry(f"127.0.0.1:{port}", archive)
         finally:
             proc.terminate()

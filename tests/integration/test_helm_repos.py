@@ -14,9 +14,19 @@ import pytest
 
 from razee.errors import EXIT_SERVICE, EXIT_USER_ERROR, InputError, ServiceError
 from razee.sources.helm import HelmExpander
-from tests.helpers.charts import ChartRepo, Registry, chart_repo, context, declaration, free_port, oci_registry
+from tests.helpers.charts import (
+    REGISTRY_USER,
+    ChartRepo,
+    Registry,
+    chart_repo,
+    context,
+    declaration,
+    free_port,
+    oci_registry,
+    oci_registry_auth,
+)
 
-__all__ = ["chart_repo", "oci_registry"]  # session fixtures
+__all__ = ["chart_repo", "oci_registry", "oci_registry_auth"]  # session fixtures
 
 VALUES = {"image": {"tag": "1"}}
 
@@ -98,3 +108,13 @@ def test_a_chart_from_an_oci_registry(oci_registry: Registry, tmp_path: Path) ->
     with pytest.raises(InputError) as e:
         HelmExpander().expand(declaration({**spec, "version": "7.0.0"}), ctx)
     assert ": spec.version: " in str(e.value)
+
+
+def test_an_oci_registry_with_credentials(oci_registry_auth: Registry, tmp_path: Path) -> None:
+    spec = {"repo": f"oci://{oci_registry_auth.host}/charts", "chart": "corpus", "version": "0.1.0", "values": VALUES}
+    with pytest.raises(ServiceError) as e:
+        HelmExpander().expand(declaration(spec), context(tmp_path / "none"))
+    assert e.value.exit_code == EXIT_SERVICE
+    creds = {oci_registry_auth.host: {"username": REGISTRY_USER[0], "password": REGISTRY_USER[1]}}
+    got = HelmExpander().expand(declaration(spec), context(tmp_path / "creds", credentials=creds))
+    assert got.info.digest == sha(oci_registry_auth.archive)

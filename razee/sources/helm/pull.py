@@ -125,7 +125,8 @@ def _pull_oci(decl: Manifest, spec: HelmSpec, ctx: ExpandContext) -> bytes:
         proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=TIMEOUT_S * 4)
         if proc.returncode != 0:
             err = proc.stderr.strip().removeprefix("Error: ")
-            if any(s in err for s in ("not found", "unknown", "MANIFEST_UNKNOWN", "NAME_UNKNOWN")):
+            refused = any(s in err.lower() for s in ("credential", "unauthorized", "denied", "401", "403"))
+            if not refused and any(s in err for s in ("not found", "unknown", "MANIFEST_UNKNOWN", "NAME_UNKNOWN")):
                 raise _unknown(decl, "spec.version", f"{ref} has no version {spec.version}: {err}")
             raise Unreachable(err)
         archives = [p for p in os.listdir(tmp) if p.endswith(".tgz")]
