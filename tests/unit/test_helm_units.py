@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from razee.errors import InputError
+from razee.sources.helm import rendercache
 from razee.sources.helm.expander import _file
 from razee.sources.helm.namespaces import default_namespaces
 from razee.sources.helm.spec import parse_spec
@@ -94,3 +97,20 @@ def test_bad_specs_name_the_field(spec: dict[str, Any], field: str) -> None:
 def test_a_good_spec_reads_its_aliases() -> None:
     spec = parse_spec(declaration({"path": "p", "valuesFiles": ["v.yaml"], "dependsOn": ["cert-manager"]}))
     assert spec.values_files == ["v.yaml"] and spec.depends_on == ["cert-manager"]
+
+
+def test_the_render_folder_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "helm-renders"
+    folder.mkdir()
+    for i in range(12):
+        (folder / f"{i:02d}.json").write_text("[]")
+        os.utime(folder / f"{i:02d}.json", (1000 + i, 1000 + i))
+    monkeypatch.setattr(rendercache, "RENDER_FILES_MAX", 5)
+    rendercache._trim(folder)
+    assert sorted(p.name for p in folder.iterdir()) == [f"{i:02d}.json" for i in range(7, 12)]
+
+
+def test_a_damaged_render_file_reads_as_a_miss(tmp_path: Path) -> None:
+    (tmp_path / "helm-renders").mkdir()
+    (tmp_path / "helm-renders" / "k.json").write_text('{"not": "a list of pairs"}')
+    assert rendercache.cached_render("k", tmp_path) is None

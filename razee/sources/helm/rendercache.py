@@ -21,6 +21,10 @@ from razee.sources.helm.template import Release
 RENDER_CACHE_SIZE = 4096
 """Rendered releases kept in memory (least recently used go first)."""
 
+RENDER_FILES_MAX = 20000
+"""Rendered releases kept in the cache folder (a small chart's render is a few kB: tens of MB in all); past it,
+the least recently written go first."""
+
 Objects = list[tuple[dict[str, Any], str | None]]
 
 _renders: OrderedDict[str, Objects] = OrderedDict()
@@ -58,6 +62,17 @@ def store_render(key: str, objects: Objects, root: Path) -> None:
     with os.fdopen(fd, "w") as f:
         json.dump(objects, f)
     os.replace(tmp, folder / f"{key}.json")
+    if int.from_bytes(bytes.fromhex(key[:4])) % 256 == 0:  # about one write in 256 looks at the folder's size
+        _trim(folder)
+
+
+def _trim(folder: Path) -> None:
+    files = [p for p in folder.iterdir() if p.suffix == ".json"]
+    if len(files) <= RENDER_FILES_MAX:
+        return
+    files.sort(key=lambda p: p.stat().st_mtime)
+    for path in files[: len(files) - RENDER_FILES_MAX]:
+        path.unlink(missing_ok=True)
 
 
 def _remember(key: str, objects: Objects) -> None:
