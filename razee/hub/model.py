@@ -15,18 +15,34 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-Result = Literal["applied", "in-sync", "drifted", "healed", "rejected", "failed", "standby", "waiting"]
+from razee.wire import (
+    MAX_CHECKS,
+    MAX_ERROR,
+    MAX_FINDING,
+    MAX_FINDINGS,
+    MAX_OBJECTS,
+    MAX_PATH,
+    MAX_PATHS,
+    MAX_TAKEOVERS,
+    REPORTED,
+    PassOutcome,
+)
+from razee.wire import MAX_TEXT as MAX_MESSAGE
+
+
+def _reported(outcome: PassOutcome) -> PassOutcome:
+    if outcome not in REPORTED:
+        raise ValueError(f"{outcome.value!r} is an outcome of a dry run, never reported")
+    return outcome
+
+
+Result = Annotated[PassOutcome, AfterValidator(_reported)]
+"""A report's `result`: razee.wire's outcomes, those a report may carry."""
 Status = Literal["synced", "created", "updated", "drifted", "drifted-healed", "pruned", "failed", "kept", "pending",
                  "missing", "recreated", "terminating"]
 DRIFT_STATUSES = ("drifted", "missing")
-MAX_PATHS = 100
-MAX_PATH = 1000
-MAX_MESSAGE = 1000
-MAX_ERROR = 4000
-MAX_FINDING = 2000
-MAX_TAKEOVERS = 20
 MAX_DEPTH = 4
 EARLIEST = 946_684_800.0  # 2000-01-01: an agent's clock before this is broken, not data
 LATEST = 4_102_444_800.0  # 2100-01-01
@@ -134,19 +150,19 @@ class ReportIn(Strict):
     agent: str = Field(max_length=128, pattern=LINE)
     result: Result
     source: dict[Key, Text] = Field(default_factory=dict, max_length=16)  # revision, author, message, ...
-    objects: list[ObjectIn] = Field(default_factory=list, max_length=50_000)
+    objects: list[ObjectIn] = Field(default_factory=list, max_length=MAX_OBJECTS)
     counts: dict[Status, Count] = Field(default_factory=dict)
     infrastructure: dict[str, Any] = Field(default_factory=dict)
     unhealthy: list[dict[Key, Text]] = Field(default_factory=list, max_length=1000)
     findings: list[Annotated[str, Field(max_length=MAX_FINDING, pattern=PROSE)]] = Field(default_factory=list,
-                                                                                        max_length=200)
+                                                                                        max_length=MAX_FINDINGS)
     error: str | None = Field(default=None, max_length=MAX_ERROR, pattern=PROSE)
     durations: dict[Key, Seconds] = Field(default_factory=dict, max_length=20)
     apiRequests: Count = 0
     wave: str = Field(default="", max_length=64, pattern=LINE)
     rollout: dict[Key, Annotated[str, Field(max_length=MAX_ERROR, pattern=PROSE)]] = Field(
         default_factory=dict, max_length=8)  # the revision it waits for, and why
-    checks: list[CheckIn] = Field(default_factory=list, max_length=20)  # of the revision in `source`
+    checks: list[CheckIn] = Field(default_factory=list, max_length=MAX_CHECKS)  # of the revision in `source`
 
     @field_validator("source")
     @classmethod

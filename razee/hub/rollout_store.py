@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from razee.hub.model import CheckIn, ReportIn
 from razee.hub.schema import Revision, Rollback, RolloutCheck, RolloutCompletion, SpokeRevision
 from razee.hub.upsert import upsert
+from razee.wire import OK_RESULTS
 
-OK_RESULTS = ("applied", "in-sync", "healed", "drifted")
 """Results that say the spoke runs the report's revision (a held spoke may report the one it waits for)."""
 HISTORY = 200
 

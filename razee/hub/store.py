@@ -24,6 +24,7 @@ from razee.hub.locks import xact_lock
 from razee.hub.model import DRIFT_STATUSES, ReportIn
 from razee.hub.schema import Approval, ObjectState, Report, Revision, RolloutControl, SpokeState
 from razee.hub.upsert import upsert
+from razee.wire import OK_RESULTS
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,6 @@ COMPACT_MIN_PAGES = 1024
 """SQLite gives freed pages back to the file system once retention has freed a quarter of the file (and 4 MiB)."""
 RETAIN_EVERY = 16
 """Trim a spoke's history on every 16th report (or a large one): bounded without a query per report."""
-OK_RESULTS = ("applied", "in-sync", "healed", "drifted")
 
 
 def _hold_spoke(s: Session, spoke: str) -> None:

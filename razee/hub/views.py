@@ -17,8 +17,9 @@ from razee.fleet.model import Wave
 from razee.hub import history, rollout_safety, rollout_store
 from razee.hub.clock import calendar_now
 from razee.hub.schema import Revision, SpokeState
-from razee.hub.store import OK_RESULTS, Page, Store
+from razee.hub.store import Page, Store
 from razee.rollout.gate import Decision, SpokeRollout, decide, wave_states
+from razee.wire import OK_RESULTS
 
 STATES = ("in-sync", "drifted", "missing", "failed", "rolling-out", "held", "never-reported", "stale")
 """The legend: every spoke is in exactly one of these."""
