@@ -64,3 +64,21 @@ executor's `attempts` bounds the tries (razee/infra/executor.py)."""
 DELIVERY = Backoff(first=1.0, cap=300.0, jitter=0.25)
 """The agent's reports while every hub fails: from 1 s up to 5 minutes, so a fleet of agents whose hub comes back
 does not arrive at once (razee/agent/delivery.py; a hub's Retry-After takes its place when it gives one)."""
+WATCH = Backoff(first=0.5, cap=30.0)
+"""A watch or LIST of a scope the server keeps failing, or a server that ends every watch at once: from half a
+second up to 30 s between attempts (razee/kube/watchcache.py), so a struggling apiserver is not hammered."""
+RECONNECT = Backoff(first=0.1, cap=0.2, jitter=0.0)
+"""A request on a pooled connection the server had closed: tried again at once, twice (razee/kube/client.py);
+every verb razee sends is idempotent. A silent server is never retried (its timeout already waited)."""
+INGEST_RACE = Backoff(first=0.01, cap=0.04, jitter=0.5)
+"""Two replicas storing a spoke's first report at the same moment: the loser retries within milliseconds
+(razee/hub/store.py), spread so that the two do not collide again."""
+FAILED_PASS_FIRST = 1.0
+"""Seconds before an agent's failed pass is tried again; doubling after each failure in a row up to the pass
+interval itself (`failed_pass(interval)`, razee/agent/core.py)."""
+
+
+def failed_pass(interval: float) -> Backoff:
+    """The agent's retry of failed passes: from FAILED_PASS_FIRST up to its own interval, without jitter (the
+    interval itself is jittered)."""
+    return Backoff(first=min(FAILED_PASS_FIRST, interval), cap=max(interval, FAILED_PASS_FIRST), jitter=0.0)

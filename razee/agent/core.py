@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from razee.backoff import Retry, failed_pass
 from razee.agent.checks import DEFAULT_PROMETHEUS, CheckRunner
 from razee.agent.delivery import Delivery
 from razee.agent.lease import LeaderElection
@@ -194,6 +195,7 @@ class _Pace:
         self.interval = interval
         self.last_full = float("-inf")  # the first pass is due at once (monotonic time may be small after a boot)
         self.last_seen: str | None = None
+        self.retry = Retry(failed_pass(interval))
         self.backoff = 0.0
 
     def due(self) -> bool:
@@ -204,7 +206,11 @@ class _Pace:
         self.last_full = time.monotonic()
         self.interval = self.base * random.uniform(0.9, 1.1)  # spread passes of many agents
         failed = outcome.result == PassOutcome.FAILED
-        self.backoff = min(max(1.0, self.backoff * 2), self.base) if failed else 0.0
+        if failed:
+            self.backoff = self.retry.failed()
+        else:
+            self.retry.succeeded()
+            self.backoff = 0.0
         if self.backoff:
             self.last_full -= self.interval - self.backoff  # retry a failed pass sooner, backing off
         elif outcome.unhealthy:

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, create_engine, delete, event, func, select, updat
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from razee.backoff import INGEST_RACE
 from razee.hub import locks, objectrows, rollout_store
 from razee.hub.locks import xact_lock
 from razee.hub.model import DRIFT_STATUSES, ReportIn
@@ -113,7 +114,7 @@ class Store:
                         return False
                 if attempt == 4:
                     raise
-                time.sleep(0.01 * (attempt + 1))
+                time.sleep(INGEST_RACE.delay(attempt + 1))
         return False  # unreachable
 
     def _ingest_once(self, report: ReportIn, body: str) -> bool:

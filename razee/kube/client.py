@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 import orjson
 import urllib3
 
+from razee.backoff import RECONNECT
 from razee.kube.connection import Connection, connect
 from razee.kube.errors import KubeError, Unavailable, from_response
 from razee.kube.inflight import InFlight
@@ -179,7 +180,7 @@ class Kube:
                 # Every verb razee uses is idempotent (GET, LIST, apply, DELETE), so a request on a pooled
                 # connection the server had already closed is safe to repeat.
                 if attempt < CONNECTION_RETRIES:
-                    time.sleep(0.1 * (attempt + 1))
+                    time.sleep(RECONNECT.delay(attempt + 1))
                     continue
                 raise Unavailable(f"{what}: cannot reach {self.server}: {type(e).__name__}: {e}") from e
         raise AssertionError("unreachable")  # the loop returns or raises

@@ -39,6 +39,7 @@ from typing import Any
 
 import urllib3
 
+from razee.backoff import WATCH, Retry
 from razee.kube.client import Kube, Write
 from razee.kube.discovery import Discovery, Resource
 from razee.kube.errors import KubeError
@@ -51,14 +52,6 @@ log = logging.getLogger(__name__)
 
 WATCH_TIMEOUT = (300, 600)
 """Seconds the server keeps one watch open (chosen at random in this range, as client-go does), then reopened."""
-BACKOFF_MAX = 30.0
-"""Seconds, at most, between two attempts to LIST or watch a scope the server keeps failing."""
-BACKOFF_MIN = 0.5
-"""Seconds before the first retry; each failure in a row doubles the pause up to BACKOFF_MAX."""
-
-
-def _next_backoff(backoff: float) -> float:
-    return min(max(BACKOFF_MIN, backoff * 2), BACKOFF_MAX)
 
 
 @dataclass
@@ -121,7 +114,7 @@ class _Stream:
 
     # -- the watch thread ---------------------------------------------------------------------------------------
     def _run(self) -> None:
-        backoff = 0.0
+        retry = Retry(WATCH)  # the pauses between failed attempts (razee/backoff.py)
         while True:
             with self.cond:
                 if self.state.stopped:
@@ -135,23 +128,23 @@ class _Stream:
                 opened = time.monotonic()
                 self._watch(generation)
                 if time.monotonic() - opened > 1.0:
-                    backoff = 0.0
+                    retry.succeeded()
                 else:  # a server that ends every watch at once is not asked again in a tight loop
-                    backoff = _next_backoff(backoff)
+                    pause = retry.failed()
                     with self.cond:
                         if not self.state.stopped and generation == self.state.generation:
-                            self.cond.wait(backoff)
+                            self.cond.wait(pause)
             except Exception as e:  # every failure means: look again, after a pause
                 message = self._failed(e, generation)
                 if message is None:
                     return
                 if not message:
                     continue  # interrupted on purpose: a pass reseeded the copy
-                backoff = _next_backoff(backoff)
-                log.info("watch of %s: %s; again in %.1fs", self.thread.name[12:], message, backoff)
+                pause = retry.failed()
+                log.info("watch of %s: %s; again in %.1fs", self.thread.name[12:], message, pause)
                 with self.cond:
                     if not self.state.stopped:
-                        self.cond.wait(backoff * random.uniform(0.8, 1.2))
+                        self.cond.wait(pause)
 
     def _relist(self) -> None:
         seq = self.cache.write_seq
