@@ -63,3 +63,25 @@ MAX_UNHEALTHY = 100
 """Unhealthy objects per report."""
 MAX_CHECKS = 20
 """Rollout check results per report."""
+MAX_CLUSTERS = 1000
+"""Customer clusters per report (a spoke hosts a few hundred; its capacity is bounded by the fleet model)."""
+MAX_CLUSTER_KEYS = 20
+"""Out-of-sync objects named per customer cluster (the rest are counted; the spoke's drift view lists them all)."""
+MAX_POOLS = 20
+"""Worker pools per customer cluster."""
+MAX_ZONES = 10
+"""Zones per worker pool."""
+MAX_SOURCES = 2000
+"""Expanded sources (charts, overlays, remote manifests) per report, spoke-wide and per cluster together."""
+MAX_SOURCE_FIELD = 253
+"""Characters of a source's name, chart or version (a Kubernetes name's limit); a digest fits SHA-512 in hex."""
+MASTER_IN_SYNC = ("synced", "created", "updated", "recreated", "drifted-healed", "pruned", "kept")
+"""Object statuses that leave a cluster's master in sync after the pass (what was changed was applied)."""
+MASTER_DRIFTED = ("drifted", "missing")
+"""Object statuses that count as drift on a cluster's master."""
+MASTER_FAILED = ("failed",)
+"""Object statuses that count as failed on a cluster's master; anything else (pending, terminating) is pending."""
+CLUSTER_STATES = ("in-sync", "progressing", "drifted", "failed", "never-reported")
+"""A customer cluster's state on the hub, worst last but one: failed objects, then drift, then infrastructure or
+objects not yet where the revision wants them (pending changes, missing or extra workers, an older master), else in
+sync; `never-reported` is a cluster the fleet repo declares that no report has mentioned yet."""

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from razee.agent.checks import CheckRunner
 from razee.agent.metrics import AgentMetrics
+from razee.agent.clusters import describe_clusters, describe_sources
 from razee.agent.report import PassReport, describe_infra, describe_objects
 from razee.agent.rollout import RolloutQuestion
 from razee.agent.session import AgentSession
@@ -169,6 +170,8 @@ class PassRunner:
                                                                                       PassOutcome.DRIFTED))
         if outcome not in (PassOutcome.STANDBY, PassOutcome.IN_SYNC):
             report.infrastructure = describe_infra(run, result.infra)
+        report.clusters = describe_clusters(run, report.objects, result.infra)
+        report.sources = describe_sources(run.sources)
         if outcome != PassOutcome.STANDBY and outcome != PassOutcome.DRIFTED:
             report.unhealthy = _unhealthy(result)
         if "apply" in result.durations:

@@ -20,7 +20,7 @@ from razee.kube.health import Health, health_of
 from razee.kube.planner import PlanOptions, PlanState, plan_changes
 from razee.kube.session import PassSession
 from razee.kube.wait import wait_healthy
-from razee.objects import Manifest, ObjectKey
+from razee.objects import Manifest, ObjectKey, SourceInfo
 from razee.plan.model import Plan
 from razee.reconcile.load import render_spoke
 from razee.render.cache import EngineSettings, RenderCache
@@ -97,6 +97,7 @@ class Pass:
     wave: str = ""
     kube: KubePass | None = None
     infra: InfraPass | None = None
+    sources: tuple[SourceInfo, ...] = ()
 
     @property
     def has_changes(self) -> bool:
