@@ -227,3 +227,13 @@ def rollout(hub: str, token: str | None, output: str, revision: str | None) -> N
     from razee.cli.rollout_cmd import show_rollout
 
     show_rollout(hub, token, "json" if output == "json" else "text", revision)
+
+
+def _fleet_commands() -> None:
+    from razee.cli.hub_fleet_cmd import cluster_cmd, clusters_cmd, sources_cmd
+
+    for command in (clusters_cmd, cluster_cmd, sources_cmd):
+        hub_group.add_command(command)
+
+
+_fleet_commands()
