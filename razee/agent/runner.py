@@ -15,8 +15,8 @@ import time
 from typing import TYPE_CHECKING
 
 from razee.agent.checks import CheckRunner
-from razee.agent.metrics import AgentMetrics
 from razee.agent.clusters import describe_clusters, describe_sources
+from razee.agent.metrics import AgentMetrics
 from razee.agent.report import PassReport, describe_infra, describe_objects
 from razee.agent.rollout import RolloutQuestion
 from razee.agent.session import AgentSession

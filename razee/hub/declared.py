@@ -54,12 +54,12 @@ def declare(s: Session, clusters: Sequence[dict[str, Any]]) -> int:
                             "v_unreported": not row.digest, **_new_row(d, desired)})
     if new:
         s.execute(_CLUSTERS.insert(), new)
-    for row in changed:  # a never-reported cluster also takes its declared place and version
-        values: dict[str, Any] = {"declared": True, "declared_spoke": row["v_spoke"], "desired": row["v_desired"]}
-        if row["v_unreported"]:
-            values.update(spoke=row["spoke"], region=row["region"], version=row["version"],
-                          workers_desired=row["workers_desired"])
-        s.execute(update(_CLUSTERS).where(_CLUSTERS.c.name == row["k"]).values(**values))
+    for entry in changed:  # a never-reported cluster also takes its declared place and version
+        values: dict[str, Any] = {"declared": True, "declared_spoke": entry["v_spoke"], "desired": entry["v_desired"]}
+        if entry["v_unreported"]:
+            values.update(spoke=entry["spoke"], region=entry["region"], version=entry["version"],
+                          workers_desired=entry["workers_desired"])
+        s.execute(update(_CLUSTERS).where(_CLUSTERS.c.name == entry["k"]).values(**values))
     names = {d["name"] for d in clusters}
     dropped = [r for n, r in have.items() if n not in names and r.declared]
     unreported = [r.name for r in dropped if not r.digest]

@@ -1,11 +1,11 @@
-"""The dashboard's pages (fleet, rollout, spoke, clusters, cluster, sources) and the rollout actions an admin takes from them."""
+"""The dashboard's pages (fleet, rollout, spoke) and the rollout actions an admin takes from them."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from razee.hub import dashboard, dashboard_clusters, views
+from razee.hub import dashboard, views
 from razee.hub.web import WebContext, form_of, page, to_login
 
 
@@ -36,31 +36,6 @@ def pages_router(ctx: WebContext) -> APIRouter:
         if html is None:
             return HTMLResponse("no such spoke", 404)
         return page(html)
-
-    @router.get("/clusters")
-    def cluster_list(request: Request) -> Response:
-        who, session = ctx.viewer(request)
-        if who is None:
-            return to_login()
-        return page(dashboard_clusters.clusters_page(store, ctx.context(who, session), dict(request.query_params)))
-
-    @router.get("/cluster/{name}")
-    def cluster(name: str, request: Request) -> Response:
-        who, session = ctx.viewer(request)
-        if who is None:
-            return to_login()
-        html = dashboard_clusters.cluster_page(store, name, ctx.context(who, session))
-        if html is None:
-            return HTMLResponse("no such cluster", 404)
-        return page(html)
-
-    @router.get("/sources")
-    def sources(request: Request) -> Response:
-        who, session = ctx.viewer(request)
-        if who is None:
-            return to_login()
-        chart = request.query_params.get("chart", "")
-        return page(dashboard_clusters.sources_page(store, ctx.context(who, session), chart))
 
     @router.post("/ui/rollout/{action}")
     async def act(action: str, request: Request) -> Response:
