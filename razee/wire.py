@@ -63,8 +63,8 @@ MAX_UNHEALTHY = 100
 """Unhealthy objects per report."""
 MAX_CHECKS = 20
 """Rollout check results per report."""
-MAX_CLUSTERS = 1000
-"""Customer clusters per report (a spoke hosts a few hundred; its capacity is bounded by the fleet model)."""
+MAX_CLUSTERS = 10_000
+"""Customer clusters per report: a spoke's largest capacity in the fleet model (razee/fleet/model.py)."""
 MAX_CLUSTER_KEYS = 20
 """Out-of-sync objects named per customer cluster (the rest are counted; the spoke's drift view lists them all)."""
 MAX_POOLS = 20

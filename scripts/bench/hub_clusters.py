@@ -29,15 +29,15 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from hub import REPO, fleet_repo  # noqa: E402  (scripts/bench is on sys.path when run as a script)
+from hub import REPO, fleet_repo
 
 sys.path.insert(0, str(REPO))
-from razee.fleet.fleet import SpokeView  # noqa: E402
-from razee.fleet.loader import load_fleet  # noqa: E402
-from razee.hub.auth import create_token  # noqa: E402
-from razee.hub.migrate import upgrade  # noqa: E402
-from razee.hub.store import Store, engine_for  # noqa: E402
-from tests.pgserver import PostgresServer  # noqa: E402
+from razee.fleet.fleet import SpokeView
+from razee.fleet.loader import load_fleet
+from razee.hub.auth import create_token
+from razee.hub.migrate import upgrade
+from razee.hub.store import Store, engine_for
+from tests.pgserver import PostgresServer
 
 TARGET_MS = 300.0
 STATES = ["in-sync"] * 90 + ["drifted"] * 6 + ["progressing"] * 3 + ["failed"]

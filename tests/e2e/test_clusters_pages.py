@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import git
 import httpx
@@ -66,7 +67,11 @@ def _browse(hub: HubProcess, reader: str, tmp_path: Path, declared: list[str], m
         browser = launch_chromium(p, tmp_path / "chromium-home")
         try:
             page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
-            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            def on_dialog(dialog: Any) -> None:  # a script that ran would show itself here
+                dialogs.append(dialog.message)
+                dialog.dismiss()
+
+            page.on("dialog", on_dialog)
             login(page, hub.url, reader)
             page.goto(f"{hub.url}/clusters")
             assert f"{len(declared)} clusters" in page.inner_text("#counts")
