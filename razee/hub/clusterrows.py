@@ -48,13 +48,13 @@ def cluster_state(c: ClusterIn) -> str:
 
 
 def reported_row(c: ClusterIn, report: ReportIn, revision: str, now: float) -> dict[str, Any]:
-    detail = c.model_dump()
-    digest = hashlib.sha256(json.dumps([revision, report.spoke, detail], sort_keys=True).encode()).hexdigest()
+    detail = json.dumps(c.model_dump(), sort_keys=True)  # once: stored as is, and hashed with where it runs
+    digest = hashlib.sha256(f"{revision}\0{report.spoke}\0{detail}".encode()).hexdigest()
     return {"name": c.name, "spoke": report.spoke, "region": report.region, "state": cluster_state(c),
             "version": c.observedVersion or c.version, "revision": revision, "synced": c.master.synced,
             "drifted": c.master.drifted, "failed": c.master.failed,
             "workers_desired": sum(p.desired for p in c.pools), "workers_observed": sum(p.observed for p in c.pools),
-            "pending": c.pending, "detail": json.dumps(detail), "digest": digest, "changed": now}
+            "pending": c.pending, "detail": detail, "digest": digest, "changed": now}
 
 
 _SUMMARY = ("state", "version", "revision", "drifted", "failed", "workers_observed", "workers_desired")

@@ -19,6 +19,8 @@ STATE_FILTERS = ("in-sync", "progressing", "drifted", "failed", "never-reported"
 """What `state` may be: razee.wire.CLUSTER_STATES, and `undeclared` (reported, no longer in the fleet repo)."""
 SOURCE_CLUSTERS_SHOWN = 200
 """Cluster names listed per version of a chart (the count is always whole)."""
+SOURCE_GROUPS_LISTED = 50
+"""Versions of one chart whose clusters are named (more are counted, with their spokes)."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,22 @@ def cluster_detail(store: Store, name: str) -> dict[str, Any] | None:
             "changes": changes}
 
 
+def _where(s: Any, chart: str) -> dict[tuple[str, ...], dict[str, Any]]:
+    """For one chart, per version: every spoke that runs it, and its first SOURCE_CLUSTERS_SHOWN clusters (one
+    bounded query per version, so a chart on 15,000 clusters costs a few pages, not 15,000 rows)."""
+    x = SourceState
+    group = (x.kind, x.name, x.chart, x.version, x.digest)
+    where: dict[tuple[str, ...], dict[str, Any]] = {}
+    for *key, spoke in s.execute(select(*group, x.spoke).where(x.chart == chart, x.cluster != "")
+                                 .group_by(*group, x.spoke).order_by(*group, x.spoke)).all():
+        where.setdefault(tuple(key), {"spokes": [], "clusters": []})["spokes"].append(spoke)
+    for key in list(where)[:SOURCE_GROUPS_LISTED]:
+        same = [column == value for column, value in zip(group, key, strict=True)]
+        where[key]["clusters"] = list(s.execute(select(x.cluster).where(*same, x.cluster != "")
+                                                .order_by(x.cluster).limit(SOURCE_CLUSTERS_SHOWN)).scalars())
+    return where
+
+
 def sources(store: Store, chart: str | None = None, limit: int = 1000) -> dict[str, Any]:
     """Which versions of which sources run where: per (kind, name, chart, version, digest), the spokes and how many
     clusters; with `chart`, that chart's versions with their spokes and (the first SOURCE_CLUSTERS_SHOWN) clusters."""
@@ -126,16 +144,7 @@ def sources(store: Store, chart: str | None = None, limit: int = 1000) -> dict[s
     with store.session() as s:
         rows = s.execute(q.group_by(*group).order_by(*group).limit(limit)).all()
         shared = s.execute(spoke_level.order_by(*group, x.spoke).limit(limit)).all()
-        where: dict[tuple[str, ...], dict[str, Any]] = {}
-        if chart:
-            placed = s.execute(select(*group, x.spoke, x.cluster).where(x.chart == chart, x.cluster != "")
-                               .order_by(*group, x.spoke, x.cluster)).all()
-            for *key, spoke, cluster in placed:
-                entry = where.setdefault(tuple(key), {"spokes": [], "clusters": []})
-                if spoke not in entry["spokes"]:
-                    entry["spokes"].append(spoke)
-                if len(entry["clusters"]) < SOURCE_CLUSTERS_SHOWN:
-                    entry["clusters"].append(cluster)
+        where = _where(s, chart) if chart else {}
     items = [{"kind": k, "name": n, "chart": c, "version": v, "digest": d, "spokes": spokes, "clusters": count,
               "where": where.get((k, n, c, v, d), {})} for k, n, c, v, d, spokes, count in rows]
     spoke_wide: dict[tuple[str, ...], list[str]] = {}
