@@ -32,7 +32,7 @@ class ClusterFilter:
     prefix: str | None = None
 
 
-def _filtered(q: Select[Any], f: ClusterFilter) -> Select[Any]:
+def _filtered(q: Select[Any], f: ClusterFilter, binary: bool) -> Select[Any]:
     c = ClusterState
     if f.region:
         q = q.where(c.region == f.region)
@@ -44,8 +44,10 @@ def _filtered(q: Select[Any], f: ClusterFilter) -> Select[Any]:
         q = q.where(c.declared == false())
     elif f.state:
         q = q.where(c.state == f.state)
-    if f.prefix:  # a range on the primary key, not LIKE: both databases read it from the index
+    if f.prefix and binary:  # SQLite compares bytes: a range on the primary key, read from the index
         q = q.where(c.name >= f.prefix, c.name < f.prefix + "\U0010ffff")
+    elif f.prefix:  # PostgreSQL's collation may not order by code point: LIKE with the wildcards escaped
+        q = q.where(c.name.startswith(f.prefix, autoescape=True))
     return q
 
 
@@ -59,12 +61,13 @@ def _item(c: ClusterState) -> dict[str, Any]:
 def list_clusters(store: Store, f: ClusterFilter, limit: int = 100, after: str | None = None,
                   offset: int = 0) -> dict[str, Any]:
     """A page of clusters in name order, the filter's total, and the cursor of the next page (None: the last)."""
+    binary = store.engine.dialect.name == "sqlite"
     with store.session() as s:
-        q = _filtered(select(ClusterState), f)
+        q = _filtered(select(ClusterState), f, binary)
         if after:
             q = q.where(ClusterState.name > after)
         rows = s.execute(q.order_by(ClusterState.name).limit(limit + 1).offset(offset)).scalars().all()
-        total = s.execute(_filtered(select(func.count()).select_from(ClusterState), f)).scalar() or 0
+        total = s.execute(_filtered(select(func.count()).select_from(ClusterState), f, binary)).scalar() or 0
     items = [_item(c) for c in rows[:limit]]
     return {"items": items, "total": int(total), "limit": limit, "offset": offset,
             "next": items[-1]["name"] if len(rows) > limit else None}
