@@ -228,3 +228,36 @@ def test_pages_list_search_and_escape(hub_db: str) -> None:
     assert evil not in sources and "c1" in sources
     assert hub.client.get("/cluster/" + "x" * 300).status_code == 404
     assert json.loads(hub.get("/api/v1/clusters/c1").text)["master"]["outOfSync"][0]["name"] == evil
+
+
+def test_migration_0009_adds_the_tables_as_the_models_declare_them(hub_db: str) -> None:
+    """Upgrading a 0008 database adds the tables and nothing else differs from the models; downgrading drops them."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from razee.hub.migrate import upgrade
+    from razee.hub.schema import Base
+    from razee.hub.store import engine_for
+
+    engine = engine_for(hub_db)
+    upgrade(engine, "0008")
+    upgrade(engine)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    ours = [d for d in diff if re.search(r"[<'](clusters|cluster_changes|sources)[>']", repr(d))]
+    assert ours == []
+    from alembic import command
+    from alembic.config import Config
+
+    from razee.hub.migrate import MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0008")
+    with engine.connect() as conn:
+        names = set(engine.dialect.get_table_names(conn))
+    assert not names & {"clusters", "cluster_changes", "sources"} and "spokes" in names
+    upgrade(engine)
+    engine.dispose()
