@@ -104,6 +104,11 @@ def _browse(hub: HubProcess, reader: str, tmp_path: Path, declared: list[str], m
             assert all(n in page.inner_text("#sources") for n in mine)
             page.screenshot(path=str(shots / "sources.png"), full_page=True)
 
+            page.goto(f"{hub.url}/spoke/{SPOKE}")  # the spoke's page lists its clusters and their workers
+            assert page.locator("#spoke-clusters tr[data-cluster]").count() == len(mine)
+            assert "no infrastructure reported" not in page.inner_text("#infra")
+            page.screenshot(path=str(shots / "spoke.png"), full_page=True)
+
             if len(declared) > 100:
                 page.goto(f"{hub.url}/clusters")
                 page.click("#next")
