@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from razee.backoff import Retry, failed_pass
 from razee.agent.checks import DEFAULT_PROMETHEUS, CheckRunner
 from razee.agent.delivery import Delivery
 from razee.agent.lease import LeaderElection
@@ -26,6 +25,7 @@ from razee.agent.rollout import RolloutQuestion
 from razee.agent.runner import PassRunner
 from razee.agent.session import AgentSession
 from razee.agent.source import SourceFollower, SourceState, folder_digest
+from razee.backoff import Retry, failed_pass
 from razee.errors import RazeeError, ServiceError
 from razee.kube.client import Kube, load_api_client
 from razee.kube.watchcache import LiveCache
