@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -123,8 +124,15 @@ def _origin_file(annotation: Any, tree: Tree, wrapper: Path) -> str | None:
     return path.relative_to(tree.root).as_posix() if path.is_relative_to(tree.root) else None
 
 
+_WRAPPER_LAYER = re.compile(r"accumulating resources: accumulation err='accumulating resources from '[^']*': "
+                            r"'[^']*' must resolve to a file': recursed accumulation of path '[^']*': ")
+"""What kustomize says about the wrapper around an error inside the fleet's kustomization: not the fleet's concern."""
+
+
 def _tidy(text: str, tree: Tree, wrapper: Path) -> str:
-    """kustomize's messages with fleet-repo paths instead of this machine's absolute and temporary ones."""
+    """kustomize's messages as `kustomize build` on the fleet's kustomization gives them, with fleet-repo paths
+    instead of this machine's absolute and temporary ones."""
+    text = _WRAPPER_LAYER.sub("", text, count=1)
     rel_top = os.path.relpath(tree.top, wrapper)
     text = text.replace(str(wrapper) + "/" + rel_top, tree.rel(tree.top)).replace(rel_top, tree.rel(tree.top))
     return text.replace(str(tree.root) + "/", "").replace(str(wrapper), "<build>")
