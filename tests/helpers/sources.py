@@ -91,7 +91,7 @@ def file_server(root: Path) -> Iterator[FileServer]:
     hits: list[str] = []
     handler = type("Handler", (_Handler,), {"hits": hits})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), functools.partial(handler, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield FileServer(f"http://127.0.0.1:{port}", root, hits)
