@@ -96,7 +96,7 @@ class _Walker:
         data: dict[str, Any] = doc.data
         for name in HELM_FIELDS:
             if name in data:
-                raise self.fail(f"{self._at(doc, (name,))}: {name}: kustomize's chart inflation pulls charts "
+                raise self.fail(f"{self._at(doc, (name,))}: kustomize's chart inflation pulls charts "
                                 f"from the network at render time; declare a HelmChart source instead")
         for name in DIR_FIELDS + FILE_FIELDS:
             for i, entry in enumerate(_strings(data.get(name))):
