@@ -13,9 +13,9 @@ import pytest
 
 from razee.errors import EXIT_USER_ERROR, Finding, InputError, Location
 from razee.sources.expander import ExpandContext, Expansion
-from razee.sources.kustomize import KustomizeExpander, expander
-from razee.sources.kustomize.build import ORIGIN, build
-from razee.sources.kustomize.walk import Tree
+from razee.sources.kustomize import KustomizeExpander
+from razee.sources.kustomize.build import ORIGIN, Built, build
+from razee.sources.kustomize.walk import Fail, Tree
 from tests.helpers.charts import context
 from tests.helpers.sources import DECL_LINE, DECL_TEMPLATE, KUSTOMIZE_FLEET, declaration, kustomize_cli
 
@@ -148,14 +148,14 @@ def test_builds_are_cached_by_digest_and_never_stale(tmp_path: Path, monkeypatch
     shutil.copytree(KUSTOMIZE_FLEET, repo)
     ctx = context(tmp_path / "cache", repo=repo)
     calls: list[str] = []
-    real_build = expander.build
 
-    def counting_build(*args: object, **kwargs: object) -> expander.Built:
+    def counting_build(tree: Tree, fail: Fail) -> Built:
         calls.append("build")
-        return real_build(*args, **kwargs)  # type: ignore[arg-type]
+        return build(tree, fail)
 
-    monkeypatch.setattr(expander, "build", counting_build)
-    monkeypatch.setattr(expander, "_builds", OrderedDict())  # earlier tests built the same content: start cold
+    monkeypatch.setattr("razee.sources.kustomize.expander.build", counting_build)
+    # earlier tests built the same content (the cache is by content, not by folder): start cold
+    monkeypatch.setattr("razee.sources.kustomize.expander._builds", OrderedDict())
     first = expand("overlays/eu", ctx)
     again = expand("overlays/eu", ctx)
     assert calls == ["build"] and again.objects == first.objects and again.info == first.info

@@ -69,7 +69,8 @@ def build(tree: Tree, fail: Fail) -> Built:
 
 def _write_wrapper(tree: Tree, wrapper: Path) -> None:
     top = tree.top_doc
-    metadata = top.get("buildMetadata") if isinstance(top.get("buildMetadata"), list) else []
+    raw = top.get("buildMetadata")
+    metadata = [m for m in raw if isinstance(m, str)] if isinstance(raw, list) else []
     kust: dict[str, Any] = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
         "resources": [os.path.relpath(tree.top, wrapper)],
@@ -98,12 +99,11 @@ def _objects(stdout: str, tree: Tree, wrapper: Path, fail: Fail) -> Objects:
         if not isinstance(data, dict):
             continue
         meta = data.get("metadata")
-        annotations = meta.get("annotations") if isinstance(meta, dict) else None
         file = None
-        if isinstance(annotations, dict) and ORIGIN in annotations:
-            file = _origin_file(annotations.pop(ORIGIN), tree, wrapper)
-            if not annotations:
-                del meta["annotations"]  # type: ignore[index]
+        if isinstance(meta, dict) and isinstance(meta.get("annotations"), dict) and ORIGIN in meta["annotations"]:
+            file = _origin_file(meta["annotations"].pop(ORIGIN), tree, wrapper)
+            if not meta["annotations"]:
+                del meta["annotations"]  # kustomize made the mapping for the origin alone
         out.append((data, file or fallback))
     return out
 
