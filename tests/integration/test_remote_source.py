@@ -4,6 +4,7 @@ each give their error and nothing; once fetched, the pinned file comes from the 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,6 +54,12 @@ spec:
     spec: {containers: [{name: calico-node, image: calico/node:v3.28.0}]}
 """
 WHERE = f"{DECL_TEMPLATE}:{DECL_LINE}"
+
+
+@pytest.fixture(autouse=True)
+def cold(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parsed files are kept in memory by digest for the process: each test starts without them."""
+    monkeypatch.setattr("razee.sources.remote.expander._parsed", OrderedDict())
 
 
 @pytest.fixture
@@ -169,3 +176,25 @@ def test_a_damaged_cache_entry_is_fetched_again(server: FileServer, tmp_path: Pa
     (cache.root / "blobs" / sha256_hex(BUNDLE)).write_bytes(b"garbage")
     result = expand(url, sha256_hex(BUNDLE), context(tmp_path / "cache"))
     assert len(result.objects) == 4 and server.hits == ["/calico.yaml"]
+
+
+def test_anchors_and_merge_keys_of_an_upstream_file_are_read(server: FileServer, ctx: ExpandContext) -> None:
+    """Upstream bundles are not razee templates: YAML's anchors, aliases and merge keys are theirs to use."""
+    text = b"""apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {name: a, labels: &labels {app: calico}}
+  data: &data {x: '1'}
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {name: b, labels: *labels}
+  data: {<<: *data, y: '2'}
+"""
+    url = server.put("anchors.yaml", text)
+    objects = [obj for obj, _ in expand(url, sha256_hex(text), ctx).objects]
+    assert objects[1] == {"apiVersion": "v1", "kind": "ConfigMap",
+                          "metadata": {"name": "b", "labels": {"app": "calico"}}, "data": {"x": "1", "y": "2"}}
+    objects[0]["metadata"]["labels"]["app"] = "changed"  # what a caller gets is its own, not shared with the cache
+    assert expand(url, sha256_hex(text), ctx).objects[1][0]["metadata"]["labels"] == {"app": "calico"}

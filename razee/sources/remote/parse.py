@@ -1,5 +1,10 @@
 """Reading a fetched file as manifests: multi-document YAML, `kind: List` documents flattened into their items
-(as kubectl and kustomize accept them), every error naming the URL and the line in it."""
+(as kubectl and kustomize accept them), every error naming the URL and the line in it.
+
+Upstream files are not razee templates: anchors, aliases and merge keys are legitimate YAML there, so they are read
+with the fleet repo's own loader (razee.yamlsrc.load_documents: duplicate keys refused, alias expansion bounded)
+rather than the rendered-manifest loader, which refuses anchors because a template has macros for reuse.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from typing import Any
 from razee.errors import Finding, InputError
 from razee.objects import Manifest
 from razee.render.renderer import list_items, manifest_problem
-from razee.yamlsrc import load_manifests
+from razee.yamlsrc import load_documents
 
 
 def parse(decl: Manifest, url: str, data: bytes) -> list[dict[str, Any]]:
@@ -20,7 +25,7 @@ def parse(decl: Manifest, url: str, data: bytes) -> list[dict[str, Any]]:
     except UnicodeDecodeError as e:
         raise fail(f"{url} is not UTF-8 text (byte {e.start})") from None
     try:
-        docs = load_manifests(text, url)
+        docs = [(doc.data, doc.line) for doc in load_documents(text, url)]
     except InputError as e:
         raise fail("; ".join(str(f) for f in e.findings)) from None
     out: list[dict[str, Any]] = []
