@@ -76,11 +76,15 @@ def test_objects_equal_the_kustomize_cli_object_for_object(overlay: str, ctx: Ex
 
 
 def test_the_fifo_overlay_keeps_its_own_build_metadata(ctx: ExpandContext) -> None:
-    """The top kustomization's buildMetadata (managedByLabel) and sortOptions (fifo) still apply: kustomize reads
-    them from the top file only, and razee's build carries them over."""
+    """The top kustomization's buildMetadata (managedByLabel, transformerAnnotations) and sortOptions (fifo) still
+    apply: kustomize reads them from the top file only, and razee's build carries them over; the transformations
+    annotation names files relative to the overlay, as the CLI does, never razee's temporary build folder."""
     objects = [obj for obj, _ in expand("overlays/fifo", ctx).objects]
     assert [o["kind"] for o in objects] == ["Deployment", "Service", "ConfigMap", "Namespace"]
     assert all(o["metadata"]["labels"]["app.kubernetes.io/managed-by"].startswith("kustomize-v5") for o in objects)
+    transformations = objects[0]["metadata"]["annotations"]["alpha.config.kubernetes.io/transformations"]
+    assert "configuredIn: ../../base/kustomization.yaml" in transformations
+    assert "configuredIn: kustomization.yaml" in transformations
 
 
 def test_a_kustomization_that_fails_to_build_gives_kustomizes_message_and_the_path(ctx: ExpandContext) -> None:

@@ -31,6 +31,10 @@ BUILD_TIMEOUT_S = 300.0
 """One `kustomize build`: a large overlay builds in a second; a busy 2-core machine may take many times that."""
 
 ORIGIN = "config.kubernetes.io/origin"
+TRANSFORMATIONS = "alpha.config.kubernetes.io/transformations"
+"""Written when the top kustomization asks for `buildMetadata: [transformerAnnotations]`: paths in it are
+rewritten from the wrapper's folder to the fleet kustomization's, as the CLI on that folder writes them."""
+_PATH_LINE = re.compile(r"^(\s*(?:- )?(?:configuredIn|path): )(.+)$", re.M)
 ORIGIN_OPTION = "originAnnotations"
 TOP_ONLY = ("sortOptions",)
 """Fields kustomize reads from the top kustomization only, so the wrapper carries them over."""
@@ -104,8 +108,19 @@ def _objects(stdout: str, tree: Tree, wrapper: Path, fail: Fail) -> Objects:
             file = _origin_file(meta["annotations"].pop(ORIGIN), tree, wrapper)
             if not meta["annotations"]:
                 del meta["annotations"]  # kustomize made the mapping for the origin alone
+        if isinstance(meta, dict) and isinstance(meta.get("annotations"), dict) \
+                and isinstance(meta["annotations"].get(TRANSFORMATIONS), str):
+            meta["annotations"][TRANSFORMATIONS] = _from_top(meta["annotations"][TRANSFORMATIONS], tree, wrapper)
         out.append((data, file or fallback))
     return out
+
+
+def _from_top(text: str, tree: Tree, wrapper: Path) -> str:
+    def rewrite(m: re.Match[str]) -> str:
+        path = os.path.normpath(wrapper / m.group(2))
+        return m.group(1) + os.path.relpath(path, tree.top)
+
+    return _PATH_LINE.sub(rewrite, text)
 
 
 def _origin_file(annotation: Any, tree: Tree, wrapper: Path) -> str | None:
