@@ -138,3 +138,12 @@ def test_kustomize_runs_offline_with_nothing_of_the_users(tmp_path: Path) -> Non
     assert env["HOME"] == str(tmp_path) and env["KUSTOMIZE_PLUGIN_HOME"] == str(tmp_path / "plugins")
     assert env["HTTPS_PROXY"] == env["HTTP_PROXY"] == "http://127.0.0.1:9"
     assert "KUBECONFIG" not in env
+
+
+def test_the_source_kinds_are_registered_under_their_names() -> None:
+    """The expansion step finds each kind's expander in the `razee.sources` entry point group (pyproject.toml)."""
+    from importlib.metadata import entry_points
+
+    kinds = {ep.name: ep.load().kind for ep in entry_points(group="razee.sources")}
+    assert kinds["Kustomization"] == "Kustomization" and kinds["RemoteManifests"] == "RemoteManifests"
+    assert kinds["HelmChart"] == "HelmChart"
