@@ -17,7 +17,7 @@ from razee.sources.kustomize import KustomizeExpander
 from razee.sources.kustomize.build import ORIGIN, Built, build
 from razee.sources.kustomize.walk import Fail, Tree
 from tests.helpers.charts import context
-from tests.helpers.sources import DECL_LINE, DECL_TEMPLATE, KUSTOMIZE_FLEET, declaration, kustomize_cli
+from tests.helpers.sourcefixtures import DECL_LINE, DECL_TEMPLATE, KUSTOMIZE_FLEET, declaration, kustomize_cli
 
 WHERE = f"{DECL_TEMPLATE}:{DECL_LINE}: spec.path: Kustomization platform"
 

@@ -15,7 +15,7 @@ from razee.sources.cache import SourceCache
 from razee.sources.expander import ExpandContext, Expansion
 from razee.sources.remote import RemoteExpander
 from tests.helpers.charts import context, free_port
-from tests.helpers.sources import (
+from tests.helpers.sourcefixtures import (
     DECL_LINE,
     DECL_TEMPLATE,
     PASSWORD,

@@ -14,7 +14,7 @@ from razee.sources.kustomize.digest import tree_digest
 from razee.sources.kustomize.kustbin import kustomize_env
 from razee.sources.kustomize.spec import parse_spec
 from razee.sources.kustomize.walk import Tree, is_remote, walk
-from tests.helpers.sources import DECL_LINE, DECL_TEMPLATE, KUSTOMIZE_FLEET, declaration
+from tests.helpers.sourcefixtures import DECL_LINE, DECL_TEMPLATE, KUSTOMIZE_FLEET, declaration
 
 WHERE = f"{DECL_TEMPLATE}:{DECL_LINE}"
 

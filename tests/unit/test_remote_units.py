@@ -7,7 +7,7 @@ import pytest
 
 from razee.errors import InputError
 from razee.sources.remote.spec import parse_spec
-from tests.helpers.sources import DECL_LINE, DECL_TEMPLATE, declaration
+from tests.helpers.sourcefixtures import DECL_LINE, DECL_TEMPLATE, declaration
 
 WHERE = f"{DECL_TEMPLATE}:{DECL_LINE}"
 PIN = "0f1e" * 16
