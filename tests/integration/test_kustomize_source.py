@@ -94,7 +94,9 @@ def test_a_kustomization_that_fails_to_build_gives_kustomizes_message_and_the_pa
     assert "razee-kustomize-" not in message and str(KUSTOMIZE_FLEET) not in message  # no machine paths
 
 
-def test_a_remote_base_is_refused_with_the_reason(ctx: ExpandContext) -> None:
+def test_a_remote_base_is_refused_with_the_reason(ctx: ExpandContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refused before kustomize runs: with no kustomize binary at all, the refusal is the same."""
+    monkeypatch.setenv("RAZEE_KUSTOMIZE", "/nonexistent/kustomize")
     message = refused("overlays/remote", ctx)
     assert "overlays/remote/kustomization.yaml:5: resources[1]" in message
     assert "https://github.com/kubernetes-sigs/kustomize//examples/helloWorld?ref=v5.8.1" in message
