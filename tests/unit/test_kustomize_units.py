@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from razee.errors import Finding, InputError, Location
+from razee.errors import Finding, InputError, Location, UsageError
 from razee.sources.kustomize.build import _origin_file
 from razee.sources.kustomize.digest import tree_digest
-from razee.sources.kustomize.kustbin import kustomize_env
+from razee.sources.kustomize.kustbin import kustomize_env, kustomize_path
 from razee.sources.kustomize.spec import parse_spec
 from razee.sources.kustomize.walk import Tree, is_remote, walk
 from tests.helpers.sourcefixtures import DECL_LINE, DECL_TEMPLATE, KUSTOMIZE_FLEET, declaration
@@ -147,3 +147,14 @@ def test_the_source_kinds_are_registered_under_their_names() -> None:
     kinds = {ep.name: ep.load().kind for ep in entry_points(group="razee.sources")}
     assert kinds["Kustomization"] == "Kustomization" and kinds["RemoteManifests"] == "RemoteManifests"
     assert kinds["HelmChart"] == "HelmChart"
+
+
+def test_a_kustomize_binary_that_is_not_there_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAZEE_KUSTOMIZE", "/nonexistent/kustomize")
+    with pytest.raises(UsageError, match=r"\$RAZEE_KUSTOMIZE names /nonexistent/kustomize, which is not an "
+                                         r"executable file"):
+        kustomize_path()
+    monkeypatch.delenv("RAZEE_KUSTOMIZE")
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(UsageError, match="need the kustomize binary"):
+        kustomize_path()

@@ -22,7 +22,12 @@ NO_PROXY_PORT = "http://127.0.0.1:9"
 
 
 def kustomize_path() -> str:
-    found = os.environ.get(KUSTOMIZE_ENV) or shutil.which("kustomize")
+    named = os.environ.get(KUSTOMIZE_ENV)
+    if named:
+        if not (os.path.isfile(named) and os.access(named, os.X_OK)):
+            raise UsageError(f"${KUSTOMIZE_ENV} names {named}, which is not an executable file")
+        return named
+    found = shutil.which("kustomize")
     if not found:
         raise UsageError("Kustomization sources need the kustomize binary: put kustomize on PATH or name it in "
                          f"${KUSTOMIZE_ENV}")
