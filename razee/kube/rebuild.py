@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from razee.kube.client import Kube
 from razee.kube.discovery import Discovery, Resource
 from razee.kube.errors import Forbidden, NotFound
+from razee.kube.hooks import hook_of
 from razee.kube.inventory import INVENTORY_LABEL, Inventory
 from razee.kube.live import list_all
 from razee.objects import ObjectKey
@@ -30,7 +31,7 @@ def rebuild_inventory(kube: Kube, discovery: Discovery, target: str, concurrency
             return []  # not served after all, or not readable with these credentials: nothing razee could own
         return [(str(i["metadata"].get("uid", "")),
                  ObjectKey(res.group, res.kind, i["metadata"].get("namespace") or "", i["metadata"]["name"]))
-                for i in items]
+                for i in items if hook_of(i) is None]  # Helm hooks are never in the inventory
 
     inv = Inventory(target, found=False)
     seen: set[str] = set()
