@@ -4,11 +4,12 @@
    waiting until the CRDs are Established: hooks and sources may need both.
 2. Then wave by wave. The first wave holds the templates' own objects and every source without `dependsOn`; a
    source is in a later wave than every source it depends on (razee.plan.order.source_waves). For each wave:
-   its sources' dependencies must be healthy (waited for up to the hook timeout; else the dependent source is not
-   applied and the pass says which dependency held it); its pre hooks run, by weight, each weight waited for;
+   its sources' dependencies must be healthy (waited for up to the hook timeout; else the dependent source, and
+   what depends on it, is not applied and the pass says which dependency held it; the rest goes ahead); its pre
+   hooks run, by weight, each weight waited for;
    the wave's other stages apply in order; each source with post hooks is waited for until healthy, then its
    post hooks run; the record notes the sources whose hooks ran.
-The first failure ends the pass's writes: nothing after a failed hook or a failed stage is applied.
+A failed write or hook ends the pass's writes: nothing after it is applied.
 """
 
 from __future__ import annotations
@@ -85,20 +86,20 @@ def write_in_order(w: Writer, changes: list[Change], writes: list[Change]) -> No
     depends = _units(w, changes)
     waves, _ = source_waves(depends)
     normal = [c for c in writes if c.key not in runs]
+    held: set[str] = set()
     with ThreadPoolExecutor(max_workers=w.options.concurrency) as pool:
         if not _stages(w, pool, [c for c in normal if stage_of(c.key) == 0]):
             return
         for wave in waves:
-            inwave = set(wave)
-            rest = [c for c in normal if stage_of(c.key) != 0 and _unit(c) in inwave]
-            hooks = [c for c in writes if c.key in runs and runs[c.key].source in inwave]
-            if not rest and not hooks:
+            work = [c for c in writes if _unit(c) in set(wave) and (c.key in runs or stage_of(c.key) != 0)]
+            held |= _held_back(w, depends, work, held)
+            work = [c for c in work if _unit(c) not in held]
+            if not work:
                 continue
-            if not _dependencies_healthy(w, depends, rest + hooks):
-                return
+            hooks = [c for c in work if c.key in runs]
             if not _run_hooks(w, pool, [c for c in hooks if runs[c.key].phase == PRE]):
                 return
-            if not _stages(w, pool, rest):
+            if not _stages(w, pool, [c for c in work if c.key not in runs]):
                 return
             post = [c for c in hooks if runs[c.key].phase == POST]
             if not _healthy_before(w, post) or not _run_hooks(w, pool, post):
@@ -108,17 +109,18 @@ def write_in_order(w: Writer, changes: list[Change], writes: list[Change]) -> No
 
 def _stages(w: Writer, pool: ThreadPoolExecutor, writes: list[Change]) -> bool:
     """Stage by stage, side by side within a stage; False after a failure (or a CRD never Established)."""
+    before = len(w.result.failed)  # objects held back by a dependency failed already, and stop nothing here
     for stage in range(len(STAGE_NAMES)):
         batch = [c for c in writes if stage_of(c.key) == stage]
         if not batch:
             continue
         list(pool.map(w.apply_one, batch))
-        if w.result.failed:
+        if len(w.result.failed) > before:
             return False
         crds = [c for c in batch if c.key.kind == "CustomResourceDefinition"]
         if crds:
             _wait_established(w.kube, w.discovery, crds, w.result)
-            if w.result.failed:
+            if len(w.result.failed) > before:
                 return False
     return True
 
@@ -136,19 +138,23 @@ def _unhealthy(w: Writer, unit: str) -> str | None:
         return None
     key, health = sorted(bad.items())[0]
     more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
-    return f"not healthy after {w.options.hook_timeout:.0f}s: {key}: {health.reason}{more}"
+    return f"is not healthy after {w.options.hook_timeout:.0f}s: {key}: {health.reason}{more}"
 
 
-def _dependencies_healthy(w: Writer, depends: dict[str, set[str]], writes: list[Change]) -> bool:
-    for unit in sorted({_unit(c) for c in writes}):
+def _held_back(w: Writer, depends: dict[str, set[str]], work: list[Change], held: set[str]) -> set[str]:
+    """The units of `work` held back by a dependency that is not healthy (or was held back itself); each of their
+    writes fails, naming the dependency. The other units of the wave go ahead."""
+    out: set[str] = set()
+    for unit in sorted({_unit(c) for c in work}):
         for dep in sorted(depends.get(unit, ())):
-            why = _unhealthy(w, dep)
+            why = "was not applied" if dep in held else _unhealthy(w, dep)
             if why is None:
                 continue
-            held = (f"not applied: {w.names.get(unit, unit)} depends on {w.names.get(dep, dep)}, which is {why}")
-            w.result.failed.extend((c.key, held) for c in writes if _unit(c) == unit)
-            return False
-    return True
+            text = f"not applied: {w.names.get(unit, unit)} depends on {w.names.get(dep, dep)}, which {why}"
+            w.result.failed.extend((c.key, text) for c in work if _unit(c) == unit)
+            out.add(unit)
+            break
+    return out
 
 
 def _healthy_before(w: Writer, post: list[Change]) -> bool:
@@ -157,7 +163,7 @@ def _healthy_before(w: Writer, post: list[Change]) -> bool:
     for source in sorted({runs[c.key].source for c in post}):
         why = _unhealthy(w, source)
         if why is not None:
-            w.result.failed.extend((c.key, f"{runs[c.key].describe()}: not run: the source's objects are {why}")
+            w.result.failed.extend((c.key, f"{runs[c.key].describe()}: not run: the source {why}")
                                    for c in post if runs[c.key].source == source)
             return False
     return True
@@ -166,6 +172,7 @@ def _healthy_before(w: Writer, post: list[Change]) -> bool:
 def _run_hooks(w: Writer, pool: ThreadPoolExecutor, hooks: list[Change]) -> bool:
     """Weight by weight (lowest first): write the group, wait until each hook ended, delete as its policy says."""
     runs = w.state.hooks.runs
+    before = len(w.result.failed)
     for weight in sorted({runs[c.key].hook.weight for c in hooks}):
         group = [c for c in hooks if runs[c.key].hook.weight == weight]
         if not _stages(w, pool, group):
@@ -174,7 +181,7 @@ def _run_hooks(w: Writer, pool: ThreadPoolExecutor, hooks: list[Change]) -> bool
         outcomes = wait_hooks(w.kube, targets, w.options.hook_timeout)
         for key, res in targets:
             _settle(w, runs[key], res, outcomes[key].ok, outcomes[key].why, outcomes[key].live)
-        if w.result.failed:
+        if len(w.result.failed) > before:
             return False
     return True
 
