@@ -17,7 +17,7 @@ from razee.kube.inventory import read_inventory
 from razee.objects import ObjectKey
 from razee.plan.model import Action
 from tests.helpers.charts import helm
-from tests.helpers.sources import (
+from tests.helpers.hooked import (
     Engine,
     change_named,
     configmap,
