@@ -17,9 +17,11 @@ from razee.kube.classify import Facts, Planned, classify
 from razee.kube.client import Kube
 from razee.kube.desiredset import Desired
 from razee.kube.hooks import NOT_RUN, PRE, Hook, content_of, hook_of, read_record, source_id
+from razee.kube.live import LiveState
 from razee.kube.objectmeta import desired_hash
+from razee.kube.ssa import validate_in
 from razee.objects import ObjectKey
-from razee.plan.model import Action
+from razee.plan.model import Action, Change
 from razee.plan.view import clean
 
 
@@ -84,6 +86,18 @@ def plan_hooks(kube: Kube, desired: Mapping[ObjectKey, Desired], live: Mapping[O
             else:
                 plan.runs[key] = HookRun(key, sid, origin, phase, hook)
     return plan
+
+
+def check_recreated(kube: Kube, live: LiveState, changes: list[Change]) -> None:
+    """Let the server check each hook that is deleted and created again, before anything is written.
+
+    Its previous copy still exists, so an apply's dry run would merge the two (and trip over a Job's immutable
+    template); a dry-run create in its own namespace is checked in full, and "already exists" means it passed.
+    """
+    for change in changes:
+        res = live.resources.get(change.key)
+        if change.action == Action.RECREATE and change.desired is not None and res is not None and res.namespaced:
+            validate_in(kube, res, change.desired, change.key.namespace, change)
 
 
 def plan_hook(d: Desired, current: dict[str, Any] | None, facts: Facts, hooks: HookPlan) -> Planned:

@@ -17,7 +17,7 @@ from razee.kube.crdchanges import check_crd_changes
 from razee.kube.desiredset import desired_objects
 from razee.kube.discovery import Discovery
 from razee.kube.dryrun import dry_runs, show_changes
-from razee.kube.hookplan import plan_hook, plan_hooks
+from razee.kube.hookplan import check_recreated, plan_hook, plan_hooks
 from razee.kube.inventory import INVENTORY_NAMESPACE, Inventory, read_inventory
 from razee.kube.live import LiveState, read_live
 from razee.kube.ownership import Claims
@@ -64,6 +64,7 @@ def plan_changes(kube: Kube, discovery: Discovery, manifests: Sequence[Manifest]
         changes.append(change)
 
     dry_runs(kube, live, to_preview, options.conflicts, options.concurrency)
+    check_recreated(kube, live, [c for c in changes if c.key in hooks.runs])
 
     plan = Plan(options.target, kube.server, changes, inventory_size=len(inventory.entries), warnings=warnings)
     plan_prunes(plan, state, desired, claims, options)

@@ -8,13 +8,15 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from razee.kube.applier import PlanNotApplicable
 from razee.kube.client import Kube, load_api_client
 from razee.kube.hooks import read_record
 from razee.kube.inventory import read_inventory
-from razee.objects import ObjectKey
+from razee.objects import Manifest, ObjectKey
 from razee.plan.model import Action
 from tests.helpers.charts import helm
 from tests.helpers.hooked import (
@@ -203,3 +205,26 @@ def test_objects_helm_installed_are_adopted_in_place(kubeconfig: str, api_client
     # adopted, then nothing left to do: no conflicts, no drift
     second = engine.diff(render_chart(tmp_path, "moved", namespace))
     assert not second.has_changes and not second.has_errors, json.dumps(second.to_json())[:2000]
+
+
+def test_a_hook_created_again_is_checked_by_the_server_first(kubeconfig: str, api_client: object,
+                                                             namespace: str) -> None:
+    engine = Engine(kubeconfig)
+
+    def manifests(label: str) -> list[Manifest]:
+        hook = configmap(namespace, "seed", {"label": label})
+        hook["metadata"]["annotations"] = {"helm.sh/hook": "pre-install,pre-upgrade"}
+        hook["metadata"]["labels"] = {"stage": label}
+        return [source_object(hook, "seeded"), source_object(configmap(namespace, "seeded-app"), "seeded")]
+
+    _, result, _, _ = engine.apply(manifests("one"))
+    assert result.ok, result.failed
+    core = client.CoreV1Api(api_client)
+    uid = core.read_namespaced_config_map("seed", namespace).metadata.uid
+    plan = engine.diff(manifests("not a valid label!"))
+    seed = change_named(plan, "ConfigMap", "seed")
+    assert seed.action == Action.ERROR and "metadata.labels: Invalid value" in seed.reason, seed.reason
+    with pytest.raises(PlanNotApplicable):
+        engine.apply(manifests("not a valid label!"))
+    assert core.read_namespaced_config_map("seed", namespace).metadata.uid == uid  # nothing was deleted
+    assert change_named(engine.diff(manifests("two")), "ConfigMap", "seed").action == Action.RECREATE
