@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 import shutil
+import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,10 +16,11 @@ from razee.kube.applier import ApplyResult, apply_plan
 from razee.kube.client import Kube, load_api_client
 from razee.kube.discovery import Discovery
 from razee.kube.planner import PlanOptions, PlanState, plan_changes
+from razee.kube.ssa import ConflictPolicy
 from razee.objects import Manifest, ObjectKey, Origin, Provenance
 from razee.plan.model import Change, Plan
 from razee.sources.helm import HelmExpander
-from tests.helpers.charts import CHARTS, context, declaration
+from tests.helpers.charts import CHARTS, context, declaration, helm
 
 TEMPLATE = "templates/spoke/sources.yaml.j2"
 
@@ -73,9 +75,10 @@ class Engine:
     kubeconfig: str
     spoke: str = field(default_factory=lambda: f"s-{secrets.token_hex(4)}")
     hook_timeout: float = 120.0
+    conflicts: ConflictPolicy = "refuse"
 
     def options(self) -> PlanOptions:
-        return PlanOptions(self.spoke, hook_timeout=self.hook_timeout, prune_timeout=60.0)
+        return PlanOptions(self.spoke, hook_timeout=self.hook_timeout, prune_timeout=60.0, conflicts=self.conflicts)
 
     def plan(self, manifests: Sequence[Manifest]) -> tuple[Plan, PlanState, Kube, Discovery]:
         kube = Kube(load_api_client(self.kubeconfig, None))
@@ -103,6 +106,19 @@ class Engine:
             return plan, result, order, kube.counter.writes - before
         finally:
             kube.close()
+
+
+def helm_install(chart: Path, release: str, namespace: str, kubeconfig: str, home: Path,
+                 values: dict[str, str] | None = None) -> None:
+    """A real `helm install --wait` of `chart` (helm's state under `home`, never the user's)."""
+    helm_bin = helm()
+    env = {"PATH": str(Path(helm_bin).parent) + ":/usr/bin:/bin", "HOME": str(home),
+           "HELM_CACHE_HOME": str(home / "c"), "HELM_CONFIG_HOME": str(home / "g"), "HELM_DATA_HOME": str(home / "d")}
+    sets = [arg for k, v in (values or {}).items() for arg in ("--set-string", f"{k}={v}")]
+    proc = subprocess.run([helm_bin, "install", release, str(chart), "--namespace", namespace, "--kubeconfig",
+                           kubeconfig, "--wait", "--timeout", "240s", *sets], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
 
 
 def change_named(plan: Plan, kind: str, name: str) -> Change:

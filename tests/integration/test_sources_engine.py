@@ -4,7 +4,6 @@ hooks in their phases, chart CRDs kept when the chart leaves, dependsOn, and ado
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from pathlib import Path
 
@@ -18,12 +17,12 @@ from razee.kube.hooks import read_record
 from razee.kube.inventory import read_inventory
 from razee.objects import Manifest, ObjectKey
 from razee.plan.model import Action
-from tests.helpers.charts import helm
 from tests.helpers.hooked import (
     Engine,
     change_named,
     configmap,
     deployment,
+    helm_install,
     hooked_chart,
     render_chart,
     source_object,
@@ -173,13 +172,7 @@ def test_a_dependency_that_never_becomes_healthy_holds_its_dependents(kubeconfig
 def test_objects_helm_installed_are_adopted_in_place(kubeconfig: str, api_client: object, namespace: str,
                                                      tmp_path: Path) -> None:
     chart, crd = hooked_chart(tmp_path)
-    home = tmp_path / "helmhome"
-    env = {"PATH": str(Path(helm()).parent) + ":/usr/bin:/bin", "HOME": str(home), "HELM_CACHE_HOME": str(home / "c"),
-           "HELM_CONFIG_HOME": str(home / "g"), "HELM_DATA_HOME": str(home / "d")}
-    proc = subprocess.run([helm(), "install", "moved", str(chart), "--namespace", namespace, "--kubeconfig",
-                           kubeconfig, "--wait", "--timeout", "240s"], env=env, capture_output=True, text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stderr
+    helm_install(chart, "moved", namespace, kubeconfig, tmp_path / "helmhome")
     core, apps = client.CoreV1Api(api_client), client.AppsV1Api(api_client)
     secret = core.read_namespaced_secret("sh.helm.release.v1.moved.v1", namespace)
     uids = {"deploy": apps.read_namespaced_deployment("moved", namespace).metadata.uid,
@@ -228,3 +221,21 @@ def test_a_hook_created_again_is_checked_by_the_server_first(kubeconfig: str, ap
         engine.apply(manifests("not a valid label!"))
     assert core.read_namespaced_config_map("seed", namespace).metadata.uid == uid  # nothing was deleted
     assert change_named(engine.diff(manifests("two")), "ConfigMap", "seed").action == Action.RECREATE
+
+
+def test_fields_helm_set_otherwise_are_conflicts_taken_over_by_the_agent(kubeconfig: str, api_client: object,
+                                                                         namespace: str, tmp_path: Path) -> None:
+    chart, _ = hooked_chart(tmp_path)
+    helm_install(chart, "other", namespace, kubeconfig, tmp_path / "helmhome", {"version": "0"})
+    core = client.CoreV1Api(api_client)
+    uid = core.read_namespaced_config_map("other-settings", namespace).metadata.uid
+    manifests = render_chart(tmp_path, "other", namespace, {"version": "1"})
+
+    refused = change_named(Engine(kubeconfig).diff(manifests), "ConfigMap", "other-settings")
+    assert refused.action == Action.CONFLICT and any("helm" in c for c in refused.conflicts), refused.conflicts
+    plan, result, _, _ = Engine(kubeconfig, conflicts="takeover").apply(manifests)
+    assert result.ok, result.failed
+    taken = change_named(plan, "ConfigMap", "other-settings")
+    assert {"path": ".data.version", "manager": "helm"} in taken.takeovers, taken.takeovers
+    live = core.read_namespaced_config_map("other-settings", namespace)
+    assert live.metadata.uid == uid and live.data == {"version": "1"}
