@@ -104,7 +104,7 @@ def write_in_order(w: Writer, changes: list[Change], writes: list[Change]) -> No
             post = [c for c in hooks if runs[c.key].phase == POST]
             if not _healthy_before(w, post) or not _run_hooks(w, pool, post):
                 return
-            _note_ran(w, {runs[c.key].source for c in hooks})
+            _note_ran(w, {u for u in wave if u not in held and u in w.state.hooks.contents})
 
 
 def _stages(w: Writer, pool: ThreadPoolExecutor, writes: list[Change]) -> bool:
@@ -202,7 +202,8 @@ def _settle(w: Writer, run: HookRun, res: Resource, ok: bool, why: str, live: di
 
 
 def _note_ran(w: Writer, sources: set[str]) -> None:
-    """Record the content the hooks of `sources` ran for; entries of sources no longer in the pass are dropped."""
+    """Record the content of `sources` once their hooks due in it ran (also when none was due: an upgrade of a
+    source with install hooks only); entries of sources no longer in the pass are dropped."""
     hooks = w.state.hooks
     record = {sid: v for sid, v in hooks.record.items() if sid in hooks.contents}
     record.update({sid: hooks.contents[sid] for sid in sources})
