@@ -87,6 +87,9 @@ def test_hooks_run_in_their_phases_once_per_content(kubeconfig: str, api_client:
     assert change_named(plan, "ConfigMap", "rel-prepared").action == Action.RECREATE
     fresh = core.read_namespaced_config_map("rel-prepared", namespace)
     assert fresh.metadata.uid != prepared_uid and fresh.data == {"version": "2"}
+    again = engine.diff(render_chart(tmp_path, "rel", namespace, {"version": "2"}))
+    assert not again.has_changes, again.summary()
+    assert "ran for the source's current content" in change_named(again, "ConfigMap", "rel-installed").reason
 
 
 def test_a_failed_pre_hook_stops_its_source(kubeconfig: str, api_client: object, namespace: str,
