@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from razee.backoff import Retry, failed_pass
 from razee.agent.checks import DEFAULT_PROMETHEUS, CheckRunner
 from razee.agent.delivery import Delivery
 from razee.agent.lease import LeaderElection
@@ -26,6 +25,7 @@ from razee.agent.rollout import RolloutQuestion
 from razee.agent.runner import PassRunner
 from razee.agent.session import AgentSession
 from razee.agent.source import SourceFollower, SourceState, folder_digest
+from razee.backoff import Retry, failed_pass
 from razee.errors import RazeeError, ServiceError
 from razee.kube.client import Kube, load_api_client
 from razee.kube.watchcache import LiveCache
@@ -82,7 +82,7 @@ class Agent:
         self.checks = CheckRunner(settings.prometheus)
         self.source = SourceFollower(settings.repo, settings.branch, settings.state_dir, settings.spoke,
                                      self.render_cache)
-        self.rollout = RolloutQuestion(settings.spoke, self.delivery, settings.hub_token, self.source)
+        self.rollout = RolloutQuestion(settings.spoke, self.delivery.hubs, self.source)
         self.runner = PassRunner(self.source, self.rollout, self.checks, self.metrics, self.render_cache,
                                  self.session, self.wake)
 
