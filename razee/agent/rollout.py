@@ -12,30 +12,28 @@ import logging
 import time
 from typing import Any
 
-import httpx
-
-from razee.agent.delivery import Delivery
 from razee.agent.source import SourceFollower
-from razee.hubs import HubsUnavailable
+from razee.errors import RazeeError
+from razee.hubclient import HubClient, HubUnavailable
 from razee.rollout.gate import SpokeRollout, Windows, decide
 
 log = logging.getLogger(__name__)
-HUB_TIMEOUT = 10.0
-"""Seconds a rollout question may take before the hub counts as unreachable."""
+STATE_PATH = "/api/v1/rollout/state"
 
 
 class RolloutQuestion:
     """Asks the hub about a revision for one spoke and turns the answer into the revision to enforce."""
 
-    def __init__(self, spoke: str, delivery: Delivery, hub_token: str | None, source: SourceFollower) -> None:
+    def __init__(self, spoke: str, hubs: HubClient | None, source: SourceFollower) -> None:
+        """`hubs`: the agent's delivery's client (the hub that took the last report is asked first), with the
+        agent's token and timeout; None asks nothing."""
         self.spoke = spoke
-        self.delivery = delivery
-        self.hub_token = hub_token
+        self.hubs = hubs
         self.source = source
 
     def revision_to_enforce(self, wanted: str) -> tuple[str | None, str]:
         """`(revision, reason)`: `wanted` with no reason, or what to enforce instead (None: nothing yet) and why."""
-        if self.delivery.hubs is None:
+        if self.hubs is None:
             return wanted, ""
         last_applied = self.source.state.last_applied
         if wanted == last_applied:
@@ -46,10 +44,10 @@ class RolloutQuestion:
             return wanted, ""  # the render reports a spoke that left the fleet
         try:
             doc = self.ask(wanted)
-        except HubsUnavailable as e:
-            return last_applied, f"no hub can be asked ({e}); not advancing"
-        except (httpx.HTTPError, ValueError) as e:
-            return last_applied, f"the hub cannot be asked ({type(e).__name__}); not advancing"
+        except HubUnavailable as e:
+            return last_applied, f"no hub can be asked ({e.detail}); not advancing"
+        except RazeeError as e:
+            return last_applied, f"the hub cannot be asked ({e}); not advancing"
         back = _rollback(wanted, doc)
         if back is not None:
             return back
@@ -70,15 +68,10 @@ class RolloutQuestion:
         return (wanted, "") if decision.allowed else (last_applied, decision.reason)
 
     def ask(self, revision: str) -> dict[str, Any]:
-        """The hub's rollout state for `revision`, for this spoke; HubsUnavailable, httpx.HTTPError or ValueError."""
-        hubs = self.delivery.hubs
-        assert hubs is not None
-        with httpx.Client(timeout=HUB_TIMEOUT) as http:  # the hub that took the last report is asked first
-            state = hubs.request(http, "GET", "/api/v1/rollout/state",
-                                 params={"revision": revision, "spoke": self.spoke},
-                                 headers={"Authorization": f"Bearer {self.hub_token}"})
-        state.raise_for_status()
-        doc: dict[str, Any] = state.json()
+        """The hub's rollout state for `revision`, for this spoke; a RazeeError (HubUnavailable when no hub answers,
+        the error for its status when one refuses) if the hub cannot say."""
+        assert self.hubs is not None
+        doc: dict[str, Any] = self.hubs.get_json(STATE_PATH, {"revision": revision, "spoke": self.spoke})
         if doc.get("complete"):
             self.source.completed(revision)
         return doc
@@ -89,7 +82,7 @@ class RolloutQuestion:
             return wanted, ""
         try:
             doc = self.ask(wanted)
-        except (HubsUnavailable, httpx.HTTPError, ValueError):
+        except RazeeError:
             return wanted, ""  # keep enforcing what is applied; the next pass asks again
         return _rollback(wanted, doc) or (wanted, "")
 
