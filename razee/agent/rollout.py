@@ -9,13 +9,14 @@ rollout completes, in case it halted into a rollback.
 from __future__ import annotations
 
 import logging
-import time
-from typing import Any
+
+from pydantic import ValidationError
 
 from razee.agent.source import SourceFollower
 from razee.errors import RazeeError
-from razee.hubclient import HubClient, HubUnavailable
+from razee.hubclient import HubClient, HubError, HubUnavailable
 from razee.rollout.gate import SpokeRollout, Windows, decide
+from razee.wire import RolloutState
 
 log = logging.getLogger(__name__)
 STATE_PATH = "/api/v1/rollout/state"
@@ -51,28 +52,32 @@ class RolloutQuestion:
         back = _rollback(wanted, doc)
         if back is not None:
             return back
-        spokes = [SpokeRollout(s["spoke"], s["wave"], s["revision"], s["result"], s["appliedAt"], s["unhealthy"],
-                               s["degraded"], s["tried"], s["triedResult"], s.get("checkFailed", ""),
-                               s.get("checksWaiting", ""))
-                  for s in doc["spokes"] if s["spoke"] != self.spoke]
+        spokes = [SpokeRollout(s.spoke, s.wave, s.revision, s.result, s.applied_at, s.unhealthy, s.degraded, s.tried,
+                               s.tried_result, s.check_failed, s.checks_waiting)
+                  for s in doc.spokes if s.spoke != self.spoke]
         # the waves' members are the spokes this revision declares; times are the hub's, never this host's clock
         declared = {v.spoke.name: v.spoke.wave for v in fleet.spokes()}
         windows = view.region.windows if view.region.windows is not None else fleet.spec.rollout.windows
         peers = frozenset(v.spoke.name for v in fleet.spokes()
                           if v.spoke.wave == view.spoke.wave and v.region.name == view.region.name)
-        now = float(doc.get("now") or time.time())
-        held = Windows(windows, float(doc.get("clock") or now), peers, f"region {view.region.name}")
-        decision = decide(wanted, view.spoke.wave, fleet.spec.rollout.waves, declared, spokes, now,
-                          paused=bool(doc.get("paused")), approved=frozenset(doc.get("approved", [])),
-                          urgent=self.source.is_urgent(wanted), started=doc.get("since"), windows=held)
+        held = Windows(windows, doc.clock if doc.clock is not None else doc.now, peers, f"region {view.region.name}")
+        decision = decide(wanted, view.spoke.wave, fleet.spec.rollout.waves, declared, spokes, doc.now,
+                          paused=doc.paused, approved=frozenset(doc.approved),
+                          urgent=self.source.is_urgent(wanted), started=doc.since, windows=held)
         return (wanted, "") if decision.allowed else (last_applied, decision.reason)
 
-    def ask(self, revision: str) -> dict[str, Any]:
+    def ask(self, revision: str) -> RolloutState:
         """The hub's rollout state for `revision`, for this spoke; a RazeeError (HubUnavailable when no hub answers,
-        the error for its status when one refuses) if the hub cannot say."""
+        the error for its status when one refuses, HubRefused for an answer that is not a rollout state) if the hub
+        cannot say."""
         assert self.hubs is not None
-        doc: dict[str, Any] = self.hubs.get_json(STATE_PATH, {"revision": revision, "spoke": self.spoke})
-        if doc.get("complete"):
+        body = self.hubs.get_json(STATE_PATH, {"revision": revision, "spoke": self.spoke})
+        try:
+            doc = RolloutState.model_validate(body)
+        except ValidationError as e:
+            what = f"the hub's rollout state for {revision[:12]}"
+            raise HubError(200, f"{what} is not one ({e.error_count()} error(s))") from e
+        if doc.complete:
             self.source.completed(revision)
         return doc
 
@@ -87,10 +92,9 @@ class RolloutQuestion:
         return _rollback(wanted, doc) or (wanted, "")
 
 
-def _rollback(wanted: str, doc: dict[str, Any]) -> tuple[str, str] | None:
+def _rollback(wanted: str, doc: RolloutState) -> tuple[str, str] | None:
     """The older revision the hub tells this spoke to enforce because `wanted` halted (onFailure: rollback)."""
-    back = doc.get("rollback") or {}
-    target = str(back.get("to") or "")
-    if not target or target == wanted:
+    back = doc.rollback
+    if back is None or not back.to or back.to == wanted:
         return None
-    return target, f"rolled back from {wanted[:12]} to {target[:12]}: {back.get('reason', 'halted')}"
+    return back.to, f"rolled back from {wanted[:12]} to {back.to[:12]}: {back.reason}"
