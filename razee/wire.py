@@ -8,6 +8,10 @@ The string values are the wire format and never change meaning.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
 
 
 class PassOutcome(StrEnum):
@@ -85,3 +89,62 @@ CLUSTER_STATES = ("in-sync", "progressing", "drifted", "failed", "never-reported
 """A customer cluster's state on the hub, worst last but one: failed objects, then drift, then infrastructure or
 objects not yet where the revision wants them (pending changes, missing or extra workers, an older master), else in
 sync; `never-reported` is a cluster the fleet repo declares that no report has mentioned yet."""
+
+
+# -- the rollout-state answer (GET /api/v1/rollout/state): what an agent's rollout gate decides with --------------
+class _Wire(BaseModel):
+    """camelCase on the wire, snake_case in Python; fields a newer hub adds are ignored by an older agent."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
+
+    def to_wire(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, exclude_none=True)
+
+
+class SpokeState(_Wire):
+    """One spoke as the hub knows it, for another spoke's gate (razee.rollout.gate.SpokeRollout)."""
+
+    spoke: str
+    wave: str
+    revision: str
+    result: str
+    applied_at: float | None = None
+    """When the spoke first applied its current revision, on the hub's clock."""
+    unhealthy: int = 0
+    degraded: int = 0
+    tried: bool = False
+    tried_result: str = ""
+    check_failed: str = ""
+    checks_waiting: str = ""
+
+
+class Rollback(_Wire):
+    """A halted revision (onFailure: rollback) sends this spoke back to `to`, the last one that completed there."""
+
+    from_: str = Field(alias="from")
+    to: str
+    reason: str = "halted"
+    by: str = ""
+
+
+class RolloutState(_Wire):
+    """The hub's answer about one revision: every spoke's state, the hub's clocks, pauses, approvals and safety.
+
+    `now` is the hub's time and `clock` its calendar for maintenance windows (the agent's own clock is never used:
+    DESIGN section 8); `since` is when the revision appeared. `complete`, `halted` and `rollback` tell the agent
+    which revision to enforce (razee.hub.rollout_safety).
+    """
+
+    revision: str
+    paused: bool = False
+    paused_by: str = ""
+    approved: list[str] = Field(default_factory=list)
+    now: float
+    clock: float | None = None
+    since: float | None = None
+    spokes: list[SpokeState] = Field(default_factory=list)
+    complete: bool = False
+    halted: str = ""
+    on_failure: str = ""
+    rollback: Rollback | None = None
+    rollback_impossible: str = ""

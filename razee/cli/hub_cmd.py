@@ -173,7 +173,7 @@ def _client_options(f: Any) -> Any:
 @_client_options
 def status(hub: str, token: str | None, output: str) -> None:
     """Every declared spoke (and any other that reports): state, revision, last result, drift, last seen."""
-    from razee.hub.client import get
+    from razee.cli.hub_access import get
 
     summary = get(hub, token, "/api/v1/summary")
     spokes = get(hub, token, "/api/v1/spokes", {"limit": 1000})["items"]
@@ -203,7 +203,7 @@ def status(hub: str, token: str | None, output: str) -> None:
 def drift(hub: str, token: str | None, output: str, region: str | None, spoke: str | None, kind: str | None,
           namespace: str | None) -> None:
     """Drifted and missing objects across the fleet, with the field paths that differ."""
-    from razee.hub.client import get
+    from razee.cli.hub_access import get
 
     items = get(hub, token, "/api/v1/drift", {"region": region, "spoke": spoke, "kind": kind,
                                               "namespace": namespace, "limit": 1000})["items"]

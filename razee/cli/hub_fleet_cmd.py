@@ -23,7 +23,7 @@ def _options(f: Any) -> Any:
 
 
 def _get(hub: str, token: str | None, path: str, params: dict[str, Any] | None = None) -> Any:
-    from razee.hub.client import get
+    from razee.cli.hub_access import get
 
     return get(hub, token, path, params)
 
