@@ -2,8 +2,29 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Float, Index, Integer, String, Text
+import json
+from typing import Any
+
+from sqlalchemy import Boolean, Dialect, Float, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class JSONText(TypeDecorator[Any]):
+    """A JSON document kept in a Text column: encoded and decoded here, once, instead of at every use.
+
+    Text (not the dialects' JSON types) keeps the columns as they were created, so no migration is needed, and
+    SQLite and PostgreSQL store the same bytes. Compact separators keep retention's byte accounting honest.
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else json.dumps(value, separators=(",", ":"))
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        return None if value is None else json.loads(value)
 
 
 class Base(DeclarativeBase):
@@ -52,7 +73,7 @@ class Report(Base):
     revision: Mapped[str] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text)
     size: Mapped[int] = mapped_column(Integer, default=0)  # bytes of body: retention is bounded in bytes too
-    summary: Mapped[str] = mapped_column(Text, default="{}")  # what list views show, so they never parse `body`
+    summary: Mapped[dict[str, Any]] = mapped_column(JSONText, default=dict)  # what list views show, never `body`
     __table_args__ = (Index("reports_spoke_received", "spoke", "received"),)
 
 
@@ -101,7 +122,7 @@ class Revision(Base):
     author: Mapped[str] = mapped_column(Text, default="")
     message: Mapped[str] = mapped_column(Text, default="")
     committed_at: Mapped[str] = mapped_column(String(64), default="")
-    declared: Mapped[str | None] = mapped_column(Text, nullable=True)
+    declared: Mapped[dict[str, Any] | None] = mapped_column(JSONText, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 

@@ -139,7 +139,7 @@ class Store:
             if report.clusters is not None or report.sources:  # kept latest-only in their own tables
                 body = report.model_dump_json(by_alias=True, exclude={"clusters", "sources"})
             s.add(Report(id=report.id, spoke=report.spoke, received=now, result=report.result, revision=revision,
-                         body=body, size=len(body), summary=json.dumps(summary)))
+                         body=body, size=len(body), summary=summary))
             if revision and s.get(Revision, revision) is None:
                 # its place in the order only: a commit's author and message come from the fleet repo alone
                 # (record_revision), never from what an agent says the commit was (the report keeps that)
@@ -219,7 +219,7 @@ class Store:
                              .limit(page.limit).offset(page.offset)).all()
         items = []
         for report_id, received, result, revision, size, summary in rows:
-            doc = json.loads(summary or "{}")
+            doc = summary or {}
             items.append({"id": report_id, "received": received, "result": result, "revision": revision,
                           "bytes": size, "source": doc.get("source", {}), "counts": doc.get("counts", {}),
                           "error": doc.get("error") or None, "durations": doc.get("durations", {}),
@@ -289,7 +289,7 @@ class Store:
             row = s.get(Revision, revision) or self._add_revision(s, revision, time.time())
             row.author, row.message = info.get("author", "")[:200], info.get("message", "")[:200]
             row.committed_at = info.get("committedAt", "")[:64]
-            row.declared = json.dumps(declared) if declared is not None else None
+            row.declared = declared
             row.error = error[:2000] if error else None
 
     def revision(self, revision: str) -> Revision | None:

@@ -8,7 +8,6 @@ it happened, from the spokes' history (razee/hub/history.py).
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from typing import Any
@@ -31,7 +30,7 @@ def declared_fleet(store: Store) -> tuple[Revision | None, dict[str, Any] | None
     rows = store.revisions(1, declared_only=True)
     if not rows or rows[0].declared is None:
         return None, None
-    return rows[0], json.loads(rows[0].declared)
+    return rows[0], rows[0].declared
 
 
 def _state(sp: SpokeState | None, stale: bool) -> str:
@@ -174,7 +173,7 @@ def rollout(store: Store, revision: str | None) -> dict[str, Any]:
         out.update(applied=sorted(applied), failed=sorted(failed), pending=sorted(pending), neverReported=[],
                    halted="" if later is not None else halted, skipped=[])
         return out
-    declared = json.loads(row.declared)
+    declared = row.declared
     waves = [Wave.model_validate(w) for w in declared["waves"]]
     members = {d["spoke"]: d["wave"] for d in declared["spokes"]}
     states = wave_states(revision, waves, members, reports, now, row.first_seen)
@@ -258,7 +257,7 @@ def approval_refused(store: Store, revision: str, wave: str) -> str | None:
     if row is None:
         return f"the hub knows no revision {revision} (nor one it is the only prefix of)"
     if row.declared is not None:
-        waves = [str(w["name"]) for w in json.loads(row.declared)["waves"]]
+        waves = [str(w["name"]) for w in row.declared["waves"]]
     else:
         waves = sorted({sp.wave for sp in store.spoke_rows() if sp.wave})
     if wave not in waves:
