@@ -118,7 +118,7 @@ def up() -> float:
     fleet = HOME / "fleet"
     shutil.rmtree(fleet, ignore_errors=True)
     fleet.mkdir()
-    for part in ("environments", "templates"):
+    for part in ("environments", "templates", "charts"):  # charts: the path charts sources read
         shutil.copytree(REPO / part, fleet / part)
     spec = yaml.safe_load((fleet / "environments" / "fleet.yaml").read_text())
     for wave in spec["rollout"]["waves"]:
