@@ -62,8 +62,7 @@ def compare_revisions(old: Side, new: Side, spokes: Iterable[str] | None = None,
 
     def one(name: str) -> tuple[SpokePreview | None, list[Finding], InputError | None]:
         ov, nv = old_views.get(name), new_views.get(name)
-        either = nv or ov
-        if either is None:
+        if (either := nv or ov) is None:
             return None, [], None  # asked for a spoke neither revision has; the caller checks names
         region = either.region.name
         only: set[str] | None = None  # the templates whose output may differ; None: all of them
