@@ -27,12 +27,13 @@ IMAGE = "icr.io/armada/metrics-server"
 """An image the small test fleet's allowed registries (icr.io/*) admit."""
 
 
-def one_spoke_repo(root: Path, templates: dict[str, str], with_chart: bool = True) -> Path:
+def one_spoke_repo(root: Path, templates: dict[str, str], with_chart: bool = True,
+                   fleet: dict[str, Any] | None = None) -> Path:
     """A fleet with one spoke (spoke-a) and no customer clusters, these templates and (optionally) charts/."""
     region = region_copy()
     region["spokes"] = [{"name": "spoke-a", "wave": "main"}]
     region["clusters"] = []
-    write_repo(root, fleet=fleet_copy(), regions=[region], templates=templates)
+    write_repo(root, fleet=fleet or fleet_copy(), regions=[region], templates=templates)
     if with_chart and not (root / "charts" / CHART.name).exists():
         shutil.copytree(CHART, root / "charts" / CHART.name)
     return root
