@@ -10,6 +10,7 @@ import json
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kubernetes import client, config
@@ -38,7 +39,7 @@ def cli(root: Path, *args: str, kubeconfig: str | None = None) -> tuple[int, str
     return proc.returncode, proc.stdout, proc.stderr
 
 
-def declare(root: Path, namespace: str, spec: dict[str, object] | None) -> None:
+def declare(root: Path, namespace: str, spec: dict[str, Any] | None) -> None:
     templates = {"spoke/ns.yaml.j2": namespace_template(namespace)}
     if spec is not None:
         templates["spoke/metrics.yaml.j2"] = helm_chart("metrics", namespace, spec)
@@ -51,7 +52,7 @@ def apps(kubeconfig: str) -> client.AppsV1Api:
     return client.AppsV1Api(config.new_client_from_config(kubeconfig))
 
 
-def path_spec(replicas: int = 2) -> dict[str, object]:
+def path_spec(replicas: int = 2) -> dict[str, Any]:
     return {"path": "charts/armada-metrics", "values": {"replicas": replicas, "image": {"repository": IMAGE}}}
 
 
@@ -97,7 +98,7 @@ def test_a_chart_from_an_http_repository_applies_and_the_pass_carries_its_source
         cluster_factory: Callable[[str], str], tmp_path: Path, charts: ChartServer) -> None:
     kubeconfig = cluster_factory("sources-http")
     root = tmp_path / "fleet"
-    spec = {"repo": charts.url, "chart": "armada-metrics", "version": "0.1.0",
+    spec: dict[str, Any] = {"repo": charts.url, "chart": "armada-metrics", "version": "0.1.0",
             "values": {"replicas": 1, "image": {"repository": IMAGE}}}
     declare(root, "metrics", spec)
     code, out, err = cli(root, "diff", "-o", "json", kubeconfig=kubeconfig)

@@ -30,7 +30,8 @@ class Listed:
     def expand(self, decl: Manifest, ctx: ExpandContext) -> Expansion:
         Listed.seen.append(ctx)
         ctx.notes.append(f"Listed {decl.name}: expanded")
-        objects = [(obj, f"{decl.name}/obj-{i}.yaml") for i, obj in enumerate(decl.obj["spec"]["objects"])]
+        objects: list[tuple[dict[str, Any], str | None]] = [
+            (obj, f"{decl.name}/obj-{i}.yaml") for i, obj in enumerate(decl.obj["spec"]["objects"])]
         return Expansion(objects, SourceInfo(decl.name, self.kind, version="1", cluster=ctx.cluster))
 
 
