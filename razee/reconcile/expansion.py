@@ -20,11 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from razee.errors import InputError
 from razee.fleet.fleet import Fleet
 from razee.kube.client import Kube
 from razee.kube.discovery import AGGREGATED_ACCEPT, parse_aggregated
 from razee.objects import SpokeRender
 from razee.render.cache import ExpansionStamp
+from razee.render.secrets import SecretStore, find_leaks
 from razee.sources.expand import (
     Expanded,
     ExpandEnv,
@@ -90,8 +92,13 @@ def _kube_version(doc: dict[str, Any]) -> str:
 
 
 def expand_renders(root: Path, fleet: Fleet, renders: Iterable[SpokeRender], live: LiveSpoke | None,
-                   options: SourceOptions) -> tuple[list[SpokeRender], list[ExpansionStamp | None]]:
-    """Every spoke's sources expanded (razee.sources.expand), with the stamp its cached bundle keeps."""
+                   options: SourceOptions, secrets: SecretStore | None = None,
+                   ) -> tuple[list[SpokeRender], list[ExpansionStamp | None]]:
+    """Every spoke's sources expanded (razee.sources.expand), with the stamp its cached bundle keeps.
+
+    A decrypted secret value a template passed into a chart's values may only come out in a Secret: the renderer's
+    leak check runs again over what the sources produced.
+    """
     out: list[SpokeRender] = []
     stamps: list[ExpansionStamp | None] = []
     for render in renders:
@@ -106,6 +113,9 @@ def expand_renders(root: Path, fleet: Fleet, renders: Iterable[SpokeRender], liv
         else:
             env = ExpandEnv(offline_capabilities(fleet, view), None, options)
         expanded = expand_render(root, render, env)
+        leaks = find_leaks([m for m in expanded.render.manifests if m.source.origin], secrets) if secrets else []
+        if leaks:
+            raise InputError(leaks)
         out.append(expanded.render)
         stamps.append(stamp_of(root, expanded))
     return out, stamps

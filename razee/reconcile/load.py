@@ -127,7 +127,7 @@ def _render_with(root: Path, selection: Selection, secrets: SecretStore, policie
 
     fleet = load_fleet(root)
     results = render_spokes(root, fleet, selection.views(fleet), secrets, processes)
-    results, stamps = expand_renders(root, fleet, results, live, sources or SourceOptions())
+    results, stamps = expand_renders(root, fleet, results, live, sources or SourceOptions(), secrets)
     if policies:
         enforce_policies(fleet, results)
     return fleet, results, stamps

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pyrage
 import pytest
 from kubernetes import client, config
 
@@ -180,3 +182,25 @@ def test_the_agent_keeps_the_last_good_revision_while_the_chart_repository_is_do
     assert apps(kubeconfig).read_namespaced_deployment("metrics", namespace) \
         .metadata.labels["helm.sh/chart"] == "armada-metrics-0.2.0"
     shutil.rmtree(tmp_path / "agent", ignore_errors=True)
+
+
+def test_a_secret_passed_into_a_chart_may_only_come_out_in_a_secret(tmp_path: Path, kubeconfig: str) -> None:
+    canary = f"canary-{secrets.token_hex(12)}"
+    identity = pyrage.x25519.Identity.generate()
+    key_file = tmp_path / "agent.key"
+    key_file.write_text(f"{identity}\n")
+    root = tmp_path / "fleet"
+    leaky = helm_chart("metrics", "metrics", path_spec()).replace(
+        "repository: icr.io/armada/metrics-server", "repository: icr.io/armada/metrics-server\n      tag: "
+        "'{{ secrets.db.password }}'")
+    one_spoke_repo(root, {"spoke/ns.yaml.j2": namespace_template("metrics"), "spoke/metrics.yaml.j2": leaky})
+    plain = tmp_path / "db.yaml"
+    plain.write_text(f"password: {canary}\n")
+    enc = run_razee("secret", "encrypt", "-r", str(identity.to_public()), str(plain), "db", "--repo", str(root))
+    assert enc.returncode == 0, enc.stderr
+    proc = run_razee("--no-cache", "diff", "--repo", str(root), "--spoke", "spoke-a", "--kubeconfig", kubeconfig,
+                     "--no-infra", cwd=root, env={"RAZEE_AGE_IDENTITY": str(key_file)})
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert ("templates/spoke/metrics.yaml.j2:1: Deployment.apps metrics/metrics contains the value of "
+            "secrets.db.password; secret values may only go into a Secret") in proc.stderr
+    assert canary not in proc.stdout + proc.stderr
