@@ -191,7 +191,7 @@ def plan_spoke(root: Path, target: Target, options: PassOptions | None = None,
     kube = connect(target, options, session) if options.kube else None
     before = kube.counter.total if kube is not None else 0
     try:
-        live = live_spoke(kube, target.kubeconfig) if kube is not None else None
+        live = live_spoke(kube, target.kubeconfig, target.context) if kube is not None else None
         bundle = render_spoke(root, target.spoke, cache, age_identity=options.age_identity, live=live,
                               sources=options.sources)
     except BaseException:
