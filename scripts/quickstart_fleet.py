@@ -128,7 +128,7 @@ def up() -> float:
     fleet = HOME / "fleet"
     shutil.rmtree(fleet, ignore_errors=True)
     fleet.mkdir()
-    for part in ("environments", "templates", "charts"):  # charts: the path charts sources read
+    for part in ("environments", "templates", "charts", "kustomize"):  # what sources read too
         shutil.copytree(REPO / part, fleet / part)
     spec = yaml.safe_load((fleet / "environments" / "fleet.yaml").read_text())
     for wave in spec["rollout"]["waves"]:
