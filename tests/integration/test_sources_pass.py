@@ -169,6 +169,9 @@ def test_the_agent_keeps_the_last_good_revision_while_the_chart_repository_is_do
     agent = fleet.agent(tmp_path, kubeconfig)
     first = agent.run_pass(leader=True)
     assert first.result == "applied", first.error
+    digest = "sha256:" + hashlib.sha256((charts.root / "armada-metrics-0.1.0.tgz").read_bytes()).hexdigest()
+    assert first.sources == [{"name": "metrics", "kind": "HelmChart", "chart": "armada-metrics", "version": "0.1.0",
+                              "digest": digest, "cluster": None}]  # the report carries the pass's source
     assert (tmp_path / "agent" / "sources" / "blobs").is_dir()  # pulled charts live in the agent's state folder
     live = apps(kubeconfig).read_namespaced_deployment("metrics", namespace)
     assert live.metadata.labels["helm.sh/chart"] == "armada-metrics-0.1.0"
@@ -184,6 +187,7 @@ def test_the_agent_keeps_the_last_good_revision_while_the_chart_repository_is_do
     charts.up()
     after = agent.run_pass(leader=True)
     assert after.result == "applied" and after.source["revision"] == newer, after.error
+    assert [s["version"] for s in after.sources] == ["0.2.0"]
     assert apps(kubeconfig).read_namespaced_deployment("metrics", namespace) \
         .metadata.labels["helm.sh/chart"] == "armada-metrics-0.2.0"
     shutil.rmtree(tmp_path / "agent", ignore_errors=True)
