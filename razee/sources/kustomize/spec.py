@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from razee.errors import Finding, InputError
 from razee.objects import Manifest
+from razee.sources.specread import read_spec
 
 
 class KustomizeSpec(BaseModel):
@@ -28,15 +28,4 @@ class KustomizeSpec(BaseModel):
 
 def parse_spec(decl: Manifest) -> KustomizeSpec:
     """The declaration's spec, or an InputError naming the declaring template's file, line and field."""
-    spec = decl.obj.get("spec")
-    if not isinstance(spec, dict):
-        raise InputError([Finding(decl.source.location("spec"), "Kustomization needs a spec mapping")])
-    try:
-        return KustomizeSpec.model_validate(spec)
-    except ValidationError as e:
-        findings = []
-        for err in e.errors():
-            path = ".".join(str(p) for p in ("spec", *err["loc"]))
-            msg = str(err["msg"]).removeprefix("Value error, ")
-            findings.append(Finding(decl.source.location(path), f"Kustomization {decl.name}: {msg}"))
-        raise InputError(findings) from None
+    return read_spec(decl, KustomizeSpec)

@@ -11,10 +11,11 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
-from razee.errors import Finding, InputError
 from razee.objects import Manifest
+from razee.sources.specread import read_spec
 
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 
@@ -60,16 +61,9 @@ class RemoteSpec(BaseModel):
 
 def parse_spec(decl: Manifest) -> RemoteSpec:
     """The declaration's spec, or an InputError naming the declaring template's file, line and field."""
-    spec = decl.obj.get("spec")
-    if not isinstance(spec, dict):
-        raise InputError([Finding(decl.source.location("spec"), "RemoteManifests needs a spec mapping")])
-    try:
-        return RemoteSpec.model_validate(spec)
-    except ValidationError as e:
-        findings = []
-        for err in e.errors():
-            loc = err["loc"] or (("sha256",) if "unpinned" in err["msg"] else ())
-            path = ".".join(str(p) for p in ("spec", *loc))
-            msg = str(err["msg"]).removeprefix("Value error, ")
-            findings.append(Finding(decl.source.location(path), f"RemoteManifests {decl.name}: {msg}"))
-        raise InputError(findings) from None
+    return read_spec(decl, RemoteSpec, _unpinned)
+
+
+def _unpinned(err: ErrorDetails) -> tuple[str, ...]:
+    """A URL without its pin is refused by the model as a whole: the finding belongs at `spec.sha256`."""
+    return ("sha256",) if "unpinned" in err["msg"] else ()
