@@ -107,7 +107,9 @@ def render_spoke(root: Path, spoke: str, cache: RenderCache | None = None, for_a
     fleet, results, stamps = _render_with(root, Selection(spoke=spoke), secrets, live=live, sources=sources)
     view = fleet.find_spoke(spoke)
     assert view is not None  # the selection refused an unknown spoke
-    engine = EngineSettings(fleet.spec.engine.conflicts, float(parse_duration(fleet.spec.engine.prune_timeout)))
+    spec = fleet.spec.engine
+    engine = EngineSettings(spec.conflicts, float(parse_duration(spec.prune_timeout)),
+                            float(parse_duration(spec.hook_timeout)))
     bundle = SpokeBundle(spoke, view.region.name, view.spoke.wave, results[0].manifests, engine,
                          decrypted=secrets.decrypted, fleet=fleet, sources=results[0].sources, stamp=stamps[0])
     if cache is not None:

@@ -149,7 +149,7 @@ def plan_kube(manifests: tuple[Manifest, ...], target: Target, options: PassOpti
         discovery = session.discovery(kube) if session is not None else Discovery(kube)
         plan_options = PlanOptions(target.spoke, prune=options.prune, allow_mass_prune=options.allow_mass_prune,
                                    concurrency=options.concurrency, conflicts="takeover" if takeover else "refuse",
-                                   prune_timeout=engine.prune_timeout)
+                                   prune_timeout=engine.prune_timeout, hook_timeout=engine.hook_timeout)
         with paused_gc():  # LIST answers are large acyclic graphs; see razee.gcpause
             plan, state = plan_changes(kube, discovery, manifests, plan_options,
                                        session.memo if session is not None else None,

@@ -42,17 +42,19 @@ class EngineSettings:
     """`takeover` or `refuse`: what an unattended pass does with fields another apply manager owns."""
     prune_timeout: float = 60.0
     """Seconds a prune waits for a deleted object to be gone."""
+    hook_timeout: float = 300.0
+    """Seconds a Helm hook, or a source's dependencies, may take to complete or become healthy."""
 
     @property
     def takes_over(self) -> bool:
         return self.conflicts == "takeover"
 
     def to_json(self) -> dict[str, Any]:
-        return {"conflicts": self.conflicts, "pruneTimeout": self.prune_timeout}
+        return {"conflicts": self.conflicts, "pruneTimeout": self.prune_timeout, "hookTimeout": self.hook_timeout}
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> EngineSettings:
-        return cls(str(doc["conflicts"]), float(doc["pruneTimeout"]))
+        return cls(str(doc["conflicts"]), float(doc["pruneTimeout"]), float(doc.get("hookTimeout", 300.0)))
 
 
 @dataclass(frozen=True)
