@@ -14,6 +14,7 @@ from typing import Any
 from razee import wire
 from razee.infra.executor import InfraResult
 from razee.kube.applier import ApplyResult
+from razee.kube.classify import ADOPTED
 from razee.plan.model import Action, Change
 from razee.reconcile.plan import Pass
 from razee.wire import PassOutcome
@@ -125,7 +126,8 @@ def describe_objects(run: Pass, applied: ApplyResult | None, drift_only: bool) -
             out.append(entry)
         elif c.key in done:
             status = STATUS_DONE.get(c.action, "updated")
-            entry = _object(c, "drifted-healed" if c.drift or c.missing else status)
+            adopted = c.reason if c.reason.startswith(ADOPTED) else ""  # a move from Helm, said in the report
+            entry = _object(c, "drifted-healed" if c.drift or c.missing else status, adopted)
             if c.action != Action.UPDATE:
                 entry.pop("paths", None)  # every path of a created or pruned object says nothing
             out.append(entry)

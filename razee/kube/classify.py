@@ -139,13 +139,17 @@ def _owned_elsewhere(d: Desired, current: dict[str, Any], facts: Facts) -> Plann
                    conflicts=(f"spoke {facts.target}: {d.manifest.source}", f"spoke {other}: {theirs}"))
 
 
+ADOPTED = "adopted from Helm release"
+"""How a plan's reason starts when razee takes over an object a `helm install` made (reports carry that reason)."""
+
+
 def _unmanaged(current: dict[str, Any]) -> str:
     """Why razee writes an object it did not make: it adopts it in place (what Helm installed, say so)."""
     release = helm_release(current) if not owner_of(current) else ""
     if not release:
         return "not yet managed by razee"
     name = release.rpartition("/")[2]
-    return (f"adopted from Helm release {release}: razee takes its fields over in place (same object, never "
+    return (f"{ADOPTED} {release}: razee takes its fields over in place (same object, never "
             f"deleted and re-created); the release's record (Secrets sh.helm.release.v1.{name}.v*) is left alone")
 
 
