@@ -91,7 +91,15 @@ class PassRunner:
             self.metrics.errors.labels("source").inc()
             newest = state.last_good
         if newest != state.last_good and newest not in state.rejected:
-            findings = self.source.accept(newest, s.trusted_keys, s.pass_options.age_identity)
+            try:
+                findings = self.source.accept(newest, s.trusted_keys, s.pass_options.age_identity)
+            except ServiceError as e:  # a chart repository down: not the revision's fault; asked again next pass
+                if state.last_good is None:
+                    raise
+                log.warning("revision %s cannot be checked now: %s; enforcing the last good revision %s",
+                            newest[:12], e.message, state.last_good[:12])
+                self.metrics.errors.labels("source").inc()
+                return state.last_good
             if findings:
                 state.rejected[newest] = findings
                 log.error("revision %s rejected: %d problem(s)", newest[:12], len(findings))

@@ -26,6 +26,8 @@ def generate(dest: Path, source: Path, spokes_per_region: int = 10, clusters_per
     if dest.exists():
         shutil.rmtree(dest)
     shutil.copytree(source / "templates", dest / "templates")
+    if (source / "charts").is_dir():  # the path charts the templates' sources read
+        shutil.copytree(source / "charts", dest / "charts")
     (dest / "environments" / "regions").mkdir(parents=True)
     fleet = yaml.safe_load((source / "environments" / "fleet.yaml").read_text())
     (dest / "environments" / "fleet.yaml").write_text(yaml.safe_dump(fleet, sort_keys=False))
