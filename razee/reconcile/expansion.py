@@ -62,8 +62,10 @@ class LiveSpoke:
             return self._caps
 
 
-def live_spoke(kube: Kube, kubeconfig: str | None) -> LiveSpoke:
-    return LiveSpoke(lambda: read_capabilities(kube), Path(kubeconfig) if kubeconfig else None)
+def live_spoke(kube: Kube, kubeconfig: str | None, context: str | None = None) -> LiveSpoke:
+    """`lookup` reads the cluster through `kubeconfig`'s current context; with another `context` named, helm would
+    read the wrong cluster, so lookup then sees nothing (and the preview and diff say so)."""
+    return LiveSpoke(lambda: read_capabilities(kube), Path(kubeconfig) if kubeconfig and not context else None)
 
 
 def read_capabilities(kube: Kube) -> Capabilities:

@@ -189,8 +189,9 @@ def plan_spoke(root: Path, target: Target, options: PassOptions | None = None,
     if not target.spoke:
         raise UsageError("name the spoke to reconcile with --spoke")
     kube = connect(target, options, session) if options.kube else None
+    before = kube.counter.total if kube is not None else 0
     try:
-        live = live_spoke(kube, target.kubeconfig) if kube is not None else None
+        live = live_spoke(kube, target.kubeconfig, target.context) if kube is not None else None
         bundle = render_spoke(root, target.spoke, cache, age_identity=options.age_identity, live=live,
                               sources=options.sources)
     except BaseException:
@@ -201,7 +202,9 @@ def plan_spoke(root: Path, target: Target, options: PassOptions | None = None,
                notes=bundle.stamp.notes if bundle.stamp else ())
     try:
         if kube is not None:
+            reads = kube.counter.total - before  # the sources' capabilities, read live: the pass's requests too
             run.kube = plan_kube(bundle.manifests, target, options, bundle.engine, session, kube)
+            run.kube.plan.requests += reads
         if options.infra:
             fleet = bundle.fleet
             if fleet is None:  # a render from the disk cache: infrastructure needs the fleet itself

@@ -69,6 +69,7 @@ def test_a_path_chart_is_diffed_applied_kept_in_sync_healed_and_pruned(
     assert f"{DECLARING} document 1" in out
     assert "HelmChart" not in out.replace("via HelmChart", "")  # the declaration itself is never sent
     assert "PodDisruptionBudget" in out  # the server serves policy/v1: the chart saw the live capabilities
+    assert "note: HelmChart metrics: 1 test hook(s) not applied" in err and "test-connection" not in out
 
     code, _, err = cli(root, "apply", kubeconfig=kubeconfig)
     assert code == 0, err
