@@ -27,6 +27,7 @@ import contextlib
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -76,6 +77,12 @@ def write_fleet(root: Path, releases: int, chart_repo: str) -> None:
     (root / "environments" / "fleet.yaml").write_text(yaml.safe_dump(fleet))
     (root / "environments" / "regions" / "local.yaml").write_text(yaml.safe_dump(region))
     (root / "templates" / "spoke" / "agents.yaml.j2").write_text(TEMPLATE)
+
+
+def children_cpu() -> float:
+    """CPU seconds of the child processes waited for so far (razee, helm, and what they started and waited for)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 def run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, subprocess.CompletedProcess[str]]:
@@ -189,20 +196,26 @@ def measure(args: argparse.Namespace, tmp: Path, chart_repo: ChartRepo, kc_razee
     settle()
     print(f"{n} releases x 4 objects; load average at start: {load_average()}; {os.cpu_count()} cores", flush=True)
     results: dict[str, tuple[float, str, int, int]] = {}
+    servers = testenv_pids()
     for case, cache, cold in (("first apply (cold)", tmp / "cache-1", True), ("no-op pass, warm", tmp / "cache-1",
                                                                              False),
                               ("no-op pass, cold", tmp / "cache-2", True)):
         cache.mkdir(exist_ok=True)
         before = server_writes(kc_razee)
+        cpu0, server0 = children_cpu(), cpu_seconds(servers)
         elapsed, summary, requests = razee_pass(root, kc_razee, cache, cold)
+        cpu, server_cpu = children_cpu() - cpu0, cpu_seconds(servers) - server0
         served = server_writes(kc_razee) - before
         results[case] = (elapsed, summary, requests, served)
-        print(f"razee {case:<20} {elapsed:7.2f} s  {requests} API requests, {served} writes (apiserver's count)  "
-              f"| {summary.strip()}", flush=True)
+        print(f"razee {case:<20} {elapsed:7.2f} s  ({cpu:.1f} CPU s razee, {server_cpu:.1f} CPU s apiservers+etcd+"
+              f"controllers)  {requests} API requests, {served} writes (apiserver's count)  | {summary.strip()}",
+              flush=True)
         settle()
     deployments = kubectl(kc_razee, "get", "deployments", "-n", "bench", "-o", "name").split()
     sample = min(args.sample, n)
+    cpu0 = children_cpu()
     helm_s = helm_installs(chart_repo.archives[VERSIONS[0]], kc_helm, sample, tmp)
+    helm_cpu = children_cpu() - cpu0
     extrapolated = helm_s / sample * n
     first, noop_warm, noop_cold = (results[c][0] for c in results)
     print()
@@ -213,7 +226,8 @@ def measure(args: argparse.Namespace, tmp: Path, chart_repo: ChartRepo, kc_razee
     print(f"razee no-op, cold:  {noop_cold:7.2f} s; API writes {results['no-op pass, cold'][3]}")
     print(f"{FLUX_PUBLISHED}: flux/razee first apply = {FLUX_S / first:.1f}x (different machines: published figure)")
     print(f"helm install, measured on {sample} releases one after another: {helm_s:6.2f} s "
-          f"({helm_s / sample:.2f} s a release); extrapolated to {n}: {extrapolated:7.1f} s "
+          f"({helm_s / sample:.2f} s a release, {helm_cpu / sample:.2f} CPU s of helm a release); "
+          f"extrapolated to {n}: {extrapolated:7.1f} s "
           f"(sample x {n / sample:.0f}); helm/razee first apply = {extrapolated / first:.1f}x")
 
 

@@ -9,6 +9,7 @@ fleet's policy gate (restricted Pod Security, resources, images from icr.io/arma
 from __future__ import annotations
 
 import functools
+import hashlib
 import http.server
 import os
 import shutil
@@ -153,6 +154,10 @@ class ChartRepo:
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    def digest(self, version: str) -> str:
+        """What a HelmChart's spec.digest pins: the sha256 of the archive."""
+        return "sha256:" + hashlib.sha256(self.archives[version].read_bytes()).hexdigest()
+
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
@@ -161,3 +166,57 @@ class ChartRepo:
 def load_average() -> str:
     one, five, fifteen = os.getloadavg()
     return f"{one:.1f} / {five:.1f} / {fifteen:.1f}"
+
+
+class CpuMeter:
+    """CPU seconds (user + system) this process and all its descendants use between start() and stop().
+
+    The machines are shared: a wall time measured under a load average of 20 says little, CPU seconds say what the
+    work costs. Descendants include forked render workers and the razee-helm-batch processes they start, which
+    outlive no one's wait() (so resource.getrusage cannot see them): /proc is sampled every `interval` seconds and
+    each process's last reading kept, so a process that ends between samples loses at most that much.
+    """
+
+    def __init__(self, interval: float = 0.25) -> None:
+        self.interval = interval
+        self.seen: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def start(self) -> CpuMeter:
+        self._sample()
+        self.base = dict(self.seen)
+        self._thread.start()
+        return self
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        return sum(v - self.base.get(pid, 0.0) for pid, v in self.seen.items())
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def _sample(self) -> None:
+        tick = os.sysconf("SC_CLK_TCK")
+        parents: dict[int, int] = {}
+        cpu: dict[int, float] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(entry)] = int(fields[1])
+            cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+        mine = {os.getpid()}
+        grew = True
+        while grew:
+            found = {pid for pid, parent in parents.items() if parent in mine} - mine
+            grew = bool(found)
+            mine |= found
+        for pid in mine:
+            self.seen[pid] = max(self.seen.get(pid, 0.0), cpu.get(pid, 0.0))
