@@ -17,7 +17,9 @@ Targets (issue 26): first apply under 2 minutes, no-op pass under 10 s, on 2 cor
 flux-benchmark figure (8 m 12 s for 1,000 HelmReleases on 16 cores), printed as published, not measured here; and
 `helm install` (no --wait: helm's default, like razee apply without --wait) of --sample releases, one after
 another, into a second fresh cluster in the same run, extrapolated to --releases.
-Usage: RAZEE_TESTENV_DIR=... .venv/bin/python scripts/bench/helm_apply.py [--releases 1000] [--sample 30]
+--pin declares the chart's digest, so razee takes the archive from its cache instead of asking the repository
+once per release.
+Usage: RAZEE_TESTENV_DIR=... .venv/bin/python scripts/bench/helm_apply.py [--releases 1000] [--sample 30] [--pin]
 """
 
 from __future__ import annotations
@@ -60,19 +62,23 @@ spec:
   repo: {{ values.chartRepo }}
   chart: agent
   version: {{ values.chartVersion }}
+{% if values.chartDigest %}
+  digest: {{ values.chartDigest }}
+{% endif %}
   values: {clusterId: "c{{ '%04d' % i }}"}
 {% endfor %}
 """
 
 
-def write_fleet(root: Path, releases: int, chart_repo: str) -> None:
+def write_fleet(root: Path, releases: int, chart_repo: str, digest: str = "") -> None:
     (root / "environments" / "regions").mkdir(parents=True, exist_ok=True)
     (root / "templates" / "spoke").mkdir(parents=True, exist_ok=True)
     fleet = {"name": "bench", "clusterDefaults": {"kubeVersion": "1.36.3"}, "rollout": {"waves": [{"name": "all"}]},
              # the benchmark measures sources and the engine; its namespace carries no NetworkPolicies
              "policies": {"allowedRegistries": ["icr.io/*"],
                           "rules": {"namespace-network-policy": {"enabled": False}}},
-             "values": {"releases": releases, "chartRepo": chart_repo, "chartVersion": VERSIONS[0]}}
+             "values": {"releases": releases, "chartRepo": chart_repo, "chartVersion": VERSIONS[0],
+                        "chartDigest": digest}}
     region = {"name": "local", "zones": ["z1"], "spokes": [{"name": "bench", "wave": "all"}]}
     (root / "environments" / "fleet.yaml").write_text(yaml.safe_dump(fleet))
     (root / "environments" / "regions" / "local.yaml").write_text(yaml.safe_dump(region))
@@ -172,6 +178,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--releases", type=int, default=1000)
     ap.add_argument("--sample", type=int, default=30, help="releases `helm install` installs (extrapolated)")
+    ap.add_argument("--pin", action="store_true", help="declare the chart's digest (spec.digest): razee pulls it "
+                                                       "once, then finds it in its cache by digest")
     args = ap.parse_args()
     use_test_tools()
     run([*TESTENV, "stop", *CLUSTERS])  # drops their etcd keys: the clusters start empty
@@ -191,7 +199,7 @@ def main() -> None:
 
 def measure(args: argparse.Namespace, tmp: Path, chart_repo: ChartRepo, kc_razee: str, kc_helm: str) -> None:
     root = tmp / "fleet"
-    write_fleet(root, args.releases, chart_repo.url)
+    write_fleet(root, args.releases, chart_repo.url, chart_repo.digest(VERSIONS[0]) if args.pin else "")
     n = args.releases
     settle()
     print(f"{n} releases x 4 objects; load average at start: {load_average()}; {os.cpu_count()} cores", flush=True)
