@@ -58,6 +58,14 @@ def free_port(preferred: int) -> int:
     raise SystemExit("no free port")
 
 
+def tools_env() -> dict[str, str]:
+    """PATH with the test environment's helm (and kubectl, kustomize) first: the example fleet's chart is rendered
+    by helm, in the agents and in the CLI's preview."""
+    tools = subprocess.run([sys.executable, str(REPO / "scripts" / "testenv"), "path"], check=True,
+                           capture_output=True, text=True, env={**os.environ, **TESTENV}).stdout.split()[-1]
+    return {"PATH": f"{tools}:{os.environ.get('PATH', '')}"}
+
+
 def razee(*args: str, env: dict[str, str] | None = None) -> str:
     proc = subprocess.run([PY, "-m", "razee", *args], capture_output=True, text=True, env={**os.environ, **(env or {})})
     if proc.returncode not in (0, 1):
@@ -107,6 +115,7 @@ def up() -> float:
     if (HOME / "pids.json").exists():
         stop(quiet=True)
     HOME.mkdir(parents=True, exist_ok=True)
+    os.environ.update(tools_env())  # every razee below (hub, agents, CLI) finds helm
     say("three local clusters (one etcd, three kube-apiservers)")
     names = {spoke: f"qs-{i}" for i, spoke in enumerate(SPOKES)}
     out = subprocess.run([sys.executable, str(REPO / "scripts" / "testenv"), "start", *names.values()], check=True,
@@ -119,7 +128,7 @@ def up() -> float:
     fleet = HOME / "fleet"
     shutil.rmtree(fleet, ignore_errors=True)
     fleet.mkdir()
-    for part in ("environments", "templates", "charts"):  # charts: the path charts sources read
+    for part in ("environments", "templates", "charts", "kustomize"):  # what sources read too
         shutil.copytree(REPO / part, fleet / part)
     spec = yaml.safe_load((fleet / "environments" / "fleet.yaml").read_text())
     for wave in spec["rollout"]["waves"]:

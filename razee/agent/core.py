@@ -85,7 +85,7 @@ class Agent:
         self.checks = CheckRunner(settings.prometheus)
         self.source = SourceFollower(settings.repo, settings.branch, settings.state_dir, settings.spoke,
                                      self.render_cache, settings.pass_options.sources)
-        self.rollout = RolloutQuestion(settings.spoke, self.delivery, settings.hub_token, self.source)
+        self.rollout = RolloutQuestion(settings.spoke, self.delivery.hubs, self.source)
         self.runner = PassRunner(self.source, self.rollout, self.checks, self.metrics, self.render_cache,
                                  self.session, self.wake)
 

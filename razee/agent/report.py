@@ -17,12 +17,14 @@ from razee.plan.model import Action, Change
 from razee.reconcile.plan import Pass
 from razee.wire import (
     MAX_CHECKS,
+    MAX_CLUSTERS,
     MAX_ERROR,
     MAX_FINDING,
     MAX_FINDINGS,
     MAX_OBJECTS,
     MAX_PATH,
     MAX_PATHS,
+    MAX_SOURCES,
     MAX_TAKEOVERS,
     MAX_TEXT,
     MAX_UNHEALTHY,
@@ -50,6 +52,8 @@ class PassReport:
     wave: str = ""
     rollout: dict[str, str] = field(default_factory=dict)  # a newer revision this spoke waits for, and why
     checks: list[dict[str, Any]] = field(default_factory=list)  # the wave's metric checks (razee/agent/checks.py)
+    clusters: list[dict[str, Any]] | None = None  # per customer cluster (razee/agent/clusters.py); None: not seen
+    sources: list[dict[str, Any]] = field(default_factory=list)  # the expanded sources (razee/agent/clusters.py)
 
     def to_report(self) -> dict[str, Any]:
         """The report body, trimmed to what the hub accepts (razee/hub/model.py): a refused report is a lost one."""
@@ -71,6 +75,8 @@ class PassReport:
             "apiRequests": max(self.requests, 0), "wave": self.wave[:64],
             "rollout": {k: prose(v)[:MAX_ERROR] for k, v in self.rollout.items()},
             **({"checks": self.checks[:MAX_CHECKS]} if self.checks else {}),
+            **({"clusters": self.clusters[:MAX_CLUSTERS]} if self.clusters is not None else {}),
+            **({"sources": self.sources[:MAX_SOURCES]} if self.sources else {}),
         }
 
 

@@ -185,3 +185,64 @@ class WebSession(Base):
     role: Mapped[str] = mapped_column(String(16))  # reader | admin, as the token was when it signed in
     created: Mapped[float] = mapped_column(Float)
     expires: Mapped[float] = mapped_column(Float, index=True)
+
+
+class ClusterState(Base):
+    """Per customer cluster, the latest of what its spoke reported and what the fleet repo declares of it.
+
+    Written only when it changed (razee/hub/clusterrows.py): `digest` is a hash of what the report said of it.
+    `spoke`/`region` are where it was reported, else where it is declared. The filters of the clusters view each
+    have an index ending in `name`, so a filtered page is an index range read in name order (keyset paging).
+    """
+
+    __tablename__ = "clusters"
+    name: Mapped[str] = mapped_column(String(253), primary_key=True)
+    spoke: Mapped[str] = mapped_column(String(64))
+    region: Mapped[str] = mapped_column(String(64))
+    declared: Mapped[bool] = mapped_column(Boolean, default=False)
+    declared_spoke: Mapped[str] = mapped_column(String(64), default="")
+    desired: Mapped[str] = mapped_column(Text, default="{}")  # JSON: the declared version and pools
+    state: Mapped[str] = mapped_column(String(16))  # razee.wire.CLUSTER_STATES
+    version: Mapped[str] = mapped_column(String(32), default="")  # the master's observed version, else desired
+    revision: Mapped[str] = mapped_column(String(64), default="")
+    synced: Mapped[int] = mapped_column(Integer, default=0)
+    drifted: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    workers_desired: Mapped[int] = mapped_column(Integer, default=0)
+    workers_observed: Mapped[int] = mapped_column(Integer, default=0)
+    pending: Mapped[int] = mapped_column(Integer, default=0)
+    detail: Mapped[str] = mapped_column(Text, default="{}")  # JSON: the reported cluster (pools, outOfSync)
+    digest: Mapped[str] = mapped_column(String(64), default="")  # of the reported part; "" never reported
+    changed: Mapped[float | None] = mapped_column(Float, nullable=True)  # the hub's clock, last reported change
+    __table_args__ = (Index("clusters_region_name", "region", "name"), Index("clusters_spoke_name", "spoke", "name"),
+                      Index("clusters_version_name", "version", "name"), Index("clusters_state_name", "state", "name"))
+
+
+class ClusterChange(Base):
+    """A change of a customer cluster as its reports showed it, with the revision its spoke ran (bounded per
+    cluster: the newest CLUSTER_CHANGES_KEPT stay)."""
+
+    __tablename__ = "cluster_changes"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    cluster: Mapped[str] = mapped_column(String(253))
+    at: Mapped[float] = mapped_column(Float)  # the hub's clock
+    spoke: Mapped[str] = mapped_column(String(64))
+    revision: Mapped[str] = mapped_column(String(64))
+    result: Mapped[str] = mapped_column(String(16))
+    what: Mapped[str] = mapped_column(Text)
+    __table_args__ = (Index("cluster_changes_cluster_seq", "cluster", "seq"),)
+
+
+class SourceState(Base):
+    """Each expanded source a spoke's latest report carries, per customer cluster ("" for the spoke's own)."""
+
+    __tablename__ = "sources"
+    spoke: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cluster: Mapped[str] = mapped_column(String(253), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(253), primary_key=True)
+    region: Mapped[str] = mapped_column(String(64))
+    chart: Mapped[str] = mapped_column(String(253), default="")
+    version: Mapped[str] = mapped_column(String(253), default="")
+    digest: Mapped[str] = mapped_column(String(200), default="")
+    __table_args__ = (Index("sources_chart_version", "chart", "version"), Index("sources_cluster", "cluster"))

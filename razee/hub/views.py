@@ -13,6 +13,7 @@ import re
 import time
 from typing import Any
 
+from razee import wire
 from razee.fleet.model import Wave
 from razee.hub import history, rollout_safety, rollout_store
 from razee.hub.clock import calendar_now
@@ -116,7 +117,7 @@ def _rollouts(store: Store, revision: str) -> list[SpokeRollout]:
             for sp in store.spoke_rows()]
 
 
-def rollout_state(store: Store, revision: str, record: bool = True, spoke: str | None = None) -> dict[str, Any]:
+def rollout_state(store: Store, revision: str, record: bool = True, spoke: str | None = None) -> wire.RolloutState:
     """What an agent's rollout gate needs: every spoke's state, the hub's clock, and when the revision appeared.
 
     A question adds no revision row: revisions come from the fleet repo (or an agent's report of one it applied),
@@ -129,14 +130,13 @@ def rollout_state(store: Store, revision: str, record: bool = True, spoke: str |
     since = row.first_seen if row is not None else time.time()
     paused = store.paused_by()
     reports = _rollouts(store, revision)
-    return {"revision": revision, "paused": paused != "", "pausedBy": paused,
-            "approved": sorted(store.approvals(revision)), "now": time.time(), "clock": calendar_now(),
-            "since": since,
-            "spokes": [{"spoke": s.spoke, "wave": s.wave, "revision": s.revision, "result": s.result,
-                        "appliedAt": s.applied_at, "unhealthy": s.unhealthy, "degraded": s.degraded,
-                        "tried": s.tried, "triedResult": s.tried_result, "checkFailed": s.check_failed,
-                        "checksWaiting": s.checks_waiting} for s in reports],
-            **rollout_safety.answer(store, revision, spoke, reports, record)}
+    spokes = [wire.SpokeState(spoke=s.spoke, wave=s.wave, revision=s.revision, result=s.result, applied_at=s.applied_at,
+                         unhealthy=s.unhealthy, degraded=s.degraded, tried=s.tried, tried_result=s.tried_result,
+                         check_failed=s.check_failed, checks_waiting=s.checks_waiting) for s in reports]
+    return wire.RolloutState.model_validate({
+        "revision": revision, "paused": paused != "", "pausedBy": paused,
+        "approved": sorted(store.approvals(revision)), "now": time.time(), "clock": calendar_now(),
+        "since": since, "spokes": spokes, **rollout_safety.answer(store, revision, spoke, reports, record)})
 
 
 def default_revision(store: Store) -> str:

@@ -18,12 +18,10 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from razee.errors import InputError
 from razee.fleet.fleet import Fleet
-from razee.kube.client import Kube
-from razee.kube.discovery import AGGREGATED_ACCEPT, parse_aggregated
 from razee.objects import SpokeRender
 from razee.render.cache import ExpansionStamp
 from razee.render.secrets import SecretStore, find_leaks
@@ -37,6 +35,9 @@ from razee.sources.expand import (
     offline_capabilities,
 )
 from razee.sources.expander import Capabilities
+
+if TYPE_CHECKING:  # `razee render` and `validate` expand offline: they never load the Kubernetes client
+    from razee.kube.client import Kube
 
 _SEMVER = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)")
 
@@ -70,6 +71,8 @@ def live_spoke(kube: Kube, kubeconfig: str | None, context: str | None = None) -
 
 def read_capabilities(kube: Kube) -> Capabilities:
     """The server's version and every group-version and kind it serves (Helm's `--api-versions` forms)."""
+    from razee.kube.discovery import AGGREGATED_ACCEPT, parse_aggregated
+
     version = kube.request("DISCOVERY", "GET", "/version")
     docs = [kube.request("DISCOVERY", "GET", path, accept=AGGREGATED_ACCEPT) for path in ("/api", "/apis")]
     served: list[str] = []

@@ -23,7 +23,8 @@ def test_every_rendered_object_of_every_spoke_is_accepted(cluster_factory: Calla
         assert len(manifests) > 500
         from_chart = [m for m in manifests if m.source.origin is not None]
         assert {m.kind for m in from_chart} >= {"Deployment", "Service", "ServiceAccount"}
-        assert all(r.sources[0].name == "armada-metrics" for r in renders)
+        assert all({s.name for s in r.sources} == {"armada-metrics", "armada-dashboards"} for r in renders)
+        assert any(m.source.origin and m.source.origin.kind == "Kustomization" for m in from_chart)
         first = [m for m in manifests if m.kind in ("Namespace", "CustomResourceDefinition")]
         for m in first:  # namespaces and CRDs for real, so namespaced objects and custom resources can be checked
             res = discovery.resource(m.api_version, m.kind)

@@ -17,8 +17,12 @@ import pyrage
 import pytest
 from kubernetes import client, config
 
+from razee.kube.client import Kube, load_api_client
+from razee.reconcile.expansion import live_spoke
 from razee.reconcile.flow import ApplyMode, Intent, reconcile
+from razee.reconcile.load import render_spoke
 from razee.reconcile.plan import PassOptions, Target
+from razee.render.cache import MemoryRenderCache, SpokeBundle
 from razee.sources.expand import SourceOptions
 from tests.conftest import run_razee
 from tests.helpers.agent import FleetRepo
@@ -165,6 +169,9 @@ def test_the_agent_keeps_the_last_good_revision_while_the_chart_repository_is_do
     agent = fleet.agent(tmp_path, kubeconfig)
     first = agent.run_pass(leader=True)
     assert first.result == "applied", first.error
+    digest = "sha256:" + hashlib.sha256((charts.root / "armada-metrics-0.1.0.tgz").read_bytes()).hexdigest()
+    assert first.sources == [{"name": "metrics", "kind": "HelmChart", "chart": "armada-metrics", "version": "0.1.0",
+                              "digest": digest, "cluster": None}]  # the report carries the pass's source
     assert (tmp_path / "agent" / "sources" / "blobs").is_dir()  # pulled charts live in the agent's state folder
     live = apps(kubeconfig).read_namespaced_deployment("metrics", namespace)
     assert live.metadata.labels["helm.sh/chart"] == "armada-metrics-0.1.0"
@@ -180,6 +187,7 @@ def test_the_agent_keeps_the_last_good_revision_while_the_chart_repository_is_do
     charts.up()
     after = agent.run_pass(leader=True)
     assert after.result == "applied" and after.source["revision"] == newer, after.error
+    assert [s["version"] for s in after.sources] == ["0.2.0"]
     assert apps(kubeconfig).read_namespaced_deployment("metrics", namespace) \
         .metadata.labels["helm.sh/chart"] == "armada-metrics-0.2.0"
     shutil.rmtree(tmp_path / "agent", ignore_errors=True)
@@ -205,3 +213,32 @@ def test_a_secret_passed_into_a_chart_may_only_come_out_in_a_secret(tmp_path: Pa
     assert ("templates/spoke/metrics.yaml.j2:1: Deployment.apps metrics/metrics contains the value of "
             "secrets.db.password; secret values may only go into a Secret") in proc.stderr
     assert canary not in proc.stdout + proc.stderr
+
+
+def test_a_cached_render_with_sources_holds_while_the_chart_and_capabilities_do(tmp_path: Path,
+                                                                                kubeconfig: str) -> None:
+    root = tmp_path / "fleet"
+    declare(root, "metrics", path_spec())
+    cache = MemoryRenderCache()
+    kube = Kube(load_api_client(kubeconfig, None))
+    try:
+        def render(live: bool = True) -> SpokeBundle:
+            return render_spoke(root, "spoke-a", cache, live=live_spoke(kube, kubeconfig) if live else None,
+                                sources=SourceOptions(tmp_path / "sources"))
+
+        first = render()
+        assert first.stamp is not None and first.stamp.live and first.stamp.inputs == ("charts",)
+        assert render() is first  # an idle pass: the cached render, its capabilities read again and unchanged
+        values = root / "charts" / "armada-metrics" / "values.yaml"
+        values.write_text(values.read_text().replace("logLevel: 2", "logLevel: 4"))
+        edited = render()
+        assert edited is not first
+        args = next(m for m in edited.manifests if m.kind == "Deployment").obj["spec"]["template"]["spec"][
+            "containers"][0]["args"]
+        assert "--v=4" in args
+        offline = render(live=False)  # the same inputs, offline: expanded again with the declared kube version
+        assert offline is not edited and offline.stamp is not None and not offline.stamp.live
+        assert not any(m.kind == "PodDisruptionBudget" for m in offline.manifests)  # helm's default API versions
+        assert any(m.kind == "PodDisruptionBudget" for m in edited.manifests)  # the server serves policy/v1
+    finally:
+        kube.close()

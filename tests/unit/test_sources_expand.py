@@ -161,3 +161,12 @@ def test_a_cached_bundle_keeps_origins_sources_and_its_stamp(tmp_path: Path) -> 
     cache.put("k1", bundle)
     got = cache.get("k1")
     assert got == bundle and got.manifests[0].source.origin == origin and got.stamp == stamp
+
+
+def test_the_servers_version_as_helm_takes_it() -> None:
+    from razee.reconcile.expansion import _kube_version
+
+    assert _kube_version({"gitVersion": "v1.36.3", "major": "1", "minor": "36"}) == "v1.36.3"
+    assert _kube_version({"gitVersion": "v1.33.13-gke.100", "major": "1", "minor": "33"}) == "v1.33.13"
+    # a server built without version stamps says v0.0.0-master: its major and minor fields still say which
+    assert _kube_version({"gitVersion": "v0.0.0-master+$Format:%H$", "major": "1", "minor": "36+"}) == "v1.36.0"
