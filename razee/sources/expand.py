@@ -26,7 +26,7 @@ from razee.objects import Manifest, Origin, SourceInfo, SpokeRender
 from razee.render.renderer import check_duplicates, manifest_problem
 from razee.sources.cache import SourceCache
 from razee.sources.depends import check_depends_on, depends_on
-from razee.sources.expander import API_VERSION, Capabilities, Credentials, ExpandContext, Expander
+from razee.sources.expander import API_VERSION, Capabilities, Credentials, ExpandContext, Expander, Shared
 from razee.sources.registry import load_expander
 
 MAX_WORKERS = 8
@@ -104,7 +104,7 @@ def expand_render(repo: Path, render: SpokeRender, env: ExpandEnv) -> Expanded:
     if findings:
         raise InputError(findings)
     cache = SourceCache(env.options.cache_dir or default_cache_dir())
-    outcomes = _expand_all(decls, expanders, repo, render.spoke, env, cache)
+    outcomes = _expand_all(decls, expanders, repo, render.spoke, env, cache, Shared())
     manifests: list[Manifest] = []
     sources: list[SourceInfo] = []
     notes: list[str] = []
@@ -133,13 +133,14 @@ Outcome = tuple[list[Manifest], SourceInfo, list[str], Capabilities]
 
 
 def _expand_all(decls: Sequence[Manifest], expanders: dict[str, Expander], repo: Path, spoke: str,
-                env: ExpandEnv, cache: SourceCache) -> dict[int, Outcome]:
+                env: ExpandEnv, cache: SourceCache, shared: Shared) -> dict[int, Outcome]:
     """Every declaration expanded (side by side); every input error is collected, a service error raised."""
 
     def one(decl: Manifest) -> Outcome | RazeeError:
         caps = env.capabilities(decl.source.cluster)
         ctx = ExpandContext(repo=repo, spoke=spoke, cluster=decl.source.cluster, capabilities=caps, cache=cache,
-                            credentials=env.options.credentials, kubeconfig=env.kubeconfig if caps.live else None)
+                            credentials=env.options.credentials, kubeconfig=env.kubeconfig if caps.live else None,
+                            shared=shared)
         try:
             expansion = expanders[decl.kind].expand(decl, ctx)
         except RazeeError as e:

@@ -9,12 +9,16 @@ never see other sources, the policy gate or a cluster client: what they read of 
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar, cast
 
 from razee.objects import Manifest, SourceInfo
 from razee.sources.cache import SourceCache
+
+T = TypeVar("T")
 
 API_VERSION = "razee.io/v1"
 """The apiVersion of every expansion object."""
@@ -41,6 +45,36 @@ class Credentials:
     by_host: dict[str, dict[str, str]] = field(default_factory=dict)  # host -> {"username":…, "password":…} etc.
 
 
+class Shared:
+    """What the declarations of one expansion (one spoke's pass) fetch once between them, whichever asks first.
+
+    A chart used by 250 customer clusters is one chart: its repository's index and archive are read once per pass,
+    not once per release (the per-release pull cost most of a no-op pass over 1,000 releases: scripts/bench/
+    helm_apply.py). Threads asking for one key wait for the first. A failure of a type in `remember` is kept too
+    (a repository that is down answers every release the same way, and must not cost a timeout each); any other
+    failure is not, so the next declaration fetches again and an input error names its own file and line.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._keys: dict[Hashable, threading.Lock] = {}
+        self._done: dict[Hashable, tuple[bool, Any]] = {}
+
+    def once(self, key: Hashable, fetch: Callable[[], T], remember: tuple[type[Exception], ...] = ()) -> T:
+        with self._lock:
+            key_lock = self._keys.setdefault(key, threading.Lock())
+        with key_lock:
+            if key not in self._done:
+                try:
+                    self._done[key] = (True, fetch())
+                except remember as e:
+                    self._done[key] = (False, e)
+            ok, value = self._done[key]
+        if not ok:
+            raise value
+        return cast(T, value)
+
+
 @dataclass
 class ExpandContext:
     """Everything an expander may use besides the expansion object itself."""
@@ -53,6 +87,7 @@ class ExpandContext:
     credentials: Credentials = field(default_factory=Credentials)
     kubeconfig: Path | None = None  # for Helm's `lookup` (read only) when live; None offline: lookup sees nothing
     notes: list[str] = field(default_factory=list)  # said by the preview, e.g. "lookup sees nothing offline"
+    shared: Shared = field(default_factory=Shared)  # fetched once per expansion (expand_render passes one)
 
 
 @dataclass(frozen=True)

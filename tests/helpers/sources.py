@@ -59,12 +59,13 @@ class ChartServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._server: http.server.ThreadingHTTPServer | None = None
+        self.requests: list[str] = []  # paths asked for, in order (how often a pass reads the repository)
         for version in ("0.1.0", "0.2.0"):
             package(CHART, root, version=version)
         run_helm("repo", "index", str(root), "--url", self.url, home=root / ".helmhome")
 
     def up(self) -> None:
-        handler = functools.partial(_Quiet, directory=str(self.root))
+        handler = functools.partial(_Quiet, directory=str(self.root), seen=self.requests)
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
@@ -76,6 +77,14 @@ class ChartServer:
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def __init__(self, *args: Any, seen: list[str], **kwargs: Any) -> None:
+        self.seen = seen  # set before the base class handles the request (its __init__ does)
+        super().__init__(*args, **kwargs)
+
+    def do_GET(self) -> None:
+        self.seen.append(self.path)
+        super().do_GET()
+
     def log_message(self, format: str, *args: Any) -> None:
         pass
 

@@ -242,3 +242,22 @@ def test_a_cached_render_with_sources_holds_while_the_chart_and_capabilities_do(
         assert any(m.kind == "PodDisruptionBudget" for m in edited.manifests)  # the server serves policy/v1
     finally:
         kube.close()
+
+
+def test_a_chart_many_releases_use_is_read_from_its_repository_once_per_pass(tmp_path: Path,
+                                                                              charts: ChartServer) -> None:
+    root = tmp_path / "fleet"
+    spec: dict[str, Any] = {"repo": charts.url, "chart": "armada-metrics", "version": "0.1.0",
+                            "values": {"replicas": 1, "image": {"repository": IMAGE}}}
+    releases = "---\n".join(helm_chart(f"metrics-{i}", f"metrics-{i}", spec) for i in range(6))
+    one_spoke_repo(root, {"spoke/metrics.yaml.j2": releases})
+    options = SourceOptions(tmp_path / "sources")
+    bundle = render_spoke(root, "spoke-a", for_apply=False, sources=options)
+    assert sorted(s.name for s in bundle.sources) == [f"metrics-{i}" for i in range(6)]
+    assert charts.requests.count("/index.yaml") == 1 and charts.requests.count("/armada-metrics-0.1.0.tgz") == 1
+
+    charts.down()  # the next pass: every release is served from the last good copy
+    charts.requests.clear()
+    again = render_spoke(root, "spoke-a", for_apply=False, sources=options)
+    assert [s.digest for s in again.sources] == [s.digest for s in bundle.sources]
+    assert charts.requests == []

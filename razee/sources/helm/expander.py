@@ -7,7 +7,9 @@ against a live cluster is rendered every time, since the cluster is an input no 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -60,8 +62,16 @@ class HelmExpander:
                     f"HelmChart {decl.name}: chart {spec.path} has digest {chart.digest}, the spec pins "
                     f"{spec.digest}: refused"))])
             return chart
-        data, digest = pull_chart(decl, spec, ctx)
-        return archive_chart(data, digest, ctx)
+        def pulled() -> tuple[LocalChart, list[str]]:
+            notes: list[str] = []  # what the pull said (a last good copy used), for every release that uses it
+            pull_ctx = replace(ctx, notes=notes)
+            data, digest = pull_chart(decl, spec, pull_ctx)
+            return archive_chart(data, digest, pull_ctx), notes
+
+        creds = tuple(sorted(ctx.credentials.by_host.get(_host(spec), {}).items()))
+        chart, said = ctx.shared.once(("helm-pull", spec.address, spec.digest, creds), pulled, (ServiceError,))
+        ctx.notes.extend(n for n in said if n not in ctx.notes)
+        return chart
 
     def _values(self, decl: Manifest, spec: HelmSpec, ctx: ExpandContext) -> tuple[dict[str, Any], ...]:
         layers: list[dict[str, Any]] = []
@@ -136,4 +146,6 @@ def _helm_error(decl: Manifest, spec: HelmSpec, chart: LocalChart, message: str)
     return InputError([Finding(decl.source.location(field), f"{what}: {message}")])
 
 
-
+def _host(spec: HelmSpec) -> str:
+    """The host whose credentials a pull uses (they are part of what a shared pull is keyed by)."""
+    return urlsplit(str(spec.repo)).netloc
