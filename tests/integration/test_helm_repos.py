@@ -81,9 +81,10 @@ def test_a_repository_that_goes_down_keeps_the_last_good_chart(chart_repo: Chart
     first = HelmExpander().expand(declaration(spec), ctx)
     server.shutdown()
     server.server_close()
-    again = HelmExpander().expand(declaration(spec), ctx)
+    later = context(tmp_path)  # the next pass (a pass pulls a chart once: razee.sources.expander.Shared)
+    again = HelmExpander().expand(declaration(spec), later)
     assert again.info.digest == first.info.digest
-    assert any("unreachable" in n and "last good" in n for n in ctx.notes)
+    assert any("unreachable" in n and "last good" in n for n in later.notes)
     pinned = context(tmp_path)  # a pin found in the cache needs no repository at all
     assert HelmExpander().expand(declaration({**spec, "digest": first.info.digest}), pinned).objects
 
