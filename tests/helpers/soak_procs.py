@@ -106,7 +106,7 @@ class Hub(Proc):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.db = db
-        super().__init__("hub", razee_cmd("hub", "serve", "--db", db, "--listen", f"127.0.0.1:{self.port}",
+        super().__init__("hub", razee_cmd("-v", "hub", "serve", "--db", db, "--listen", f"127.0.0.1:{self.port}",
                                           "--repo", repo.as_uri(), "--poll", poll, "--state-dir", str(home / "hub"),
                                           "--keep-reports", "1000000", "--keep-mib", "100000"), home / "hub.log")
 
@@ -149,7 +149,7 @@ class Agent(Proc):
         token_file.write_text(token)
         token_file.chmod(0o600)
         super().__init__(f"agent {spoke}", razee_cmd(
-            "agent", "--spoke", spoke, "--repo", repo.as_uri(), "--kubeconfig", kubeconfig, "--hub", hub,
+            "-v", "agent", "--spoke", spoke, "--repo", repo.as_uri(), "--kubeconfig", kubeconfig, "--hub", hub,
             "--hub-token-file", str(token_file), "--state-dir", str(self.state_dir), "--interval", interval,
             "--poll", poll, "--self-heal", "--listen", f"127.0.0.1:{free_port()}", "--prometheus", prometheus,
             "--identity", f"soak-{spoke}"), home / "agents" / f"{spoke}.log")

@@ -7,6 +7,7 @@ the spokes and objects it is about, which scripts/soak turns into a non-zero exi
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,7 +48,9 @@ class Options:
 class Soak:
     def __init__(self, opts: Options, say: Callable[[str], None]) -> None:
         self.opts, self.say = opts, say
-        opts.home.mkdir(parents=True, exist_ok=True)
+        Clusters(opts.home / "testenv").stop_all()  # a run before this one left nothing running, nor any state
+        shutil.rmtree(opts.home, ignore_errors=True)
+        opts.home.mkdir(parents=True)
         self.fleet = SoakFleet(opts.home / "fleet", opts.bake)
         if opts.regions:
             for region in (opts.home / "fleet" / "environments" / "regions").glob("*.yaml"):
@@ -176,15 +179,19 @@ class Soak:
         self.sampler.enter("rollout")
         clusters_at = hub_at = 0.0
 
-        def done() -> bool:
+        def done() -> tuple[bool, Any]:
             nonlocal clusters_at, hub_at
-            if not clusters_at and all(m == commit.marker for m in self.markers().values()):
+            markers = self.markers()
+            if not clusters_at and all(m == commit.marker for m in markers.values()):
                 clusters_at = time.monotonic()
-            if not hub_at and set(self.hub_view().rollout(commit.revision)["applied"]) >= set(self.spokes):
+            view = self.hub_view().rollout(commit.revision)
+            if not hub_at and set(view["applied"]) >= set(self.spokes):
                 hub_at = time.monotonic()
-            return bool(clusters_at and hub_at)
+            seen = {"markers": markers, "applied": view["applied"], "halted": view["halted"],
+                    "waiting": {w["name"]: w["waiting"] for w in view["waves"]}}
+            return bool(clusters_at and hub_at), seen
 
-        self.until_true(f"{commit.revision[:12]} ({commit.step}) on every spoke", done)
+        self.until(f"{commit.revision[:12]} ({commit.step}) on every spoke", done)
         commit.converged_s = round(max(clusters_at, hub_at) - commit.committed_at, 1)
         commit.outcome = "applied"
         self.say(f"  converged on all {len(self.spokes)} spokes in {commit.converged_s:.1f}s "
