@@ -1,0 +1,31 @@
+"""When the agent's loop runs its next pass (razee/agent/core.py `_Pace`)."""
+
+from __future__ import annotations
+
+from razee.agent.core import _Pace
+from razee.agent.report import PassReport
+from razee.wire import PassOutcome
+
+REVISION = "a" * 40
+
+
+def _report(result: PassOutcome) -> PassReport:
+    report = PassReport(result, "spoke-1", "us-south", "agent-1")
+    report.source = {"revision": REVISION}
+    return report
+
+
+def test_a_spoke_held_by_the_gate_looks_again_at_the_next_poll() -> None:
+    """Found by the fleet soak (issue 28): a main-wave spoke with nothing applied yet, held while the canary wave
+    applied and baked a fleet's first revision, waited a whole interval (60 s) before asking again, because its
+    report names the revision it waits for and the loop took that revision as seen."""
+    pace = _Pace(60.0)
+    pace.passed(_report(PassOutcome.WAITING), None)
+    assert pace.last_seen is None  # a fetch that finds REVISION is news: the next poll runs a pass
+    assert not pace.due()  # the interval itself is untouched
+
+
+def test_a_pass_on_the_newest_revision_waits_for_the_interval() -> None:
+    pace = _Pace(60.0)
+    pace.passed(_report(PassOutcome.IN_SYNC), None)
+    assert pace.last_seen == REVISION and not pace.due()
