@@ -45,6 +45,8 @@ def reports_accounted(soak: Soak) -> tuple[dict[str, Any], list[str]]:
     end = time.monotonic() + DRAIN_SECONDS
     while any(outbox_count(a.outbox).pending for a in soak.agents.values()) and time.monotonic() < end:
         time.sleep(1)
+    for agent in soak.agents.values():  # all at once: each finishes its current pass first
+        agent.signal()
     for agent in soak.agents.values():
         agent.stop()
     stored = stored_reports(soak.hub.db)

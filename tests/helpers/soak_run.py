@@ -116,6 +116,8 @@ class Soak:
     def close(self) -> None:
         self.sampler.close()
         for agent in self.agents.values():
+            agent.signal()
+        for agent in self.agents.values():
             agent.stop()
         if self.hub is not None:
             self.hub.stop()
