@@ -46,7 +46,7 @@ def reports_accounted(soak: Soak) -> tuple[dict[str, Any], list[str]]:
     while any(outbox_count(a.outbox).pending for a in soak.agents.values()) and time.monotonic() < end:
         time.sleep(1)
     for agent in soak.agents.values():  # all at once: each finishes its current pass first
-        agent.signal()
+        agent.send()
     for agent in soak.agents.values():
         agent.stop()
     stored = stored_reports(soak.hub.db)

@@ -81,7 +81,7 @@ class Proc:
     def pid(self) -> int | None:
         return self.popen.pid if self.popen is not None and self.popen.poll() is None else None
 
-    def signal(self, sig: int = signal.SIGTERM) -> None:
+    def send(self, sig: int = signal.SIGTERM) -> None:
         if self.popen is not None and self.popen.poll() is None:
             with contextlib.suppress(OSError):
                 os.killpg(self.popen.pid, sig)
@@ -90,7 +90,7 @@ class Proc:
         """Signal the process group and wait; a process that outlives STOP_TIMEOUT is killed."""
         if self.popen is None or self.popen.poll() is not None:
             return
-        self.signal(sig)
+        self.send(sig)
         try:
             self.popen.wait(timeout=STOP_TIMEOUT)
         except subprocess.TimeoutExpired:

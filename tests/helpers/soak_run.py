@@ -116,7 +116,7 @@ class Soak:
     def close(self) -> None:
         self.sampler.close()
         for agent in self.agents.values():
-            agent.signal()
+            agent.send()
         for agent in self.agents.values():
             agent.stop()
         if self.hub is not None:

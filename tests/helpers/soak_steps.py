@@ -183,7 +183,8 @@ def kubectl_drift(soak: Soak) -> Commit | None:
                                    "-p", '{"data":{"ARMADA_LOG_LEVEL":"tampered-by-kubectl"}}']),
                         (deleted, ["delete", "configmap", "armada-spoke-info", "-n", "armada"])):
         proc = subprocess.run(["kubectl", "--kubeconfig", soak.clusters[spoke].kubeconfig, *args],
-                              capture_output=True, text=True, env={"PATH": f"{path}:/usr/bin:/bin", "HOME": str(soak.opts.home)})
+                              capture_output=True, text=True,
+                              env={"PATH": f"{path}:/usr/bin:/bin", "HOME": str(soak.opts.home)})
         if proc.returncode != 0:
             raise SoakFailure(f"kubectl {' '.join(args[:2])} on {spoke} failed: {proc.stderr}")
     revision = soak.commits[-1].revision
