@@ -87,7 +87,11 @@ def main(argv: list[str]) -> int:
         print(f"{time.strftime('%H:%M:%S')} {text}", flush=True)
 
     started = time.monotonic()
-    soak = Soak(opts, say)
+    try:
+        soak = Soak(opts, say)
+    except SoakFailure as e:
+        print(f"scripts/soak: {e}", file=sys.stderr)
+        return 2
     failure = ""
     problems: list[str] = []
     try:

@@ -25,6 +25,8 @@ from tests.prom import Exporter, PrometheusServer
 OK_RESULTS = ("applied", "in-sync", "healed", "drifted")
 GOOD_ERROR_RATE = 0.05
 BAD_ERROR_RATE = 0.9
+HOME_MARK = ".razee-soak"
+"""A soak's folder carries this file; the soak wipes only such a folder (or an empty one) when it starts."""
 
 
 class SoakFailure(Exception):
@@ -48,9 +50,12 @@ class Options:
 class Soak:
     def __init__(self, opts: Options, say: Callable[[str], None]) -> None:
         self.opts, self.say = opts, say
+        if opts.home.exists() and any(opts.home.iterdir()) and not (opts.home / HOME_MARK).exists():
+            raise SoakFailure(f"{opts.home} is not empty and not a soak's folder: the soak wipes its folder first")
         Clusters(opts.home / "testenv").stop_all()  # a run before this one left nothing running, nor any state
         shutil.rmtree(opts.home, ignore_errors=True)
         opts.home.mkdir(parents=True)
+        (opts.home / HOME_MARK).write_text("scripts/soak wipes this folder at its next start\n")
         self.fleet = SoakFleet(opts.home / "fleet", opts.bake)
         if opts.regions:
             for region in (opts.home / "fleet" / "environments" / "regions").glob("*.yaml"):
