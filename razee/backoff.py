@@ -76,9 +76,13 @@ INGEST_RACE = Backoff(first=0.01, cap=0.04, jitter=0.5)
 FAILED_PASS_FIRST = 1.0
 """Seconds before an agent's failed pass is tried again; doubling after each failure in a row up to the pass
 interval itself (`failed_pass(interval)`, razee/agent/core.py)."""
+FAILED_PASS_FLOOR = 0.001
+"""The shortest cap of that backoff: an interval of 0 (passes back to back) leaves nothing to back off within, and
+a Backoff needs a wait above 0."""
 
 
 def failed_pass(interval: float) -> Backoff:
-    """The agent's retry of failed passes: from FAILED_PASS_FIRST up to its own interval, without jitter (the
-    interval itself is jittered)."""
-    return Backoff(first=min(FAILED_PASS_FIRST, interval), cap=max(interval, FAILED_PASS_FIRST), jitter=0.0)
+    """The agent's retry of failed passes: from FAILED_PASS_FIRST (or the interval, if shorter) up to the interval,
+    without jitter (the interval itself is jittered). A retry never waits longer than a pass would anyway."""
+    cap = max(interval, FAILED_PASS_FLOOR)
+    return Backoff(first=min(FAILED_PASS_FIRST, cap), cap=cap, jitter=0.0)

@@ -58,6 +58,14 @@ def free_port(preferred: int) -> int:
     raise SystemExit("no free port")
 
 
+def tools_env() -> dict[str, str]:
+    """PATH with the test environment's helm (and kubectl, kustomize) first: the example fleet's chart is rendered
+    by helm, in the agents and in the CLI's preview."""
+    tools = subprocess.run([sys.executable, str(REPO / "scripts" / "testenv"), "path"], check=True,
+                           capture_output=True, text=True, env={**os.environ, **TESTENV}).stdout.split()[-1]
+    return {"PATH": f"{tools}:{os.environ.get('PATH', '')}"}
+
+
 def razee(*args: str, env: dict[str, str] | None = None) -> str:
     proc = subprocess.run([PY, "-m", "razee", *args], capture_output=True, text=True, env={**os.environ, **(env or {})})
     if proc.returncode not in (0, 1):
@@ -107,18 +115,20 @@ def up() -> float:
     if (HOME / "pids.json").exists():
         stop(quiet=True)
     HOME.mkdir(parents=True, exist_ok=True)
+    os.environ.update(tools_env())  # every razee below (hub, agents, CLI) finds helm
     say("three local clusters (one etcd, three kube-apiservers)")
     names = {spoke: f"qs-{i}" for i, spoke in enumerate(SPOKES)}
     out = subprocess.run([sys.executable, str(REPO / "scripts" / "testenv"), "start", *names.values()], check=True,
                          capture_output=True, text=True, env={**os.environ, **TESTENV}).stdout.split()
     kubeconfigs = dict(zip(SPOKES, out[-len(SPOKES):], strict=True))
 
-    say(f"the fleet repo: the built-in example fleet in a local git repo; bake times {BAKE}, and a {DEADLINE} "
-        "progress deadline on the canary wave, for the demo")
+    say(f"the fleet repo: the built-in example fleet (templates, and the chart charts/armada-metrics its "
+        f"templates declare as a source) in a local git repo; bake times {BAKE}, and a {DEADLINE} progress deadline "
+        "on the canary wave, for the demo")
     fleet = HOME / "fleet"
     shutil.rmtree(fleet, ignore_errors=True)
     fleet.mkdir()
-    for part in ("environments", "templates"):
+    for part in ("environments", "templates", "charts", "kustomize"):  # what sources read too
         shutil.copytree(REPO / part, fleet / part)
     spec = yaml.safe_load((fleet / "environments" / "fleet.yaml").read_text())
     for wave in spec["rollout"]["waves"]:
@@ -166,13 +176,14 @@ def up() -> float:
 
     values = yaml.safe_load((fleet / "environments" / "fleet.yaml").read_text())
     values["values"]["logLevel"] = "debug"
+    values["values"]["metrics"]["replicas"] = 3  # the chart charts/armada-metrics, a HelmChart source
     (fleet / "environments" / "fleet.yaml").write_text(yaml.safe_dump(values, sort_keys=False))
     # committed on a side branch first, so the preview is printed before the agents (which follow main) see it
     git("checkout", "-q", "-b", "next")
-    git("commit", "-q", "-am", "raise the log level of the armada components")
+    git("commit", "-q", "-am", "raise the log level of the armada components; three metrics servers")
     second = git("rev-parse", "HEAD")
-    say(f"a commit ({second[:12]}: raise the log level): its preview, then it lands on main and rolls out wave by "
-        "wave")
+    say(f"a commit ({second[:12]}: raise the log level, and scale the armada-metrics chart's Deployment): its "
+        "preview, then it lands on main and rolls out wave by wave")
     print(razee("diff", "--repo", str(fleet), "--from", first, "--to", second, "-o", "markdown"), flush=True)
     git("checkout", "-q", "main")
     git("merge", "-q", "--ff-only", "next")

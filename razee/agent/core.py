@@ -12,10 +12,9 @@ import random
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from razee.backoff import Retry, failed_pass
 from razee.agent.checks import DEFAULT_PROMETHEUS, CheckRunner
 from razee.agent.delivery import Delivery
 from razee.agent.lease import LeaderElection
@@ -26,6 +25,7 @@ from razee.agent.rollout import RolloutQuestion
 from razee.agent.runner import PassRunner
 from razee.agent.session import AgentSession
 from razee.agent.source import SourceFollower, SourceState, folder_digest
+from razee.backoff import Retry, failed_pass
 from razee.errors import RazeeError, ServiceError
 from razee.kube.client import Kube, load_api_client
 from razee.kube.watchcache import LiveCache
@@ -68,6 +68,9 @@ class AgentSettings:
 
 class Agent:
     def __init__(self, settings: AgentSettings) -> None:
+        if settings.pass_options.sources.cache_dir is None:  # pulled charts outlive a restart: last good copies
+            sources = replace(settings.pass_options.sources, cache_dir=settings.state_dir / "sources")
+            settings = replace(settings, pass_options=replace(settings.pass_options, sources=sources))
         self.s = settings
         self.metrics = AgentMetrics()
         self.stop = threading.Event()
@@ -81,8 +84,8 @@ class Agent:
         self.session = AgentSession(lambda: Kube(load_api_client(s.kubeconfig, s.context, pool_size=32)))
         self.checks = CheckRunner(settings.prometheus)
         self.source = SourceFollower(settings.repo, settings.branch, settings.state_dir, settings.spoke,
-                                     self.render_cache)
-        self.rollout = RolloutQuestion(settings.spoke, self.delivery, settings.hub_token, self.source)
+                                     self.render_cache, settings.pass_options.sources)
+        self.rollout = RolloutQuestion(settings.spoke, self.delivery.hubs, self.source)
         self.runner = PassRunner(self.source, self.rollout, self.checks, self.metrics, self.render_cache,
                                  self.session, self.wake)
 

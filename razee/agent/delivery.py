@@ -1,7 +1,7 @@
 """Delivering reports from the outbox to the hub, in order, with exponential backoff while every hub is down.
 
 With several hub URLs, each report goes to the hub that worked last; a network error, timeout, 5xx, 408 or 429
-moves it to the next (razee/hubs.py), and the backoff starts only when all of them failed. A report the hub
+moves it to the next (razee/hubclient/), and the backoff starts only when all of them failed. A report the hub
 refuses (another 4xx: invalid, too large, wrong token) will be refused again on every retry and by every replica,
 so it is recorded in the outbox's `rejected` table, logged with the hub's reason, and dropped: one bad report
 never blocks the ones behind it. A report stored before (an answer lost on the way, then sent again, perhaps to
@@ -21,11 +21,9 @@ import logging
 import time
 from collections.abc import Sequence
 
-import httpx
-
 from razee.agent.outbox import Outbox
 from razee.backoff import DELIVERY, Retry
-from razee.hubs import Hubs, HubsUnavailable, hubs_from
+from razee.hubclient import HubClient, HubUnavailable
 
 log = logging.getLogger(__name__)
 REPORTS_PATH = "/api/v1/reports"
@@ -45,10 +43,9 @@ class Delivery:
                  timeout: float = 10.0) -> None:
         """`hub`: one URL, several comma-separated, or a sequence of them; None delivers nothing."""
         self.outbox = outbox
-        urls = hubs_from(hub)
-        self.hubs = Hubs(urls) if urls else None
-        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.timeout = timeout
+        self.hubs = HubClient.of(hub, token, timeout)
+        """The hubs, shared with the rollout question (razee/agent/rollout.py): it asks the one that took the last
+        report first."""
         self.retry = Retry(DELIVERY)
         self.backoff = 0.0  # the wait before the next try, while every hub fails
         self.next_try = 0.0
@@ -58,11 +55,11 @@ class Delivery:
         if self.hubs is None or time.monotonic() < self.next_try:
             return 0
         sent = 0
-        with httpx.Client(timeout=self.timeout) as http:
+        with self.hubs.session() as hub:
             for item in self.outbox.pending():
                 try:
-                    resp = self.hubs.request(http, "POST", REPORTS_PATH, json=item.body, headers=self.headers)
-                except HubsUnavailable as e:
+                    resp = hub.send("POST", REPORTS_PATH, json=item.body)
+                except HubUnavailable as e:
                     if not self._failed(item.seq, item.id, e):
                         return sent
                     continue  # set aside: the reports behind it go now
@@ -71,7 +68,7 @@ class Delivery:
                     sent += 1
                     continue
                 if 400 <= resp.status_code < 500:
-                    reason = resp.text[:500]
+                    reason = self.hubs.reason(resp, limit=500)
                     self.outbox.reject(item.seq, f"HTTP {resp.status_code}: {reason}")
                     log.error("the hub refused report %s (HTTP %d: %s); recorded and dropped", item.id,
                               resp.status_code, reason)
@@ -83,9 +80,9 @@ class Delivery:
         self.backoff = 0.0
         return sent
 
-    def _failed(self, seq: int, report_id: str, e: HubsUnavailable) -> bool:
+    def _failed(self, seq: int, report_id: str, e: HubUnavailable) -> bool:
         """Record why no hub took the report; True when it was set aside (the next report may go at once)."""
-        error = str(e)[:1000]
+        error = e.detail[:1000]
         counted = bool(e.statuses) and all(s is not None and s >= 500 and s not in NOT_COUNTED for s in e.statuses)
         errors = self.outbox.failed(seq, error, server_error=counted)
         if counted and errors >= SET_ASIDE_AFTER:

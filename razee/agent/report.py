@@ -11,24 +11,13 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from razee import wire
 from razee.infra.executor import InfraResult
 from razee.kube.applier import ApplyResult
+from razee.kube.classify import ADOPTED
 from razee.plan.model import Action, Change
 from razee.reconcile.plan import Pass
-from razee.wire import (
-    MAX_CHECKS,
-    MAX_ERROR,
-    MAX_FINDING,
-    MAX_FINDINGS,
-    MAX_OBJECTS,
-    MAX_PATH,
-    MAX_PATHS,
-    MAX_TAKEOVERS,
-    MAX_TEXT,
-    MAX_UNHEALTHY,
-    SCHEMA_VERSION,
-    PassOutcome,
-)
+from razee.wire import PassOutcome
 
 
 @dataclass
@@ -50,6 +39,8 @@ class PassReport:
     wave: str = ""
     rollout: dict[str, str] = field(default_factory=dict)  # a newer revision this spoke waits for, and why
     checks: list[dict[str, Any]] = field(default_factory=list)  # the wave's metric checks (razee/agent/checks.py)
+    clusters: list[dict[str, Any]] | None = None  # per customer cluster (razee/agent/clusters.py); None: not seen
+    sources: list[dict[str, Any]] = field(default_factory=list)  # the expanded sources (razee/agent/clusters.py)
 
     def to_report(self) -> dict[str, Any]:
         """The report body, trimmed to what the hub accepts (razee/hub/model.py): a refused report is a lost one."""
@@ -57,20 +48,22 @@ class PassReport:
         for o in self.objects:
             counts[o["status"]] = counts.get(o["status"], 0) + 1
         return {
-            "schema": SCHEMA_VERSION, "id": str(uuid.uuid4()), "time": time.time(), "spoke": self.spoke,
+            "schema": wire.SCHEMA_VERSION, "id": str(uuid.uuid4()), "time": time.time(), "spoke": self.spoke,
             "region": self.region[:64], "agent": self.agent[:128], "result": str(self.result),
-            "source": {k[:32]: prose(str(v))[:MAX_TEXT] for k, v in list(self.source.items())[:16]},
+            "source": {k[:32]: prose(str(v))[:wire.MAX_TEXT] for k, v in list(self.source.items())[:16]},
             # synced objects are only counted: a steady-state report of thousands of objects stays small
-            "objects": [o for o in self.objects if o["status"] != "synced"][:MAX_OBJECTS], "counts": counts,
+            "objects": [o for o in self.objects if o["status"] != "synced"][:wire.MAX_OBJECTS], "counts": counts,
             "infrastructure": self.infrastructure,
-            "unhealthy": [{k[:32]: prose(str(v))[:MAX_TEXT] for k, v in u.items()}
-                          for u in self.unhealthy[:MAX_UNHEALTHY]],
-            "findings": [prose(f)[:MAX_FINDING] for f in self.findings[:MAX_FINDINGS]],
-            "error": prose(self.error)[:MAX_ERROR] if self.error else self.error,
+            "unhealthy": [{k[:32]: prose(str(v))[:wire.MAX_TEXT] for k, v in u.items()}
+                          for u in self.unhealthy[:wire.MAX_UNHEALTHY]],
+            "findings": [prose(f)[:wire.MAX_FINDING] for f in self.findings[:wire.MAX_FINDINGS]],
+            "error": prose(self.error)[:wire.MAX_ERROR] if self.error else self.error,
             "durations": {k[:32]: round(max(v, 0.0), 3) for k, v in self.durations.items()},
             "apiRequests": max(self.requests, 0), "wave": self.wave[:64],
-            "rollout": {k: prose(v)[:MAX_ERROR] for k, v in self.rollout.items()},
-            **({"checks": self.checks[:MAX_CHECKS]} if self.checks else {}),
+            "rollout": {k: prose(v)[:wire.MAX_ERROR] for k, v in self.rollout.items()},
+            **({"checks": self.checks[:wire.MAX_CHECKS]} if self.checks else {}),
+            **({"clusters": self.clusters[:wire.MAX_CLUSTERS]} if self.clusters is not None else {}),
+            **({"sources": self.sources[:wire.MAX_SOURCES]} if self.sources else {}),
         }
 
 
@@ -92,16 +85,16 @@ def _object(change: Change, status: str, message: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {"group": change.key.group, "kind": change.key.kind, "namespace": change.key.namespace,
                            "name": change.key.name, "status": status}
     if change.drift:
-        out["paths"] = [p[:MAX_PATH] for p in change.drift[:MAX_PATHS]]
+        out["paths"] = [p[:wire.MAX_PATH] for p in change.drift[:wire.MAX_PATHS]]
     elif change.patch:
-        out["paths"] = [p[:MAX_PATH] for p in sorted({op["path"] for op in change.patch})[:50]]
+        out["paths"] = [p[:wire.MAX_PATH] for p in sorted({op["path"] for op in change.patch})[:50]]
     if message:
         out["message"] = prose(message)[:500]
     if change.source:
         out["template"] = change.source.template[:300]
     if change.takeovers:
-        out["takeovers"] = [{"path": str(t.get("path", ""))[:MAX_PATH], "manager": str(t.get("manager", ""))[:128]}
-                            for t in change.takeovers[:MAX_TAKEOVERS]]
+        out["takeovers"] = [{"path": str(t.get("path", ""))[:wire.MAX_PATH], "manager": str(t.get("manager", ""))[:128]}
+                            for t in change.takeovers[:wire.MAX_TAKEOVERS]]
     return out
 
 
@@ -133,7 +126,8 @@ def describe_objects(run: Pass, applied: ApplyResult | None, drift_only: bool) -
             out.append(entry)
         elif c.key in done:
             status = STATUS_DONE.get(c.action, "updated")
-            entry = _object(c, "drifted-healed" if c.drift or c.missing else status)
+            adopted = c.reason if c.reason.startswith(ADOPTED) else ""  # a move from Helm, said in the report
+            entry = _object(c, "drifted-healed" if c.drift or c.missing else status, adopted)
             if c.action != Action.UPDATE:
                 entry.pop("paths", None)  # every path of a created or pruned object says nothing
             out.append(entry)
@@ -149,8 +143,9 @@ def describe_infra(run: Pass, result: InfraResult | None) -> dict[str, Any]:
         return {}
     plan = run.infra.plan
     out: dict[str, Any] = {"provider": plan.provider[:64], "planned": len(plan.changes),
-                           "refused": plan.refused[:MAX_TEXT] if plan.refused else None}
+                           "refused": plan.refused[:wire.MAX_TEXT] if plan.refused else None}
     if result is not None:
-        out.update(done=len(result.done), failed=[f"{c.describe()}: {m}"[:MAX_TEXT] for c, m in result.failed][:50],
+        failed = [f"{c.describe()}: {m}"[:wire.MAX_TEXT] for c, m in result.failed][:50]
+        out.update(done=len(result.done), failed=failed,
                    stopped=result.stopped, retries=result.retries)
     return out

@@ -9,33 +9,32 @@ rollout completes, in case it halted into a rollback.
 from __future__ import annotations
 
 import logging
-import time
-from typing import Any
 
-import httpx
+from pydantic import ValidationError
 
-from razee.agent.delivery import Delivery
 from razee.agent.source import SourceFollower
-from razee.hubs import HubsUnavailable
+from razee.errors import RazeeError
+from razee.hubclient import HubClient, HubError, HubUnavailable
 from razee.rollout.gate import SpokeRollout, Windows, decide
+from razee.wire import RolloutState
 
 log = logging.getLogger(__name__)
-HUB_TIMEOUT = 10.0
-"""Seconds a rollout question may take before the hub counts as unreachable."""
+STATE_PATH = "/api/v1/rollout/state"
 
 
 class RolloutQuestion:
     """Asks the hub about a revision for one spoke and turns the answer into the revision to enforce."""
 
-    def __init__(self, spoke: str, delivery: Delivery, hub_token: str | None, source: SourceFollower) -> None:
+    def __init__(self, spoke: str, hubs: HubClient | None, source: SourceFollower) -> None:
+        """`hubs`: the agent's delivery's client (the hub that took the last report is asked first), with the
+        agent's token and timeout; None asks nothing."""
         self.spoke = spoke
-        self.delivery = delivery
-        self.hub_token = hub_token
+        self.hubs = hubs
         self.source = source
 
     def revision_to_enforce(self, wanted: str) -> tuple[str | None, str]:
         """`(revision, reason)`: `wanted` with no reason, or what to enforce instead (None: nothing yet) and why."""
-        if self.delivery.hubs is None:
+        if self.hubs is None:
             return wanted, ""
         last_applied = self.source.state.last_applied
         if wanted == last_applied:
@@ -46,40 +45,39 @@ class RolloutQuestion:
             return wanted, ""  # the render reports a spoke that left the fleet
         try:
             doc = self.ask(wanted)
-        except HubsUnavailable as e:
-            return last_applied, f"no hub can be asked ({e}); not advancing"
-        except (httpx.HTTPError, ValueError) as e:
-            return last_applied, f"the hub cannot be asked ({type(e).__name__}); not advancing"
+        except HubUnavailable as e:
+            return last_applied, f"no hub can be asked ({e.detail}); not advancing"
+        except RazeeError as e:
+            return last_applied, f"the hub cannot be asked ({e}); not advancing"
         back = _rollback(wanted, doc)
         if back is not None:
             return back
-        spokes = [SpokeRollout(s["spoke"], s["wave"], s["revision"], s["result"], s["appliedAt"], s["unhealthy"],
-                               s["degraded"], s["tried"], s["triedResult"], s.get("checkFailed", ""),
-                               s.get("checksWaiting", ""))
-                  for s in doc["spokes"] if s["spoke"] != self.spoke]
+        spokes = [SpokeRollout(s.spoke, s.wave, s.revision, s.result, s.applied_at, s.unhealthy, s.degraded, s.tried,
+                               s.tried_result, s.check_failed, s.checks_waiting)
+                  for s in doc.spokes if s.spoke != self.spoke]
         # the waves' members are the spokes this revision declares; times are the hub's, never this host's clock
         declared = {v.spoke.name: v.spoke.wave for v in fleet.spokes()}
         windows = view.region.windows if view.region.windows is not None else fleet.spec.rollout.windows
         peers = frozenset(v.spoke.name for v in fleet.spokes()
                           if v.spoke.wave == view.spoke.wave and v.region.name == view.region.name)
-        now = float(doc.get("now") or time.time())
-        held = Windows(windows, float(doc.get("clock") or now), peers, f"region {view.region.name}")
-        decision = decide(wanted, view.spoke.wave, fleet.spec.rollout.waves, declared, spokes, now,
-                          paused=bool(doc.get("paused")), approved=frozenset(doc.get("approved", [])),
-                          urgent=self.source.is_urgent(wanted), started=doc.get("since"), windows=held)
+        held = Windows(windows, doc.clock if doc.clock is not None else doc.now, peers, f"region {view.region.name}")
+        decision = decide(wanted, view.spoke.wave, fleet.spec.rollout.waves, declared, spokes, doc.now,
+                          paused=doc.paused, approved=frozenset(doc.approved),
+                          urgent=self.source.is_urgent(wanted), started=doc.since, windows=held)
         return (wanted, "") if decision.allowed else (last_applied, decision.reason)
 
-    def ask(self, revision: str) -> dict[str, Any]:
-        """The hub's rollout state for `revision`, for this spoke; HubsUnavailable, httpx.HTTPError or ValueError."""
-        hubs = self.delivery.hubs
-        assert hubs is not None
-        with httpx.Client(timeout=HUB_TIMEOUT) as http:  # the hub that took the last report is asked first
-            state = hubs.request(http, "GET", "/api/v1/rollout/state",
-                                 params={"revision": revision, "spoke": self.spoke},
-                                 headers={"Authorization": f"Bearer {self.hub_token}"})
-        state.raise_for_status()
-        doc: dict[str, Any] = state.json()
-        if doc.get("complete"):
+    def ask(self, revision: str) -> RolloutState:
+        """The hub's rollout state for `revision`, for this spoke; a RazeeError (HubUnavailable when no hub answers,
+        the error for its status when one refuses, HubRefused for an answer that is not a rollout state) if the hub
+        cannot say."""
+        assert self.hubs is not None
+        body = self.hubs.get_json(STATE_PATH, {"revision": revision, "spoke": self.spoke})
+        try:
+            doc = RolloutState.model_validate(body)
+        except ValidationError as e:
+            what = f"the hub's rollout state for {revision[:12]}"
+            raise HubError(200, f"{what} is not one ({e.error_count()} error(s))") from e
+        if doc.complete:
             self.source.completed(revision)
         return doc
 
@@ -89,15 +87,14 @@ class RolloutQuestion:
             return wanted, ""
         try:
             doc = self.ask(wanted)
-        except (HubsUnavailable, httpx.HTTPError, ValueError):
+        except RazeeError:
             return wanted, ""  # keep enforcing what is applied; the next pass asks again
         return _rollback(wanted, doc) or (wanted, "")
 
 
-def _rollback(wanted: str, doc: dict[str, Any]) -> tuple[str, str] | None:
+def _rollback(wanted: str, doc: RolloutState) -> tuple[str, str] | None:
     """The older revision the hub tells this spoke to enforce because `wanted` halted (onFailure: rollback)."""
-    back = doc.get("rollback") or {}
-    target = str(back.get("to") or "")
-    if not target or target == wanted:
+    back = doc.rollback
+    if back is None or not back.to or back.to == wanted:
         return None
-    return target, f"rolled back from {wanted[:12]} to {target[:12]}: {back.get('reason', 'halted')}"
+    return back.to, f"rolled back from {wanted[:12]} to {back.to[:12]}: {back.reason}"

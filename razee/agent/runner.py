@@ -12,9 +12,11 @@ import gc
 import logging
 import threading
 import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from razee.agent.checks import CheckRunner
+from razee.agent.clusters import describe_clusters, describe_sources
 from razee.agent.metrics import AgentMetrics
 from razee.agent.report import PassReport, describe_infra, describe_objects
 from razee.agent.rollout import RolloutQuestion
@@ -34,19 +36,21 @@ MAX_ERRORS_SHOWN = 5
 """Failed objects named in a failed pass's error (all are in its objects)."""
 
 
+@dataclass(eq=False)
 class PassRunner:
-    def __init__(self, source: SourceFollower, rollout: RolloutQuestion, checks: CheckRunner,
-                 metrics: AgentMetrics, render_cache: RenderCache, session: AgentSession,
-                 wake: threading.Event) -> None:
-        self.source = source
-        self.rollout = rollout
-        self.checks = checks
-        self.metrics = metrics
-        self.render_cache = render_cache
-        self.session = session
-        self.wake = wake
-        self.region = "?"
-        self._frozen_at = -1
+    """The pass's collaborators, handed in by the agent (razee/agent/core.py), and what one pass leaves for the
+    next: the spoke's region (known after a render) and how many objects the watched copies had stored at the last
+    freeze of the heap."""
+
+    source: SourceFollower
+    rollout: RolloutQuestion
+    checks: CheckRunner
+    metrics: AgentMetrics
+    render_cache: RenderCache
+    session: AgentSession
+    wake: threading.Event
+    region: str = field(default="?", init=False)
+    _frozen_at: int = field(default=-1, init=False)
 
     def run_pass(self, s: AgentSettings, leader: bool) -> PassReport:
         started = time.monotonic()
@@ -91,7 +95,15 @@ class PassRunner:
             self.metrics.errors.labels("source").inc()
             newest = state.last_good
         if newest != state.last_good and newest not in state.rejected:
-            findings = self.source.accept(newest, s.trusted_keys, s.pass_options.age_identity)
+            try:
+                findings = self.source.accept(newest, s.trusted_keys, s.pass_options.age_identity)
+            except ServiceError as e:  # a chart repository down: not the revision's fault; asked again next pass
+                if state.last_good is None:
+                    raise
+                log.warning("revision %s cannot be checked now: %s; enforcing the last good revision %s",
+                            newest[:12], e.message, state.last_good[:12])
+                self.metrics.errors.labels("source").inc()
+                return state.last_good
             if findings:
                 state.rejected[newest] = findings
                 log.error("revision %s rejected: %d problem(s)", newest[:12], len(findings))
@@ -176,6 +188,8 @@ class PassRunner:
                                                                                       PassOutcome.DRIFTED))
         if outcome not in (PassOutcome.STANDBY, PassOutcome.IN_SYNC):
             report.infrastructure = describe_infra(run, result.infra)
+        report.clusters = describe_clusters(run, report.objects, result.infra)
+        report.sources = describe_sources(run.sources)
         if outcome != PassOutcome.STANDBY and outcome != PassOutcome.DRIFTED:
             report.unhealthy = _unhealthy(result)
         if "apply" in result.durations:

@@ -24,10 +24,12 @@ from razee.render.cache import RenderCache
 from razee.source.local import revision_snapshot
 from razee.source.remote import GitSource, redact
 from razee.source.signatures import verify_commit
+from razee.sources.expand import SourceOptions
 
 log = logging.getLogger(__name__)
-FLEET_PARTS = ("environments", "templates")
-"""The folders of a fleet repo a revision consists of (a watched folder's digest covers these)."""
+FLEET_PARTS = ("environments", "templates", "charts", "kustomize")
+"""The folders of a fleet repo a revision consists of (a watched folder's digest covers these): the fleet, its
+templates, and the charts and kustomizations its sources read (docs/sources.md)."""
 COMPLETED_KEPT = 50
 """Revisions remembered as having completed their rollout (newest kept)."""
 FLEETS_KEPT = 2
@@ -57,8 +59,10 @@ class SourceState:
 class SourceFollower:
     """The fleet repo as the agent follows it: fetch, check out, accept or reject, remember."""
 
-    def __init__(self, repo: str, branch: str, state_dir: Path, spoke: str, render_cache: RenderCache) -> None:
+    def __init__(self, repo: str, branch: str, state_dir: Path, spoke: str, render_cache: RenderCache,
+                 sources: SourceOptions | None = None) -> None:
         self.repo = repo
+        self.sources = sources
         self.spoke = spoke
         self.local = Path(repo) if Path(repo).is_dir() else None
         self.git = None if self.local else GitSource(repo, branch, state_dir / "cache")
@@ -106,7 +110,7 @@ class SourceFollower:
                 verify_commit(self.git.cache, revision, list(trusted_keys))
             root = self.checkout(revision)
             # the pass that follows reuses this render
-            render_spoke(root, self.spoke, self.render_cache, age_identity=age_identity)
+            render_spoke(root, self.spoke, self.render_cache, age_identity=age_identity, sources=self.sources)
         except InputError as e:
             return [str(f) for f in e.findings]
         except RazeeError as e:

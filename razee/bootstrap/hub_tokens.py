@@ -1,18 +1,20 @@
 """The hub's token API as `razee bootstrap` uses it: create an agent token, check one, revoke one.
 
-Every failure becomes a RazeeError: a refused admin token is the user's problem (exit 2), an unreachable or failing
-hub a service error (exit 4). Tokens never appear in messages.
+Requests go through the one HubClient (razee/hubclient/), so every failure is a RazeeError by the same mapping as
+the CLI's: a refused admin token is the user's problem (exit 2), an unreachable or failing hub a service error
+(exit 4). Tokens never appear in messages.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
 
 from razee.errors import ServiceError, UsageError
-from razee.hubs import Hubs, HubsUnavailable, parse_hubs, shown
+from razee.hubclient import HubClient, HubNotFound, json_of, parse_hubs, shown
+
+TOKENS_PATH = "/api/v1/tokens"
+SELF_PATH = "/api/v1/tokens/self"
+ADMIN_REQUIRED = "an admin token is required"
 
 
 @dataclass(frozen=True)
@@ -25,57 +27,40 @@ class HubTokens:
     def __init__(self, hub: str, admin_token: str, timeout: float = 15.0) -> None:
         if not admin_token.startswith("rzh_"):
             raise UsageError("the admin token does not look like a hub token (rzh_...)")
-        self.hubs = Hubs(parse_hubs([hub]))  # several, comma-separated: the first that works answers
-        self.admin_token = admin_token
-        self.timeout = timeout
+        # several, comma-separated: the first that works answers
+        self.client = HubClient(parse_hubs([hub]), admin_token, timeout, credential="admin token")
 
     @property
     def hub(self) -> str:
-        return shown(self.hubs.current)
-
-    def _call(self, method: str, path: str, token: str, body: dict[str, Any] | None = None) -> httpx.Response:
-        try:
-            with httpx.Client(timeout=self.timeout) as http:
-                return self.hubs.request(http, method, path, json=body, headers={"Authorization": f"Bearer {token}"})
-        except HubsUnavailable as e:
-            raise ServiceError(f"cannot reach the hub ({e})") from None
+        return shown(self.client.current)
 
     def check_admin(self) -> None:
-        resp = self._call("GET", "/api/v1/tokens/self", self.admin_token)
-        if resp.status_code == 404:
-            raise ServiceError(f"the hub at {self.hub} has no token API (/api/v1/tokens/self)")
-        if resp.status_code == 401 or (resp.status_code == 200 and resp.json().get("role") != "admin"):
-            raise UsageError("the hub refused the admin token: an admin token is required")
-        if resp.status_code != 200:
-            raise ServiceError(f"the hub answered {resp.status_code} when asked about the admin token")
+        try:
+            resp = self.client.call("GET", SELF_PATH, what="the admin token", hint=ADMIN_REQUIRED)
+        except HubNotFound:
+            raise ServiceError(f"the hub at {self.hub} has no token API ({SELF_PATH})") from None
+        if json_of(resp, SELF_PATH).get("role") != "admin":
+            raise UsageError(f"the hub refused the admin token: {ADMIN_REQUIRED}")
 
     def create_agent_token(self, spoke: str) -> AgentToken:
-        resp = self._call("POST", "/api/v1/tokens", self.admin_token, {"role": "agent", "spoke": spoke})
-        if resp.status_code in (401, 403):
-            raise UsageError(f"the hub refused the admin token ({resp.status_code}): an admin token is required")
-        if resp.status_code == 404:
-            raise ServiceError(f"the hub at {self.hub} has no token API (/api/v1/tokens); is it razee >= 0.1 ?")
-        if resp.status_code != 201:
-            raise ServiceError(f"the hub answered {resp.status_code} when asked for an agent token")
-        data = resp.json()
+        try:
+            resp = self.client.call("POST", TOKENS_PATH, json={"role": "agent", "spoke": spoke},
+                                    what="a new agent token", hint=ADMIN_REQUIRED)
+        except HubNotFound:
+            missing = f"the hub at {self.hub} has no token API ({TOKENS_PATH}); is it razee >= 0.1 ?"
+            raise ServiceError(missing) from None
+        data = json_of(resp, TOKENS_PATH)
         return AgentToken(str(data["id"]), str(data["token"]))
 
     def agent_token_valid(self, token: str, spoke: str) -> bool:
         """Whether `token` is a live agent token of `spoke` at this hub (a revoked or foreign one is not)."""
-        resp = self._call("GET", "/api/v1/tokens/self", token)
+        resp = self.client.call("GET", SELF_PATH, token=token, accept=(401,), what="a token")
         if resp.status_code == 401:
             return False
-        if resp.status_code != 200:
-            raise ServiceError(f"the hub answered {resp.status_code} when asked about a token")
-        data = resp.json()
+        data = json_of(resp, SELF_PATH)
         return bool(data.get("role") == "agent" and data.get("spoke") == spoke)
 
     def revoke(self, token_id: str) -> bool:
-        resp = self._call("DELETE", f"/api/v1/tokens/{token_id}", self.admin_token)
-        if resp.status_code in (401, 403):
-            raise UsageError(f"the hub refused the admin token ({resp.status_code}): an admin token is required")
-        if resp.status_code == 404:
-            return False
-        if resp.status_code != 200:
-            raise ServiceError(f"the hub answered {resp.status_code} when asked to revoke token {token_id}")
-        return True
+        resp = self.client.call("DELETE", f"{TOKENS_PATH}/{token_id}", accept=(404,),
+                                what=f"the revocation of token {token_id}", hint=ADMIN_REQUIRED)
+        return resp.status_code != 404

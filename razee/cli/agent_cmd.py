@@ -18,7 +18,7 @@ from razee.cli.context import CliState
 from razee.cli.kube_options import local_cloud_settings, trusted_keys
 from razee.cli.options import default_state_dir, state_dir_option
 from razee.errors import EXIT_CHANGES, UsageError
-from razee.hubs import parse_hubs
+from razee.hubclient import parse_hubs
 from razee.output import note, write
 from razee.reconcile.plan import PassOptions
 from razee.wire import PassOutcome

@@ -173,7 +173,7 @@ def _client_options(f: Any) -> Any:
 @_client_options
 def status(hub: str, token: str | None, output: str) -> None:
     """Every declared spoke (and any other that reports): state, revision, last result, drift, last seen."""
-    from razee.hub.client import get
+    from razee.cli.hub_access import get
 
     summary = get(hub, token, "/api/v1/summary")
     spokes = get(hub, token, "/api/v1/spokes", {"limit": 1000})["items"]
@@ -203,7 +203,7 @@ def status(hub: str, token: str | None, output: str) -> None:
 def drift(hub: str, token: str | None, output: str, region: str | None, spoke: str | None, kind: str | None,
           namespace: str | None) -> None:
     """Drifted and missing objects across the fleet, with the field paths that differ."""
-    from razee.hub.client import get
+    from razee.cli.hub_access import get
 
     items = get(hub, token, "/api/v1/drift", {"region": region, "spoke": spoke, "kind": kind,
                                               "namespace": namespace, "limit": 1000})["items"]
@@ -227,3 +227,13 @@ def rollout(hub: str, token: str | None, output: str, revision: str | None) -> N
     from razee.cli.rollout_cmd import show_rollout
 
     show_rollout(hub, token, "json" if output == "json" else "text", revision)
+
+
+def _fleet_commands() -> None:
+    from razee.cli.hub_fleet_cmd import cluster_cmd, clusters_cmd, sources_cmd
+
+    for command in (clusters_cmd, cluster_cmd, sources_cmd):
+        hub_group.add_command(command)
+
+
+_fleet_commands()

@@ -14,11 +14,14 @@ from razee.reconcile.plan import Pass
 
 
 def show_plans(run: Pass) -> None:
-    """The Kubernetes diff, then the infrastructure plan, coloured on a terminal."""
+    """The Kubernetes diff, then the infrastructure plan, coloured on a terminal; what expanding the spoke's
+    sources wants said (a test hook dropped, a last good chart used) on stderr."""
     lines = Lines()
     for text, style in (plan_lines(run.kube.plan) if run.kube else []) + (
             infra_plan_lines(run.infra.plan) if run.infra else []):
         lines.line(text, style)
+    for said in run.notes:
+        note(f"note: {said}")
 
 
 def diff_exit_code(run: Pass) -> int:

@@ -36,7 +36,7 @@ def status(hub: str, token: str | None, output: str, revision: str | None) -> No
 
 
 def show_rollout(hub: str, token: str | None, output: str, revision: str | None) -> None:
-    from razee.hub.client import get
+    from razee.cli.hub_access import get
 
     state = get(hub, token, "/api/v1/rollout", {"revision": revision})
     if output == "json":
@@ -93,7 +93,7 @@ def _show_safety(console: Console, state: dict[str, Any]) -> None:
 @_hub_options
 def pause(hub: str, token: str | None) -> None:
     """Stop every wave from taking new revisions (admin token); spokes keep enforcing what they run."""
-    from razee.hub.client import post
+    from razee.cli.hub_access import post
 
     post(hub, token, "/api/v1/rollout/pause")
     note("rollout paused")
@@ -103,7 +103,7 @@ def pause(hub: str, token: str | None) -> None:
 @_hub_options
 def resume(hub: str, token: str | None) -> None:
     """Let waves advance again (admin token)."""
-    from razee.hub.client import post
+    from razee.cli.hub_access import post
 
     post(hub, token, "/api/v1/rollout/resume")
     note("rollout resumed")
@@ -115,7 +115,7 @@ def resume(hub: str, token: str | None) -> None:
 @click.argument("wave")
 def approve(hub: str, token: str | None, revision: str, wave: str) -> None:
     """Approve WAVE (one that requires approval) for a revision (admin token)."""
-    from razee.hub.client import post
+    from razee.cli.hub_access import post
 
     post(hub, token, "/api/v1/rollout/approve", {"revision": revision, "wave": wave})
     note(f"wave {wave} approved for {revision[:12]}")

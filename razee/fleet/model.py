@@ -185,6 +185,9 @@ class Engine(Strict):
     person always refuses unless told `--force-conflicts`."""
     prune_timeout: Duration = "60s"
     """How long a prune waits for a deleted object to be gone (finalizers) before it reports it stuck."""
+    hook_timeout: Duration = "300s"
+    """How long a Helm hook (a Job or Pod) and a source's `dependsOn` dependencies may take to finish or become
+    healthy before the pass stops (docs/sources.md); a chart whose migration Job runs longer raises it."""
 
 
 class ClusterDefaults(Strict):

@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 
 from razee import __version__
+from razee.hub.clusters_api import clusters_router
 from razee.hub.deps import bearer_principal
 from razee.hub.health_api import READY_TIMEOUT, health_router
 from razee.hub.ingress import FORM_BYTES, Ingress
@@ -55,6 +56,7 @@ def create_app(store: Store, on_new_revision: Callable[[], None] | None = None,
     app.include_router(health_router(store))
     app.include_router(reports_router(store, principal, metrics))
     app.include_router(views_router(store, principal))
+    app.include_router(clusters_router(store, principal))
     app.include_router(rollout_router(store, principal, on_new_revision))
     add_web_routes(app, store, web)
     report_defs = report_schema()[1]

@@ -12,6 +12,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from razee.hub import views
+from razee.hub.clusters import ClusterFilter, list_clusters
 from razee.hub.store import Page, Store
 
 _env = Environment(loader=PackageLoader("razee.hub", "templates"), autoescape=select_autoescape(["html"]),
@@ -21,6 +22,7 @@ LABELS = {"in-sync": "in sync", "drifted": "drifted", "missing": "missing object
           "stale": "stale"}
 DRIFT_SHOWN = 200
 REVISIONS_SHOWN = 3
+CLUSTERS_SHOWN = 50
 
 
 def _utc(t: float | None) -> str:
@@ -55,7 +57,8 @@ def spoke_page(store: Store, name: str, ctx: dict[str, Any]) -> str | None:
     if detail is None:
         return None
     history = [{**h, "when": _utc(h["received"])} for h in detail["history"]]
+    clusters = list_clusters(store, ClusterFilter(spoke=name), CLUSTERS_SHOWN)
     return _env.get_template("spoke.html").render(
         title=name, ctx=ctx, refresh=True, sp=detail, labels=LABELS, objects=detail["outOfSync"],
         history=history, rev=detail["revisionInfo"], infra=detail["infrastructure"],
-        last_seen=_utc(detail["lastSeen"]))
+        last_seen=_utc(detail["lastSeen"]), clusters=clusters)

@@ -11,9 +11,12 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError, OperationalError
+
 from razee.errors import InputError, RazeeError
 from razee.fleet.fleet import Fleet
 from razee.fleet.loader import load_fleet
+from razee.hub.declared import declare, declared_clusters
 from razee.hub.periodic import Periodic
 from razee.hub.store import Store
 from razee.source.local import revision_snapshot
@@ -51,25 +54,41 @@ class RepoFollower:
         self.source.close()
 
     def check(self) -> str | None:
-        """Fetch the branch tip; read and record its declaration when it is new. Returns the tip."""
+        """Fetch the branch tip; read and record its declaration when it is new. Returns the tip.
+
+        A new tip (or the first look after a start: the clusters table may predate this hub's version) also
+        brings the clusters table's declared side to the tip's clusters (razee/hub/declared.py)."""
         revision = self.source.fetch()
         if revision == self.last:
             return revision
         known = self.store.revision(revision)
-        if known is None or (known.declared is None and known.error is None):
-            declared, error = None, None
-            try:
-                with revision_snapshot(self.source.cache, revision) as root:
-                    declared = declaration(load_fleet(root))
-            except InputError as e:
-                error = "; ".join(str(f) for f in e.findings[:10])
-            except RazeeError as e:
-                error = e.message
+        fresh = known is None or (known.declared is None and known.error is None)
+        declared, error, clusters = self._read(revision) if fresh or self.last is None else (None, None, None)
+        if fresh:
             self.store.record_revision(revision, self.source.commit_info(revision), declared, error)
             log.info("revision %s: %s", revision[:12], f"not loadable: {error}" if error else
                      f"{len(declared['spokes']) if declared else 0} spokes declared")
+        if clusters is not None:
+            try:
+                with self.store.session() as s:
+                    written = declare(s, clusters)
+            except (IntegrityError, OperationalError) as e:  # another replica declared at once: look again
+                log.warning("could not record the declared clusters yet: %s", e.__class__.__name__)
+                return revision
+            log.info("revision %s: %d clusters declared (%d rows written)", revision[:12], len(clusters), written)
         self.last = revision
         return revision
+
+    def _read(self, revision: str) -> tuple[dict[str, Any] | None, str | None, list[dict[str, Any]] | None]:
+        """The revision's declaration, its error if the fleet does not load, and its declared clusters."""
+        try:
+            with revision_snapshot(self.source.cache, revision) as root:
+                fleet = load_fleet(root)
+                return declaration(fleet), None, declared_clusters(fleet)
+        except InputError as e:
+            return None, "; ".join(str(f) for f in e.findings[:10]), None
+        except RazeeError as e:
+            return None, e.message, None
 
     def _step(self) -> None:
         try:

@@ -19,13 +19,19 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from razee.wire import (
     MAX_CHECKS,
+    MAX_CLUSTER_KEYS,
+    MAX_CLUSTERS,
     MAX_ERROR,
     MAX_FINDING,
     MAX_FINDINGS,
     MAX_OBJECTS,
     MAX_PATH,
     MAX_PATHS,
+    MAX_POOLS,
+    MAX_SOURCE_FIELD,
+    MAX_SOURCES,
     MAX_TAKEOVERS,
+    MAX_ZONES,
     REPORTED,
     PassOutcome,
 )
@@ -101,6 +107,64 @@ class CheckIn(Strict):
     error: str = Field(default="", max_length=MAX_MESSAGE, pattern=PROSE)
 
 
+class ObjectKeyIn(Strict):
+    """An object of a customer cluster's master that is not in sync, by identity and status."""
+
+    group: str = Field(max_length=MAX_GROUP, pattern=LINE)
+    kind: str = Field(max_length=MAX_KIND, pattern=LINE)
+    namespace: str = Field(max_length=MAX_NAMESPACE, pattern=LINE)
+    name: str = Field(max_length=MAX_NAME, pattern=LINE)
+    status: Status
+
+
+class MasterIn(Strict):
+    """A customer cluster's hosted master: its objects on the spoke, counted, and the out-of-sync ones named."""
+
+    synced: Count = 0
+    drifted: Count = 0
+    failed: Count = 0
+    pending: Count = 0
+    outOfSync: list[ObjectKeyIn] = Field(default_factory=list, max_length=MAX_CLUSTER_KEYS)
+
+
+class PoolIn(Strict):
+    """A worker pool: what the fleet repo wants and what the infrastructure provider observed."""
+
+    name: str = Field(max_length=MAX_NAME, pattern=LINE)
+    flavor: str = Field(default="", max_length=64, pattern=LINE)
+    zones: list[Annotated[str, Field(max_length=64, pattern=LINE)]] = Field(default_factory=list,
+                                                                             max_length=MAX_ZONES)
+    desired: Count = 0
+    observed: Count = 0
+    ready: Count = 0
+
+
+class ClusterIn(Strict):
+    """One customer cluster of the spoke, as the pass saw it (razee/agent/clusters.py)."""
+
+    name: str = Field(min_length=1, max_length=MAX_NAME, pattern=LINE)
+    master: MasterIn = Field(default_factory=MasterIn)
+    version: str = Field(default="", max_length=32, pattern=LINE)  # the kube version the fleet repo wants
+    observedVersion: str = Field(default="", max_length=32, pattern=LINE)  # the master's, as the provider saw it
+    pools: list[PoolIn] = Field(default_factory=list, max_length=MAX_POOLS)
+    pending: Count = 0  # infrastructure changes planned and not carried out by this pass
+    infrastructure: bool = False  # False: this pass did not look at infrastructure (pools say nothing)
+
+
+SourceText = Annotated[str | None, Field(max_length=MAX_SOURCE_FIELD, pattern=LINE)]
+
+
+class SourceIn(Strict):
+    """One expanded source (razee/objects.py SourceInfo): what runs where, never values or credentials."""
+
+    name: str = Field(min_length=1, max_length=MAX_SOURCE_FIELD, pattern=LINE)
+    kind: str = Field(min_length=1, max_length=MAX_KIND, pattern=LINE)
+    chart: SourceText = None
+    version: SourceText = None
+    digest: Annotated[str | None, Field(max_length=200, pattern=LINE)] = None
+    cluster: Annotated[str | None, Field(max_length=MAX_NAME, pattern=LINE)] = None
+
+
 _LINE = re.compile(LINE)
 _REVISION = re.compile(REVISION)
 _PROSE = re.compile(PROSE)
@@ -163,6 +227,8 @@ class ReportIn(Strict):
     rollout: dict[Key, Annotated[str, Field(max_length=MAX_ERROR, pattern=PROSE)]] = Field(
         default_factory=dict, max_length=8)  # the revision it waits for, and why
     checks: list[CheckIn] = Field(default_factory=list, max_length=MAX_CHECKS)  # of the revision in `source`
+    clusters: list[ClusterIn] | None = Field(default=None, max_length=MAX_CLUSTERS)  # None: the pass saw none
+    sources: list[SourceIn] = Field(default_factory=list, max_length=MAX_SOURCES)
 
     @field_validator("source")
     @classmethod
@@ -186,4 +252,10 @@ class ReportIn(Strict):
             if key in seen:
                 raise ValueError(f"object {o.kind} {o.namespace}/{o.name} appears twice in the report")
             seen.add(key)
+        names = [c.name for c in self.clusters or ()]
+        if len(set(names)) != len(names):
+            raise ValueError("a customer cluster appears twice in the report")
+        where = [(x.cluster or "", x.kind, x.name) for x in self.sources]
+        if len(set(where)) != len(where):
+            raise ValueError("a source appears twice for one cluster in the report")
         return self

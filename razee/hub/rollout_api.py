@@ -25,7 +25,7 @@ def rollout_router(store: Store, principal: Callable[[Request], Principal],
                 on_new_revision()
         # only a spoke's own agent is told (and recorded) to roll back: the answer is an instruction to it
         asking = spoke if spoke and who.role == "agent" and who.can_report_for(spoke) else None
-        return views.rollout_state(store, revision, record=who.role == "agent", spoke=asking)
+        return views.rollout_state(store, revision, record=who.role == "agent", spoke=asking).to_wire()
 
     @router.post("/pause")
     def pause(who: Who) -> dict[str, Any]:

@@ -9,7 +9,6 @@ current state no longer shows that a revision once completed everywhere.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -38,7 +37,7 @@ def status(store: Store, revision: str, reports: list[SpokeRollout], now: float)
     row = store.revision(revision)
     if row is None or row.declared is None:
         return Status(False, "halt", [], {}, [], "", False)
-    declared = json.loads(row.declared)
+    declared = row.declared
     waves = [Wave.model_validate(w) for w in declared["waves"]]
     members = {d["spoke"]: d["wave"] for d in declared["spokes"]}
     states = wave_states(revision, waves, members, reports, now, row.first_seen)

@@ -2,8 +2,29 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Float, Index, Integer, String, Text
+import json
+from typing import Any
+
+from sqlalchemy import Boolean, Dialect, Float, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class JSONText(TypeDecorator[Any]):
+    """A JSON document kept in a Text column: encoded and decoded here, once, instead of at every use.
+
+    Text (not the dialects' JSON types) keeps the columns as they were created, so no migration is needed, and
+    SQLite and PostgreSQL store the same bytes. Compact separators keep retention's byte accounting honest.
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else json.dumps(value, separators=(",", ":"))
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        return None if value is None else json.loads(value)
 
 
 class Base(DeclarativeBase):
@@ -52,7 +73,7 @@ class Report(Base):
     revision: Mapped[str] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text)
     size: Mapped[int] = mapped_column(Integer, default=0)  # bytes of body: retention is bounded in bytes too
-    summary: Mapped[str] = mapped_column(Text, default="{}")  # what list views show, so they never parse `body`
+    summary: Mapped[dict[str, Any]] = mapped_column(JSONText, default=dict)  # what list views show, never `body`
     __table_args__ = (Index("reports_spoke_received", "spoke", "received"),)
 
 
@@ -101,7 +122,7 @@ class Revision(Base):
     author: Mapped[str] = mapped_column(Text, default="")
     message: Mapped[str] = mapped_column(Text, default="")
     committed_at: Mapped[str] = mapped_column(String(64), default="")
-    declared: Mapped[str | None] = mapped_column(Text, nullable=True)
+    declared: Mapped[dict[str, Any] | None] = mapped_column(JSONText, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
@@ -185,3 +206,64 @@ class WebSession(Base):
     role: Mapped[str] = mapped_column(String(16))  # reader | admin, as the token was when it signed in
     created: Mapped[float] = mapped_column(Float)
     expires: Mapped[float] = mapped_column(Float, index=True)
+
+
+class ClusterState(Base):
+    """Per customer cluster, the latest of what its spoke reported and what the fleet repo declares of it.
+
+    Written only when it changed (razee/hub/clusterrows.py): `digest` is a hash of what the report said of it.
+    `spoke`/`region` are where it was reported, else where it is declared. The filters of the clusters view each
+    have an index ending in `name`, so a filtered page is an index range read in name order (keyset paging).
+    """
+
+    __tablename__ = "clusters"
+    name: Mapped[str] = mapped_column(String(253), primary_key=True)
+    spoke: Mapped[str] = mapped_column(String(64))
+    region: Mapped[str] = mapped_column(String(64))
+    declared: Mapped[bool] = mapped_column(Boolean, default=False)
+    declared_spoke: Mapped[str] = mapped_column(String(64), default="")
+    desired: Mapped[str] = mapped_column(Text, default="{}")  # JSON: the declared version and pools
+    state: Mapped[str] = mapped_column(String(16))  # razee.wire.CLUSTER_STATES
+    version: Mapped[str] = mapped_column(String(32), default="")  # the master's observed version, else desired
+    revision: Mapped[str] = mapped_column(String(64), default="")
+    synced: Mapped[int] = mapped_column(Integer, default=0)
+    drifted: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    workers_desired: Mapped[int] = mapped_column(Integer, default=0)
+    workers_observed: Mapped[int] = mapped_column(Integer, default=0)
+    pending: Mapped[int] = mapped_column(Integer, default=0)
+    detail: Mapped[str] = mapped_column(Text, default="{}")  # JSON: the reported cluster (pools, outOfSync)
+    digest: Mapped[str] = mapped_column(String(64), default="")  # of the reported part; "" never reported
+    changed: Mapped[float | None] = mapped_column(Float, nullable=True)  # the hub's clock, last reported change
+    __table_args__ = (Index("clusters_region_name", "region", "name"), Index("clusters_spoke_name", "spoke", "name"),
+                      Index("clusters_version_name", "version", "name"), Index("clusters_state_name", "state", "name"))
+
+
+class ClusterChange(Base):
+    """A change of a customer cluster as its reports showed it, with the revision its spoke ran (bounded per
+    cluster: the newest CLUSTER_CHANGES_KEPT stay)."""
+
+    __tablename__ = "cluster_changes"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    cluster: Mapped[str] = mapped_column(String(253))
+    at: Mapped[float] = mapped_column(Float)  # the hub's clock
+    spoke: Mapped[str] = mapped_column(String(64))
+    revision: Mapped[str] = mapped_column(String(64))
+    result: Mapped[str] = mapped_column(String(16))
+    what: Mapped[str] = mapped_column(Text)
+    __table_args__ = (Index("cluster_changes_cluster_seq", "cluster", "seq"),)
+
+
+class SourceState(Base):
+    """Each expanded source a spoke's latest report carries, per customer cluster ("" for the spoke's own)."""
+
+    __tablename__ = "sources"
+    spoke: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cluster: Mapped[str] = mapped_column(String(253), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(253), primary_key=True)
+    region: Mapped[str] = mapped_column(String(64))
+    chart: Mapped[str] = mapped_column(String(253), default="")
+    version: Mapped[str] = mapped_column(String(253), default="")
+    digest: Mapped[str] = mapped_column(String(200), default="")
+    __table_args__ = (Index("sources_chart_version", "chart", "version"), Index("sources_cluster", "cluster"))

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from razee.backoff import INGEST_RACE
-from razee.hub import locks, objectrows, rollout_store
+from razee.hub import clusterrows, locks, objectrows, rollout_store
 from razee.hub.locks import xact_lock
 from razee.hub.model import DRIFT_STATUSES, ReportIn
 from razee.hub.schema import Approval, ObjectState, Report, Revision, RolloutControl, SpokeState
@@ -136,8 +136,10 @@ class Store:
                        "drifted": statuses.count("drifted"), "missing": statuses.count("missing"),
                        "failed": statuses.count("failed"), "objects": len(report.objects),
                        "infrastructure": report.infrastructure}
+            if report.clusters is not None or report.sources:  # kept latest-only in their own tables
+                body = report.model_dump_json(by_alias=True, exclude={"clusters", "sources"})
             s.add(Report(id=report.id, spoke=report.spoke, received=now, result=report.result, revision=revision,
-                         body=body, size=len(body), summary=json.dumps(summary)))
+                         body=body, size=len(body), summary=summary))
             if revision and s.get(Revision, revision) is None:
                 # its place in the order only: a commit's author and message come from the fleet repo alone
                 # (record_revision), never from what an agent says the commit was (the report keeps that)
@@ -158,8 +160,10 @@ class Store:
                 wave=report.wave, applied_at=applied_at,
                 degraded=sum(1 for u in report.unhealthy if u.get("status") == "degraded")))
             rollout_store.record_report(s, report, revision, now)
-            if planned is not None:
+            if planned is not None:  # a rejected revision changed nothing: its clusters and sources neither
                 objectrows.write(s, report.spoke, planned, latest)
+                clusterrows.write_clusters(s, report, revision, now)
+                clusterrows.write_sources(s, report)
         return True
 
     def _retain(self, s: Session, spoke: str) -> None:
@@ -215,7 +219,7 @@ class Store:
                              .limit(page.limit).offset(page.offset)).all()
         items = []
         for report_id, received, result, revision, size, summary in rows:
-            doc = json.loads(summary or "{}")
+            doc = summary or {}
             items.append({"id": report_id, "received": received, "result": result, "revision": revision,
                           "bytes": size, "source": doc.get("source", {}), "counts": doc.get("counts", {}),
                           "error": doc.get("error") or None, "durations": doc.get("durations", {}),
@@ -285,7 +289,7 @@ class Store:
             row = s.get(Revision, revision) or self._add_revision(s, revision, time.time())
             row.author, row.message = info.get("author", "")[:200], info.get("message", "")[:200]
             row.committed_at = info.get("committedAt", "")[:64]
-            row.declared = json.dumps(declared) if declared is not None else None
+            row.declared = declared
             row.error = error[:2000] if error else None
 
     def revision(self, revision: str) -> Revision | None:

@@ -8,7 +8,6 @@ report's body.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -97,7 +96,7 @@ def _rollout(store: Store) -> tuple[str, str, bool]:
     if row is None or row.declared is None:
         # no declaration: the agents' own words ("waiting for REV: halted: ...") are all the hub has
         return revision, str(views.rollout(store, revision).get("halted", "")), False
-    declared = json.loads(row.declared)
+    declared = row.declared
     waves = [Wave.model_validate(w) for w in declared["waves"]]
     members = {d["spoke"]: d["wave"] for d in declared["spokes"]}
     reports = views._rollouts(store, revision)

@@ -8,11 +8,11 @@ it happened, from the spokes' history (razee/hub/history.py).
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from typing import Any
 
+from razee import wire
 from razee.fleet.model import Wave
 from razee.hub import history, rollout_safety, rollout_store
 from razee.hub.clock import calendar_now
@@ -30,7 +30,7 @@ def declared_fleet(store: Store) -> tuple[Revision | None, dict[str, Any] | None
     rows = store.revisions(1, declared_only=True)
     if not rows or rows[0].declared is None:
         return None, None
-    return rows[0], json.loads(rows[0].declared)
+    return rows[0], rows[0].declared
 
 
 def _state(sp: SpokeState | None, stale: bool) -> str:
@@ -116,7 +116,7 @@ def _rollouts(store: Store, revision: str) -> list[SpokeRollout]:
             for sp in store.spoke_rows()]
 
 
-def rollout_state(store: Store, revision: str, record: bool = True, spoke: str | None = None) -> dict[str, Any]:
+def rollout_state(store: Store, revision: str, record: bool = True, spoke: str | None = None) -> wire.RolloutState:
     """What an agent's rollout gate needs: every spoke's state, the hub's clock, and when the revision appeared.
 
     A question adds no revision row: revisions come from the fleet repo (or an agent's report of one it applied),
@@ -129,14 +129,13 @@ def rollout_state(store: Store, revision: str, record: bool = True, spoke: str |
     since = row.first_seen if row is not None else time.time()
     paused = store.paused_by()
     reports = _rollouts(store, revision)
-    return {"revision": revision, "paused": paused != "", "pausedBy": paused,
-            "approved": sorted(store.approvals(revision)), "now": time.time(), "clock": calendar_now(),
-            "since": since,
-            "spokes": [{"spoke": s.spoke, "wave": s.wave, "revision": s.revision, "result": s.result,
-                        "appliedAt": s.applied_at, "unhealthy": s.unhealthy, "degraded": s.degraded,
-                        "tried": s.tried, "triedResult": s.tried_result, "checkFailed": s.check_failed,
-                        "checksWaiting": s.checks_waiting} for s in reports],
-            **rollout_safety.answer(store, revision, spoke, reports, record)}
+    spokes = [wire.SpokeState(spoke=s.spoke, wave=s.wave, revision=s.revision, result=s.result, applied_at=s.applied_at,
+                         unhealthy=s.unhealthy, degraded=s.degraded, tried=s.tried, tried_result=s.tried_result,
+                         check_failed=s.check_failed, checks_waiting=s.checks_waiting) for s in reports]
+    return wire.RolloutState.model_validate({
+        "revision": revision, "paused": paused != "", "pausedBy": paused,
+        "approved": sorted(store.approvals(revision)), "now": time.time(), "clock": calendar_now(),
+        "since": since, "spokes": spokes, **rollout_safety.answer(store, revision, spoke, reports, record)})
 
 
 def default_revision(store: Store) -> str:
@@ -174,7 +173,7 @@ def rollout(store: Store, revision: str | None) -> dict[str, Any]:
         out.update(applied=sorted(applied), failed=sorted(failed), pending=sorted(pending), neverReported=[],
                    halted="" if later is not None else halted, skipped=[])
         return out
-    declared = json.loads(row.declared)
+    declared = row.declared
     waves = [Wave.model_validate(w) for w in declared["waves"]]
     members = {d["spoke"]: d["wave"] for d in declared["spokes"]}
     states = wave_states(revision, waves, members, reports, now, row.first_seen)
@@ -258,7 +257,7 @@ def approval_refused(store: Store, revision: str, wave: str) -> str | None:
     if row is None:
         return f"the hub knows no revision {revision} (nor one it is the only prefix of)"
     if row.declared is not None:
-        waves = [str(w["name"]) for w in json.loads(row.declared)["waves"]]
+        waves = [str(w["name"]) for w in row.declared["waves"]]
     else:
         waves = sorted({sp.wave for sp in store.spoke_rows() if sp.wave})
     if wave not in waves:

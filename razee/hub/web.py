@@ -96,8 +96,10 @@ def page(html: str) -> HTMLResponse:
 
 def add_web_routes(app: FastAPI, store: Store, settings: WebSettings | None = None) -> None:
     from razee.hub.web_auth import auth_router
+    from razee.hub.web_cluster_pages import cluster_pages_router
     from razee.hub.web_pages import pages_router
 
     ctx = WebContext(store, settings)
     app.include_router(auth_router(ctx))
     app.include_router(pages_router(ctx))
+    app.include_router(cluster_pages_router(ctx))

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from razee.infra.model import ActualCluster, DesiredCluster
+
 
 class InfraAction(StrEnum):
     CREATE_CLUSTER = "create-cluster"
@@ -58,6 +60,10 @@ class InfraPlan:
     provider: str
     changes: list[InfraChange] = field(default_factory=list)
     refused: str | None = None  # a mass deletion that was not allowed
+    desired: tuple[DesiredCluster, ...] = ()
+    """What the plan was made from: the clusters and pools the fleet repo wants (what reports compare with)."""
+    actual: tuple[ActualCluster, ...] = ()
+    """... and what the provider observed when the plan was made."""
 
     @property
     def has_changes(self) -> bool:

@@ -127,7 +127,7 @@ def plan_infra(owner: str, provider: str, desired: Sequence[DesiredCluster], act
                options: InfraOptions | None = None, token_prefix: str | None = None) -> InfraPlan:
     options = options or InfraOptions()
     prefix = token_prefix or secrets.token_hex(6)
-    plan = InfraPlan(owner, provider)
+    plan = InfraPlan(owner, provider, desired=tuple(desired), actual=tuple(actual))
     by_name = {a.name: a for a in actual}
     for d in sorted(desired, key=lambda c: c.name):
         a = by_name.get(d.name)

@@ -1,4 +1,4 @@
-"""Carrying out a plan: inventory first, then stages in order with bounded parallelism, pruning last.
+"""Carrying out a plan: inventory first, then the writes in order (razee.kube.sequence), pruning last.
 
 Nothing is applied when the plan has conflicts or errors, so a bad pass never half-applies. The one exception is
 an object another spoke declares and owns: it is held back (and claimed in this spoke's inventory, so the other
@@ -9,12 +9,10 @@ apply succeeded, in reverse stage order, and a prune is done only once the objec
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 
 from razee.errors import RazeeError
+from razee.kube.applyresult import ApplyResult
 from razee.kube.client import Kube
 from razee.kube.deletion import Deleted, Target, delete_owned, wait_gone
 from razee.kube.discovery import Discovery, Resource
@@ -22,30 +20,14 @@ from razee.kube.errors import Conflict, Unavailable
 from razee.kube.inventory import Inventory, encode_shards, write_inventory
 from razee.kube.objectmeta import owner_of
 from razee.kube.planstate import PlanOptions, PlanState
+from razee.kube.sequence import Writer, write_in_order
 from razee.kube.ssa import conflict_fields, hand_over, server_side_apply
 from razee.objects import ObjectKey
 from razee.plan.model import Action, Change, Plan
-from razee.plan.order import STAGE_NAMES, stage_of
 
-CRD_TIMEOUT = 60.0
+__all__ = ["ApplyResult", "PlanNotApplicable", "Progress", "apply_plan"]
 
 Progress = Callable[[Change, str | None], None]
-
-
-@dataclass
-class ApplyResult:
-    applied: list[ObjectKey] = field(default_factory=list)
-    pruned: list[ObjectKey] = field(default_factory=list)
-    failed: list[tuple[ObjectKey, str]] = field(default_factory=list)
-    held: list[tuple[ObjectKey, str]] = field(default_factory=list)  # owned by another spoke that declares it
-    terminating: list[tuple[ObjectKey, str]] = field(default_factory=list)  # deleted, not gone yet: why
-    released: list[ObjectKey] = field(default_factory=list)  # left this spoke's inventory, not deleted
-    requests: int = 0
-    uncertain: set[ObjectKey] = field(default_factory=set)  # a write that failed unanswered: it may have happened
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed
 
 
 class PlanNotApplicable(RazeeError):
@@ -90,7 +72,7 @@ def apply_plan(kube: Kube, discovery: Discovery, plan: Plan, state: PlanState, o
     def apply_one(change: Change) -> None:
         _apply_one(kube, change, resource, state, options, result, progress)
 
-    _apply_stages(kube, discovery, writes, apply_one, options.concurrency, result)
+    write_in_order(Writer(kube, discovery, state, options, result, apply_one, resource), plan.changes, writes)
     if result.failed:
         _forget_never_created(kube, inventory, claimed, templates, state, result)
         result.requests = kube.counter.total - start
@@ -107,31 +89,12 @@ def apply_plan(kube: Kube, discovery: Discovery, plan: Plan, state: PlanState, o
     return result
 
 
-def _apply_stages(kube: Kube, discovery: Discovery, writes: list[Change], apply_one: Callable[[Change], None],
-                  concurrency: int, result: ApplyResult) -> None:
-    """Stage by stage, side by side within a stage; a stage with a failure (or a CRD never Established) is the
-    last."""
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        for stage in range(len(STAGE_NAMES)):
-            batch = [c for c in writes if stage_of(c.key) == stage]
-            if not batch:
-                continue
-            list(pool.map(apply_one, batch))
-            if result.failed:
-                break
-            crds = [c for c in batch if c.key.kind == "CustomResourceDefinition"]
-            if crds:
-                _wait_established(kube, discovery, crds, result)
-                if result.failed:
-                    break
-
-
 def _apply_one(kube: Kube, change: Change, resource: Callable[[ObjectKey, str], Resource], state: PlanState,
                options: PlanOptions, result: ApplyResult, progress: Progress | None) -> None:
     """Write one object; every failure is recorded for that object, never raised mid-stage."""
     assert change.desired is not None
     try:
-        res = resource(change.key, state.desired_versions[change.key])
+        res = resource(change.key, state.desired_versions.get(change.key) or str(change.desired["apiVersion"]))
         if change.action == Action.RECREATE:
             _delete_for_recreate(kube, Target(change.key, res, state.live.objects[change.key]), options)
         if change.handover is not None:
@@ -215,22 +178,3 @@ def _delete_for_recreate(kube: Kube, target: Target, options: PlanOptions) -> No
         if stuck:
             raise RazeeError(f"cannot re-create: the old object is {stuck[target.key]} after "
                              f"{options.prune_timeout:.0f}s")
-
-
-def _wait_established(kube: Kube, discovery: Discovery, crds: list[Change], result: ApplyResult) -> None:
-    deadline = time.monotonic() + CRD_TIMEOUT
-    pending = {c.key.name: c for c in crds}
-    while pending and time.monotonic() < deadline:
-        for name in list(pending):
-            crd = kube.request("GET", "GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
-            conditions = (crd.get("status") or {}).get("conditions") or []
-            if any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions):
-                spec = crd["spec"]
-                for v in spec.get("versions", []):
-                    discovery.forget(f"{spec['group']}/{v['name']}")
-                del pending[name]
-        if pending:
-            time.sleep(0.2)
-    for name, change in pending.items():
-        result.failed.append((change.key, f"CRD {name} not Established after {CRD_TIMEOUT:.0f}s"))
-

@@ -16,7 +16,7 @@ from razee.kube.crdschema import check_custom_resource
 from razee.kube.desiredset import Desired, PendingCrds
 from razee.kube.fieldowners import SSA_ANNOTATION, handover_patch, if_not_present, ignored_pointers, without
 from razee.kube.live import LiveState
-from razee.kube.objectmeta import desired_hash, owner_of, terminating
+from razee.kube.objectmeta import desired_hash, helm_release, owner_of, terminating
 from razee.kube.ownership import Claims
 from razee.kube.removedapis import not_served
 from razee.objects import ObjectKey, Provenance
@@ -139,6 +139,20 @@ def _owned_elsewhere(d: Desired, current: dict[str, Any], facts: Facts) -> Plann
                    conflicts=(f"spoke {facts.target}: {d.manifest.source}", f"spoke {other}: {theirs}"))
 
 
+ADOPTED = "adopted from Helm release"
+"""How a plan's reason starts when razee takes over an object a `helm install` made (reports carry that reason)."""
+
+
+def _unmanaged(current: dict[str, Any]) -> str:
+    """Why razee writes an object it did not make: it adopts it in place (what Helm installed, say so)."""
+    release = helm_release(current) if not owner_of(current) else ""
+    if not release:
+        return "not yet managed by razee"
+    name = release.rpartition("/")[2]
+    return (f"{ADOPTED} {release}: razee takes its fields over in place (same object, never "
+            f"deleted and re-created); the release's record (Secrets sh.helm.release.v1.{name}.v*) is left alone")
+
+
 def _existing(d: Desired, current: dict[str, Any], facts: Facts) -> Planned:
     """An object that exists and is razee's to change: updated when the repo changed it, or it drifted."""
     obj = d.obj
@@ -155,7 +169,7 @@ def _existing(d: Desired, current: dict[str, Any], facts: Facts) -> Planned:
     if other and other != facts.target:
         reason = f"taken over from spoke {other}, which no longer declares it"
     elif live_hash != desired_hash(obj):
-        reason = "changed in the fleet repo" if live_hash else "not yet managed by razee"
+        reason = "changed in the fleet repo" if live_hash else _unmanaged(current)
     else:
         meta = current.get("metadata") or {}
         memo_key = (str(meta.get("uid")), str(meta.get("resourceVersion")), str(live_hash))

@@ -15,6 +15,7 @@ from typing import Any
 
 from razee.kube.fieldowners import ignored_pointers, without
 from razee.kube.inventory import INVENTORY_LABEL
+from razee.kube.objectmeta import CRD_OF_ANNOTATION
 from razee.kube.serverfields import drop_server_owned
 from razee.objects import Manifest
 from razee.plan.jsoncopy import copy_json
@@ -112,6 +113,9 @@ def prepare(manifest: Manifest, target: str) -> dict[str, Any]:
     quantities_as_strings(obj)
     meta = obj.setdefault("metadata", {})
     meta.setdefault("labels", {})[INVENTORY_LABEL] = target
+    origin = manifest.source.origin
+    if origin is not None and (origin.file or "").startswith("crds/") and obj.get("kind") == "CustomResourceDefinition":
+        meta.setdefault("annotations", {})[CRD_OF_ANNOTATION] = f"{origin.kind} {origin.name}"
     if obj.get("kind") == "Secret" and obj.get("apiVersion") == "v1" and obj.get("stringData"):
         # stringData never appears on the live object; applying `data` keeps ownership and comparison exact
         data = obj.setdefault("data", {})

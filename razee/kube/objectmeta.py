@@ -11,7 +11,12 @@ from razee.plan.view import HASH_ANNOTATION
 FORCE_ANNOTATION = "razee.io/force"
 """`true`: take fields back from the managers that changed them (drift, not a conflict of appliers)."""
 PRUNE_ANNOTATION = "razee.io/prune"
-"""`disabled`: never delete the object when it leaves the fleet repo."""
+"""`disabled`: never delete the object when it leaves the fleet repo; `enabled`: prune even a chart's CRD."""
+CRD_OF_ANNOTATION = "razee.io/crd-of"
+"""On a CRD from a chart's crds/ folder: the source it came from. Such CRDs are kept when they leave, as Helm and
+Fleet keep them: deleting a CRD deletes every custom resource of its kind."""
+HELM_RELEASE_ANNOTATION = "meta.helm.sh/release-name"
+HELM_NAMESPACE_ANNOTATION = "meta.helm.sh/release-namespace"
 RECREATE_ANNOTATION = "razee.io/recreate"
 """`true`: delete and create the object again when an immutable field changes."""
 
@@ -30,6 +35,27 @@ def wants_force(obj: dict[str, Any]) -> bool:
 def prune_disabled(obj: dict[str, Any]) -> bool:
     annotations = (obj.get("metadata") or {}).get("annotations") or {}
     return str(annotations.get(PRUNE_ANNOTATION, "")).lower() == "disabled"
+
+
+def prune_enabled(obj: dict[str, Any]) -> bool:
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    return str(annotations.get(PRUNE_ANNOTATION, "")).lower() == "enabled"
+
+
+def crd_of(obj: dict[str, Any]) -> str:
+    """The source whose crds/ folder an object came from ('' for any other object)."""
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    return str(annotations.get(CRD_OF_ANNOTATION) or "")
+
+
+def helm_release(obj: dict[str, Any]) -> str:
+    """`namespace/name` of the Helm release that installed a live object ('' when Helm did not)."""
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    name = annotations.get(HELM_RELEASE_ANNOTATION)
+    if not name:
+        return ""
+    namespace = annotations.get(HELM_NAMESPACE_ANNOTATION)
+    return f"{namespace}/{name}" if namespace else str(name)
 
 
 def wants_recreate(obj: dict[str, Any]) -> bool:

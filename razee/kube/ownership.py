@@ -19,7 +19,16 @@ from typing import Any
 
 from razee.kube.client import Kube
 from razee.kube.inventory import INVENTORY_NAMESPACE, Inventory, read_other_inventories
-from razee.kube.objectmeta import finalizers, owner_of, prune_disabled, terminating, uid_of
+from razee.kube.objectmeta import (
+    PRUNE_ANNOTATION,
+    crd_of,
+    finalizers,
+    owner_of,
+    prune_disabled,
+    prune_enabled,
+    terminating,
+    uid_of,
+)
 from razee.objects import ObjectKey, aliases
 from razee.plan.model import Action
 
@@ -84,6 +93,12 @@ def prune_verdict(key: ObjectKey, live: dict[str, Any], target: str, desired_key
                        release=True)
     if key.kind == "Namespace" and key.group == "" and key.name == INVENTORY_NAMESPACE:
         return Verdict(Action.KEEP, "left the fleet repo; never pruned: it holds razee's own state (inventories)")
+    source = crd_of(live)
+    if source and not prune_enabled(live):
+        return Verdict(Action.KEEP, f"left the fleet repo; kept: a CRD from the crds/ folder of {source}, which "
+                                    "razee never prunes, as Helm and Fleet never do (deleting a CRD deletes every "
+                                    f"custom resource of its kind); annotate it {PRUNE_ANNOTATION}: enabled to have "
+                                    "razee delete it", release=True)
     if prune_disabled(live):
         return Verdict(Action.KEEP, "left the fleet repo; pruning disabled by annotation", release=True)
     claimers = claims.claimed_by(key)

@@ -17,6 +17,7 @@ from razee.kube.crdchanges import check_crd_changes
 from razee.kube.desiredset import desired_objects
 from razee.kube.discovery import Discovery
 from razee.kube.dryrun import dry_runs, show_changes
+from razee.kube.hookplan import check_recreated, plan_hook, plan_hooks
 from razee.kube.inventory import INVENTORY_NAMESPACE, Inventory, read_inventory
 from razee.kube.live import LiveState, read_live
 from razee.kube.ownership import Claims
@@ -41,7 +42,10 @@ def plan_changes(kube: Kube, discovery: Discovery, manifests: Sequence[Manifest]
     inventory = _inventory(kube, discovery, options, warnings)
     live = _read_live(kube, discovery, [*{**inventory.entries, **versions}.items()], options.target, live_reader)
     claims = Claims(kube, options.target)
-    state = PlanState(live, inventory, versions, {k: d.manifest.source.template for k, d in desired.items()})
+    hooks = plan_hooks(kube, desired, live.objects, options.target)
+    managed = {k: v for k, v in versions.items() if k not in hooks.hooks}  # hooks are never in the inventory
+    state = PlanState(live, inventory, managed, {k: d.manifest.source.template for k, d in desired.items()},
+                      released={k for k in hooks.hooks if k in inventory.entries}, hooks=hooks)
     # razee-system too: the write-ahead inventory creates it before anything else is applied
     created = {INVENTORY_NAMESPACE, *(k.name for k in desired if k.kind == "Namespace" and k.group == "")}
     facts = Facts(live, options.target, claims, pending_crds, inventory.entries, created,
@@ -50,7 +54,8 @@ def plan_changes(kube: Kube, discovery: Discovery, manifests: Sequence[Manifest]
     to_preview: list[Change] = []
     seen: dict[MemoKey, list[str]] = {}
     for key, d in desired.items():
-        planned = classify(d, live.objects.get(key), facts)
+        planned = (plan_hook(d, live.objects.get(key), facts, hooks) if key in hooks.hooks
+                   else classify(d, live.objects.get(key), facts))
         change = planned.change(key, d.manifest.source)
         if planned.compared is not None:
             seen[planned.compared[0]] = planned.compared[1]
@@ -59,6 +64,7 @@ def plan_changes(kube: Kube, discovery: Discovery, manifests: Sequence[Manifest]
         changes.append(change)
 
     dry_runs(kube, live, to_preview, options.conflicts, options.concurrency)
+    check_recreated(kube, live, [c for c in changes if c.key in hooks.runs])
 
     plan = Plan(options.target, kube.server, changes, inventory_size=len(inventory.entries), warnings=warnings)
     plan_prunes(plan, state, desired, claims, options)

@@ -7,14 +7,32 @@ record exists, so ordinary passes never pay for it.
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from razee.kube.client import Kube
 from razee.kube.discovery import Discovery, Resource
-from razee.kube.errors import Forbidden, NotFound
+from razee.kube.errors import Forbidden, NotFound, Unavailable
+from razee.kube.hooks import hook_of
 from razee.kube.inventory import INVENTORY_LABEL, Inventory
 from razee.kube.live import list_all
 from razee.objects import ObjectKey
+
+STORAGE_SETTLE_S = 10.0
+"""How long a kind whose storage the apiserver is (re)initializing is asked again (a CRD created or changed a
+moment ago answers 503 "storage is (re)initializing" for a short while)."""
+
+
+def _list_settled(kube: Kube, res: Resource, target: str) -> list[Any]:
+    deadline = time.monotonic() + STORAGE_SETTLE_S
+    while True:
+        try:
+            return list_all(kube, res, None, f"{INVENTORY_LABEL}={target}")
+        except Unavailable as e:
+            if "(re)initializing" not in str(e) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.5)
 
 
 def rebuild_inventory(kube: Kube, discovery: Discovery, target: str, concurrency: int = 8) -> Inventory:
@@ -25,12 +43,12 @@ def rebuild_inventory(kube: Kube, discovery: Discovery, target: str, concurrency
 
     def labelled(res: Resource) -> list[tuple[str, ObjectKey]]:
         try:
-            items = list_all(kube, res, None, f"{INVENTORY_LABEL}={target}")
+            items = _list_settled(kube, res, target)
         except (NotFound, Forbidden):
             return []  # not served after all, or not readable with these credentials: nothing razee could own
         return [(str(i["metadata"].get("uid", "")),
                  ObjectKey(res.group, res.kind, i["metadata"].get("namespace") or "", i["metadata"]["name"]))
-                for i in items]
+                for i in items if hook_of(i) is None]  # Helm hooks are never in the inventory
 
     inv = Inventory(target, found=False)
     seen: set[str] = set()

@@ -55,6 +55,9 @@ class Change:
                              "document": self.source.document, "cluster": self.source.cluster}
             if self.source.item is not None:
                 out["source"]["item"] = self.source.item
+            if self.source.origin is not None:  # expanded from a source: which one, and the file inside it
+                o = self.source.origin
+                out["source"]["origin"] = {"kind": o.kind, "name": o.name, "file": o.file}
         if self.patch:
             out["patch"] = self.patch
         if self.drift:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
+
 from razee.objects import ObjectKey
 
 STAGES: tuple[tuple[str, frozenset[str]], ...] = (
@@ -27,3 +29,26 @@ def stage_of(key: ObjectKey) -> int:
         if key.kind in kinds and key.group in _BUILTIN_GROUPS:
             return i
     return CUSTOM_STAGE
+
+
+def source_waves(depends: Mapping[str, Collection[str]]) -> tuple[list[list[str]], list[str]]:
+    """Units (sources, and "" for the templates' own objects) in waves: each after every unit it depends on.
+
+    A unit without dependencies is in the first wave, with the templates' objects. Returns the waves and the
+    units caught in a cycle (`validate` refuses cycles; the engine then applies them last, in one wave, rather
+    than not at all).
+    """
+    waves: list[list[str]] = []
+    placed: set[str] = set()
+    left = dict(depends)
+    while left:
+        ready = sorted(u for u, deps in left.items() if all(d in placed or d not in depends for d in deps))
+        if not ready:
+            cycle = sorted(left)
+            waves.append(cycle)
+            return waves, cycle
+        waves.append(ready)
+        placed.update(ready)
+        for u in ready:
+            del left[u]
+    return waves, []

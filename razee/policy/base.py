@@ -23,7 +23,9 @@ class Violation:
     def finding(self) -> Finding:
         loc = self.manifest.source.location(self.field)
         cluster = f" (cluster {self.manifest.source.cluster})" if self.manifest.source.cluster else ""
-        return Finding(loc, f"[{self.rule}] {self.manifest.key}{cluster}: {self.message}")
+        origin = self.manifest.source.origin  # expanded from a source: the chain, template -> source -> its file
+        via = f" from {origin}" if origin is not None else ""
+        return Finding(loc, f"[{self.rule}] {self.manifest.key}{via}{cluster}: {self.message}")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from razee.errors import Finding, InputError
 from razee.fleet.fleet import Fleet, SpokeView
 from razee.fleet.loader import ParseCache, load_fleet
 from razee.fleet.model import Cluster
-from razee.objects import Manifest, ObjectKey
+from razee.objects import Manifest, ObjectKey, SpokeRender
 from razee.plan.view import json_patch, mask_secrets, unified_diff
 from razee.policy.gate import PolicyViolation, check_policies
 from razee.preview.fingerprint import TemplateSet, changed_templates, inputs_fingerprint
@@ -26,6 +26,7 @@ from razee.render.parallel import MIN_CLUSTERS, fork_map
 from razee.render.renderer import TEMPLATES_DIR, Renderer
 from razee.render.secrets import SecretStore, load_identities
 from razee.render.settings import RenderSettings
+from razee.sources.expand import ExpandEnv, SourceOptions, expand_render, has_sources, offline_capabilities
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Side:
     root: Path
     fleet: Fleet
     templates: TemplateSet
+    sources: SourceOptions = field(default_factory=SourceOptions)
 
     @classmethod
     def load(cls, label: str, root: Path, cache: ParseCache) -> Side:
@@ -60,8 +62,7 @@ def compare_revisions(old: Side, new: Side, spokes: Iterable[str] | None = None,
 
     def one(name: str) -> tuple[SpokePreview | None, list[Finding], InputError | None]:
         ov, nv = old_views.get(name), new_views.get(name)
-        either = nv or ov
-        if either is None:
+        if (either := nv or ov) is None:
             return None, [], None  # asked for a spoke neither revision has; the caller checks names
         region = either.region.name
         only: set[str] | None = None  # the templates whose output may differ; None: all of them
@@ -74,12 +75,13 @@ def compare_revisions(old: Side, new: Side, spokes: Iterable[str] | None = None,
             # The new side renders whole: the policy gate and the duplicate check see every object.
             after: tuple[Manifest, ...] = ()
             found: list[Finding] = []
+            notes: list[str] = []
             if nv is not None:
-                rendered = new_renderer.render_spoke(nv)
+                rendered = _expanded(new, nv, new_renderer.render_spoke(nv), notes)
                 after = rendered.manifests
                 found = check_policies(new.fleet, [rendered])
             old_side = old_renderer if only is None else old_renderer.subset(only)
-            before = old_side.render_spoke(ov).manifests if ov else ()
+            before = _expanded(old, ov, old_side.render_spoke(ov), []).manifests if ov else ()
             if only is not None:  # the other templates render the same objects at both revisions
                 shown = {f"{TEMPLATES_DIR}/{t}" for t in only}
                 after = tuple(m for m in after if m.source.template in shown)
@@ -87,7 +89,7 @@ def compare_revisions(old: Side, new: Side, spokes: Iterable[str] | None = None,
             return None, [], e
         sides = (old.label, new.label)
         sp = SpokePreview(name, region, rendered=True, objects=compare_manifests(before, after, sides),
-                          infra=compare_infra(ov, nv))
+                          infra=compare_infra(ov, nv), notes=notes)
         sp.status = "added" if ov is None else "removed" if nv is None else ("changed" if sp.changed else "unchanged")
         return sp, found, None
 
@@ -109,6 +111,16 @@ def compare_revisions(old: Side, new: Side, spokes: Iterable[str] | None = None,
         raise PolicyViolation(violations, f"revision {new.label} violates {len(violations)} policy rule(s); "
                                           "every agent would refuse it")
     return Preview(old.label, new.label, out)
+
+
+def _expanded(side: Side, view: SpokeView, render: SpokeRender, notes: list[str]) -> SpokeRender:
+    """The render with its sources expanded offline (the declared kube version; `lookup` sees nothing)."""
+    if not has_sources(render):
+        return render
+    env = ExpandEnv(offline_capabilities(side.fleet, view), None, side.sources)
+    expanded = expand_render(side.root, render, env)
+    notes.extend(n for n in expanded.notes if n not in notes)
+    return expanded.render
 
 
 def compare_manifests(before: Iterable[Manifest], after: Iterable[Manifest],

@@ -5,6 +5,8 @@ clusters scheduled onto it, and the templates. Templates could also read region-
 `region.clusters`) or pass `region` around whole; a static look at every template tells whether any does, and
 then the whole region counts as an input. Two revisions whose fingerprints match render byte-identical output.
 
+Sources (razee.sources) also read `charts/` and `kustomize/`: their files count as every template's input.
+
 Finer: each top-level template has a closure digest (its own text, every template it imports or includes, and the
 encrypted secrets). When a spoke's inputs other than the templates are the same at both revisions, a template
 whose closure is the same renders the same objects at both, so the preview need not render it at the old one.
@@ -24,6 +26,9 @@ from razee.render.renderer import TEMPLATES_DIR
 from razee.render.secrets import SECRETS_DIR
 
 REGION_FIELDS = frozenset({"name", "zones", "provider", "values"})
+SOURCE_DIRS = ("charts", "kustomize")
+"""The fleet repo's folders for the charts and kustomizations sources read (docs/sources.md): every template's
+inputs, as the secrets are. Sources reading files elsewhere are previewed correctly only with --full."""
 
 
 def _uses_region_wide(tree: nodes.Template) -> bool:
@@ -50,6 +55,9 @@ class TemplateSet:
         files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
         secrets = repo / SECRETS_DIR
         files += sorted(secrets.glob("*.age")) if secrets.is_dir() else []  # re-encrypted secrets change output
+        for folder in SOURCE_DIRS:  # charts and overlays sources read: an edit there changes what they expand to
+            base = repo / folder
+            files += sorted(p for p in base.rglob("*") if p.is_file()) if base.is_dir() else []
         file_digests: dict[str, str] = {}  # every file a template may load, by its name under templates/
         references: dict[str, set[str] | None] = {}  # template -> what it imports/includes; None: unknown
         shared = hashlib.sha256()  # what every template may read: the secrets

@@ -28,6 +28,8 @@ def preview_lines(preview: Preview, diffs: bool = True) -> list[Text]:
                     out.append(Text("      " + line, style=style or ""))
         for d in sp.infra:
             out.append(Text(f"  infra: cluster {d.cluster} {d.action}: {'; '.join(d.details)}", style="yellow"))
+        for note in sp.notes:
+            out.append(Text(f"  note: {note}", style="yellow"))
     out.append(Text(summary_line(preview), style="bold"))
     return out
 

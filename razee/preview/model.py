@@ -23,6 +23,9 @@ class ObjectChange:
         if self.source:
             out["source"] = {"template": self.source.template, "document": self.source.document,
                              "cluster": self.source.cluster}
+            if self.source.origin is not None:
+                o = self.source.origin
+                out["source"]["origin"] = {"kind": o.kind, "name": o.name, "file": o.file}
         if self.paths:
             out["paths"] = self.paths
         if self.diff:
@@ -48,14 +51,18 @@ class SpokePreview:
     objects: list[ObjectChange] = field(default_factory=list)
     infra: list[InfraDelta] = field(default_factory=list)
     status: str = "unchanged"  # unchanged | changed | added | removed
+    notes: list[str] = field(default_factory=list)  # what expanding sources offline wants said (razee.sources)
 
     @property
     def changed(self) -> bool:
         return bool(self.objects or self.infra) or self.status in ("added", "removed")
 
     def to_json(self) -> dict[str, Any]:
-        return {"spoke": self.spoke, "region": self.region, "status": self.status, "rendered": self.rendered,
-                "objects": [o.to_json() for o in self.objects], "infrastructure": [i.to_json() for i in self.infra]}
+        out = {"spoke": self.spoke, "region": self.region, "status": self.status, "rendered": self.rendered,
+               "objects": [o.to_json() for o in self.objects], "infrastructure": [i.to_json() for i in self.infra]}
+        if self.notes:
+            out["notes"] = list(self.notes)
+        return out
 
 
 @dataclass

@@ -8,13 +8,14 @@ from pathlib import Path
 from razee.errors import InputError, UsageError
 from razee.fleet.loader import ParseCache
 from razee.preview.compare import Side, compare_revisions
+from razee.preview.fingerprint import SOURCE_DIRS
 from razee.preview.model import Preview
 from razee.reconcile.load import Selection
 from razee.render.renderer import TEMPLATES_DIR
 from razee.render.settings import RenderSettings
 from razee.source.local import changed_paths, resolve_repo, revision_snapshot
 
-FLEET_DIRS = ("environments/", f"{TEMPLATES_DIR}/")
+FLEET_DIRS = ("environments/", f"{TEMPLATES_DIR}/", *(f"{d}/" for d in SOURCE_DIRS))
 
 
 def preview_revisions(repo: str | None, old_rev: str, new_rev: str | None, selection: Selection,

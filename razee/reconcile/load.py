@@ -13,14 +13,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from razee.errors import UsageError
-from razee.render.cache import EngineSettings, RenderCache, SpokeBundle, input_key
+from razee.render.cache import EngineSettings, ExpansionStamp, RenderCache, SpokeBundle, input_key
 from razee.render.settings import RenderSettings
 from razee.source.local import is_dirty, resolve_repo, revision_snapshot
 
 if TYPE_CHECKING:  # the fleet model, renderer and gate load pydantic and Jinja: imported when a render runs
     from razee.fleet.fleet import Fleet, SpokeView
     from razee.objects import SpokeRender
+    from razee.reconcile.expansion import LiveSpoke
     from razee.render.secrets import SecretStore
+    from razee.sources.expand import SourceOptions
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,10 @@ def fleet_tree(repo: str | None, rev: str | None, trusted_keys: Sequence[Path] |
 
 
 def render(root: Path, selection: Selection, policies: bool = True, for_apply: bool = False,
-           settings: RenderSettings | None = None) -> tuple[Fleet, list[SpokeRender]]:
-    """Load, render and (unless told not to) pass the policy gate; raises on any problem, returns nothing partial.
+           settings: RenderSettings | None = None,
+           sources: SourceOptions | None = None) -> tuple[Fleet, list[SpokeRender]]:
+    """Load, render, expand sources (offline: the fleet's declared kube version) and (unless told not to) pass
+    the policy gate; raises on any problem, returns nothing partial.
 
     `for_apply` demands the real secrets (`settings.age_identity`); otherwise encrypted values render as
     placeholders.
@@ -82,40 +86,56 @@ def render(root: Path, selection: Selection, policies: bool = True, for_apply: b
 
     settings = settings or RenderSettings()
     secrets = SecretStore(root, load_identities(settings.age_identity), require_identity=for_apply)
-    return _render_with(root, selection, secrets, policies, settings.processes)
+    fleet, results, _ = _render_with(root, selection, secrets, policies, settings.processes, None, sources)
+    return fleet, results
 
 
 def render_spoke(root: Path, spoke: str, cache: RenderCache | None = None, for_apply: bool = True,
-                 age_identity: str | None = None) -> SpokeBundle:
-    """One spoke rendered and gated, from `cache` when its inputs are unchanged (see razee.render.cache)."""
+                 age_identity: str | None = None, live: LiveSpoke | None = None,
+                 sources: SourceOptions | None = None) -> SpokeBundle:
+    """One spoke rendered, its sources expanded (with `live`'s capabilities, else offline) and gated, from
+    `cache` when its inputs are unchanged (see razee.render.cache and `fresh_expansion`)."""
     key = input_key(root, spoke, for_apply) if cache is not None else ""
     if cache is not None:
         hit = cache.get(key)
-        if hit is not None:
+        if hit is not None and (hit.stamp is None or _fresh_expansion(root, hit.stamp, live)):
             return hit
     from razee.fleet.model import parse_duration
     from razee.render.secrets import SecretStore, load_identities
 
     secrets = SecretStore(root, load_identities(age_identity), require_identity=for_apply)
-    fleet, results = _render_with(root, Selection(spoke=spoke), secrets)
+    fleet, results, stamps = _render_with(root, Selection(spoke=spoke), secrets, live=live, sources=sources)
     view = fleet.find_spoke(spoke)
     assert view is not None  # the selection refused an unknown spoke
-    engine = EngineSettings(fleet.spec.engine.conflicts, float(parse_duration(fleet.spec.engine.prune_timeout)))
+    spec = fleet.spec.engine
+    engine = EngineSettings(spec.conflicts, float(parse_duration(spec.prune_timeout)),
+                            float(parse_duration(spec.hook_timeout)))
     bundle = SpokeBundle(spoke, view.region.name, view.spoke.wave, results[0].manifests, engine,
-                         decrypted=secrets.decrypted, fleet=fleet)
+                         decrypted=secrets.decrypted, fleet=fleet, sources=results[0].sources, stamp=stamps[0])
     if cache is not None:
         cache.put(key, bundle)
     return bundle
 
 
 def _render_with(root: Path, selection: Selection, secrets: SecretStore, policies: bool = True,
-                 processes: int | None = None) -> tuple[Fleet, list[SpokeRender]]:
+                 processes: int | None = None, live: LiveSpoke | None = None, sources: SourceOptions | None = None,
+                 ) -> tuple[Fleet, list[SpokeRender], list[ExpansionStamp | None]]:
+    """Render, expand each spoke's sources, gate; with each spoke's expansion stamp for its cached bundle."""
     from razee.fleet.loader import load_fleet
     from razee.policy.gate import enforce_policies
+    from razee.reconcile.expansion import expand_renders
     from razee.render.renderer import render_spokes
+    from razee.sources.expand import SourceOptions
 
     fleet = load_fleet(root)
     results = render_spokes(root, fleet, selection.views(fleet), secrets, processes)
+    results, stamps = expand_renders(root, fleet, results, live, sources or SourceOptions(), secrets)
     if policies:
         enforce_policies(fleet, results)
-    return fleet, results
+    return fleet, results, stamps
+
+
+def _fresh_expansion(root: Path, stamp: ExpansionStamp, live: LiveSpoke | None) -> bool:
+    from razee.reconcile.expansion import fresh_expansion
+
+    return fresh_expansion(root, stamp, live)

@@ -20,10 +20,12 @@ from razee.kube.health import Health, health_of
 from razee.kube.planner import PlanOptions, PlanState, plan_changes
 from razee.kube.session import PassSession
 from razee.kube.wait import wait_healthy
-from razee.objects import Manifest, ObjectKey
+from razee.objects import Manifest, ObjectKey, SourceInfo
 from razee.plan.model import Plan
+from razee.reconcile.expansion import live_spoke
 from razee.reconcile.load import render_spoke
 from razee.render.cache import EngineSettings, RenderCache
+from razee.sources.expand import SourceOptions
 
 if TYPE_CHECKING:  # infrastructure (and the fleet model it reads) loads only for passes that include it
     from razee.fleet.fleet import Fleet, SpokeView
@@ -55,6 +57,8 @@ class PassOptions:
     (what an unattended agent uses). `razee apply` passes False unless told --force-conflicts."""
     age_identity: str | None = None
     """The age identity file that decrypts the fleet's secrets (the CLI's --age-identity, RAZEE_AGE_IDENTITY)."""
+    sources: SourceOptions = field(default_factory=SourceOptions)
+    """Where pulled charts are cached and the credentials repositories take (razee.sources.expand)."""
 
 
 @dataclass
@@ -97,6 +101,10 @@ class Pass:
     wave: str = ""
     kube: KubePass | None = None
     infra: InfraPass | None = None
+    sources: tuple[SourceInfo, ...] = ()
+    """Each source the spoke's templates declared, expanded (name, kind, chart, version, digest): for reports."""
+    notes: tuple[str, ...] = ()
+    """What the expansion wants said: a test hook dropped, a last good copy used while a repository is down."""
 
     @property
     def has_changes(self) -> bool:
@@ -107,9 +115,12 @@ class Pass:
         return bool((self.kube and self.kube.plan.has_errors) or (self.infra and self.infra.plan.refused))
 
     def to_json(self) -> dict[str, Any]:
-        return {"spoke": self.spoke,
-                "kubernetes": self.kube.plan.to_json() if self.kube else None,
-                "infrastructure": self.infra.plan.to_json() if self.infra else None}
+        out: dict[str, Any] = {"spoke": self.spoke,
+                               "kubernetes": self.kube.plan.to_json() if self.kube else None,
+                               "infrastructure": self.infra.plan.to_json() if self.infra else None}
+        if self.sources:
+            out["sources"] = [s.to_json() for s in self.sources]
+        return out
 
     def close(self) -> None:
         if self.kube:
@@ -118,19 +129,27 @@ class Pass:
             self.infra.provider.close()
 
 
-def plan_kube(manifests: tuple[Manifest, ...], target: Target, options: PassOptions,
-              engine: EngineSettings | None = None, session: PassSession | None = None) -> KubePass:
-    """`engine`: the fleet's `engine` settings (what to do with conflicts, how long a prune waits)."""
-    engine = engine or EngineSettings()
-    takeover = engine.takes_over if options.take_over_conflicts is None else options.take_over_conflicts
+def connect(target: Target, options: PassOptions, session: PassSession | None = None) -> Kube:
+    """The pass's connection to the spoke: the agent's open one, else a new one (closed by the KubePass)."""
     kube = session.pass_kube() if session is not None else None  # the agent's loop: its connection stays open
     if kube is None:
         kube = Kube(load_api_client(target.kubeconfig, target.context, pool_size=max(options.concurrency, 4)))
+    return kube
+
+
+def plan_kube(manifests: tuple[Manifest, ...], target: Target, options: PassOptions,
+              engine: EngineSettings | None = None, session: PassSession | None = None,
+              kube: Kube | None = None) -> KubePass:
+    """`engine`: the fleet's `engine` settings (what to do with conflicts, how long a prune waits); `kube`: a
+    connection `connect` opened already (it is closed with the KubePass)."""
+    engine = engine or EngineSettings()
+    takeover = engine.takes_over if options.take_over_conflicts is None else options.take_over_conflicts
+    kube = kube or connect(target, options, session)
     try:
         discovery = session.discovery(kube) if session is not None else Discovery(kube)
         plan_options = PlanOptions(target.spoke, prune=options.prune, allow_mass_prune=options.allow_mass_prune,
                                    concurrency=options.concurrency, conflicts="takeover" if takeover else "refuse",
-                                   prune_timeout=engine.prune_timeout)
+                                   prune_timeout=engine.prune_timeout, hook_timeout=engine.hook_timeout)
         with paused_gc():  # LIST answers are large acyclic graphs; see razee.gcpause
             plan, state = plan_changes(kube, discovery, manifests, plan_options,
                                        session.memo if session is not None else None,
@@ -162,15 +181,30 @@ def plan_infrastructure(view: SpokeView, provider_name: str, target: Target, opt
 
 def plan_spoke(root: Path, target: Target, options: PassOptions | None = None,
                cache: RenderCache | None = None, session: PassSession | None = None) -> Pass:
-    """Render (or take from `cache`) and plan one spoke's pass; nothing is applied."""
+    """Render (or take from `cache`), expand sources and plan one spoke's pass; nothing is applied.
+
+    With Kubernetes in the pass, the spoke's server is reached first: sources render with its capabilities.
+    """
     options = options or PassOptions()
     if not target.spoke:
         raise UsageError("name the spoke to reconcile with --spoke")
-    bundle = render_spoke(root, target.spoke, cache, age_identity=options.age_identity)
-    run = Pass(target.spoke, bundle.region, bundle.wave)
+    kube = connect(target, options, session) if options.kube else None
+    before = kube.counter.total if kube is not None else 0
     try:
-        if options.kube:
-            run.kube = plan_kube(bundle.manifests, target, options, bundle.engine, session)
+        live = live_spoke(kube, target.kubeconfig, target.context) if kube is not None else None
+        bundle = render_spoke(root, target.spoke, cache, age_identity=options.age_identity, live=live,
+                              sources=options.sources)
+    except BaseException:
+        if kube is not None:
+            kube.close()
+        raise
+    run = Pass(target.spoke, bundle.region, bundle.wave, sources=bundle.sources,
+               notes=bundle.stamp.notes if bundle.stamp else ())
+    try:
+        if kube is not None:
+            reads = kube.counter.total - before  # the sources' capabilities, read live: the pass's requests too
+            run.kube = plan_kube(bundle.manifests, target, options, bundle.engine, session, kube)
+            run.kube.plan.requests += reads
         if options.infra:
             fleet = bundle.fleet
             if fleet is None:  # a render from the disk cache: infrastructure needs the fleet itself

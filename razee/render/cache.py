@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from razee.objects import Manifest, Provenance
+from razee.objects import Manifest, Origin, Provenance, SourceInfo
 
-FORMAT = 2
+FORMAT = 3
 """Version of the cached JSON; an entry of another version is a miss."""
 INPUT_DIRS = ("environments", "templates")
 """The fleet repo's folders a render reads: the key hashes every file under them."""
@@ -42,17 +42,40 @@ class EngineSettings:
     """`takeover` or `refuse`: what an unattended pass does with fields another apply manager owns."""
     prune_timeout: float = 60.0
     """Seconds a prune waits for a deleted object to be gone."""
+    hook_timeout: float = 300.0
+    """Seconds a Helm hook, or a source's dependencies, may take to complete or become healthy."""
 
     @property
     def takes_over(self) -> bool:
         return self.conflicts == "takeover"
 
     def to_json(self) -> dict[str, Any]:
-        return {"conflicts": self.conflicts, "pruneTimeout": self.prune_timeout}
+        return {"conflicts": self.conflicts, "pruneTimeout": self.prune_timeout, "hookTimeout": self.hook_timeout}
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> EngineSettings:
-        return cls(str(doc["conflicts"]), float(doc["pruneTimeout"]))
+        return cls(str(doc["conflicts"]), float(doc["pruneTimeout"]), float(doc.get("hookTimeout", 300.0)))
+
+
+@dataclass(frozen=True)
+class ExpansionStamp:
+    """What a spoke's expanded sources depended on besides environments/ and templates/ (which the key hashes):
+    the fleet repo's folders they read and, when expanded live, the spoke's capabilities. A cached bundle with a
+    stamp is used only while the stamp still holds (razee.reconcile.expansion.fresh_expansion)."""
+
+    key: str  # razee.sources.expand.expansion_key
+    live: bool  # expanded with the spoke's own capabilities; False: offline, the fleet's declared kube version
+    inputs: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"key": self.key, "live": self.live, "inputs": list(self.inputs), "notes": list(self.notes)}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any] | None) -> ExpansionStamp | None:
+        if doc is None:
+            return None
+        return cls(str(doc["key"]), bool(doc["live"]), tuple(doc["inputs"]), tuple(doc["notes"]))
 
 
 @dataclass(frozen=True)
@@ -66,19 +89,37 @@ class SpokeBundle:
     engine: EngineSettings = field(default_factory=EngineSettings)
     decrypted: bool = False  # rendered with real secret values: never written to disk
     fleet: Any = field(default=None, compare=False, repr=False)  # the loaded fleet, kept in memory only
+    sources: tuple[SourceInfo, ...] = ()  # the sources its templates declared, expanded (razee.sources)
+    stamp: ExpansionStamp | None = None  # None: no sources, nothing beyond the key to check
 
     def to_json(self) -> dict[str, Any]:
         return {"format": FORMAT, "spoke": self.spoke, "region": self.region, "wave": self.wave,
-                "engine": self.engine.to_json(),
-                "manifests": [{"obj": m.obj, "source": [m.source.template, m.source.document, m.source.line,
-                                                        m.source.cluster, m.source.item]} for m in self.manifests]}
+                "engine": self.engine.to_json(), "sources": [s.to_json() for s in self.sources],
+                "stamp": self.stamp.to_json() if self.stamp else None,
+                "manifests": [{"obj": m.obj, "source": _provenance_json(m.source)} for m in self.manifests]}
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> SpokeBundle:
         if doc.get("format") != FORMAT:
             raise ValueError("another cache format")
-        manifests = tuple(Manifest(m["obj"], Provenance(*m["source"])) for m in doc["manifests"])
-        return cls(doc["spoke"], doc["region"], doc["wave"], manifests, EngineSettings.from_json(doc["engine"]))
+        manifests = tuple(Manifest(m["obj"], _provenance(m["source"])) for m in doc["manifests"])
+        sources = tuple(SourceInfo(s["name"], s["kind"], s["chart"], s["version"], s["digest"], s["cluster"])
+                        for s in doc["sources"])
+        return cls(doc["spoke"], doc["region"], doc["wave"], manifests, EngineSettings.from_json(doc["engine"]),
+                   sources=sources, stamp=ExpansionStamp.from_json(doc["stamp"]))
+
+
+def _provenance_json(p: Provenance) -> list[Any]:
+    origin = p.origin
+    return [p.template, p.document, p.line, p.cluster, p.item,
+            [origin.kind, origin.name, origin.file, list(origin.depends_on)] if origin else None]
+
+
+def _provenance(doc: list[Any]) -> Provenance:
+    origin = doc[5]
+    template, document, line, cluster, item = doc[:5]
+    return Provenance(template, document, line, cluster, item,
+                      Origin(origin[0], origin[1], origin[2], tuple(origin[3])) if origin else None)
 
 
 class RenderCache(Protocol):

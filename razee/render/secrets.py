@@ -136,6 +136,10 @@ class _placeholders(dict[str, Any]):
         return str(self[key])
 
 
+EXPANSION_API_VERSION = "razee.io/v1"
+"""Sources' apiVersion (razee.sources.expander.API_VERSION): a chart's values may carry a secret to a Secret."""
+
+
 def find_leaks(manifests: Any, store: SecretStore) -> list[Finding]:
     """Secret plaintext that a template copied into an object other than a Secret (never quoting the value)."""
     if not store.plaintexts:
@@ -143,6 +147,8 @@ def find_leaks(manifests: Any, store: SecretStore) -> list[Finding]:
     findings: list[Finding] = []
     for m in manifests:
         if m.kind == "Secret" and m.api_version == "v1":
+            continue
+        if m.api_version == EXPANSION_API_VERSION:  # a source, never sent: what it expands to is checked instead
             continue
         for value, origin in store.plaintexts.items():
             if _contains(m.obj, value):

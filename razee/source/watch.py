@@ -38,7 +38,7 @@ class Watcher:
 def watch_folder(root: Path, wake: threading.Event) -> Watcher:
     observer = Observer()
     handler = _Handler(wake)
-    for part in ("environments", "templates"):
+    for part in ("environments", "templates", "charts", "kustomize"):  # as razee.agent.source.FLEET_PARTS
         if (root / part).is_dir():
             observer.schedule(handler, str(root / part), recursive=True)
     observer.start()

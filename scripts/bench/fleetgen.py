@@ -26,6 +26,9 @@ def generate(dest: Path, source: Path, spokes_per_region: int = 10, clusters_per
     if dest.exists():
         shutil.rmtree(dest)
     shutil.copytree(source / "templates", dest / "templates")
+    for folder in ("charts", "kustomize"):  # the charts and kustomizations the templates' sources read
+        if (source / folder).is_dir():
+            shutil.copytree(source / folder, dest / folder)
     (dest / "environments" / "regions").mkdir(parents=True)
     fleet = yaml.safe_load((source / "environments" / "fleet.yaml").read_text())
     (dest / "environments" / "fleet.yaml").write_text(yaml.safe_dump(fleet, sort_keys=False))

@@ -46,7 +46,7 @@ def best(n: int, cmd: list[str], ok: tuple[int, ...] = (0,), env: dict[str, str]
 
 
 def fleet_copy(dest: Path, extra_clusters: int) -> Path:
-    for part in ("environments", "templates"):
+    for part in ("environments", "templates", "charts", "kustomize"):  # what sources read too
         shutil.copytree(REPO / part, dest / part)
     region_file = dest / "environments" / "regions" / "au-syd.yaml"
     region = yaml.safe_load(region_file.read_text())

@@ -29,7 +29,7 @@ ACTOR = git.Actor("Grace Hopper", "grace@example.com")
 
 def example_fleet(root: Path) -> str:
     """The built-in example fleet in a git repo, its main wave needing approval."""
-    for part in ("environments", "templates"):
+    for part in ("environments", "templates", "charts", "kustomize"):  # what sources read too
         shutil.copytree(REPO / part, root / part)
     spec = yaml.safe_load((root / "environments" / "fleet.yaml").read_text())
     spec["rollout"]["waves"][0]["bakeTime"] = "0s"

@@ -6,11 +6,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from razee.fleet.loader import load_fleet
 from razee.kube.client import Kube, load_api_client
 from razee.kube.discovery import Discovery, Resource, UnknownKind
 from razee.kube.ssa import server_side_apply
-from razee.render.renderer import render_spokes
+from razee.reconcile.load import Selection, render
 from razee.source.local import BUILTIN_FLEET
 from tests.conftest import run_razee
 
@@ -19,9 +18,13 @@ def test_every_rendered_object_of_every_spoke_is_accepted(cluster_factory: Calla
     kube = Kube(load_api_client(cluster_factory("example-dryrun"), None))
     try:
         discovery = Discovery(kube)
-        fleet = load_fleet(BUILTIN_FLEET)
-        manifests = [m for r in render_spokes(BUILTIN_FLEET, fleet, fleet.spokes()) for m in r.manifests]
+        _, renders = render(BUILTIN_FLEET, Selection())  # sources expanded (the chart), through the policy gate
+        manifests = [m for r in renders for m in r.manifests]
         assert len(manifests) > 500
+        from_chart = [m for m in manifests if m.source.origin is not None]
+        assert {m.kind for m in from_chart} >= {"Deployment", "Service", "ServiceAccount"}
+        assert all({s.name for s in r.sources} == {"armada-metrics", "armada-dashboards"} for r in renders)
+        assert any(m.source.origin and m.source.origin.kind == "Kustomization" for m in from_chart)
         first = [m for m in manifests if m.kind in ("Namespace", "CustomResourceDefinition")]
         for m in first:  # namespaces and CRDs for real, so namespaced objects and custom resources can be checked
             res = discovery.resource(m.api_version, m.kind)

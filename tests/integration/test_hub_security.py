@@ -79,7 +79,7 @@ def test_an_upgrade_keeps_the_data(tmp_path: Path) -> None:
     spokes = views.spokes(store, Page())["items"]
     assert [(s["spoke"], s["revision"], s["objects"]) for s in spokes] == [("old-spoke", "rev", 5)]
     assert store.history("old-spoke", Page())["items"][0]["id"] == "r"
-    assert views.rollout_state(store, "rev")["spokes"][0]["wave"] == ""  # new column, defaulted
+    assert views.rollout_state(store, "rev").spokes[0].wave == ""  # new column, defaulted
     assert store.history("old-spoke", Page())["items"][0]["bytes"] == 2  # sized by the migration
     with sqlite3.connect(db) as conn:
         head = ScriptDirectory(str(MIGRATIONS)).get_current_head()

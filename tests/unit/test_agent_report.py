@@ -47,6 +47,16 @@ def test_every_action_has_a_status_and_a_missing_object_is_drift() -> None:
                                                                         "manager": "kubectl-edit"}
 
 
+def test_an_object_adopted_from_a_helm_release_says_so_in_the_report() -> None:
+    reason = ("adopted from Helm release apps/web: razee takes its fields over in place (same object, never deleted "
+              "and re-created); the release's record (Secrets sh.helm.release.v1.web.v*) is left alone")
+    changes = [Change(key("web"), Action.UPDATE, reason), Change(key("mine"), Action.UPDATE, "changed in the repo")]
+    objects = describe_objects(run_of(changes), ApplyResult(applied=[c.key for c in changes]), drift_only=False)
+    by_name = {o["name"]: o for o in objects}
+    assert by_name["web"]["status"] == "updated" and by_name["web"]["message"].startswith("adopted from Helm release")
+    assert "message" not in by_name["mine"]
+
+
 def test_a_report_is_trimmed_to_what_the_hub_accepts() -> None:
     huge = Change(key("huge"), Action.UPDATE, "drift", drift=[f"/data/{'k' * 2000}{i}" for i in range(500)])
     outcome = PassReport(PassOutcome.DRIFTED, "spoke-a", "us-south", "agent-0", source={"revision": "r" * 40},

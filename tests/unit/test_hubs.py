@@ -15,7 +15,7 @@ import pytest
 from razee.agent.delivery import Delivery
 from razee.agent.outbox import Outbox
 from razee.errors import UsageError
-from razee.hubs import parse_hubs
+from razee.hubclient import parse_hubs
 
 
 def test_hub_lists_are_parsed_in_order_and_bad_entries_named_without_credentials() -> None:

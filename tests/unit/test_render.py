@@ -185,7 +185,7 @@ def test_example_fleet_labels_namespaces_for_pod_security_admission_at_the_fleet
 
     from tests.conftest import REPO
 
-    for part in ("environments", "templates"):
+    for part in ("environments", "templates", "charts", "kustomize"):  # what sources read too
         shutil.copytree(REPO / part, tmp_path / part)
     fleet_file = tmp_path / "environments" / "fleet.yaml"
     spec = yaml.safe_load(fleet_file.read_text())

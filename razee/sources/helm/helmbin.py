@@ -6,16 +6,18 @@ import os
 import shutil
 from pathlib import Path
 
-from razee.errors import UsageError
+from razee.errors import ServiceError
 
 HELM_ENV = "RAZEE_HELM"
 """Names the helm binary to use; otherwise the first `helm` on PATH (the image ships /usr/local/bin/helm)."""
 
 
 def helm_path() -> str:
+    """The helm binary. Missing, it is the machine's problem, not the revision's: a service error, so an agent
+    keeps enforcing its last good revision (and asks again next pass) instead of rejecting a good one."""
     found = os.environ.get(HELM_ENV) or shutil.which("helm")
     if not found:
-        raise UsageError(f"HelmChart sources need the helm binary: put helm on PATH or name it in ${HELM_ENV}")
+        raise ServiceError(f"HelmChart sources need the helm binary: put helm on PATH or name it in ${HELM_ENV}")
     return found
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from razee.errors import Finding, InputError
 from razee.objects import Manifest
+from razee.sources.specread import read_spec
 
 
 class HelmSpec(BaseModel):
@@ -45,14 +45,4 @@ class HelmSpec(BaseModel):
 
 def parse_spec(decl: Manifest) -> HelmSpec:
     """The declaration's spec, or an InputError naming the declaring template's file, line and field."""
-    spec = decl.obj.get("spec")
-    if not isinstance(spec, dict):
-        raise InputError([Finding(decl.source.location("spec"), "HelmChart needs a spec mapping")])
-    try:
-        return HelmSpec.model_validate(spec)
-    except ValidationError as e:
-        findings = []
-        for err in e.errors():
-            path = ".".join(str(p) for p in ("spec", *err["loc"]))
-            findings.append(Finding(decl.source.location(path), f"HelmChart {decl.name}: {err['msg']}"))
-        raise InputError(findings) from None
+    return read_spec(decl, HelmSpec)
