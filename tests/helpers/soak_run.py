@@ -7,6 +7,7 @@ the spokes and objects it is about, which scripts/soak turns into a non-zero exi
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -89,6 +90,8 @@ class Soak:
         t = time.monotonic()
         self.say(f"{len(self.spokes)} clusters (kube-apiserver, controller-manager, scheduler, kwok each; one etcd)")
         kubeconfigs = self.clusters_env.start(self.spokes)
+        # helm and kustomize of the tested versions, for the fleet's sources (agents and `razee render` expand them)
+        os.environ["PATH"] = f"{self.clusters_env.tool_path()}:{os.environ.get('PATH', '')}"
         self.clusters = {s: Cluster(s, kc) for s, kc in kubeconfigs.items()}
         self.event("clusters started", time.monotonic() - t)
         self.say("PostgreSQL, Prometheus (scraping an exporter the soak sets) and the fleet repo")
