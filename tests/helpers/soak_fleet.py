@@ -91,8 +91,9 @@ class SoakFleet:
         self.marker = 0
         shutil.rmtree(root, ignore_errors=True)
         root.mkdir(parents=True)
-        for part in ("environments", "templates"):
-            shutil.copytree(REPO / part, root / part)
+        for part in ("environments", "templates", "charts", "kustomize"):  # what the fleet's sources read too
+            if (REPO / part).is_dir():
+                shutil.copytree(REPO / part, root / part)
         (root / "templates" / "spoke" / "soak-marker.yaml.j2").write_text(MARKER_TEMPLATE)
 
         def settings(spec: dict[str, Any]) -> None:
