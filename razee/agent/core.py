@@ -205,7 +205,12 @@ class _Pace:
         return time.monotonic() - self.last_full >= self.interval
 
     def passed(self, outcome: PassReport, check_due: float | None) -> None:
-        self.last_seen = outcome.source.get("revision")
+        # A spoke the rollout gate holds looks again at the next poll: its wave may take the revision any moment
+        # (an earlier wave applied it, or finished baking). Remembering the waited-for revision as seen would hold
+        # a spoke with nothing applied yet (its report names that revision) for a whole interval; a spoke holding
+        # an older revision (its report names that one) already looked again at every poll.
+        waiting = outcome.result == PassOutcome.WAITING
+        self.last_seen = None if waiting else outcome.source.get("revision")
         self.last_full = time.monotonic()
         self.interval = self.base * random.uniform(0.9, 1.1)  # spread passes of many agents
         failed = outcome.result == PassOutcome.FAILED

@@ -128,7 +128,14 @@ class PassRunner:
             report.result = PassOutcome.WAITING
 
     def _run_checks(self, s: AgentSettings, revision: str, report: PassReport) -> None:
-        """The wave's metric checks, reported with the pass; a failure wakes the loop to ask the hub at once."""
+        """The wave's metric checks, reported with the pass; a failure wakes the loop to ask the hub at once.
+
+        A revision whose rollout completed passed its checks: they are not run again when the spoke returns to it
+        (a rollback, or a restarted agent, whose checks start afresh). Otherwise a canary rolled back because its
+        metrics went bad failed the good revision too, with the same bad metrics, which halted it (found by the
+        fleet soak, issue 28)."""
+        if revision in self.source.state.completed:
+            return
         fleet = self.source.fleet_at(revision)
         view = fleet.find_spoke(s.spoke)
         if view is None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from razee.fleet.model import Wave, parse_duration
 from razee.fleet.windows import WindowSpec, window_reason
@@ -91,7 +91,7 @@ def wave_states(revision: str, waves: Sequence[Wave], declared: Mapping[str, str
     `started` is when the revision became known (the hub's clock): the first wave's progress deadline counts from
     it; a later wave's counts from when the wave before it finished (applied, healthy, baked).
     """
-    known = {s.spoke: s for s in spokes}
+    known = {s.spoke: _as_enforced(s) for s in spokes}
     out: list[WaveState] = []
     eligible = started
     for wave in waves:
@@ -206,6 +206,17 @@ def _window_hold(revision: str, wave: str, declared: Mapping[str, str], spokes: 
     reason = window_reason(windows.windows, windows.clock)
     where = f" in {windows.label}" if windows.label else ""
     return f"wave {wave}{where} waits for a maintenance window: {reason}" if reason else ""
+
+
+def _as_enforced(s: SpokeRollout) -> SpokeRollout:
+    """A spoke that refused a newer revision reports `rejected` under the revision it keeps enforcing, the last good
+    one, which it applied (`applied_at`). That refusal is the newer revision's failure, not this one's: for the
+    revision it enforces, the spoke is as its pass found it (counting it failed halted a good, completed revision
+    whenever a bad commit arrived, and onFailure: rollback then sent the spoke back to an older one). A spoke that
+    never applied anything reports `rejected` under the refused revision itself, which stays a failure."""
+    if s.result == PassOutcome.REJECTED and s.applied_at is not None:
+        return replace(s, result=PassOutcome.IN_SYNC)
+    return s
 
 
 def _done(s: SpokeRollout, revision: str) -> bool:
