@@ -9,16 +9,19 @@ metric check on the loopback Prometheus (so one step can fail it) and `onFailure
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from razee.kube.client import Kube, load_api_client
+from razee.reconcile.expansion import live_spoke
+from razee.reconcile.load import fleet_tree, render_spoke
+from razee.sources.expand import SourceOptions
 
 REPO = Path(__file__).resolve().parents[2]
 CHECK_QUERY = 'max(http_error_ratio{spoke="{{ spoke.name }}"})'
@@ -141,23 +144,22 @@ class SoakFleet:
     def revision(self) -> str:
         return self._git("rev-parse", "HEAD")
 
-    def expected(self, revision: str) -> dict[str, Expected]:
-        """Every spoke's objects at `revision`, from `razee render` of the whole fleet (one process)."""
-        proc = subprocess.run([sys.executable, "-m", "razee", "render", "--repo", str(self.root), "--rev", revision,
-                               "-o", "json"], capture_output=True, text=True, cwd=self.root)
-        if proc.returncode != 0:
-            raise RuntimeError(f"razee render --rev {revision[:12]} failed: {proc.stderr[-2000:]}")
+    def expected(self, revision: str, kubeconfigs: dict[str, str]) -> dict[str, Expected]:
+        """Every spoke's objects at `revision`, rendered as its agent renders them: charts with the capabilities of
+        the spoke's own server (a chart may render more where the server serves more; offline, `razee render` takes
+        the declared kube version's), each spoke read through its kubeconfig."""
         out: dict[str, Expected] = {}
-        for spoke in json.loads(proc.stdout)["spokes"]:
-            exp = Expected(spoke["spoke"], spoke["region"])
-            for item in spoke["objects"]:
-                obj = item["object"]
-                key = key_of(obj)
-                exp.objects[key] = str(obj["apiVersion"])
-                if key.group == "" and key.kind == "ConfigMap":
-                    exp.configmaps[key] = {k: str(v) for k, v in (obj.get("data") or {}).items()}
-            out[exp.spoke] = exp
+        with fleet_tree(str(self.root), revision) as tree:
+            for spoke, kubeconfig in kubeconfigs.items():
+                kube = Kube(load_api_client(kubeconfig, None))
+                try:
+                    bundle = render_spoke(tree, spoke, for_apply=False, live=live_spoke(kube, kubeconfig),
+                                          sources=SourceOptions(self.root.parent / "soak-sources"))
+                finally:
+                    kube.close()
+                out[spoke] = _expected(spoke, bundle.region, [m.obj for m in bundle.manifests])
         return out
+
 
     def spokes(self) -> dict[str, str]:
         """Spoke -> wave, as the working tree declares them."""
@@ -166,3 +168,13 @@ class SoakFleet:
             for spoke in yaml.safe_load(region.read_text()).get("spokes") or []:
                 waves[spoke["name"]] = spoke["wave"]
         return waves
+
+
+def _expected(spoke: str, region: str, objects: list[dict[str, Any]]) -> Expected:
+    exp = Expected(spoke, region)
+    for obj in objects:
+        key = key_of(obj)
+        exp.objects[key] = str(obj["apiVersion"])
+        if key.group == "" and key.kind == "ConfigMap":
+            exp.configmaps[key] = {k: str(v) for k, v in (obj.get("data") or {}).items()}
+    return exp

@@ -215,7 +215,7 @@ class Soak:
 
     def check_truth(self, revision: str, spokes: list[str] | None = None) -> dict[str, Expected]:
         """Each cluster runs exactly what `revision` declares for it (waiting out pruning that is still under way)."""
-        expected = self.fleet.expected(revision)
+        expected = self.fleet.expected(revision, {s: c.kubeconfig for s, c in self.clusters.items()})
 
         def problems() -> list[str]:
             return [p for s in spokes or self.spokes for p in self.clusters[s].truth(expected[s])]
