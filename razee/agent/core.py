@@ -209,8 +209,12 @@ class _Pace:
         # (an earlier wave applied it, or finished baking). Remembering the waited-for revision as seen would hold
         # a spoke with nothing applied yet (its report names that revision) for a whole interval; a spoke holding
         # an older revision (its report names that one) already looked again at every poll.
+        # A refused revision is seen once: its report names the revision still enforced, and taking that as seen
+        # made every poll's fetch of the refused tip look new, a full pass and a report every poll (found by the
+        # fleet soak). The next commit is news again.
         waiting = outcome.result == PassOutcome.WAITING
-        self.last_seen = None if waiting else outcome.source.get("revision")
+        refused = outcome.result == PassOutcome.REJECTED and outcome.newest is not None
+        self.last_seen = None if waiting else outcome.newest if refused else outcome.source.get("revision")
         self.last_full = time.monotonic()
         self.interval = self.base * random.uniform(0.9, 1.1)  # spread passes of many agents
         failed = outcome.result == PassOutcome.FAILED

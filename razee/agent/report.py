@@ -41,6 +41,7 @@ class PassReport:
     checks: list[dict[str, Any]] = field(default_factory=list)  # the wave's metric checks (razee/agent/checks.py)
     clusters: list[dict[str, Any]] | None = None  # per customer cluster (razee/agent/clusters.py); None: not seen
     sources: list[dict[str, Any]] = field(default_factory=list)  # the expanded sources (razee/agent/clusters.py)
+    newest: str | None = None  # the newest revision the pass found (not sent: the loop's pace reads it)
 
     def to_report(self) -> dict[str, Any]:
         """The report body, trimmed to what the hub accepts (razee/hub/model.py): a refused report is a lost one."""

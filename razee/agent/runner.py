@@ -58,7 +58,7 @@ class PassRunner:
         state = self.source.state
         good_before = state.last_good
         try:
-            newest = self._newest(s)
+            newest = report.newest = self._newest(s)
             if newest in state.rejected and (state.last_good is None or newest != state.last_good):
                 self.metrics.errors.labels("rejected").inc()
                 if state.last_good is not None:

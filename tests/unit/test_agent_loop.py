@@ -30,6 +30,18 @@ def test_a_spoke_held_by_the_gate_looks_again_at_the_next_poll() -> None:
     assert not pace.due()  # the interval itself is untouched
 
 
+def test_a_refused_revision_is_not_passed_again_at_every_poll() -> None:
+    """Found by the fleet soak (issue 28): while the newest commit was one the gate refused, each agent ran a full
+    pass and sent a report every poll (5 s) instead of every interval, since its report names the revision it keeps
+    enforcing and the refused tip never counted as seen."""
+    refused = "b" * 40
+    pace = _Pace(60.0)
+    report = _report(PassOutcome.REJECTED)  # enforcing REVISION, the last good one
+    report.newest = refused
+    pace.passed(report, None)
+    assert pace.last_seen == refused and not pace.due()  # a fetch that finds the refused tip again is no news
+
+
 def test_a_pass_on_the_newest_revision_waits_for_the_interval() -> None:
     pace = _Pace(60.0)
     pace.passed(_report(PassOutcome.IN_SYNC), None)
