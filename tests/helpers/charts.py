@@ -7,6 +7,8 @@ from __future__ import annotations
 import base64
 import functools
 import http.server
+import json
+import re
 import shutil
 import socket
 import subprocess
@@ -20,6 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from razee.objects import Manifest, Provenance
 from razee.sources.cache import SourceCache
@@ -224,3 +227,21 @@ def oci_registry_auth() -> Iterator[Registry]:
         finally:
             proc.terminate()
             proc.wait(timeout=30)
+
+
+def reference(chart: Path, tmp: Path, release: str, namespace: str, values: dict[str, Any], kube: str,
+              apis: tuple[str, ...]) -> list[dict[str, Any]]:
+    """What the official `helm template` renders for `chart` (a folder or a .tgz): the fidelity tests' reference."""
+    (tmp / "values.json").write_text(json.dumps(values))
+    args = [helm(), "template", release, str(chart), "--namespace", namespace, "--include-crds",
+            "--kube-version", kube, "--values", str(tmp / "values.json")]
+    args += [f"--api-versions={a}" for a in apis]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=300,
+                          env={"HOME": str(tmp), "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr
+    docs = re.split(r"^---\s*$", proc.stdout, flags=re.M)
+    return [d for chunk in docs for d in yaml.safe_load_all(chunk) if d]
+
+
+def ident(obj: dict[str, Any]) -> tuple[str, str]:
+    return str(obj["kind"]), str(obj["metadata"]["name"])

@@ -3,17 +3,13 @@ what the official `helm template` renders for the same chart, values, release, n
 
 from __future__ import annotations
 
-import json
-import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from razee.sources.helm import HelmExpander, rendercache
-from tests.helpers.charts import built_corpus, context, declaration, helm, helm_batch
+from tests.helpers.charts import built_corpus, context, declaration, helm, helm_batch, ident, reference
 
 CASES: list[tuple[str, str | None, dict[str, Any], str, tuple[str, ...]]] = [
     ("plain", "apps", {"image": {"tag": "1.0"}}, "v1.36.3", ()),
@@ -28,23 +24,6 @@ CASES: list[tuple[str, str | None, dict[str, Any], str, tuple[str, ...]]] = [
 
 NAMESPACED = {"Deployment", "ConfigMap", "Secret", "Service", "Widget", "Job", "Pod", "PodDisruptionBudget"}
 """The kinds in the corpus that helm install puts into the release namespace (the rest are cluster-scoped)."""
-
-
-def reference(chart: Path, tmp: Path, release: str, namespace: str, values: dict[str, Any], kube: str,
-              apis: tuple[str, ...]) -> list[dict[str, Any]]:
-    (tmp / "values.json").write_text(json.dumps(values))
-    args = [helm(), "template", release, str(chart), "--namespace", namespace, "--include-crds",
-            "--kube-version", kube, "--values", str(tmp / "values.json")]
-    args += [f"--api-versions={a}" for a in apis]
-    proc = subprocess.run(args, capture_output=True, text=True, timeout=300,
-                          env={"HOME": str(tmp), "PATH": "/usr/bin:/bin"})
-    assert proc.returncode == 0, proc.stderr
-    docs = re.split(r"^---\s*$", proc.stdout, flags=re.M)
-    return [d for chunk in docs for d in yaml.safe_load_all(chunk) if d]
-
-
-def ident(obj: dict[str, Any]) -> tuple[str, str]:
-    return str(obj["kind"]), str(obj["metadata"]["name"])
 
 
 @pytest.fixture(params=["helm", "batch"])

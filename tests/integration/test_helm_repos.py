@@ -22,8 +22,10 @@ from tests.helpers.charts import (
     context,
     declaration,
     free_port,
+    ident,
     oci_registry,
     oci_registry_auth,
+    reference,
 )
 
 __all__ = ["chart_repo", "oci_registry", "oci_registry_auth"]  # session fixtures
@@ -45,6 +47,22 @@ def test_a_chart_from_an_http_repository(chart_repo: ChartRepo, tmp_path: Path) 
     assert {"Deployment", "Secret", "Service", "CustomResourceDefinition"} <= {o["kind"] for o, _ in got.objects}
     other = HelmExpander().expand(declaration({**spec, "version": "0.2.0"}), ctx)
     assert other.info.version == "0.2.0" and other.info.digest != got.info.digest
+
+
+def test_a_pulled_chart_renders_what_helm_template_renders_from_the_archive(chart_repo: ChartRepo,
+                                                                            tmp_path: Path) -> None:
+    """razee renders a pulled chart from its archive unpacked once per digest; helm reads the .tgz itself."""
+    spec = {"repo": chart_repo.url, "chart": "corpus", "version": "0.1.0", "values": VALUES}
+    want = reference(chart_repo.archive, tmp_path, "corpus", "apps", VALUES, "v1.36.3", ())
+    want = [o for o in want if o["metadata"].get("annotations", {}).get("helm.sh/hook") != "test"]
+    for _ in range(2):  # unpacked by the first expansion, read as a folder by the second
+        got = [o for o, _ in HelmExpander().expand(declaration(spec), context(tmp_path / "cache")).objects]
+        assert sorted(map(ident, got)) == sorted(map(ident, want))
+        by_id = {ident(o): o for o in want}
+        for obj in got:
+            ref = by_id[ident(obj)]
+            assert {**obj, "metadata": {**obj["metadata"], "namespace": ref["metadata"].get("namespace")}} == {
+                **ref, "metadata": {**ref["metadata"], "namespace": ref["metadata"].get("namespace")}}, ident(obj)
 
 
 def test_an_unknown_version_or_chart_is_an_input_error(chart_repo: ChartRepo, tmp_path: Path) -> None:
