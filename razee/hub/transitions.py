@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from razee.fleet.model import Wave
-from razee.hub import rollout_store, views
+from razee.hub import rollout_store, rollout_view, views
 from razee.hub.store import Store
 from razee.rollout.gate import decide, wave_states
 
@@ -95,7 +95,7 @@ def _rollout(store: Store) -> tuple[str, str, bool]:
     row = store.revision(revision)
     if row is None or row.declared is None:
         # no declaration: the agents' own words ("waiting for REV: halted: ...") are all the hub has
-        return revision, str(views.rollout(store, revision).get("halted", "")), False
+        return revision, str(rollout_view.rollout(store, revision).get("halted", "")), False
     declared = row.declared
     waves = [Wave.model_validate(w) for w in declared["waves"]]
     members = {d["spoke"]: d["wave"] for d in declared["spokes"]}
