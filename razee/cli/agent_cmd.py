@@ -87,14 +87,20 @@ def agent_cmd(state: CliState, /, spoke: str, repo: str, branch: str, interval: 
         identity=identity or socket.gethostname(), trusted_keys=tuple(keys) if keys is not None else None,
         provider_settings=local_cloud_settings(infra_db, state_dir),
         pass_options=PassOptions(infra=with_infra, age_identity=state.render.age_identity), prometheus=prometheus)
-    agent = Agent(settings)
+    _run(Agent(settings), once=once, listen=listen)
+
+
+def _run(agent: Agent, *, once: bool, listen: str) -> None:
+    """Run the agent until SIGTERM (or one pass with --once, then print its report): kept apart from the option
+    wiring so the command reads as "settings, then run", and so a signal only ever stops a whole pass."""
 
     def stop(signum: int, frame: FrameType | None) -> None:
         note(f"razee agent: signal {signum}, stopping after the current pass")
         agent.stop.set()
 
     signal.signal(signal.SIGTERM, stop)
-    server = None if once else serve(listen, agent.metrics, liveness(lambda: agent.last_loop, settings.interval))
+    interval = agent.s.interval
+    server = None if once else serve(listen, agent.metrics, liveness(lambda: agent.last_loop, interval))
     try:
         outcome = agent.run(once=once)
     finally:

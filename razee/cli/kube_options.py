@@ -21,35 +21,43 @@ LOCAL_CLOUD_FILE = "local-cloud.sqlite"
 """The `local` provider's simulated cloud, in the state folder that `razee agent`, `diff` and `apply` share."""
 
 
+_TARGET_OPTIONS = [
+    click.option("--spoke", default=None, metavar="NAME", help="The spoke whose desired state to reconcile."),
+    click.option("--kubeconfig", default=None, metavar="FILE",
+                 help="kubeconfig file. Default: in-cluster config, else $KUBECONFIG or ~/.kube/config."),
+    click.option("--context", default=None, metavar="NAME", help="kubeconfig context to use."),
+    click.option("--kube/--no-kube", "with_kube", default=True, show_default=True,
+                 help="Include the spoke's Kubernetes objects."),
+    click.option("--infra/--no-infra", "with_infra", default=True, show_default=True,
+                 help="Include the spoke's infrastructure (customer clusters and workers)."),
+    click.option("--infra-db", envvar="RAZEE_LOCAL_CLOUD_DB", default=None, metavar="FILE",
+                 help="State file of the `local` provider (a simulated cloud). Default: $RAZEE_LOCAL_CLOUD_DB, "
+                      "else local-cloud.sqlite in --state-dir, as `razee agent` uses it."),
+    state_dir_option("Where the `local` provider keeps its simulated cloud (the agent's --state-dir)."),
+]
+"""Which spoke, cluster and cloud a command reconciles."""
+
+_APPLY_OPTIONS = [
+    click.option("--prune/--no-prune", default=True, show_default=True,
+                 help="Delete what razee manages that left the fleet repo."),
+    click.option("--allow-mass-prune", is_flag=True,
+                 help="Allow deleting most of what razee manages (objects or clusters) in one pass."),
+    click.option("--force-conflicts", is_flag=True,
+                 help="Take over fields that another server-side-apply manager owns (each takeover is shown). "
+                      "Without it, such a conflict stops the apply before anything changes."),
+    click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True,
+                 help="Parallel requests within an apply stage or wave."),
+    click.option("--require-signed", is_flag=True,
+                 help="Use only a commit signed by a trusted key (--rev, else HEAD of a clean tree)."),
+    click.option("--trusted-keys", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                 metavar="FILE", help="SSH allowed-signers file or armored GPG public keys (repeatable)."),
+]
+"""How far a pass may go: pruning, conflict takeover, parallelism and the signed-commit rule."""
+
+
 def cluster_options(f: F) -> F:
-    options = [
-        click.option("--spoke", default=None, metavar="NAME", help="The spoke whose desired state to reconcile."),
-        click.option("--kubeconfig", default=None, metavar="FILE",
-                     help="kubeconfig file. Default: in-cluster config, else $KUBECONFIG or ~/.kube/config."),
-        click.option("--context", default=None, metavar="NAME", help="kubeconfig context to use."),
-        click.option("--kube/--no-kube", "with_kube", default=True, show_default=True,
-                     help="Include the spoke's Kubernetes objects."),
-        click.option("--infra/--no-infra", "with_infra", default=True, show_default=True,
-                     help="Include the spoke's infrastructure (customer clusters and workers)."),
-        click.option("--infra-db", envvar="RAZEE_LOCAL_CLOUD_DB", default=None, metavar="FILE",
-                     help="State file of the `local` provider (a simulated cloud). Default: $RAZEE_LOCAL_CLOUD_DB, "
-                          "else local-cloud.sqlite in --state-dir, as `razee agent` uses it."),
-        state_dir_option("Where the `local` provider keeps its simulated cloud (the agent's --state-dir)."),
-        click.option("--prune/--no-prune", default=True, show_default=True,
-                     help="Delete what razee manages that left the fleet repo."),
-        click.option("--allow-mass-prune", is_flag=True,
-                     help="Allow deleting most of what razee manages (objects or clusters) in one pass."),
-        click.option("--force-conflicts", is_flag=True,
-                     help="Take over fields that another server-side-apply manager owns (each takeover is shown). "
-                          "Without it, such a conflict stops the apply before anything changes."),
-        click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True,
-                     help="Parallel requests within an apply stage or wave."),
-        click.option("--require-signed", is_flag=True,
-                     help="Use only a commit signed by a trusted key (--rev, else HEAD of a clean tree)."),
-        click.option("--trusted-keys", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                     metavar="FILE", help="SSH allowed-signers file or armored GPG public keys (repeatable)."),
-    ]
-    for option in reversed(options):
+    """Add the options shared by `razee diff` and `razee apply`, in the order `--help` lists them."""
+    for option in reversed(_TARGET_OPTIONS + _APPLY_OPTIONS):
         f = option(f)
     return f
 

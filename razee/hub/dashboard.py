@@ -11,7 +11,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from razee.hub import views
+from razee.hub import rollout_view, views
 from razee.hub.clusters import ClusterFilter, list_clusters
 from razee.hub.store import Page, Store
 
@@ -49,7 +49,7 @@ def rollout_page(store: Store, ctx: dict[str, Any]) -> str:
         r.revision for r in store.revisions(REVISIONS_SHOWN)]
     return _env.get_template("rollout.html").render(
         title="rollout", ctx=ctx, refresh=True, paused=store.paused_by(),
-        rollouts=[views.rollout(store, r) for r in revisions])
+        rollouts=[rollout_view.rollout(store, r) for r in revisions])
 
 
 def spoke_page(store: Store, name: str, ctx: dict[str, Any]) -> str | None:

@@ -15,47 +15,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, event, func, select, update
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from razee.backoff import INGEST_RACE
-from razee.hub import clusterrows, locks, objectrows, rollout_store
+from razee.hub import clusterrows, locks, objectrows, reportrows, rollout_store
+from razee.hub.database import compact_sqlite, engine_for
 from razee.hub.locks import xact_lock
 from razee.hub.model import DRIFT_STATUSES, ReportIn
 from razee.hub.schema import Approval, ObjectState, Report, Revision, RolloutControl, SpokeState
 from razee.hub.upsert import upsert
-from razee.wire import OK_RESULTS
 
 log = logging.getLogger(__name__)
 
-
-def engine_for(url: str) -> Engine:
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(conn: Any, _: Any) -> None:
-            cur = conn.cursor()
-            # effective when the first table is made (a new database); an older one converts at its first VACUUM
-            cur.execute("PRAGMA auto_vacuum=INCREMENTAL")
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute(f"PRAGMA journal_size_limit={WAL_KEEP_BYTES}")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.close()
-
-        return engine
-    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+__all__ = ["Page", "Store", "engine_for"]  # engine_for lives in razee.hub.database; callers import it here
 
 
-WAL_KEEP_BYTES = 16 << 20
-"""SQLite truncates its write-ahead log to this after a checkpoint: one burst of large reports does not leave it big."""
-COMPACT_FREE_FRACTION = 0.25
-COMPACT_MIN_PAGES = 1024
-"""SQLite gives freed pages back to the file system once retention has freed a quarter of the file (and 4 MiB)."""
 RETAIN_EVERY = 16
 """Trim a spoke's history on every 16th report (or a large one): bounded without a query per report."""
 
@@ -119,7 +95,6 @@ class Store:
 
     def _ingest_once(self, report: ReportIn, body: str) -> bool:
         revision = report.source.get("revision", "")
-        statuses = [o.status for o in report.objects]
         planned = None  # a rejected revision changed nothing in the cluster: its objects are not written
         if report.result != "rejected":
             with self.session() as s:  # compared before the write transaction: outside SQLite's writer lock
@@ -131,15 +106,10 @@ class Store:
             if s.get(Report, report.id) is not None:
                 return False
             now = max(time.time(), current.last_seen if current is not None else 0.0)
-            summary = {"source": report.source, "counts": report.counts, "error": (report.error or "")[:500],
-                       "durations": report.durations, "agentTime": report.time, "wave": report.wave,
-                       "drifted": statuses.count("drifted"), "missing": statuses.count("missing"),
-                       "failed": statuses.count("failed"), "objects": len(report.objects),
-                       "infrastructure": report.infrastructure}
             if report.clusters is not None or report.sources:  # kept latest-only in their own tables
                 body = report.model_dump_json(by_alias=True, exclude={"clusters", "sources"})
             s.add(Report(id=report.id, spoke=report.spoke, received=now, result=report.result, revision=revision,
-                         body=body, size=len(body), summary=summary))
+                         body=body, size=len(body), summary=reportrows.summary(report)))
             if revision and s.get(Revision, revision) is None:
                 # its place in the order only: a commit's author and message come from the fleet repo alone
                 # (record_revision), never from what an agent says the commit was (the report keeps that)
@@ -147,18 +117,7 @@ class Store:
             n = self._ingested[report.spoke] = self._ingested.get(report.spoke, 0) + 1
             if n % self.retain_every == 1 or self.retain_every == 1 or len(body) * 16 > self.keep_bytes:
                 self._retain(s, report.spoke)
-            ok = report.result in OK_RESULTS
-            applied_at = (current.applied_at if current is not None and current.revision == revision
-                          and current.applied_at is not None else (now if ok else None))
-            s.merge(SpokeState(
-                name=report.spoke, region=report.region, agent=report.agent, last_seen=now, agent_time=report.time,
-                report_id=report.id, result=report.result, revision=revision,
-                objects=sum(report.counts.values()) or len(report.objects), drifted=statuses.count("drifted"),
-                missing=statuses.count("missing"), failed=statuses.count("failed"), unhealthy=len(report.unhealthy),
-                error=report.error or (f"waiting for {report.rollout.get('revision', '')[:12]}: "
-                                       f"{report.rollout['reason']}" if report.rollout.get("reason") else None),
-                wave=report.wave, applied_at=applied_at,
-                degraded=sum(1 for u in report.unhealthy if u.get("status") == "degraded")))
+            s.merge(reportrows.spoke_state(report, current, revision, now))
             rollout_store.record_report(s, report, revision, now)
             if planned is not None:  # a rejected revision changed nothing: its clusters and sources neither
                 objectrows.write(s, report.spoke, planned, latest)
@@ -183,27 +142,14 @@ class Store:
         """On SQLite, give the pages retention freed back to the file system, and truncate the write-ahead log.
 
         Without it the file keeps its high-water mark (a probe found 140 MB and a 121 MB log for 67 kB kept).
-        Runs after a retention pass once the free pages pass COMPACT_FREE_FRACTION of the file: an incremental
-        vacuum (a database made before auto_vacuum was set converts by one full VACUUM, once), then a checkpoint
-        that empties the log. PostgreSQL's autovacuum does this job there. True when it compacted.
+        Runs after a retention pass (razee.hub.database.compact_sqlite), one thread at a time. PostgreSQL's
+        autovacuum does this job there. True when it compacted.
         """
         self._freed = False
         if self.engine.dialect.name != "sqlite" or not self._compacting.acquire(blocking=False):
             return False
         try:
-            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-                free = int(c.exec_driver_sql("PRAGMA freelist_count").scalar() or 0)
-                pages = int(c.exec_driver_sql("PRAGMA page_count").scalar() or 0)
-                if free < COMPACT_MIN_PAGES or free < pages * COMPACT_FREE_FRACTION:
-                    return False
-                if c.exec_driver_sql("PRAGMA auto_vacuum").scalar() == 2:  # INCREMENTAL
-                    raw = c.connection.driver_connection
-                    assert raw is not None
-                    raw.executescript("PRAGMA incremental_vacuum")  # sqlite3_exec steps it to the end (execute: 1 page)
-                else:
-                    c.exec_driver_sql("VACUUM")
-                c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-            return True
+            return compact_sqlite(self.engine)
         except OperationalError as e:  # busy past the timeout: the next retention pass tries again
             log.warning("could not compact the SQLite database: %s", e)
             self._freed = True
@@ -217,15 +163,7 @@ class Store:
             rows = s.execute(select(Report.id, Report.received, Report.result, Report.revision, Report.size,
                                     Report.summary).where(Report.spoke == spoke).order_by(Report.received.desc())
                              .limit(page.limit).offset(page.offset)).all()
-        items = []
-        for report_id, received, result, revision, size, summary in rows:
-            doc = summary or {}
-            items.append({"id": report_id, "received": received, "result": result, "revision": revision,
-                          "bytes": size, "source": doc.get("source", {}), "counts": doc.get("counts", {}),
-                          "error": doc.get("error") or None, "durations": doc.get("durations", {}),
-                          "agentTime": doc.get("agentTime"), "drifted": doc.get("drifted", 0),
-                          "missing": doc.get("missing", 0), "failed": doc.get("failed", 0),
-                          "infrastructure": doc.get("infrastructure", {})})
+        items = [reportrows.history_item(*row) for row in rows]
         return {"items": items, "limit": page.limit, "offset": page.offset}
 
     # -- rows the views join ------------------------------------------------------------------------------------

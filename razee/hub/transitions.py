@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from razee.fleet.model import Wave
-from razee.hub import rollout_store, views
+from razee.hub import rollout_store, rollout_view, views
 from razee.hub.store import Store
 from razee.rollout.gate import decide, wave_states
 
@@ -95,7 +95,7 @@ def _rollout(store: Store) -> tuple[str, str, bool]:
     row = store.revision(revision)
     if row is None or row.declared is None:
         # no declaration: the agents' own words ("waiting for REV: halted: ...") are all the hub has
-        return revision, str(views.rollout(store, revision).get("halted", "")), False
+        return revision, str(rollout_view.rollout(store, revision).get("halted", "")), False
     declared = row.declared
     waves = [Wave.model_validate(w) for w in declared["waves"]]
     members = {d["spoke"]: d["wave"] for d in declared["spokes"]}
@@ -156,21 +156,37 @@ def changes(prev: Snapshot, cur: Snapshot, completed: frozenset[str] = frozenset
     """The events between two snapshots (pure: the unit tests call it with made-up snapshots)."""
     out: list[Event] = []
     for name in sorted(cur.spokes):
-        now, before = cur.spokes[name], prev.spokes.get(name)
-        was_stale = before is not None and before.state == "stale"
-        if now.state == "stale" and not was_stale:
-            out.append(Event("spoke-stale", f"spoke {name} ({now.region}) stopped reporting", spoke=name,
-                             region=now.region, state=now.state))
-        elif was_stale and now.state != "stale":
-            out.append(Event("spoke-back", f"spoke {name} ({now.region}) reports again: {now.state}", spoke=name,
-                             region=now.region, state=now.state))
-        had_drift = before is not None and before.drift
-        if now.drift and not had_drift:
-            out.append(Event("drift-appeared", f"drift on spoke {name} ({now.region}): {now.drifted} changed, "
-                             f"{now.missing} missing object(s)", spoke=name, region=now.region, state=now.state))
-        elif had_drift and not now.drift and now.state != "stale":
-            out.append(Event("drift-cleared", f"spoke {name} ({now.region}) has no drift any more", spoke=name,
-                             region=now.region, state=now.state))
+        out += _spoke_changes(name, prev.spokes.get(name), cur.spokes[name])
+    out += _rollout_changes(prev, cur, completed)
+    out += _rollback_changes(prev, cur)
+    out += _rejection_changes(prev, cur, rejected)
+    return out
+
+
+def _spoke_changes(name: str, before: SpokeView | None, now: SpokeView) -> list[Event]:
+    """A spoke that stopped or resumed reporting, and drift that appeared or cleared on it."""
+    out: list[Event] = []
+    was_stale = before is not None and before.state == "stale"
+    if now.state == "stale" and not was_stale:
+        out.append(Event("spoke-stale", f"spoke {name} ({now.region}) stopped reporting", spoke=name,
+                         region=now.region, state=now.state))
+    elif was_stale and now.state != "stale":
+        out.append(Event("spoke-back", f"spoke {name} ({now.region}) reports again: {now.state}", spoke=name,
+                         region=now.region, state=now.state))
+    had_drift = before is not None and before.drift
+    if now.drift and not had_drift:
+        out.append(Event("drift-appeared", f"drift on spoke {name} ({now.region}): {now.drifted} changed, "
+                         f"{now.missing} missing object(s)", spoke=name, region=now.region, state=now.state))
+    elif had_drift and not now.drift and now.state != "stale":
+        out.append(Event("drift-cleared", f"spoke {name} ({now.region}) has no drift any more", spoke=name,
+                         region=now.region, state=now.state))
+    return out
+
+
+def _rollout_changes(prev: Snapshot, cur: Snapshot, completed: frozenset[str]) -> list[Event]:
+    """The newest revision's rollout halting, resuming (or being superseded) and completing; `completed` holds
+    revisions already announced, so a hub restart does not announce a completion twice."""
+    out: list[Event] = []
     rev = cur.revision[:12]
     if prev.halted and (prev.revision != cur.revision or not cur.halted):
         why = f"superseded by {rev}" if prev.revision != cur.revision else "no longer halted"
@@ -182,11 +198,23 @@ def changes(prev: Snapshot, cur: Snapshot, completed: frozenset[str] = frozenset
     if cur.complete and cur.revision not in completed and not (prev.complete and prev.revision == cur.revision):
         out.append(Event("rollout-completed", f"rollout of {rev} completed: every declared spoke applied it",
                          revision=cur.revision))
+    return out
+
+
+def _rollback_changes(prev: Snapshot, cur: Snapshot) -> list[Event]:
+    """Each spoke's automatic rollback, once (the snapshot keeps the last REMEMBERED)."""
+    out: list[Event] = []
     for (spoke, bad), (good, reason) in sorted(cur.rollbacks.items()):
         if (spoke, bad) not in prev.rollbacks:
             out.append(Event("rollout-rolled-back", f"spoke {spoke} rolled back from {bad[:12]} to {good[:12]}: "
                              f"{reason}", spoke=spoke, region=cur.spokes[spoke].region if spoke in cur.spokes
                              else "", revision=bad, reason=reason, state=good))
+    return out
+
+
+def _rejection_changes(prev: Snapshot, cur: Snapshot, rejected: frozenset[str]) -> list[Event]:
+    """Revisions a spoke or the hub itself rejected, each announced once (`rejected`: already announced)."""
+    out: list[Event] = []
     for revision, (who, reason) in sorted(cur.rejected.items()):
         if revision not in rejected and revision not in prev.rejected:
             by = "the hub (its fleet does not load)" if who == "hub" else f"spoke {who}"

@@ -13,13 +13,11 @@ import time
 from typing import Any
 
 from razee import wire
-from razee.fleet.model import Wave
-from razee.hub import history, rollout_safety, rollout_store
+from razee.hub import rollout_safety, rollout_store
 from razee.hub.clock import calendar_now
 from razee.hub.schema import Revision, SpokeState
 from razee.hub.store import Page, Store
-from razee.rollout.gate import Decision, SpokeRollout, decide, wave_states
-from razee.wire import OK_RESULTS
+from razee.rollout.gate import SpokeRollout
 
 STATES = ("in-sync", "drifted", "missing", "failed", "rolling-out", "held", "never-reported", "stale")
 """The legend: every spoke is in exactly one of these."""
@@ -142,86 +140,6 @@ def default_revision(store: Store) -> str:
     """The newest revision in commit order (as the hub learned it), never merely the last report received."""
     rows = store.revisions(1, declared_only=True) or store.revisions(1)
     return rows[0].revision if rows else ""
-
-
-def rollout(store: Store, revision: str | None) -> dict[str, Any]:
-    """Where a revision stands, wave by wave: applied, waiting (and why), failed, timed out; the gate's reason."""
-    revision = store.resolve_revision(revision) if revision else default_revision(store)
-    row = store.revision(revision) if revision else None
-    later = history.superseded(store, revision) if row is not None else None
-    now = later.at if later is not None else time.time()  # a superseded rollout is judged as it stood then
-    reports = history.as_it_happened(store, revision, _rollouts(store, revision))
-    paused = store.paused_by() if later is None else ""
-    approvals = store.approvals(revision)
-    out: dict[str, Any] = {"revision": revision, "pausedBy": paused, "approved": approvals, "waves": [],
-                           "author": row.author if row else "", "message": row.message if row else "",
-                           "committedAt": row.committed_at if row else "", "declared": False,
-                           "error": row.error if row else None,
-                           "supersededBy": later.by if later is not None else "",
-                           "supersededAt": later.at if later is not None else None}
-    _safety(store, revision, reports, now, out)
-    if later is not None:
-        out["haltedAny"] = ""
-    if row is None or row.declared is None:  # not read from the repo: only the spokes that reported can be told
-        applied = [r.spoke for r in reports if r.revision == revision and r.result in OK_RESULTS]
-        failed = [r.spoke for r in reports if r.spoke not in applied and (
-            (r.revision == revision and r.result in ("failed", "rejected")) or r.tried_result in ("failed",
-                                                                                                  "rejected"))]
-        pending = [r.spoke for r in reports if r.spoke not in applied and r.spoke not in failed]
-        halted = next((sp.error.split(": ", 1)[1] for sp in store.spoke_rows() if sp.result == "waiting" and sp.error
-                       and sp.error.startswith(f"waiting for {revision[:12]}: halted:")), "")
-        out.update(applied=sorted(applied), failed=sorted(failed), pending=sorted(pending), neverReported=[],
-                   halted="" if later is not None else halted, skipped=[])
-        return out
-    declared = row.declared
-    waves = [Wave.model_validate(w) for w in declared["waves"]]
-    members = {d["spoke"]: d["wave"] for d in declared["spokes"]}
-    states = wave_states(revision, waves, members, reports, now, row.first_seen)
-    halted = ""
-    for wave, state in zip(waves, states, strict=True):
-        gate = decide(revision, wave.name, waves, members, reports, now, paused=bool(paused),
-                      approved=frozenset(approvals), started=row.first_seen)
-        if gate.halted and not halted:
-            halted = gate.reason
-        if later is not None:  # the rollout stopped here: not halted, and nobody waits for it any more
-            gate = Decision(False, f"superseded by {later.by[:12]}")
-        out["waves"].append({
-            "name": wave.name, "members": list(state.members), "applied": list(state.applied),
-            "failed": list(state.failed), "timedOut": list(state.timed_out),
-            "waiting": state.waiting if later is None else {},
-            "skipped": sorted(state.waiting) if later is not None else [],
-            "bakeLeft": round(state.bake_left), "bakeTime": wave.bake_time, "maxFailures": wave.max_failures,
-            "progressDeadline": wave.progress_deadline, "requireApproval": wave.require_approval,
-            "approvedBy": approvals.get(wave.name), "gate": {"allowed": gate.allowed, "reason": gate.reason},
-            "checks": [c.model_dump(by_alias=True) for c in wave.checks], "whyFailed": state.why_failed})
-    _held_reasons(store, revision, out)
-    known = {r.spoke for r in reports}
-    out.update(declared=True,
-               applied=sorted(s for st in states for s in st.applied),
-               failed=sorted(s for st in states for s in (*st.failed, *st.timed_out)),
-               pending=sorted(s for st in states for s in st.waiting) if later is None else [],
-               skipped=sorted(s for st in states for s in st.waiting) if later is not None else [],
-               neverReported=sorted(s for s in members if s not in known),
-               halted="" if later is not None else halted or out.get("haltedAny", ""))
-    return out
-
-
-def _safety(store: Store, revision: str, reports: list[SpokeRollout], now: float, out: dict[str, Any]) -> None:
-    """Check results, rollbacks from this revision, onFailure, and the halt of any wave (the last one too)."""
-    st = rollout_safety.status(store, revision, reports, now)
-    with store.session() as s:
-        out.update(checks=rollout_store.checks_of(s, revision), rollbacks=rollout_store.rollbacks(s, revision),
-                   onFailure=st.on_failure, complete=st.complete, haltedAny=st.halted)
-
-
-def _held_reasons(store: Store, revision: str, out: dict[str, Any]) -> None:
-    """A held spoke's own gate said why it waits (a maintenance window, an earlier wave): show its words."""
-    held = {sp.name: sp.error.split(": ", 1)[1] for sp in store.spoke_rows()
-            if sp.result == "waiting" and sp.error and sp.error.startswith(f"waiting for {revision[:12]}: ")}
-    for wave in out["waves"]:
-        for name in wave["waiting"]:
-            if name in held:
-                wave["waiting"][name] = held[name]
 
 
 def spoke_detail(store: Store, name: str) -> dict[str, Any] | None:

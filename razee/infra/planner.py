@@ -59,13 +59,7 @@ class _ClusterPlanner:
 
     def plan(self) -> list[InfraChange]:
         if self.a is None:
-            self.out.append(InfraChange(InfraAction.CREATE_CLUSTER, self.d.name, "not in the infrastructure",
-                                        version=self.d.version, token=self.token()))
-            for pool in self.d.pools:
-                for zone in pool.zones:
-                    for _ in range(pool.size_per_zone):
-                        self.create(pool, zone, 0, "new cluster")
-            return self.out
+            return self._new_cluster()
         if version_key(self.d.version) > version_key(self.a.version):
             self.out.append(InfraChange(InfraAction.UPGRADE_MASTER, self.d.name,
                                         f"master runs {self.a.version}", version=self.d.version, token=self.token()))
@@ -79,26 +73,48 @@ class _ClusterPlanner:
                 self.delete(w, 0, "its pool or zone left the fleet repo")
         for pool in self.d.pools:
             for zone in pool.zones:
-                here = [w for w in live if w.pool == pool.name and w.zone == zone]
-                good = [w for w in here if w.flavor == pool.flavor and w.encrypted == self.d.encrypted
-                        and w.state != WorkerState.CRITICAL]
-                stale = sorted((w for w in here if w not in good), key=_delete_order)
-                good.sort(key=_delete_order)
-                surplus = max(0, len(good) - pool.size_per_zone)
-                for w in good[:surplus]:
-                    self.delete(w, 0, f"pool {pool.name} has {len(good)} in {zone}, wants {pool.size_per_zone}")
-                keep.extend(good[surplus:])
-                room = max(0, pool.size_per_zone - len(good))
-                ready = sum(1 for w in good[surplus:] if w.state == WorkerState.NORMAL)
-                for w in stale:
-                    if room > 0:
-                        replace.append((pool, zone, w))
-                        room -= 1
-                    elif ready >= pool.size_per_zone:
-                        self.delete(w, 0, f"replaced: pool {pool.name} has {ready} ready workers in {zone}")
-                    # else: its replacement is still provisioning; delete it once that one is ready
-                for _ in range(room):
-                    self.create(pool, zone, 0, f"pool {pool.name} wants {pool.size_per_zone} in {zone}")
+                self._zone(pool, zone, [w for w in live if w.pool == pool.name and w.zone == zone], keep, replace)
+        self._upgrades(keep, self._replacements(replace))
+        return self.out
+
+    def _new_cluster(self) -> list[InfraChange]:
+        """A cluster the infrastructure lacks: create it, then every worker of every pool, all in the first wave."""
+        self.out.append(InfraChange(InfraAction.CREATE_CLUSTER, self.d.name, "not in the infrastructure",
+                                    version=self.d.version, token=self.token()))
+        for pool in self.d.pools:
+            for zone in pool.zones:
+                for _ in range(pool.size_per_zone):
+                    self.create(pool, zone, 0, "new cluster")
+        return self.out
+
+    def _zone(self, pool: DesiredPool, zone: str, here: list[Worker], keep: list[Worker],
+              replace: list[tuple[DesiredPool, str, Worker]]) -> None:
+        """One pool in one zone: delete surplus good workers, fill empty room, and queue workers of the wrong
+        flavor, encryption or health for replacement (`replace`) while there is room, else delete them once the
+        pool has enough ready workers. The good workers that stay go to `keep` (for version upgrades)."""
+        good = [w for w in here if w.flavor == pool.flavor and w.encrypted == self.d.encrypted
+                and w.state != WorkerState.CRITICAL]
+        stale = sorted((w for w in here if w not in good), key=_delete_order)
+        good.sort(key=_delete_order)
+        surplus = max(0, len(good) - pool.size_per_zone)
+        for w in good[:surplus]:
+            self.delete(w, 0, f"pool {pool.name} has {len(good)} in {zone}, wants {pool.size_per_zone}")
+        keep.extend(good[surplus:])
+        room = max(0, pool.size_per_zone - len(good))
+        ready = sum(1 for w in good[surplus:] if w.state == WorkerState.NORMAL)
+        for w in stale:
+            if room > 0:
+                replace.append((pool, zone, w))
+                room -= 1
+            elif ready >= pool.size_per_zone:
+                self.delete(w, 0, f"replaced: pool {pool.name} has {ready} ready workers in {zone}")
+            # else: its replacement is still provisioning; delete it once that one is ready
+        for _ in range(room):
+            self.create(pool, zone, 0, f"pool {pool.name} wants {pool.size_per_zone} in {zone}")
+
+    def _replacements(self, replace: list[tuple[DesiredPool, str, Worker]]) -> int:
+        """Replace workers at most `max_replace` at a time: each wave creates, the next deletes what it replaced.
+        Returns the first wave free for upgrades."""
         step = max(1, self.opt.max_replace)
         for i in range(0, len(replace), step):
             wave = i // step
@@ -106,14 +122,16 @@ class _ClusterPlanner:
                 why = self._why_replace(w, pool)
                 self.create(pool, zone, wave, f"replaces {w.id} ({why})")
                 self.delete(w, wave + 1, f"replaced ({why})")
-        next_wave = (len(replace) + step - 1) // step + 1 if replace else 1
+        return (len(replace) + step - 1) // step + 1 if replace else 1
+
+    def _upgrades(self, keep: list[Worker], next_wave: int) -> None:
+        """Upgrade the kept workers behind the master, one per wave, after the replacements."""
         for w in sorted(keep, key=lambda w: w.id):
             if version_key(w.version) < version_key(self.d.version):
                 self.out.append(InfraChange(InfraAction.UPGRADE_WORKER, self.d.name, f"runs {w.version}", next_wave,
                                             worker=w.id, pool=w.pool, zone=w.zone, version=self.d.version,
                                             token=self.token()))
                 next_wave += 1
-        return self.out
 
     def _why_replace(self, w: Worker, pool: DesiredPool) -> str:
         if w.state == WorkerState.CRITICAL:

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from razee.kube.classify import Facts, MemoKey, classify
 from razee.kube.client import Kube
 from razee.kube.crdchanges import check_crd_changes
-from razee.kube.desiredset import desired_objects
+from razee.kube.desiredset import Desired, desired_objects
 from razee.kube.discovery import Discovery
 from razee.kube.dryrun import dry_runs, show_changes
-from razee.kube.hookplan import check_recreated, plan_hook, plan_hooks
+from razee.kube.hookplan import HookPlan, check_recreated, plan_hook, plan_hooks
 from razee.kube.inventory import INVENTORY_NAMESPACE, Inventory, read_inventory
 from razee.kube.live import LiveState, read_live
 from razee.kube.ownership import Claims
@@ -50,6 +50,24 @@ def plan_changes(kube: Kube, discovery: Discovery, manifests: Sequence[Manifest]
     created = {INVENTORY_NAMESPACE, *(k.name for k in desired if k.kind == "Namespace" and k.group == "")}
     facts = Facts(live, options.target, claims, pending_crds, inventory.entries, created,
                   memo.compared if memo is not None else {})
+    changes, to_preview, seen = _classify_all(desired, live, facts, hooks)
+    dry_runs(kube, live, to_preview, options.conflicts, options.concurrency)
+    check_recreated(kube, live, [c for c in changes if c.key in hooks.runs])
+
+    plan = Plan(options.target, kube.server, changes, inventory_size=len(inventory.entries), warnings=warnings)
+    plan_prunes(plan, state, desired, claims, options)
+    check_crd_changes(plan.changes, live, warnings)
+    show_changes(changes)
+    if memo is not None:
+        memo.compared = seen
+    plan.requests = kube.counter.total - start
+    return plan, state
+
+
+def _classify_all(desired: dict[ObjectKey, Desired], live: LiveState, facts: Facts,
+                  hooks: HookPlan) -> tuple[list[Change], list[Change], dict[MemoKey, list[str]]]:
+    """What each desired object needs (no requests): every change, the ones the server must dry-run, and the
+    comparisons made (the agent's memo keeps them, so an unchanged object is not compared again next pass)."""
     changes: list[Change] = []
     to_preview: list[Change] = []
     seen: dict[MemoKey, list[str]] = {}
@@ -62,18 +80,7 @@ def plan_changes(kube: Kube, discovery: Discovery, manifests: Sequence[Manifest]
         if planned.dry_run:
             to_preview.append(change)
         changes.append(change)
-
-    dry_runs(kube, live, to_preview, options.conflicts, options.concurrency)
-    check_recreated(kube, live, [c for c in changes if c.key in hooks.runs])
-
-    plan = Plan(options.target, kube.server, changes, inventory_size=len(inventory.entries), warnings=warnings)
-    plan_prunes(plan, state, desired, claims, options)
-    check_crd_changes(plan.changes, live, warnings)
-    show_changes(changes)
-    if memo is not None:
-        memo.compared = seen
-    plan.requests = kube.counter.total - start
-    return plan, state
+    return changes, to_preview, seen
 
 
 def _inventory(kube: Kube, discovery: Discovery, options: PlanOptions, warnings: list[str]) -> Inventory:

@@ -51,6 +51,68 @@ def _renderers(old: Side, new: Side, age_identity: str | None) -> tuple[Renderer
             Renderer(new.root, new.fleet, SecretStore(new.root, identities, False)))
 
 
+_Outcome = tuple[SpokePreview | None, list[Finding], InputError | None]
+"""One spoke's preview, the policy findings of its new render, and the input error that stopped it (as values:
+fork_map's workers report failures back rather than raise them)."""
+
+
+@dataclass
+class _SpokeComparer:
+    """Compares one spoke at both revisions; called once per spoke, in forked workers for a large fleet."""
+
+    old: Side
+    new: Side
+    old_views: dict[str, SpokeView]
+    new_views: dict[str, SpokeView]
+    old_renderer: Renderer
+    new_renderer: Renderer
+    template_changes: set[str]
+    full: bool
+
+    def __call__(self, name: str) -> _Outcome:
+        ov, nv = self.old_views.get(name), self.new_views.get(name)
+        if (either := nv or ov) is None:
+            return None, [], None  # asked for a spoke neither revision has; the caller checks names
+        region = either.region.name
+        only: set[str] | None = None  # the templates whose output may differ; None: all of them
+        if ov is not None and nv is not None and not self.full and self._same_inputs(ov, nv):
+            if self.old.templates.digest == self.new.templates.digest:
+                return SpokePreview(name, region, rendered=False), [], None
+            only = self.template_changes
+        try:
+            before, after, found, notes = self._render(ov, nv, only)
+        except InputError as e:
+            return None, [], e
+        sides = (self.old.label, self.new.label)
+        sp = SpokePreview(name, region, rendered=True, objects=compare_manifests(before, after, sides),
+                          infra=compare_infra(ov, nv), notes=notes)
+        sp.status = "added" if ov is None else "removed" if nv is None else ("changed" if sp.changed else "unchanged")
+        return sp, found, None
+
+    def _same_inputs(self, ov: SpokeView, nv: SpokeView) -> bool:
+        """Whether the spoke's render inputs (its fleet settings, not the templates) are the same at both sides."""
+        return (inputs_fingerprint(self.old.fleet, ov, self.old.templates)
+                == inputs_fingerprint(self.new.fleet, nv, self.new.templates))
+
+    def _render(self, ov: SpokeView | None, nv: SpokeView | None, only: set[str] | None
+                ) -> tuple[tuple[Manifest, ...], tuple[Manifest, ...], list[Finding], list[str]]:
+        """Both sides' objects (only those of the `only` templates, when given), the new side's policy findings and
+        the source notes. The new side renders whole: the policy gate and the duplicate check see every object."""
+        after: tuple[Manifest, ...] = ()
+        found: list[Finding] = []
+        notes: list[str] = []
+        if nv is not None:
+            rendered = _expanded(self.new, nv, self.new_renderer.render_spoke(nv), notes)
+            after = rendered.manifests
+            found = check_policies(self.new.fleet, [rendered])
+        old_side = self.old_renderer if only is None else self.old_renderer.subset(only)
+        before = _expanded(self.old, ov, old_side.render_spoke(ov), []).manifests if ov else ()
+        if only is not None:  # the other templates render the same objects at both revisions
+            shown = {f"{TEMPLATES_DIR}/{t}" for t in only}
+            after = tuple(m for m in after if m.source.template in shown)
+        return before, after, found, notes
+
+
 def compare_revisions(old: Side, new: Side, spokes: Iterable[str] | None = None, full: bool = False,
                       settings: RenderSettings | None = None) -> Preview:
     settings = settings or RenderSettings()
@@ -58,41 +120,8 @@ def compare_revisions(old: Side, new: Side, spokes: Iterable[str] | None = None,
     new_views = {v.spoke.name: v for v in new.fleet.spokes()}
     names = sorted(set(old_views) | set(new_views)) if spokes is None else sorted(spokes)
     old_renderer, new_renderer = _renderers(old, new, settings.age_identity)
-    template_changes = changed_templates(old.templates, new.templates)
-
-    def one(name: str) -> tuple[SpokePreview | None, list[Finding], InputError | None]:
-        ov, nv = old_views.get(name), new_views.get(name)
-        if (either := nv or ov) is None:
-            return None, [], None  # asked for a spoke neither revision has; the caller checks names
-        region = either.region.name
-        only: set[str] | None = None  # the templates whose output may differ; None: all of them
-        if ov is not None and nv is not None and not full and (
-                inputs_fingerprint(old.fleet, ov, old.templates) == inputs_fingerprint(new.fleet, nv, new.templates)):
-            if old.templates.digest == new.templates.digest:
-                return SpokePreview(name, region, rendered=False), [], None
-            only = template_changes
-        try:
-            # The new side renders whole: the policy gate and the duplicate check see every object.
-            after: tuple[Manifest, ...] = ()
-            found: list[Finding] = []
-            notes: list[str] = []
-            if nv is not None:
-                rendered = _expanded(new, nv, new_renderer.render_spoke(nv), notes)
-                after = rendered.manifests
-                found = check_policies(new.fleet, [rendered])
-            old_side = old_renderer if only is None else old_renderer.subset(only)
-            before = _expanded(old, ov, old_side.render_spoke(ov), []).manifests if ov else ()
-            if only is not None:  # the other templates render the same objects at both revisions
-                shown = {f"{TEMPLATES_DIR}/{t}" for t in only}
-                after = tuple(m for m in after if m.source.template in shown)
-        except InputError as e:
-            return None, [], e
-        sides = (old.label, new.label)
-        sp = SpokePreview(name, region, rendered=True, objects=compare_manifests(before, after, sides),
-                          infra=compare_infra(ov, nv), notes=notes)
-        sp.status = "added" if ov is None else "removed" if nv is None else ("changed" if sp.changed else "unchanged")
-        return sp, found, None
-
+    one = _SpokeComparer(old, new, old_views, new_views, old_renderer, new_renderer,
+                         changed_templates(old.templates, new.templates), full)
     weight = sum(len(v.clusters) for n in names for v in (old_views.get(n), new_views.get(n)) if v is not None)
     if weight >= MIN_CLUSTERS:
         old_renderer.compile_all()

@@ -15,7 +15,6 @@ tagged instance that the next pass observes and counts, so it is never made twic
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from collections.abc import Iterator
@@ -25,8 +24,9 @@ import boto3
 from botocore.config import Config
 
 from razee.infra.aws.errors import Scrubber, call
+from razee.infra.aws.launch import run_request, template_name, template_request, worker_tags
 from razee.infra.aws.settings import AwsSettings, aws_region, check_coverage
-from razee.infra.aws.tags import LIVE_STATES, P, Record, tag_list, tags_of, worker_of
+from razee.infra.aws.tags import LIVE_STATES, P, Record, tags_of, worker_of
 from razee.infra.changes import InfraAction, InfraChange
 from razee.infra.model import ActualCluster, Worker
 from razee.infra.provider import ProviderContext, ProviderError
@@ -74,7 +74,7 @@ class AwsCloud:
             yield from page.get(key, [])
 
     def _template_name(self, cluster: str) -> str:
-        return f"razee-{self.fleet}-{cluster}"
+        return template_name(self.fleet, cluster)
 
     def _observe_records(self) -> dict[str, Record]:
         found: dict[str, Record] = {}
@@ -147,9 +147,6 @@ class AwsCloud:
             return worker
         raise ProviderError(f"aws provider: unknown change {change.action}")
 
-    def _client_token(self, change: InfraChange) -> str:
-        return hashlib.sha256(f"{self.fleet}:{change.token}".encode()).hexdigest()  # 64 characters, AWS's limit
-
     def _find_record(self, cluster: str, refresh: bool = False) -> Record | None:
         with self.lock:
             if cluster in self.records or (self.observed and not refresh):
@@ -183,14 +180,10 @@ class AwsCloud:
             if record.spoke != owner:
                 raise ProviderError(f"aws: cluster {change.cluster} belongs to {record.spoke}, not {owner}")
             return record.id
-        tags = {f"{P}fleet": self.fleet, f"{P}spoke": owner, f"{P}cluster": change.cluster,
-                f"{P}version": str(change.version)}
+        request = template_request(self.s, self.fleet, owner, change)
         try:
             made = call(self.scrub, f"create launch template for {change.cluster}", self.write.create_launch_template,
-                        LaunchTemplateName=self._template_name(change.cluster), ClientToken=self._client_token(change),
-                        VersionDescription=f"razee cluster {change.cluster}",
-                        LaunchTemplateData={"ImageId": self.s.image},
-                        TagSpecifications=[{"ResourceType": "launch-template", "Tags": tag_list(tags)}])
+                        **request)
         except ProviderError as e:
             if "AlreadyExists" not in e.message:
                 raise
@@ -228,52 +221,34 @@ class AwsCloud:
 
     def _create_worker(self, change: InfraChange, owner: str) -> str:
         self._own_record(change.cluster, owner)
-        flavor, zone, pool = str(change.flavor), str(change.zone), str(change.pool)
-        with self.lock:
-            made_before, retry = self.tokens.get(change.token), change.token in self.sent
-            self.sent.add(change.token)
+        made_before = self._made_before(change)
         if made_before:
             return made_before
-        if retry:  # the first attempt's answer was lost: did it make the instance?
-            existing = self._pages("describe_instances", "Reservations", Filters=[
-                {"Name": f"tag:{P}fleet", "Values": [self.fleet]}, {"Name": f"tag:{P}token", "Values": [change.token]},
-                {"Name": "instance-state-name", "Values": LIVE_STATES}])
-            for reservation in existing:
-                for instance in reservation["Instances"]:
-                    return str(instance["InstanceId"])
-        name = f"{change.cluster}-{pool}-{zone}-{hashlib.sha256(change.token.encode()).hexdigest()[:8]}"
-        tags = {"Name": name, f"{P}fleet": self.fleet, f"{P}spoke": owner, f"{P}cluster": change.cluster,
-                f"{P}pool": pool, f"{P}zone": zone, f"{P}worker": name, f"{P}flavor": flavor,
-                f"{P}version": str(change.version), f"{P}encrypted": "true" if change.encrypted else "false",
-                f"{P}token": change.token}
-        request: dict[str, Any] = {
-            "ImageId": self.s.image, "InstanceType": self.s.flavors[flavor], "MinCount": 1, "MaxCount": 1,
-            "ClientToken": self._client_token(change),
-            "MetadataOptions": {"HttpTokens": "required"},
-            "TagSpecifications": [{"ResourceType": "instance", "Tags": tag_list(tags)},
-                                  {"ResourceType": "volume", "Tags": tag_list(tags)}],
-        }
-        subnet = self.s.subnets.get(zone)
-        if subnet:
-            request["SubnetId"] = subnet
-        else:
-            request["Placement"] = {"AvailabilityZone": self.s.zones[zone]}
-        if self.s.security_groups:
-            request["SecurityGroupIds"] = list(self.s.security_groups)
-        if change.encrypted:
-            ebs: dict[str, Any] = {"Encrypted": True, "DeleteOnTermination": True, "VolumeType": "gp3",
-                                   "VolumeSize": self.s.root_volume_size}
-            if self.s.kms_key_id:
-                ebs["KmsKeyId"] = self.s.kms_key_id
-            request["BlockDeviceMappings"] = [{"DeviceName": self.s.root_device_name, "Ebs": ebs}]
-        made = call(self.scrub, f"run instance for {change.cluster}/{pool} in {zone}", self.write.run_instances,
-                    **request)
+        tags = worker_tags(self.fleet, owner, change)
+        made = call(self.scrub, f"run instance for {change.cluster}/{change.pool} in {change.zone}",
+                    self.write.run_instances, **run_request(self.s, self.fleet, change, tags))
         instance_id = str(made["Instances"][0]["InstanceId"])
-        log.debug("aws: %s is worker %s of %s", instance_id, name, change.cluster)
+        log.debug("aws: %s is worker %s of %s", instance_id, tags["Name"], change.cluster)
         with self.lock:
             self.instances[instance_id] = tags
             self.tokens[change.token] = instance_id
         return instance_id
+
+    def _made_before(self, change: InfraChange) -> str | None:
+        """The instance this change already made, if any: observed with its token, or, when this process sent
+        the request before and lost the answer, found by a DescribeInstances on the token tag."""
+        with self.lock:
+            made_before, retry = self.tokens.get(change.token), change.token in self.sent
+            self.sent.add(change.token)
+        if made_before or not retry:
+            return made_before
+        existing = self._pages("describe_instances", "Reservations", Filters=[
+            {"Name": f"tag:{P}fleet", "Values": [self.fleet]}, {"Name": f"tag:{P}token", "Values": [change.token]},
+            {"Name": "instance-state-name", "Values": LIVE_STATES}])
+        for reservation in existing:
+            for instance in reservation["Instances"]:
+                return str(instance["InstanceId"])
+        return None
 
     def _own_instance(self, instance_id: str, cluster: str, owner: str) -> dict[str, str] | None:
         """The instance's tags if it exists and is this spoke's worker of `cluster`; None when it is gone."""
