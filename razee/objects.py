@@ -62,8 +62,14 @@ class SourceInfo:
     cluster: str | None = None  # the customer cluster a cluster-scoped template declared it for
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": self.kind, "chart": self.chart, "version": self.version,
-                "digest": self.digest, "cluster": self.cluster}
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "chart": self.chart,
+            "version": self.version,
+            "digest": self.digest,
+            "cluster": self.cluster,
+        }
 
 
 @dataclass(frozen=True)
@@ -128,6 +134,7 @@ class SpokeRender:
     region: str
     manifests: tuple[Manifest, ...]
     sources: tuple[SourceInfo, ...] = ()
+
 
 GROUP_ALIASES: dict[str, frozenset[str]] = {
     "Ingress": frozenset({"extensions", "networking.k8s.io"}),

@@ -15,8 +15,12 @@ import yaml
 from razee.yamlsrc import MAP_TAG, SEQ_TAG, STR_TAG, MemoResolver
 
 _Base: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-_INT, _BOOL, _NULL, _FLOAT = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null",
-                              "tag:yaml.org,2002:float")
+_INT, _BOOL, _NULL, _FLOAT = (
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:float",
+)
 
 
 class _Dumper(MemoResolver, _Base):  # type: ignore[misc,valid-type]

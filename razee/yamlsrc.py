@@ -139,8 +139,7 @@ def load_one(text: str, file: str) -> Located:
         raise InputError([Finding(Location(file, 1), f"expected one YAML document, found {len(docs)}")])
     doc = docs[0]
     if not isinstance(doc.data, dict):
-        raise InputError([Finding(Location(file, doc.line),
-                                  f"expected a mapping, found {type(doc.data).__name__}")])
+        raise InputError([Finding(Location(file, doc.line), f"expected a mapping, found {type(doc.data).__name__}")])
     return doc
 
 
@@ -166,8 +165,11 @@ class _ManifestLoader(_Loader):  # type: ignore[misc,valid-type]
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         if id(node) in self._seen:
             raise yaml.constructor.ConstructorError(
-                None, None, "YAML anchors and aliases are not allowed in rendered manifests (use a macro)",
-                node.start_mark)
+                None,
+                None,
+                "YAML anchors and aliases are not allowed in rendered manifests (use a macro)",
+                node.start_mark,
+            )
         self._seen.add(id(node))
         return super().construct_object(node, deep)
 
@@ -177,8 +179,7 @@ class _ManifestLoader(_Loader):  # type: ignore[misc,valid-type]
             if isinstance(key_node, yaml.ScalarNode):
                 key = key_node.value
                 if key in keys:
-                    raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}",
-                                                            key_node.start_mark)
+                    raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
                 keys.add(key)
         return super().construct_mapping(node, deep)  # type: ignore[no-any-return]
 

@@ -61,8 +61,13 @@ def free_port(preferred: int) -> int:
 def tools_env() -> dict[str, str]:
     """PATH with the test environment's helm (and kubectl, kustomize) first: the example fleet's chart is rendered
     by helm, in the agents and in the CLI's preview."""
-    tools = subprocess.run([sys.executable, str(REPO / "scripts" / "testenv"), "path"], check=True,
-                           capture_output=True, text=True, env={**os.environ, **TESTENV}).stdout.split()[-1]
+    tools = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "testenv"), "path"],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **TESTENV},
+    ).stdout.split()[-1]
     return {"PATH": f"{tools}:{os.environ.get('PATH', '')}"}
 
 
@@ -75,19 +80,31 @@ def razee(*args: str, env: dict[str, str] | None = None) -> str:
 
 def background(name: str, args: list[str], env: dict[str, str] | None = None) -> int:
     log = open(HOME / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it open
-    proc = subprocess.Popen(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
-                            env={**os.environ, **(env or {})})
+    proc = subprocess.Popen(
+        args,
+        stdout=log,
+        stderr=log,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        env={**os.environ, **(env or {})},
+    )
     return proc.pid
 
 
 def git(*args: str) -> str:
-    return subprocess.run(["git", "-c", "user.name=quickstart", "-c", "user.email=quickstart@razee.local", *args],
-                          cwd=HOME / "fleet", check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-c", "user.name=quickstart", "-c", "user.email=quickstart@razee.local", *args],
+        cwd=HOME / "fleet",
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
 
 
 def rollout(hub: str, token: str, revision: str) -> dict[str, Any]:
-    result: dict[str, Any] = httpx.get(f"{hub}/api/v1/rollout", params={"revision": revision},
-                                       headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+    result: dict[str, Any] = httpx.get(
+        f"{hub}/api/v1/rollout", params={"revision": revision}, headers={"Authorization": f"Bearer {token}"}, timeout=10
+    ).json()
     return result
 
 
@@ -97,9 +114,11 @@ def wait_rollout(hub: str, token: str, revision: str, timeout: float) -> float:
     while time.monotonic() - start < timeout:
         state = rollout(hub, token, revision)
         ours = [s for s in state["applied"] if s in SPOKES]
-        gates = "; ".join(f"{w['name']}: {'may take it' if w['gate']['allowed'] else w['gate']['reason']}"
-                          + (f" ({', '.join(w['timedOut'])} past the progress deadline)"
-                             if w["timedOut"] else "") for w in state.get("waves", []))
+        gates = "; ".join(
+            f"{w['name']}: {'may take it' if w['gate']['allowed'] else w['gate']['reason']}"
+            + (f" ({', '.join(w['timedOut'])} past the progress deadline)" if w["timedOut"] else "")
+            for w in state.get("waves", [])
+        )
         line = f"applied: {', '.join(ours) or '-'}   gate: {gates or '?'}"
         key = re.sub(r"\d+s left", "", line)  # a bake countdown is not news
         if key != last:
@@ -118,13 +137,20 @@ def up() -> float:
     os.environ.update(tools_env())  # every razee below (hub, agents, CLI) finds helm
     say("three local clusters (one etcd, three kube-apiservers)")
     names = {spoke: f"qs-{i}" for i, spoke in enumerate(SPOKES)}
-    out = subprocess.run([sys.executable, str(REPO / "scripts" / "testenv"), "start", *names.values()], check=True,
-                         capture_output=True, text=True, env={**os.environ, **TESTENV}).stdout.split()
-    kubeconfigs = dict(zip(SPOKES, out[-len(SPOKES):], strict=True))
+    out = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "testenv"), "start", *names.values()],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **TESTENV},
+    ).stdout.split()
+    kubeconfigs = dict(zip(SPOKES, out[-len(SPOKES) :], strict=True))
 
-    say(f"the fleet repo: the built-in example fleet (templates, and the chart charts/armada-metrics its "
+    say(
+        f"the fleet repo: the built-in example fleet (templates, and the chart charts/armada-metrics its "
         f"templates declare as a source) in a local git repo; bake times {BAKE}, and a {DEADLINE} progress deadline "
-        "on the canary wave, for the demo")
+        "on the canary wave, for the demo"
+    )
     fleet = HOME / "fleet"
     shutil.rmtree(fleet, ignore_errors=True)
     fleet.mkdir()
@@ -143,8 +169,28 @@ def up() -> float:
     port = free_port(8080)
     hub = f"http://127.0.0.1:{port}"
     db = f"sqlite:///{HOME / 'hub.sqlite'}"
-    pids = {"hub": background("hub", [PY, "-m", "razee", "hub", "serve", "--db", db, "--listen", f"127.0.0.1:{port}",
-                                      "--repo", fleet.as_uri(), "--poll", "2s", "--state-dir", str(HOME / "hub")])}
+    pids = {
+        "hub": background(
+            "hub",
+            [
+                PY,
+                "-m",
+                "razee",
+                "hub",
+                "serve",
+                "--db",
+                db,
+                "--listen",
+                f"127.0.0.1:{port}",
+                "--repo",
+                fleet.as_uri(),
+                "--poll",
+                "2s",
+                "--state-dir",
+                str(HOME / "hub"),
+            ],
+        )
+    }
     for _ in range(100):
         try:
             httpx.get(hub + "/healthz", timeout=1)
@@ -161,17 +207,41 @@ def up() -> float:
         token_file.chmod(0o600)
         pids[f"agent-{spoke}"] = background(
             f"agent-{spoke}",
-            [PY, "-m", "razee", "agent", "--spoke", spoke, "--repo", f"file://{fleet}", "--kubeconfig", kubeconfig,
-             "--hub", hub, "--hub-token-file", str(token_file), "--state-dir", str(HOME / spoke),
-             "--interval", f"{INTERVAL}s", "--poll", "2s", "--listen", f"127.0.0.1:{free_port(0)}"],
-            env={"RAZEE_LOCAL_CLOUD_DELAY": "1"})
+            [
+                PY,
+                "-m",
+                "razee",
+                "agent",
+                "--spoke",
+                spoke,
+                "--repo",
+                f"file://{fleet}",
+                "--kubeconfig",
+                kubeconfig,
+                "--hub",
+                hub,
+                "--hub-token-file",
+                str(token_file),
+                "--state-dir",
+                str(HOME / spoke),
+                "--interval",
+                f"{INTERVAL}s",
+                "--poll",
+                "2s",
+                "--listen",
+                f"127.0.0.1:{free_port(0)}",
+            ],
+            env={"RAZEE_LOCAL_CLOUD_DELAY": "1"},
+        )
     (HOME / "pids.json").write_text(json.dumps(pids))
     (HOME / "access.json").write_text(json.dumps({"hub": hub, "reader": reader, "admin": admin}))
     (HOME / "access.json").chmod(0o600)
 
     first = git("rev-parse", "HEAD")
-    say(f"first rollout of {first[:12]}: the canary wave; the main wave holds while the canary eu-de-spoke-1 is "
-        f"silent (no agent runs it here), until the {DEADLINE} progress deadline counts it as a tolerated failure")
+    say(
+        f"first rollout of {first[:12]}: the canary wave; the main wave holds while the canary eu-de-spoke-1 is "
+        f"silent (no agent runs it here), until the {DEADLINE} progress deadline counts it as a tolerated failure"
+    )
     wait_rollout(hub, reader, first, timeout=600)
 
     values = yaml.safe_load((fleet / "environments" / "fleet.yaml").read_text())
@@ -182,8 +252,10 @@ def up() -> float:
     git("checkout", "-q", "-b", "next")
     git("commit", "-q", "-am", "raise the log level of the armada components; three metrics servers")
     second = git("rev-parse", "HEAD")
-    say(f"a commit ({second[:12]}: raise the log level, and scale the armada-metrics chart's Deployment): its "
-        "preview, then it lands on main and rolls out wave by wave")
+    say(
+        f"a commit ({second[:12]}: raise the log level, and scale the armada-metrics chart's Deployment): its "
+        "preview, then it lands on main and rolls out wave by wave"
+    )
     print(razee("diff", "--repo", str(fleet), "--from", first, "--to", second, "-o", "markdown"), flush=True)
     git("checkout", "-q", "main")
     git("merge", "-q", "--ff-only", "next")
@@ -206,8 +278,9 @@ def stop(quiet: bool = False) -> None:
         with contextlib.suppress(OSError):  # already gone
             os.killpg(pid, signal.SIGTERM)
     # the quickstart's own testenv: stopping it without names ends its etcd too
-    subprocess.run([sys.executable, str(REPO / "scripts" / "testenv"), "stop"], capture_output=True,
-                   env={**os.environ, **TESTENV})
+    subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "testenv"), "stop"], capture_output=True, env={**os.environ, **TESTENV}
+    )
     shutil.rmtree(HOME, ignore_errors=True)
     if not quiet:
         say("stopped: hub, agents, the quickstart clusters (with their kwok) and their etcd")

@@ -22,8 +22,11 @@ from typing import Any
 import boto3
 
 REGION = "us-east-1"
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "AKIARAZEETESTKEY0001", "AWS_SECRET_ACCESS_KEY": "razee-test-secret-0001",
-               "AWS_DEFAULT_REGION": REGION}
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "AKIARAZEETESTKEY0001",
+    "AWS_SECRET_ACCESS_KEY": "razee-test-secret-0001",
+    "AWS_DEFAULT_REGION": REGION,
+}
 
 
 def free_port() -> int:
@@ -40,8 +43,12 @@ class MotoServer:
         self.url = f"http://127.0.0.1:{self.port}"
         exe = Path(sys.executable).with_name("moto_server")
         self.log = log.open("w")
-        self.proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(self.port)], stdout=self.log,
-                                     stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+        self.proc = subprocess.Popen(
+            [str(exe), "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )
         deadline = time.monotonic() + 120
         while True:
             try:
@@ -122,9 +129,11 @@ class Proxy:
                 self.wfile.write(data)
 
             def _error(self, fault: Fault) -> None:
-                data = (f'<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>{fault.code}</Code>'
-                        f"<Message>{fault.message}</Message></Error></Errors>"
-                        f"<RequestID>test</RequestID></Response>").encode()
+                data = (
+                    f'<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>{fault.code}</Code>'
+                    f"<Message>{fault.message}</Message></Error></Errors>"
+                    f"<RequestID>test</RequestID></Response>"
+                ).encode()
                 self.send_response(fault.status)
                 self.send_header("Content-Type", "text/xml")
                 self.send_header("Content-Length", str(len(data)))
@@ -161,15 +170,22 @@ class Proxy:
 
 
 def ec2(url: str) -> Any:
-    return boto3.client("ec2", region_name=REGION, endpoint_url=url,
-                        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+    return boto3.client(
+        "ec2",
+        region_name=REGION,
+        endpoint_url=url,
+        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
 
 
 def live_instances(client: Any, fleet: str = "test-fleet") -> list[dict[str, Any]]:
-    pages = client.get_paginator("describe_instances").paginate(Filters=[
-        {"Name": "tag:razee:fleet", "Values": [fleet]},
-        {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}])
+    pages = client.get_paginator("describe_instances").paginate(
+        Filters=[
+            {"Name": "tag:razee:fleet", "Values": [fleet]},
+            {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]},
+        ]
+    )
     return [i for page in pages for r in page["Reservations"] for i in r["Instances"]]
 
 
@@ -178,5 +194,6 @@ def tags(instance: dict[str, Any]) -> dict[str, str]:
 
 
 def worker_counts(client: Any) -> Counter[tuple[str, str, str]]:
-    return Counter((tags(i)["razee:cluster"], tags(i)["razee:pool"], tags(i)["razee:zone"])
-                   for i in live_instances(client))
+    return Counter(
+        (tags(i)["razee:cluster"], tags(i)["razee:pool"], tags(i)["razee:zone"]) for i in live_instances(client)
+    )

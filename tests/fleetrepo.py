@@ -14,8 +14,7 @@ FLEET: dict[str, Any] = {
     "clusterDefaults": {"kubeVersion": "1.20.2"},
     "rollout": {"waves": [{"name": "canary", "bakeTime": "1m"}, {"name": "main"}]},
     # The small test fleet renders namespaces without NetworkPolicies; tests of that rule switch it on.
-    "policies": {"allowedRegistries": ["icr.io/*"],
-                 "rules": {"namespace-network-policy": {"enabled": False}}},
+    "policies": {"allowedRegistries": ["icr.io/*"], "rules": {"namespace-network-policy": {"enabled": False}}},
     "values": {"replicas": 1, "image": {"registry": "icr.io", "tag": "1.0"}},
 }
 
@@ -28,10 +27,16 @@ REGION: dict[str, Any] = {
         {"name": "spoke-b", "wave": "main", "capacity": 3, "values": {"replicas": 2}},
     ],
     "clusters": [
-        {"name": "c1", "spoke": "spoke-a",
-         "workerPools": [{"name": "default", "flavor": "b3c.4x16", "sizePerZone": 2, "zones": ["dal10"]}]},
-        {"name": "c2", "values": {"replicas": 5},
-         "workerPools": [{"name": "default", "flavor": "b3c.4x16", "sizePerZone": 1, "zones": ["dal10", "dal12"]}]},
+        {
+            "name": "c1",
+            "spoke": "spoke-a",
+            "workerPools": [{"name": "default", "flavor": "b3c.4x16", "sizePerZone": 2, "zones": ["dal10"]}],
+        },
+        {
+            "name": "c2",
+            "values": {"replicas": 5},
+            "workerPools": [{"name": "default", "flavor": "b3c.4x16", "sizePerZone": 1, "zones": ["dal10", "dal12"]}],
+        },
     ],
 }
 
@@ -81,8 +86,12 @@ data:
 }
 
 
-def write_repo(root: Path, fleet: dict[str, Any] | None = None, regions: list[dict[str, Any]] | None = None,
-               templates: dict[str, str] | None = None) -> Path:
+def write_repo(
+    root: Path,
+    fleet: dict[str, Any] | None = None,
+    regions: list[dict[str, Any]] | None = None,
+    templates: dict[str, str] | None = None,
+) -> Path:
     env = root / "environments"
     (env / "regions").mkdir(parents=True, exist_ok=True)
     (env / "fleet.yaml").write_text(yaml.safe_dump(fleet if fleet is not None else FLEET, sort_keys=False))
@@ -106,8 +115,9 @@ def region_copy() -> dict[str, Any]:
 ACTOR = git.Actor("Ada Lovelace", "ada@example.com")
 
 
-def commit(root: Path, repo: git.Repo, spokes: list[tuple[str, str]], message: str,
-           waves: list[dict[str, Any]] | None = None) -> str:
+def commit(
+    root: Path, repo: git.Repo, spokes: list[tuple[str, str]], message: str, waves: list[dict[str, Any]] | None = None
+) -> str:
     fleet = fleet_copy()
     fleet["rollout"] = {"waves": waves or [{"name": "canary", "bakeTime": "0s"}, {"name": "main"}]}
     region = region_copy()

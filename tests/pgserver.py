@@ -37,8 +37,17 @@ class PostgresServer:
 
     def start(self) -> None:
         """Start the server (again, after `stop`): same port, same data."""
-        self._run(_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.dir / "log"), "-w", "start", "-o",
-                  f"-p {self.port} -h 127.0.0.1 -k {self.dir} -c fsync=off -c max_connections=200")
+        self._run(
+            _bin("pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.dir / "log"),
+            "-w",
+            "start",
+            "-o",
+            f"-p {self.port} -h 127.0.0.1 -k {self.dir} -c fsync=off -c max_connections=200",
+        )
 
     def stop(self) -> None:
         """Stop the server, as an outage would (fast shutdown: clients are disconnected)."""
@@ -54,6 +63,7 @@ class PostgresServer:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
 
     def close(self) -> None:
-        subprocess.run([*self.as_user, _bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"],
-                       capture_output=True)
+        subprocess.run(
+            [*self.as_user, _bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"], capture_output=True
+        )
         shutil.rmtree(self.dir, ignore_errors=True)

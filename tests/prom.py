@@ -27,8 +27,9 @@ class Exporter:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.errors = Gauge("http_error_ratio", "share of requests that failed (set by the test)", ["spoke"],
-                            registry=self.registry)
+        self.errors = Gauge(
+            "http_error_ratio", "share of requests that failed (set by the test)", ["spoke"], registry=self.registry
+        )
         self.port = free_port()
         self.server, self.thread = start_http_server(self.port, addr="127.0.0.1", registry=self.registry)
 
@@ -44,14 +45,23 @@ class PrometheusServer:
         self.dir = Path(tempfile.mkdtemp(prefix="razee-prom-"))
         config = self.dir / "prometheus.yml"
         listed = ", ".join(f"'{t}'" for t in targets)
-        config.write_text(f"global: {{scrape_interval: {SCRAPE}, evaluation_interval: {SCRAPE}}}\n"
-                          f"scrape_configs:\n  - job_name: test\n    static_configs:\n      - targets: [{listed}]\n")
+        config.write_text(
+            f"global: {{scrape_interval: {SCRAPE}, evaluation_interval: {SCRAPE}}}\n"
+            f"scrape_configs:\n  - job_name: test\n    static_configs:\n      - targets: [{listed}]\n"
+        )
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(self.dir / "prometheus.log", "wb")  # noqa: SIM115 - the child keeps it open
-        self.proc = subprocess.Popen([binary, f"--config.file={config}", f"--storage.tsdb.path={self.dir / 'data'}",
-                                      f"--web.listen-address=127.0.0.1:{self.port}"],
-                                     stdout=self.log, stderr=self.log)
+        self.proc = subprocess.Popen(
+            [
+                binary,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={self.dir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+            ],
+            stdout=self.log,
+            stderr=self.log,
+        )
         deadline = time.monotonic() + timeout
         while True:
             try:

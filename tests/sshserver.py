@@ -52,8 +52,10 @@ PermitRootLogin prohibit-password
 
     def git_ssh_command(self) -> str:
         """Client options that touch nothing in the home directory."""
-        return (f"ssh -F /dev/null -i {self.client_key} -o IdentitiesOnly=yes -o StrictHostKeyChecking=no "
-                f"-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR")
+        return (
+            f"ssh -F /dev/null -i {self.client_key} -o IdentitiesOnly=yes -o StrictHostKeyChecking=no "
+            f"-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
+        )
 
     def close(self) -> None:
         self.proc.terminate()

@@ -41,13 +41,20 @@ class CheckResult:
         return f"check {self.check} = {shown} ({self.threshold})" + (f": {self.error}" if self.error else "")
 
     def as_report(self) -> dict[str, Any]:
-        return {"check": self.check, "result": self.result, "value": self.value, "threshold": self.threshold,
-                "at": self.at, "error": self.error[:MAX_ERROR]}
+        return {
+            "check": self.check,
+            "result": self.result,
+            "value": self.value,
+            "threshold": self.threshold,
+            "at": self.at,
+            "error": self.error[:MAX_ERROR],
+        }
 
 
 def threshold(check: Check) -> str:
     parts = ([f"min {check.min:g}"] if check.min is not None else []) + (
-        [f"max {check.max:g}"] if check.max is not None else [])
+        [f"max {check.max:g}"] if check.max is not None else []
+    )
     return ", ".join(parts)
 
 
@@ -56,13 +63,28 @@ def judge(check: Check, values: list[float]) -> CheckResult:
     now = time.time()
     if not values:
         ok = check.missing == "pass"
-        return CheckResult(check.name, "pass" if ok else "fail", None, threshold(check), now,
-                           "" if ok else "the query returned nothing")
-    bad = [v for v in values if math.isnan(v) or (check.max is not None and v > check.max)
-           or (check.min is not None and v < check.min)]
+        return CheckResult(
+            check.name,
+            "pass" if ok else "fail",
+            None,
+            threshold(check),
+            now,
+            "" if ok else "the query returned nothing",
+        )
+    bad = [
+        v
+        for v in values
+        if math.isnan(v) or (check.max is not None and v > check.max) or (check.min is not None and v < check.min)
+    ]
     if bad:
-        return CheckResult(check.name, "fail", bad[0] if not math.isnan(bad[0]) else None, threshold(check), now,
-                           "NaN" if math.isnan(bad[0]) else "")
+        return CheckResult(
+            check.name,
+            "fail",
+            bad[0] if not math.isnan(bad[0]) else None,
+            threshold(check),
+            now,
+            "NaN" if math.isnan(bad[0]) else "",
+        )
     worst = max(values) if check.max is not None else min(values)
     return CheckResult(check.name, "pass", worst, threshold(check), now)
 
@@ -130,21 +152,33 @@ class CheckRunner:
             self.current = RevisionChecks(revision)
         state, now = self.current, time.monotonic()
         if not healthy and state.healthy_since is None:
-            return [state.results.get(c.name) or CheckResult(c.name, "unknown", None, threshold(c), time.time(),
-                                                             "waiting for the spoke's objects to be healthy")
-                    for c in wave.checks]
+            return [
+                state.results.get(c.name)
+                or CheckResult(
+                    c.name, "unknown", None, threshold(c), time.time(), "waiting for the spoke's objects to be healthy"
+                )
+                for c in wave.checks
+            ]
         if state.healthy_since is None:
             state.healthy_since = now
         baked = now - state.healthy_since >= parse_duration(wave.bake_time)
-        due = [c for c in wave.checks if not state.failed and now >= state.due.get(c.name, 0.0) and not (
-            baked and state.results.get(c.name, None) is not None and state.results[c.name].result == "pass")]
+        due = [
+            c
+            for c in wave.checks
+            if not state.failed
+            and now >= state.due.get(c.name, 0.0)
+            and not (baked and state.results.get(c.name, None) is not None and state.results[c.name].result == "pass")
+        ]
         if due:
             with httpx.Client(timeout=TIMEOUT) as http:
                 for c in due:
                     state.results[c.name] = evaluate(http, self.prometheus, c, fleet, view)
                     state.due[c.name] = now + parse_duration(c.interval)
-        return [state.results.get(c.name) or CheckResult(c.name, "unknown", None, threshold(c), time.time(),
-                                                         "not evaluated yet") for c in wave.checks]
+        return [
+            state.results.get(c.name)
+            or CheckResult(c.name, "unknown", None, threshold(c), time.time(), "not evaluated yet")
+            for c in wave.checks
+        ]
 
     def next_due(self) -> float | None:
         """Monotonic time the next check is due while any runs (the loop wakes for it), else None."""

@@ -37,8 +37,15 @@ def _master() -> dict[str, Any]:
 
 def _count(master: dict[str, Any], entry: dict[str, Any]) -> None:
     status = entry["status"]
-    bucket = ("synced" if status in MASTER_IN_SYNC else "drifted" if status in MASTER_DRIFTED
-              else "failed" if status in MASTER_FAILED else "pending")
+    bucket = (
+        "synced"
+        if status in MASTER_IN_SYNC
+        else "drifted"
+        if status in MASTER_DRIFTED
+        else "failed"
+        if status in MASTER_FAILED
+        else "pending"
+    )
     master[bucket] += 1
     if bucket != "synced" and len(master["outOfSync"]) < MAX_CLUSTER_KEYS:
         master["outOfSync"].append({k: entry[k] for k in ("group", "kind", "namespace", "name", "status")})
@@ -68,25 +75,43 @@ def pools(plan: InfraPlan, result: InfraResult | None) -> dict[str, dict[str, An
     for d in plan.desired:
         a = actual.get(d.name)
         live = a.live_workers() if a is not None else []
-        entries = [{"name": p.name[:MAX_SOURCE_FIELD], "flavor": p.flavor[:64], "zones": [z[:64] for z in
-                                                                                          p.zones[:MAX_ZONES]],
-                    "desired": p.size_per_zone * len(p.zones),
-                    "observed": sum(1 for w in live if w.pool == p.name),
-                    "ready": sum(1 for w in live if w.pool == p.name and w.state == "normal")} for p in d.pools]
+        entries = [
+            {
+                "name": p.name[:MAX_SOURCE_FIELD],
+                "flavor": p.flavor[:64],
+                "zones": [z[:64] for z in p.zones[:MAX_ZONES]],
+                "desired": p.size_per_zone * len(p.zones),
+                "observed": sum(1 for w in live if w.pool == p.name),
+                "ready": sum(1 for w in live if w.pool == p.name and w.state == "normal"),
+            }
+            for p in d.pools
+        ]
         wanted = {p.name for p in d.pools}
         for extra in sorted({w.pool for w in live} - wanted):  # a pool the repo dropped, its workers not yet gone
             workers = [w for w in live if w.pool == extra]
-            entries.append({"name": extra[:MAX_SOURCE_FIELD], "flavor": workers[0].flavor[:64],
-                            "zones": sorted({w.zone[:64] for w in workers})[:MAX_ZONES], "desired": 0,
-                            "observed": len(workers), "ready": sum(1 for w in workers if w.state == "normal")})
-        out[d.name] = {"version": d.version[:32], "observedVersion": (a.version if a is not None else "")[:32],
-                       "pools": entries[:MAX_POOLS], "infrastructure": True,
-                       "pending": max(planned.get(d.name, 0) - done.get(d.name, 0), 0)}
+            entries.append(
+                {
+                    "name": extra[:MAX_SOURCE_FIELD],
+                    "flavor": workers[0].flavor[:64],
+                    "zones": sorted({w.zone[:64] for w in workers})[:MAX_ZONES],
+                    "desired": 0,
+                    "observed": len(workers),
+                    "ready": sum(1 for w in workers if w.state == "normal"),
+                }
+            )
+        out[d.name] = {
+            "version": d.version[:32],
+            "observedVersion": (a.version if a is not None else "")[:32],
+            "pools": entries[:MAX_POOLS],
+            "infrastructure": True,
+            "pending": max(planned.get(d.name, 0) - done.get(d.name, 0), 0),
+        }
     return out
 
 
-def describe_clusters(run: Pass, objects: Sequence[dict[str, Any]], infra: InfraResult | None
-                      ) -> list[dict[str, Any]] | None:
+def describe_clusters(
+    run: Pass, objects: Sequence[dict[str, Any]], infra: InfraResult | None
+) -> list[dict[str, Any]] | None:
     """The spoke's customer clusters, by name; None when the pass planned neither Kubernetes nor infrastructure
     (the hub then keeps what it knew). `objects` is describe_objects' answer, one entry per planned change."""
     if run.kube is None and run.infra is None:
@@ -107,8 +132,9 @@ def describe_sources(sources: Sequence[SourceInfo]) -> list[dict[str, Any]]:
     cluster), bounded to the wire's limits."""
     out: dict[tuple[str, str, str], dict[str, Any]] = {}
     for s in sources:
-        entry = {k: (v[:MAX_SOURCE_FIELD] if isinstance(v, str) and k != "digest" else v)
-                 for k, v in s.to_json().items()}
+        entry = {
+            k: (v[:MAX_SOURCE_FIELD] if isinstance(v, str) and k != "digest" else v) for k, v in s.to_json().items()
+        }
         if isinstance(entry.get("digest"), str):
             entry["digest"] = entry["digest"][:200]
         out.setdefault((s.cluster or "", s.kind, s.name), entry)

@@ -83,11 +83,18 @@ class Agent:
         s = settings  # the watches' own connection, kept open between passes (razee/agent/session.py)
         self.session = AgentSession(lambda: Kube(load_api_client(s.kubeconfig, s.context, pool_size=32)))
         self.checks = CheckRunner(settings.prometheus)
-        self.source = SourceFollower(settings.repo, settings.branch, settings.state_dir, settings.spoke,
-                                     self.render_cache, settings.pass_options.sources)
+        self.source = SourceFollower(
+            settings.repo,
+            settings.branch,
+            settings.state_dir,
+            settings.spoke,
+            self.render_cache,
+            settings.pass_options.sources,
+        )
         self.rollout = RolloutQuestion(settings.spoke, self.delivery.hubs, self.source)
-        self.runner = PassRunner(self.source, self.rollout, self.checks, self.metrics, self.render_cache,
-                                 self.session, self.wake)
+        self.runner = PassRunner(
+            self.source, self.rollout, self.checks, self.metrics, self.render_cache, self.session, self.wake
+        )
 
     @property
     def state(self) -> SourceState:

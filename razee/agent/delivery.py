@@ -39,8 +39,9 @@ RETRY_AFTER_CAP = 300.0
 
 
 class Delivery:
-    def __init__(self, outbox: Outbox, hub: str | Sequence[str] | None, token: str | None,
-                 timeout: float = 10.0) -> None:
+    def __init__(
+        self, outbox: Outbox, hub: str | Sequence[str] | None, token: str | None, timeout: float = 10.0
+    ) -> None:
         """`hub`: one URL, several comma-separated, or a sequence of them; None delivers nothing."""
         self.outbox = outbox
         self.hubs = HubClient.of(hub, token, timeout)
@@ -70,8 +71,12 @@ class Delivery:
                 if 400 <= resp.status_code < 500:
                     reason = self.hubs.reason(resp, limit=500)
                     self.outbox.reject(item.seq, f"HTTP {resp.status_code}: {reason}")
-                    log.error("the hub refused report %s (HTTP %d: %s); recorded and dropped", item.id,
-                              resp.status_code, reason)
+                    log.error(
+                        "the hub refused report %s (HTTP %d: %s); recorded and dropped",
+                        item.id,
+                        resp.status_code,
+                        reason,
+                    )
                     continue
                 self.outbox.failed(item.seq, f"HTTP {resp.status_code}")  # a redirect: a proxy in the way
                 self._retry_later(f"HTTP {resp.status_code}")
@@ -87,14 +92,22 @@ class Delivery:
         errors = self.outbox.failed(seq, error, server_error=counted)
         if counted and errors >= SET_ASIDE_AFTER:
             self.outbox.reject(seq, f"set aside after {errors} server errors (last: {error})")
-            log.error("the hub failed to store report %s %d times (%s); set aside, recorded with the refused ones",
-                      report_id, errors, error)
+            log.error(
+                "the hub failed to store report %s %d times (%s); set aside, recorded with the refused ones",
+                report_id,
+                errors,
+                error,
+            )
             return True
         if e.retry_after is not None and not counted:  # busy or unavailable: it said when to come back
             wait = min(e.retry_after, RETRY_AFTER_CAP)
             self.next_try = time.monotonic() + wait
-            log.warning("the hub asked to retry later (%s); %d report(s) queued, retrying in %.0fs", error,
-                        len(self.outbox), wait)
+            log.warning(
+                "the hub asked to retry later (%s); %d report(s) queued, retrying in %.0fs",
+                error,
+                len(self.outbox),
+                wait,
+            )
             return False
         self._retry_later(error)
         return False
@@ -102,5 +115,6 @@ class Delivery:
     def _retry_later(self, error: str) -> None:
         self.backoff = self.retry.failed()
         self.next_try = time.monotonic() + self.backoff
-        log.warning("hub delivery failed (%s); %d report(s) queued, retrying in %.0fs", error, len(self.outbox),
-                    self.backoff)
+        log.warning(
+            "hub delivery failed (%s); %d report(s) queued, retrying in %.0fs", error, len(self.outbox), self.backoff
+        )

@@ -46,16 +46,25 @@ class LeaderElection:
 
     def _spec(self, transitions: int) -> dict[str, Any]:
         now = _fmt(_now())
-        return {"holderIdentity": self.identity, "leaseDurationSeconds": self.duration, "acquireTime": now,
-                "renewTime": now, "leaseTransitions": transitions}
+        return {
+            "holderIdentity": self.identity,
+            "leaseDurationSeconds": self.duration,
+            "acquireTime": now,
+            "renewTime": now,
+            "leaseTransitions": transitions,
+        }
 
     def acquire(self) -> bool:
         """Take or renew the Lease; True when this replica leads."""
         try:
             lease = self.kube.request("GET", "GET", self.path)
         except NotFound:
-            body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-                    "metadata": {"name": self.name, "namespace": LEASE_NAMESPACE}, "spec": self._spec(0)}
+            body = {
+                "apiVersion": "coordination.k8s.io/v1",
+                "kind": "Lease",
+                "metadata": {"name": self.name, "namespace": LEASE_NAMESPACE},
+                "spec": self._spec(0),
+            }
             try:
                 self._ensure_namespace()
                 self.kube.request("CREATE", "POST", self.collection, body=body)
@@ -66,8 +75,9 @@ class LeaderElection:
         spec = lease.get("spec") or {}
         holder = spec.get("holderIdentity")
         renewed = _parse(spec.get("renewTime")) or _parse(spec.get("acquireTime"))
-        expired = renewed is None or (_now() - renewed).total_seconds() > spec.get("leaseDurationSeconds",
-                                                                                    self.duration)
+        expired = renewed is None or (_now() - renewed).total_seconds() > spec.get(
+            "leaseDurationSeconds", self.duration
+        )
         self.holder = holder
         if holder not in (None, "", self.identity) and not expired:
             return False
@@ -99,5 +109,11 @@ class LeaderElection:
 
     def _ensure_namespace(self) -> None:
         ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": LEASE_NAMESPACE}}
-        self.kube.request("APPLY", "PATCH", f"/api/v1/namespaces/{LEASE_NAMESPACE}",
-                          {"fieldManager": "razee-inventory", "force": "true"}, ns, "application/apply-patch+yaml")
+        self.kube.request(
+            "APPLY",
+            "PATCH",
+            f"/api/v1/namespaces/{LEASE_NAMESPACE}",
+            {"fieldManager": "razee-inventory", "force": "true"},
+            ns,
+            "application/apply-patch+yaml",
+        )

@@ -50,13 +50,16 @@ class Outbox:
 
     def put(self, report_id: str, body: dict[str, Any]) -> None:
         with self.lock:
-            self.db.execute("INSERT OR IGNORE INTO outbox (id, body, created) VALUES (?, ?, ?)",
-                            (report_id, json.dumps(body, sort_keys=True), time.time()))
+            self.db.execute(
+                "INSERT OR IGNORE INTO outbox (id, body, created) VALUES (?, ?, ?)",
+                (report_id, json.dumps(body, sort_keys=True), time.time()),
+            )
             count = self.db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
             if count > self.limit:
                 excess = count - self.limit
-                self.db.execute("DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT ?)",
-                                (excess,))
+                self.db.execute(
+                    "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT ?)", (excess,)
+                )
                 self.dropped += excess
 
     def pending(self, limit: int = 100) -> list[Queued]:
@@ -71,8 +74,11 @@ class Outbox:
     def failed(self, seq: int, error: str, server_error: bool = False) -> int:
         """Count a failed attempt (and a server error, if it was one); returns the report's server errors."""
         with self.lock:
-            self.db.execute("UPDATE outbox SET attempts = attempts + 1, server_errors = server_errors + ?, "
-                            "last_error = ? WHERE seq = ?", (int(server_error), error, seq))
+            self.db.execute(
+                "UPDATE outbox SET attempts = attempts + 1, server_errors = server_errors + ?, "
+                "last_error = ? WHERE seq = ?",
+                (int(server_error), error, seq),
+            )
             row = self.db.execute("SELECT server_errors FROM outbox WHERE seq = ?", (seq,)).fetchone()
             return int(row[0]) if row is not None else 0
 
@@ -82,17 +88,23 @@ class Outbox:
             row = self.db.execute("SELECT id, length(body) FROM outbox WHERE seq = ?", (seq,)).fetchone()
             if row is None:
                 return
-            self.db.execute("INSERT INTO rejected (id, at, reason, bytes) VALUES (?, ?, ?, ?)",
-                            (row[0], time.time(), reason[:1000], row[1]))
+            self.db.execute(
+                "INSERT INTO rejected (id, at, reason, bytes) VALUES (?, ?, ?, ?)",
+                (row[0], time.time(), reason[:1000], row[1]),
+            )
             self.db.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
-            self.db.execute("DELETE FROM rejected WHERE seq NOT IN (SELECT seq FROM rejected ORDER BY seq DESC "
-                            "LIMIT ?)", (REJECTED_KEPT,))
+            self.db.execute(
+                "DELETE FROM rejected WHERE seq NOT IN (SELECT seq FROM rejected ORDER BY seq DESC LIMIT ?)",
+                (REJECTED_KEPT,),
+            )
             self.rejected += 1
 
     def rejections(self) -> list[tuple[str, float, str]]:
         with self.lock:
-            return [(r[0], r[1], r[2]) for r in
-                    self.db.execute("SELECT id, at, reason FROM rejected ORDER BY seq DESC").fetchall()]
+            return [
+                (r[0], r[1], r[2])
+                for r in self.db.execute("SELECT id, at, reason FROM rejected ORDER BY seq DESC").fetchall()
+            ]
 
     def __len__(self) -> int:
         with self.lock:

@@ -49,26 +49,35 @@ class PassReport:
         for o in self.objects:
             counts[o["status"]] = counts.get(o["status"], 0) + 1
         return {
-            "schema": wire.SCHEMA_VERSION, "id": str(uuid.uuid4()), "time": time.time(), "spoke": self.spoke,
-            "region": self.region[:64], "agent": self.agent[:128], "result": str(self.result),
-            "source": {k[:32]: prose(str(v))[:wire.MAX_TEXT] for k, v in list(self.source.items())[:16]},
+            "schema": wire.SCHEMA_VERSION,
+            "id": str(uuid.uuid4()),
+            "time": time.time(),
+            "spoke": self.spoke,
+            "region": self.region[:64],
+            "agent": self.agent[:128],
+            "result": str(self.result),
+            "source": {k[:32]: prose(str(v))[: wire.MAX_TEXT] for k, v in list(self.source.items())[:16]},
             # synced objects are only counted: a steady-state report of thousands of objects stays small
-            "objects": [o for o in self.objects if o["status"] != "synced"][:wire.MAX_OBJECTS], "counts": counts,
+            "objects": [o for o in self.objects if o["status"] != "synced"][: wire.MAX_OBJECTS],
+            "counts": counts,
             "infrastructure": self.infrastructure,
-            "unhealthy": [{k[:32]: prose(str(v))[:wire.MAX_TEXT] for k, v in u.items()}
-                          for u in self.unhealthy[:wire.MAX_UNHEALTHY]],
-            "findings": [prose(f)[:wire.MAX_FINDING] for f in self.findings[:wire.MAX_FINDINGS]],
-            "error": prose(self.error)[:wire.MAX_ERROR] if self.error else self.error,
+            "unhealthy": [
+                {k[:32]: prose(str(v))[: wire.MAX_TEXT] for k, v in u.items()}
+                for u in self.unhealthy[: wire.MAX_UNHEALTHY]
+            ],
+            "findings": [prose(f)[: wire.MAX_FINDING] for f in self.findings[: wire.MAX_FINDINGS]],
+            "error": prose(self.error)[: wire.MAX_ERROR] if self.error else self.error,
             "durations": {k[:32]: round(max(v, 0.0), 3) for k, v in self.durations.items()},
-            "apiRequests": max(self.requests, 0), "wave": self.wave[:64],
-            "rollout": {k: prose(v)[:wire.MAX_ERROR] for k, v in self.rollout.items()},
-            **({"checks": self.checks[:wire.MAX_CHECKS]} if self.checks else {}),
-            **({"clusters": self.clusters[:wire.MAX_CLUSTERS]} if self.clusters is not None else {}),
-            **({"sources": self.sources[:wire.MAX_SOURCES]} if self.sources else {}),
+            "apiRequests": max(self.requests, 0),
+            "wave": self.wave[:64],
+            "rollout": {k: prose(v)[: wire.MAX_ERROR] for k, v in self.rollout.items()},
+            **({"checks": self.checks[: wire.MAX_CHECKS]} if self.checks else {}),
+            **({"clusters": self.clusters[: wire.MAX_CLUSTERS]} if self.clusters is not None else {}),
+            **({"sources": self.sources[: wire.MAX_SOURCES]} if self.sources else {}),
         }
 
 
-_CONTROLS = {c: "\ufffd" for c in (*range(0x20), *range(0x7f, 0xa0)) if chr(c) not in "\t\n\r"}
+_CONTROLS = {c: "\ufffd" for c in (*range(0x20), *range(0x7F, 0xA0)) if chr(c) not in "\t\n\r"}
 
 
 def prose(text: str) -> str:
@@ -77,25 +86,37 @@ def prose(text: str) -> str:
     return text.translate(_CONTROLS)
 
 
-STATUS_DONE = {Action.CREATE: "created", Action.UPDATE: "updated", Action.PRUNE: "pruned",
-               Action.RECREATE: "recreated", Action.TERMINATING: "terminating"}
+STATUS_DONE = {
+    Action.CREATE: "created",
+    Action.UPDATE: "updated",
+    Action.PRUNE: "pruned",
+    Action.RECREATE: "recreated",
+    Action.TERMINATING: "terminating",
+}
 """Report status of a change once applied; an action missing here is reported as `pending`, never a KeyError."""
 
 
 def _object(change: Change, status: str, message: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {"group": change.key.group, "kind": change.key.kind, "namespace": change.key.namespace,
-                           "name": change.key.name, "status": status}
+    out: dict[str, Any] = {
+        "group": change.key.group,
+        "kind": change.key.kind,
+        "namespace": change.key.namespace,
+        "name": change.key.name,
+        "status": status,
+    }
     if change.drift:
-        out["paths"] = [p[:wire.MAX_PATH] for p in change.drift[:wire.MAX_PATHS]]
+        out["paths"] = [p[: wire.MAX_PATH] for p in change.drift[: wire.MAX_PATHS]]
     elif change.patch:
-        out["paths"] = [p[:wire.MAX_PATH] for p in sorted({op["path"] for op in change.patch})[:50]]
+        out["paths"] = [p[: wire.MAX_PATH] for p in sorted({op["path"] for op in change.patch})[:50]]
     if message:
         out["message"] = prose(message)[:500]
     if change.source:
         out["template"] = change.source.template[:300]
     if change.takeovers:
-        out["takeovers"] = [{"path": str(t.get("path", ""))[:wire.MAX_PATH], "manager": str(t.get("manager", ""))[:128]}
-                            for t in change.takeovers[:wire.MAX_TAKEOVERS]]
+        out["takeovers"] = [
+            {"path": str(t.get("path", ""))[: wire.MAX_PATH], "manager": str(t.get("manager", ""))[:128]}
+            for t in change.takeovers[: wire.MAX_TAKEOVERS]
+        ]
     return out
 
 
@@ -143,10 +164,12 @@ def describe_infra(run: Pass, result: InfraResult | None) -> dict[str, Any]:
     if run.infra is None:
         return {}
     plan = run.infra.plan
-    out: dict[str, Any] = {"provider": plan.provider[:64], "planned": len(plan.changes),
-                           "refused": plan.refused[:wire.MAX_TEXT] if plan.refused else None}
+    out: dict[str, Any] = {
+        "provider": plan.provider[:64],
+        "planned": len(plan.changes),
+        "refused": plan.refused[: wire.MAX_TEXT] if plan.refused else None,
+    }
     if result is not None:
-        failed = [f"{c.describe()}: {m}"[:wire.MAX_TEXT] for c, m in result.failed][:50]
-        out.update(done=len(result.done), failed=failed,
-                   stopped=result.stopped, retries=result.retries)
+        failed = [f"{c.describe()}: {m}"[: wire.MAX_TEXT] for c, m in result.failed][:50]
+        out.update(done=len(result.done), failed=failed, stopped=result.stopped, retries=result.retries)
     return out

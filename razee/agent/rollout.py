@@ -52,18 +52,45 @@ class RolloutQuestion:
         back = _rollback(wanted, doc)
         if back is not None:
             return back
-        spokes = [SpokeRollout(s.spoke, s.wave, s.revision, s.result, s.applied_at, s.unhealthy, s.degraded, s.tried,
-                               s.tried_result, s.check_failed, s.checks_waiting)
-                  for s in doc.spokes if s.spoke != self.spoke]
+        spokes = [
+            SpokeRollout(
+                s.spoke,
+                s.wave,
+                s.revision,
+                s.result,
+                s.applied_at,
+                s.unhealthy,
+                s.degraded,
+                s.tried,
+                s.tried_result,
+                s.check_failed,
+                s.checks_waiting,
+            )
+            for s in doc.spokes
+            if s.spoke != self.spoke
+        ]
         # the waves' members are the spokes this revision declares; times are the hub's, never this host's clock
         declared = {v.spoke.name: v.spoke.wave for v in fleet.spokes()}
         windows = view.region.windows if view.region.windows is not None else fleet.spec.rollout.windows
-        peers = frozenset(v.spoke.name for v in fleet.spokes()
-                          if v.spoke.wave == view.spoke.wave and v.region.name == view.region.name)
+        peers = frozenset(
+            v.spoke.name
+            for v in fleet.spokes()
+            if v.spoke.wave == view.spoke.wave and v.region.name == view.region.name
+        )
         held = Windows(windows, doc.clock if doc.clock is not None else doc.now, peers, f"region {view.region.name}")
-        decision = decide(wanted, view.spoke.wave, fleet.spec.rollout.waves, declared, spokes, doc.now,
-                          paused=doc.paused, approved=frozenset(doc.approved),
-                          urgent=self.source.is_urgent(wanted), started=doc.since, windows=held)
+        decision = decide(
+            wanted,
+            view.spoke.wave,
+            fleet.spec.rollout.waves,
+            declared,
+            spokes,
+            doc.now,
+            paused=doc.paused,
+            approved=frozenset(doc.approved),
+            urgent=self.source.is_urgent(wanted),
+            started=doc.since,
+            windows=held,
+        )
         return (wanted, "") if decision.allowed else (last_applied, decision.reason)
 
     def ask(self, revision: str) -> RolloutState:

@@ -100,8 +100,12 @@ class PassRunner:
             except ServiceError as e:  # a chart repository down: not the revision's fault; asked again next pass
                 if state.last_good is None:
                     raise
-                log.warning("revision %s cannot be checked now: %s; enforcing the last good revision %s",
-                            newest[:12], e.message, state.last_good[:12])
+                log.warning(
+                    "revision %s cannot be checked now: %s; enforcing the last good revision %s",
+                    newest[:12],
+                    e.message,
+                    state.last_good[:12],
+                )
                 self.metrics.errors.labels("source").inc()
                 return state.last_good
             if findings:
@@ -169,7 +173,8 @@ class PassRunner:
         elif result.outcome == PassOutcome.FAILED:
             failed = result.applied.failed if result.applied else []
             report.error = "; ".join(f"{k}: {m}" for k, m in failed[:MAX_ERRORS_SHOWN]) or (
-                "infrastructure changes failed")
+                "infrastructure changes failed"
+            )
 
     def _describe(self, result: PassResult, report: PassReport) -> None:
         """What the pass found, into the report and the metrics."""
@@ -184,8 +189,9 @@ class PassRunner:
         if result.error is not None:
             return
         outcome = result.outcome
-        report.objects = describe_objects(run, result.applied, drift_only=outcome in (PassOutcome.STANDBY,
-                                                                                      PassOutcome.DRIFTED))
+        report.objects = describe_objects(
+            run, result.applied, drift_only=outcome in (PassOutcome.STANDBY, PassOutcome.DRIFTED)
+        )
         if outcome not in (PassOutcome.STANDBY, PassOutcome.IN_SYNC):
             report.infrastructure = describe_infra(run, result.infra)
         report.clusters = describe_clusters(run, report.objects, result.infra)
@@ -225,5 +231,7 @@ def _unhealthy(result: PassResult) -> list[dict[str, str]]:
     """What is not healthy right now (one read, no waiting: the next pass looks again)."""
     if result.health_error is not None:
         return [{"object": "*", "status": "unknown", "reason": result.health_error.message}]
-    return [{"object": str(key), "status": h.status.value, "reason": h.reason}
-            for key, h in sorted(result.unhealthy.items())][:100]
+    return [
+        {"object": str(key), "status": h.status.value, "reason": h.reason}
+        for key, h in sorted(result.unhealthy.items())
+    ][:100]

@@ -40,7 +40,9 @@ def serve(listen: str, metrics: AgentMetrics, healthy: Callable[[], tuple[bool, 
 
 def liveness(last_loop: Callable[[], float], interval: float) -> Callable[[], tuple[bool, str]]:
     """Healthy while the loop turns: a loop stuck for three intervals is reported unhealthy."""
+
     def check() -> tuple[bool, str]:
         age = time.monotonic() - last_loop()
         return (age < 3 * interval + 30, f"last loop {age:.0f}s ago")
+
     return check

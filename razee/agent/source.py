@@ -59,8 +59,15 @@ class SourceState:
 class SourceFollower:
     """The fleet repo as the agent follows it: fetch, check out, accept or reject, remember."""
 
-    def __init__(self, repo: str, branch: str, state_dir: Path, spoke: str, render_cache: RenderCache,
-                 sources: SourceOptions | None = None) -> None:
+    def __init__(
+        self,
+        repo: str,
+        branch: str,
+        state_dir: Path,
+        spoke: str,
+        render_cache: RenderCache,
+        sources: SourceOptions | None = None,
+    ) -> None:
         self.repo = repo
         self.sources = sources
         self.spoke = spoke
@@ -146,8 +153,15 @@ class SourceFollower:
 
     def save_state(self) -> None:
         tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"lastApplied": self.state.last_applied, "lastGood": self.state.last_good,
-                                   "completed": self.state.completed}))
+        tmp.write_text(
+            json.dumps(
+                {
+                    "lastApplied": self.state.last_applied,
+                    "lastGood": self.state.last_good,
+                    "completed": self.state.completed,
+                }
+            )
+        )
         tmp.replace(self.state_file)
 
     def load_state(self) -> None:

@@ -82,27 +82,34 @@ def bootstrap(settings: BootstrapSettings) -> BootstrapResult:
     hub.check_admin()  # a wrong admin token or hub fails here, before anything changes
 
     target = Target(settings.spoke, settings.kubeconfig, settings.context)
-    run = plan_kube(objects, target, PassOptions(infra=False, prune=False, take_over_conflicts=True),
-                    bundle.engine)
+    run = plan_kube(objects, target, PassOptions(infra=False, prune=False, take_over_conflicts=True), bundle.engine)
     old_id: str | None = None
     try:
         if run.plan.has_errors:
-            raise ServiceError("the agent's objects cannot be applied:\n" + "\n".join(
-                f"  {c.key}: {c.reason}" for c in run.plan.changes if c.action in (Action.CONFLICT, Action.ERROR)))
+            raise ServiceError(
+                "the agent's objects cannot be applied:\n"
+                + "\n".join(
+                    f"  {c.key}: {c.reason}" for c in run.plan.changes if c.action in (Action.CONFLICT, Action.ERROR)
+                )
+            )
         current = read_credentials(run.kube, workload.secret)
         if settings.rotate_token and not current.hub_token:
-            raise UsageError(f"--rotate-token: Secret {NAMESPACE}/{workload.secret} holds no hub token yet; "
-                             "run razee bootstrap without --rotate-token first")
+            raise UsageError(
+                f"--rotate-token: Secret {NAMESPACE}/{workload.secret} holds no hub token yet; "
+                "run razee bootstrap without --rotate-token first"
+            )
         applied = run.apply()
         if not applied.ok:
-            raise ServiceError("applying the agent's objects failed:\n" + "\n".join(
-                f"  {key}: {why}" for key, why in applied.failed))
+            raise ServiceError(
+                "applying the agent's objects failed:\n" + "\n".join(f"  {key}: {why}" for key, why in applied.failed)
+            )
         result.applied = [str(k) for k in applied.applied]
         new_token, old_id = _decide_token(hub, current, settings, result)
         wanted = Credentials(
             hub_token=new_token.token if new_token else current.hub_token,
             hub_token_id=new_token.id if new_token else current.hub_token_id,
-            git_token=settings.git_token if settings.git_token is not None else current.git_token)
+            git_token=settings.git_token if settings.git_token is not None else current.git_token,
+        )
         result.token_id = wanted.hub_token_id or ""
         result.secret_changed = apply_credentials(run.kube, workload.secret, settings.spoke, wanted)
         stamp_token(run.kube, run.discovery, workload.manifest, result.token_id)
@@ -116,15 +123,18 @@ def bootstrap(settings: BootstrapSettings) -> BootstrapResult:
 def _check_wiring(workload: AgentWorkload, settings: BootstrapSettings, result: BootstrapResult) -> None:
     """What the rendered agent will do, compared with what bootstrap was told: a mismatch is worth a note."""
     if workload.arg("--hub") is None:
-        result.notes.append(f"the agent's {workload.manifest.kind} has no --hub: it will not report to any hub "
-                            "(set values.agent.hub in the fleet repo)")
+        result.notes.append(
+            f"the agent's {workload.manifest.kind} has no --hub: it will not report to any hub "
+            "(set values.agent.hub in the fleet repo)"
+        )
     follows = workload.arg("--repo")
     if follows is not None and follows != settings.repo:
         result.notes.append(f"the agent will follow {follows} (values.fleetRepo), not {settings.repo}")
 
 
-def _decide_token(hub: HubTokens, current: Credentials, settings: BootstrapSettings,
-                  result: BootstrapResult) -> tuple[AgentToken | None, str | None]:
+def _decide_token(
+    hub: HubTokens, current: Credentials, settings: BootstrapSettings, result: BootstrapResult
+) -> tuple[AgentToken | None, str | None]:
     """A new token to write (or None to keep the current one), and the id of the token to revoke afterwards."""
     if settings.rotate_token:
         result.token = "rotated"

@@ -38,14 +38,21 @@ class AgentWorkload:
 
 
 def agent_objects(manifests: Iterable[Manifest]) -> tuple[Manifest, ...]:
-    return tuple(m for m in manifests
-                 if m.namespace == NAMESPACE or (m.kind == "Namespace" and m.name == NAMESPACE)
-                 or (not m.namespace and m.name == AGENT))
+    return tuple(
+        m
+        for m in manifests
+        if m.namespace == NAMESPACE
+        or (m.kind == "Namespace" and m.name == NAMESPACE)
+        or (not m.namespace and m.name == AGENT)
+    )
 
 
 def _secret_names(pod_spec: dict[str, Any]) -> set[str]:
-    names = {str(v["secret"]["secretName"]) for v in pod_spec.get("volumes") or []
-             if (v.get("secret") or {}).get("secretName")}
+    names = {
+        str(v["secret"]["secretName"])
+        for v in pod_spec.get("volumes") or []
+        if (v.get("secret") or {}).get("secretName")
+    }
     for c in pod_spec.get("containers") or []:
         for env in c.get("env") or []:
             ref = (env.get("valueFrom") or {}).get("secretKeyRef") or {}
@@ -67,8 +74,12 @@ def find_workload(objects: Sequence[Manifest], spoke: str) -> AgentWorkload:
             secrets = _secret_names(pod)
             if len(secrets) != 1:
                 found = ", ".join(sorted(secrets)) or "none"
-                raise UsageError(f"{m.source.template}: the agent's {m.kind} {m.name} must read its credentials "
-                                 f"from exactly one Secret (volume or env secretKeyRef); it reads {found}")
+                raise UsageError(
+                    f"{m.source.template}: the agent's {m.kind} {m.name} must read its credentials "
+                    f"from exactly one Secret (volume or env secretKeyRef); it reads {found}"
+                )
             return AgentWorkload(m, secrets.pop(), args)
-    raise UsageError(f"spoke {spoke} renders no razee agent: no Deployment or StatefulSet in {NAMESPACE} runs "
-                     "`razee agent` (templates/spoke/razee-agent.yaml.j2 in the example fleet does)")
+    raise UsageError(
+        f"spoke {spoke} renders no razee agent: no Deployment or StatefulSet in {NAMESPACE} runs "
+        "`razee agent` (templates/spoke/razee-agent.yaml.j2 in the example fleet does)"
+    )

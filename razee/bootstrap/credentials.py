@@ -55,23 +55,43 @@ def read_credentials(kube: Kube, name: str) -> Credentials:
 def apply_credentials(kube: Kube, name: str, spoke: str, creds: Credentials) -> bool:
     """Write the Secret (only the keys that have values); returns whether it changed."""
     before = (_read(kube, name) or {}).get("metadata", {}).get("resourceVersion")
-    data = {key: base64.b64encode(str(getattr(creds, attr)).encode()).decode()
-            for attr, key in KEYS.items() if getattr(creds, attr)}
-    body = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-            "metadata": {"name": name, "namespace": NAMESPACE,
-                         "labels": {"app": AGENT, "razee.io/spoke": spoke},
-                         "annotations": {TOKEN_ID_ANNOTATION: creds.hub_token_id or ""}},
-            "data": data}
-    after = kube.request("APPLY", "PATCH", _path(name), {"fieldManager": FIELD_MANAGER, "force": "true"}, body,
-                         APPLY_PATCH)
+    data = {
+        key: base64.b64encode(str(getattr(creds, attr)).encode()).decode()
+        for attr, key in KEYS.items()
+        if getattr(creds, attr)
+    }
+    body = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {
+            "name": name,
+            "namespace": NAMESPACE,
+            "labels": {"app": AGENT, "razee.io/spoke": spoke},
+            "annotations": {TOKEN_ID_ANNOTATION: creds.hub_token_id or ""},
+        },
+        "data": data,
+    }
+    after = kube.request(
+        "APPLY", "PATCH", _path(name), {"fieldManager": FIELD_MANAGER, "force": "true"}, body, APPLY_PATCH
+    )
     return bool(before != (after or {}).get("metadata", {}).get("resourceVersion"))
 
 
 def stamp_token(kube: Kube, discovery: Discovery, workload: Manifest, token_id: str) -> None:
     """Put the token's id on the workload's pod template: a new id rolls the pods, the same id changes nothing."""
     res = discovery.resource(workload.api_version, workload.kind)
-    body = {"apiVersion": workload.api_version, "kind": workload.kind,
-            "metadata": {"name": workload.name, "namespace": workload.namespace},
-            "spec": {"template": {"metadata": {"annotations": {TOKEN_ID_ANNOTATION: token_id}}}}}
-    kube.request("APPLY", "PATCH", res.object_path(workload.namespace, workload.name),
-                 {"fieldManager": FIELD_MANAGER, "force": "true"}, body, APPLY_PATCH)
+    body = {
+        "apiVersion": workload.api_version,
+        "kind": workload.kind,
+        "metadata": {"name": workload.name, "namespace": workload.namespace},
+        "spec": {"template": {"metadata": {"annotations": {TOKEN_ID_ANNOTATION: token_id}}}},
+    }
+    kube.request(
+        "APPLY",
+        "PATCH",
+        res.object_path(workload.namespace, workload.name),
+        {"fieldManager": FIELD_MANAGER, "force": "true"},
+        body,
+        APPLY_PATCH,
+    )

@@ -44,8 +44,13 @@ class HubTokens:
 
     def create_agent_token(self, spoke: str) -> AgentToken:
         try:
-            resp = self.client.call("POST", TOKENS_PATH, json={"role": "agent", "spoke": spoke},
-                                    what="a new agent token", hint=ADMIN_REQUIRED)
+            resp = self.client.call(
+                "POST",
+                TOKENS_PATH,
+                json={"role": "agent", "spoke": spoke},
+                what="a new agent token",
+                hint=ADMIN_REQUIRED,
+            )
         except HubNotFound:
             missing = f"the hub at {self.hub} has no token API ({TOKENS_PATH}); is it razee >= 0.1 ?"
             raise ServiceError(missing) from None
@@ -61,6 +66,11 @@ class HubTokens:
         return bool(data.get("role") == "agent" and data.get("spoke") == spoke)
 
     def revoke(self, token_id: str) -> bool:
-        resp = self.client.call("DELETE", f"{TOKENS_PATH}/{token_id}", accept=(404,),
-                                what=f"the revocation of token {token_id}", hint=ADMIN_REQUIRED)
+        resp = self.client.call(
+            "DELETE",
+            f"{TOKENS_PATH}/{token_id}",
+            accept=(404,),
+            what=f"the revocation of token {token_id}",
+            hint=ADMIN_REQUIRED,
+        )
         return resp.status_code != 404

@@ -40,8 +40,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-@click.group(cls=LazyGroup, lazy=COMMANDS,
-             context_settings={"auto_envvar_prefix": "RAZEE", "help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup,
+    lazy=COMMANDS,
+    context_settings={"auto_envvar_prefix": "RAZEE", "help_option_names": ["-h", "--help"]},
+)
 @click.version_option(package_name="razee", prog_name="razee")
 @click.option("-v", "--verbose", count=True, help="More logging (-vv for debug); show tracebacks.")
 @click.option(
@@ -51,17 +54,44 @@ COMMANDS: dict[str, tuple[str, str]] = {
     show_default=True,
     help="Format of log lines on stderr.",
 )
-@click.option("--cache-dir", envvar="RAZEE_CACHE_DIR", default=None, type=click.Path(path_type=Path),
-              help="Folder of the render cache. Default: $XDG_CACHE_HOME/razee/render, else ~/.cache/razee/render.")
-@click.option("--no-cache", envvar="RAZEE_NO_CACHE", is_flag=True,
-              help="Render every time: no render cache (or set RAZEE_NO_CACHE=1).")
-@click.option("--age-identity", envvar="RAZEE_AGE_IDENTITY", default=None, metavar="FILE",
-              help="age identity file that decrypts the fleet's secrets (or set RAZEE_AGE_IDENTITY).")
-@click.option("--processes", envvar="RAZEE_PROCESSES", type=click.IntRange(1), default=None, metavar="N",
-              help="Worker processes for whole-fleet renders and previews. Default: one per core; 1: no fork.")
+@click.option(
+    "--cache-dir",
+    envvar="RAZEE_CACHE_DIR",
+    default=None,
+    type=click.Path(path_type=Path),
+    help="Folder of the render cache. Default: $XDG_CACHE_HOME/razee/render, else ~/.cache/razee/render.",
+)
+@click.option(
+    "--no-cache",
+    envvar="RAZEE_NO_CACHE",
+    is_flag=True,
+    help="Render every time: no render cache (or set RAZEE_NO_CACHE=1).",
+)
+@click.option(
+    "--age-identity",
+    envvar="RAZEE_AGE_IDENTITY",
+    default=None,
+    metavar="FILE",
+    help="age identity file that decrypts the fleet's secrets (or set RAZEE_AGE_IDENTITY).",
+)
+@click.option(
+    "--processes",
+    envvar="RAZEE_PROCESSES",
+    type=click.IntRange(1),
+    default=None,
+    metavar="N",
+    help="Worker processes for whole-fleet renders and previews. Default: one per core; 1: no fork.",
+)
 @click.pass_context
-def cli(ctx: click.Context, verbose: int, log_format: str, cache_dir: Path | None, no_cache: bool,
-        age_identity: str | None, processes: int | None) -> None:
+def cli(
+    ctx: click.Context,
+    verbose: int,
+    log_format: str,
+    cache_dir: Path | None,
+    no_cache: bool,
+    age_identity: str | None,
+    processes: int | None,
+) -> None:
     """Pull-based GitOps for Kubernetes fleets: render, validate, diff and apply a fleet repo.
 
     Every option can also be set as RAZEE_<OPTION> (for example RAZEE_VERBOSE=1), and per command as
@@ -70,8 +100,11 @@ def cli(ctx: click.Context, verbose: int, log_format: str, cache_dir: Path | Non
     configure_logging(verbose, "json" if log_format == "json" else "text")
     if isinstance(ctx.obj, Boundary):
         ctx.obj.verbose = verbose
-    ctx.obj = CliState(verbosity=verbose, cache_dir=None if no_cache else cache_dir or default_cache_dir(),
-                       render=RenderSettings(age_identity or None, processes))
+    ctx.obj = CliState(
+        verbosity=verbose,
+        cache_dir=None if no_cache else cache_dir or default_cache_dir(),
+        render=RenderSettings(age_identity or None, processes),
+    )
 
 
 def _crash_log(exc: BaseException) -> str:

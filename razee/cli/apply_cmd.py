@@ -23,13 +23,18 @@ from razee.reconcile.plan import Pass
 @click.command("apply")
 @repo_options
 @cluster_options
-@click.option("--wait", is_flag=True, help="Wait until workloads roll out, CRDs are Established and custom "
-              "resources are Ready; exit 1 naming what is not healthy.")
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="Wait until workloads roll out, CRDs are Established and custom "
+    "resources are Ready; exit 1 naming what is not healthy.",
+)
 @click.option("--timeout", type=click.FloatRange(1), default=300, show_default=True, help="Seconds --wait waits.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the summary, not the diff.")
 @click.pass_obj
-def apply_cmd(state: CliState, /, repo: str | None, rev: str | None, wait: bool, timeout: float, quiet: bool,
-              **kw: Any) -> None:
+def apply_cmd(
+    state: CliState, /, repo: str | None, rev: str | None, wait: bool, timeout: float, quiet: bool, **kw: Any
+) -> None:
     """Apply a spoke's desired state: Kubernetes objects by server-side apply (field manager `razee`) in
     dependency order, then infrastructure changes wave by wave.
 
@@ -46,8 +51,9 @@ def apply_cmd(state: CliState, /, repo: str | None, rev: str | None, wait: bool,
     target, options = target_and_options(kw, state.render.age_identity)
     intent = Intent(ApplyMode.ALWAYS, health_wait=timeout if wait else None)
     with fleet_tree(repo, rev, keys) as root, _Screen(quiet) as screen:
-        result = reconcile(root, target, options, intent, state.render_cache(), on_plan=screen.planned,
-                           progress=screen.applied)
+        result = reconcile(
+            root, target, options, intent, state.render_cache(), on_plan=screen.planned, progress=screen.applied
+        )
     show_applied(result)
     if result.error is not None:
         raise result.error

@@ -21,17 +21,41 @@ from razee.reconcile.plan import Pass
 @click.command("diff")
 @repo_options
 @cluster_options
-@click.option("--from", "from_rev", default=None, metavar="REV",
-              help="Preview the change from this revision of the fleet repo (no cluster needed).")
-@click.option("--to", "to_rev", default=None, metavar="REV",
-              help="With --from: the revision to compare with. Default: the working tree.")
+@click.option(
+    "--from",
+    "from_rev",
+    default=None,
+    metavar="REV",
+    help="Preview the change from this revision of the fleet repo (no cluster needed).",
+)
+@click.option(
+    "--to",
+    "to_rev",
+    default=None,
+    metavar="REV",
+    help="With --from: the revision to compare with. Default: the working tree.",
+)
 @click.option("--region", default=None, metavar="NAME", help="With --from: only the spokes of this region.")
-@click.option("-o", "--output", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True,
-              help="markdown (with --from only) prints a summary fit for a pull-request comment.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="markdown (with --from only) prints a summary fit for a pull-request comment.",
+)
 @click.pass_obj
-def diff_cmd(state: CliState, /, repo: str | None, rev: str | None, from_rev: str | None, to_rev: str | None,
-             region: str | None,
-             output: str, **kw: Any) -> None:
+def diff_cmd(
+    state: CliState,
+    /,
+    repo: str | None,
+    rev: str | None,
+    from_rev: str | None,
+    to_rev: str | None,
+    region: str | None,
+    output: str,
+    **kw: Any,
+) -> None:
     """Dry-run diff. Exit 0 no changes, 1 changes, 2 or more an error. Changes nothing.
 
     With --spoke: what `razee apply` would change in that spoke's cluster and infrastructure. Kubernetes objects
@@ -61,8 +85,16 @@ def diff_cmd(state: CliState, /, repo: str | None, rev: str | None, from_rev: st
     raise click.exceptions.Exit(diff_exit_code(result.run))
 
 
-def _preview(state: CliState, repo: str | None, rev: str | None, from_rev: str | None, to_rev: str | None,
-             region: str | None, output: str, kw: dict[str, Any]) -> None:
+def _preview(
+    state: CliState,
+    repo: str | None,
+    rev: str | None,
+    from_rev: str | None,
+    to_rev: str | None,
+    region: str | None,
+    output: str,
+    kw: dict[str, Any],
+) -> None:
     if not from_rev:
         raise UsageError("--to needs --from")
     if rev:

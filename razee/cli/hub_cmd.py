@@ -28,46 +28,108 @@ def _store(db: str) -> Any:
 
 
 @hub_group.command("serve")
-@click.option("--db", default="sqlite:///razee-hub.sqlite", show_default=True,
-              help="SQLAlchemy URL: sqlite:///FILE or postgresql://USER@HOST:PORT/DB.")
+@click.option(
+    "--db",
+    default="sqlite:///razee-hub.sqlite",
+    show_default=True,
+    help="SQLAlchemy URL: sqlite:///FILE or postgresql://USER@HOST:PORT/DB.",
+)
 @click.option("--listen", default="127.0.0.1:8080", show_default=True)
-@click.option("--repo", default=None,
-              help="The fleet repo the agents follow (file://, http(s)://, ssh://; RAZEE_GIT_TOKEN as for agents): "
-                   "the hub learns every revision's declared spokes and waves from it.")
+@click.option(
+    "--repo",
+    default=None,
+    help="The fleet repo the agents follow (file://, http(s)://, ssh://; RAZEE_GIT_TOKEN as for agents): "
+    "the hub learns every revision's declared spokes and waves from it.",
+)
 @click.option("--branch", default="main", show_default=True)
 @click.option("--poll", default="5s", show_default=True, help="How often to look for a new revision.")
-@click.option("--state-dir", type=click.Path(path_type=Path), default=Path("razee-hub-cache"), show_default=True,
-              help="Where the hub keeps its clone of --repo.")
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path),
+    default=Path("razee-hub-cache"),
+    show_default=True,
+    help="Where the hub keeps its clone of --repo.",
+)
 @click.option("--stale-after", default=600, show_default=True, help="Seconds without a report before a spoke is stale.")
-@click.option("--keep-reports", default=200, show_default=True,
-              help="Reports kept per spoke (the latest state always).")
+@click.option(
+    "--keep-reports", default=200, show_default=True, help="Reports kept per spoke (the latest state always)."
+)
 @click.option("--keep-mib", default=64, show_default=True, help="Report bytes kept per spoke, in MiB.")
-@click.option("--notify", "notify_urls", multiple=True, metavar="URL",
-              help="Webhook for fleet events (rollout halted/resumed/completed, spoke stale/back, drift, revision "
-                   "rejected); repeatable. JSON by default; Slack's format for hooks.slack.com or slack+https://.")
-@click.option("--public-url", default=None, metavar="URL",
-              help="The URL browsers reach the hub at (e.g. https://hub.example.com behind a TLS ingress): sign-in "
-                   "accepts posts only from its origin, and an https URL makes the session cookie Secure.")
-@click.option("--cookie-secure/--no-cookie-secure", default=None,
-              help="Mark the session cookie Secure (sent over https only). Default: on when --public-url is "
-                   "https, else when the request came over https (directly or from a --trusted-proxy).")
-@click.option("--trusted-proxy", "trusted_proxies", multiple=True, metavar="CIDR",
-              help="A proxy (network) whose X-Forwarded-Proto the hub believes; repeatable. Forwarded headers from "
-                   "any other peer are ignored.")
-@click.option("--header-timeout", default="10s", show_default=True,
-              help="A request's whole header must arrive within this (from the connection, or from the first byte "
-                   "of the next request on a kept-alive one); else 408 and the connection is closed.")
-@click.option("--body-timeout", default="30s", show_default=True,
-              help="The longest pause allowed while a request body is read; then the connection is closed.")
-@click.option("--keep-alive-timeout", default="5s", show_default=True,
-              help="How long an idle connection is kept open between requests.")
-@click.option("--max-connections", default=1000, show_default=True, type=click.IntRange(16),
-              help="Open client connections at most (lowered to fit the file-descriptor limit). At the cap, the "
-                   "oldest connection waiting for a request is closed to make room; 503 if every one is busy.")
-def serve(db: str, listen: str, repo: str | None, branch: str, poll: str, state_dir: Path, stale_after: int,
-          keep_reports: int, keep_mib: int, notify_urls: tuple[str, ...], public_url: str | None,
-          cookie_secure: bool | None, trusted_proxies: tuple[str, ...], header_timeout: str, body_timeout: str,
-          keep_alive_timeout: str, max_connections: int) -> None:
+@click.option(
+    "--notify",
+    "notify_urls",
+    multiple=True,
+    metavar="URL",
+    help="Webhook for fleet events (rollout halted/resumed/completed, spoke stale/back, drift, revision "
+    "rejected); repeatable. JSON by default; Slack's format for hooks.slack.com or slack+https://.",
+)
+@click.option(
+    "--public-url",
+    default=None,
+    metavar="URL",
+    help="The URL browsers reach the hub at (e.g. https://hub.example.com behind a TLS ingress): sign-in "
+    "accepts posts only from its origin, and an https URL makes the session cookie Secure.",
+)
+@click.option(
+    "--cookie-secure/--no-cookie-secure",
+    default=None,
+    help="Mark the session cookie Secure (sent over https only). Default: on when --public-url is "
+    "https, else when the request came over https (directly or from a --trusted-proxy).",
+)
+@click.option(
+    "--trusted-proxy",
+    "trusted_proxies",
+    multiple=True,
+    metavar="CIDR",
+    help="A proxy (network) whose X-Forwarded-Proto the hub believes; repeatable. Forwarded headers from "
+    "any other peer are ignored.",
+)
+@click.option(
+    "--header-timeout",
+    default="10s",
+    show_default=True,
+    help="A request's whole header must arrive within this (from the connection, or from the first byte "
+    "of the next request on a kept-alive one); else 408 and the connection is closed.",
+)
+@click.option(
+    "--body-timeout",
+    default="30s",
+    show_default=True,
+    help="The longest pause allowed while a request body is read; then the connection is closed.",
+)
+@click.option(
+    "--keep-alive-timeout",
+    default="5s",
+    show_default=True,
+    help="How long an idle connection is kept open between requests.",
+)
+@click.option(
+    "--max-connections",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(16),
+    help="Open client connections at most (lowered to fit the file-descriptor limit). At the cap, the "
+    "oldest connection waiting for a request is closed to make room; 503 if every one is busy.",
+)
+def serve(
+    db: str,
+    listen: str,
+    repo: str | None,
+    branch: str,
+    poll: str,
+    state_dir: Path,
+    stale_after: int,
+    keep_reports: int,
+    keep_mib: int,
+    notify_urls: tuple[str, ...],
+    public_url: str | None,
+    cookie_secure: bool | None,
+    trusted_proxies: tuple[str, ...],
+    header_timeout: str,
+    body_timeout: str,
+    keep_alive_timeout: str,
+    max_connections: int,
+) -> None:
     """Serve the API and the dashboard (migrating the database to the current schema first)."""
     from razee.errors import UsageError
     from razee.fleet.model import parse_duration
@@ -86,16 +148,20 @@ def serve(db: str, listen: str, repo: str | None, branch: str, poll: str, state_
     targets = [parse_target(url) for url in notify_urls]  # before anything is created
     web = web_settings(public_url, cookie_secure, trusted_proxies)
     timeouts: dict[str, float] = {}
-    for name, value in (("header-timeout", header_timeout), ("body-timeout", body_timeout),
-                        ("keep-alive-timeout", keep_alive_timeout)):
+    for name, value in (
+        ("header-timeout", header_timeout),
+        ("body-timeout", body_timeout),
+        ("keep-alive-timeout", keep_alive_timeout),
+    ):
         try:
             timeouts[name] = float(parse_duration(value))
         except ValueError as e:
             raise UsageError(f"--{name}: {e}") from None
         if timeouts[name] <= 0:
             raise UsageError(f"--{name}: must be more than 0s")
-    limits = ServeLimits(timeouts["header-timeout"], timeouts["body-timeout"], timeouts["keep-alive-timeout"],
-                         max_connections)
+    limits = ServeLimits(
+        timeouts["header-timeout"], timeouts["body-timeout"], timeouts["keep-alive-timeout"], max_connections
+    )
     store = _store(db)
     store.stale_after, store.keep_reports, store.keep_bytes = stale_after, keep_reports, keep_mib << 20
     host, _, port = listen.rpartition(":")
@@ -118,8 +184,10 @@ def serve(db: str, listen: str, repo: str | None, branch: str, poll: str, state_
         notifier.start()
         watch.subscribe(notifier.send)
         watch.start()
-        note(f"notifying {', '.join(t.shown for t in targets)} of fleet events"
-             + (" (the replica holding the notifier's lock sends them)" if leadership and leadership.shared else ""))
+        note(
+            f"notifying {', '.join(t.shown for t in targets)} of fleet events"
+            + (" (the replica holding the notifier's lock sends them)" if leadership and leadership.shared else "")
+        )
     note(f"razee hub on http://{listen} (database {db.split('@')[-1]})")
     try:
         app = create_app(store, follower.nudge if follower else None, HubMetrics(watch, notifier), web)
@@ -164,8 +232,14 @@ def token_revoke(db: str, token_id: str) -> None:
 def _client_options(f: Any) -> Any:
     f = click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True)(f)
     f = click.option("--token", envvar="RAZEE_HUB_TOKEN", default=None, help="Reader token (or RAZEE_HUB_TOKEN).")(f)
-    f = click.option("--hub", envvar="RAZEE_HUB", default="http://127.0.0.1:8080", show_default=True,
-                     metavar="URL[,URL...]", help="The hub; several, comma-separated, are tried in order.")(f)
+    f = click.option(
+        "--hub",
+        envvar="RAZEE_HUB",
+        default="http://127.0.0.1:8080",
+        show_default=True,
+        metavar="URL[,URL...]",
+        help="The hub; several, comma-separated, are tried in order.",
+    )(f)
     return f
 
 
@@ -180,18 +254,41 @@ def status(hub: str, token: str | None, output: str) -> None:
     if output == "json":
         write(json.dumps({"summary": summary, "spokes": spokes}, indent=2) + "\n")
         return
-    table = Table("region", "spoke", "wave", "state", "revision", "result", "drifted", "missing", "failed",
-                  "unhealthy", "last seen")
+    table = Table(
+        "region",
+        "spoke",
+        "wave",
+        "state",
+        "revision",
+        "result",
+        "drifted",
+        "missing",
+        "failed",
+        "unhealthy",
+        "last seen",
+    )
     for s in spokes:
         seen = time.strftime("%H:%M:%S", time.gmtime(s["lastSeen"])) if s["lastSeen"] else "never"
-        table.add_row(s["region"], s["spoke"] + ("" if s["declared"] else " (undeclared)"), s["wave"], s["state"],
-                      s["revision"][:12], s["result"], str(s["drifted"]), str(s["missing"]), str(s["failed"]),
-                      str(s["unhealthy"]), seen)
+        table.add_row(
+            s["region"],
+            s["spoke"] + ("" if s["declared"] else " (undeclared)"),
+            s["wave"],
+            s["state"],
+            s["revision"][:12],
+            s["result"],
+            str(s["drifted"]),
+            str(s["missing"]),
+            str(s["failed"]),
+            str(s["unhealthy"]),
+            seen,
+        )
     console = stdout_console()
     console.print(table)
-    console.print(f"{summary['spokes']} spokes ({summary['declared']} declared, {summary['neverReported']} never "
-                  f"reported, {summary['stale']} stale), {summary['driftedObjects']} drifted objects "
-                  f"({summary['missingObjects']} missing)")
+    console.print(
+        f"{summary['spokes']} spokes ({summary['declared']} declared, {summary['neverReported']} never "
+        f"reported, {summary['stale']} stale), {summary['driftedObjects']} drifted objects "
+        f"({summary['missingObjects']} missing)"
+    )
 
 
 @hub_group.command("drift")
@@ -200,13 +297,24 @@ def status(hub: str, token: str | None, output: str) -> None:
 @click.option("--spoke", default=None)
 @click.option("--kind", default=None)
 @click.option("--namespace", default=None)
-def drift(hub: str, token: str | None, output: str, region: str | None, spoke: str | None, kind: str | None,
-          namespace: str | None) -> None:
+def drift(
+    hub: str,
+    token: str | None,
+    output: str,
+    region: str | None,
+    spoke: str | None,
+    kind: str | None,
+    namespace: str | None,
+) -> None:
     """Drifted and missing objects across the fleet, with the field paths that differ."""
     from razee.cli.hub_access import get
 
-    items = get(hub, token, "/api/v1/drift", {"region": region, "spoke": spoke, "kind": kind,
-                                              "namespace": namespace, "limit": 1000})["items"]
+    items = get(
+        hub,
+        token,
+        "/api/v1/drift",
+        {"region": region, "spoke": spoke, "kind": kind, "namespace": namespace, "limit": 1000},
+    )["items"]
     if output == "json":
         write(json.dumps(items, indent=2) + "\n")
         return

@@ -17,8 +17,14 @@ STATES = ("in-sync", "progressing", "drifted", "failed", "never-reported", "unde
 def _options(f: Any) -> Any:
     f = click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True)(f)
     f = click.option("--token", envvar="RAZEE_HUB_TOKEN", default=None, help="Reader token (or RAZEE_HUB_TOKEN).")(f)
-    f = click.option("--hub", envvar="RAZEE_HUB", default="http://127.0.0.1:8080", show_default=True,
-                     metavar="URL[,URL...]", help="The hub; several, comma-separated, are tried in order.")(f)
+    f = click.option(
+        "--hub",
+        envvar="RAZEE_HUB",
+        default="http://127.0.0.1:8080",
+        show_default=True,
+        metavar="URL[,URL...]",
+        help="The hub; several, comma-separated, are tried in order.",
+    )(f)
     return f
 
 
@@ -37,20 +43,49 @@ def _get(hub: str, token: str | None, path: str, params: dict[str, Any] | None =
 @click.option("--prefix", default=None, help="Clusters whose name starts with this.")
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--after", default=None, help="Start after this cluster name (the `next` of the previous page).")
-def clusters_cmd(hub: str, token: str | None, output: str, region: str | None, spoke: str | None,
-                 kube_version: str | None, state: str | None, prefix: str | None, limit: int,
-                 after: str | None) -> None:
+def clusters_cmd(
+    hub: str,
+    token: str | None,
+    output: str,
+    region: str | None,
+    spoke: str | None,
+    kube_version: str | None,
+    state: str | None,
+    prefix: str | None,
+    limit: int,
+    after: str | None,
+) -> None:
     """Customer clusters across the fleet: spoke, state, kube version, master objects, workers."""
-    page = _get(hub, token, "/api/v1/clusters", {"region": region, "spoke": spoke, "version": kube_version,
-                                                 "state": state, "prefix": prefix, "limit": limit, "after": after})
+    page = _get(
+        hub,
+        token,
+        "/api/v1/clusters",
+        {
+            "region": region,
+            "spoke": spoke,
+            "version": kube_version,
+            "state": state,
+            "prefix": prefix,
+            "limit": limit,
+            "after": after,
+        },
+    )
     if output == "json":
         write(json.dumps(page, indent=2) + "\n")
         return
     table = Table("cluster", "region", "spoke", "state", "version", "drifted", "failed", "workers", "pending")
     for c in page["items"]:
-        table.add_row(c["name"] + ("" if c["declared"] else " (undeclared)"), c["region"], c["spoke"], c["state"],
-                      c["version"], str(c["drifted"]), str(c["failed"]),
-                      f"{c['workersObserved']}/{c['workersDesired']}", str(c["pending"]))
+        table.add_row(
+            c["name"] + ("" if c["declared"] else " (undeclared)"),
+            c["region"],
+            c["spoke"],
+            c["state"],
+            c["version"],
+            str(c["drifted"]),
+            str(c["failed"]),
+            f"{c['workersObserved']}/{c['workersDesired']}",
+            str(c["pending"]),
+        )
     console = stdout_console()
     console.print(table)
     more = f"; next page: --after {page['next']}" if page["next"] else ""
@@ -73,18 +108,23 @@ def cluster_cmd(hub: str, token: str | None, output: str, name: str) -> None:
         write(json.dumps(c, indent=2) + "\n")
         return
     console = stdout_console()
-    console.print(f"cluster {c['name']}: {c['state']}{'' if c['declared'] else ' (not declared in the fleet repo)'}"
-                  f"\n  spoke {c['spoke']} ({c['region']}), revision {c['revision'][:12] or '-'}, kube "
-                  f"{c['observedVersion'] or '?'} (wants {c['desiredVersion'] or '?'})")
+    console.print(
+        f"cluster {c['name']}: {c['state']}{'' if c['declared'] else ' (not declared in the fleet repo)'}"
+        f"\n  spoke {c['spoke']} ({c['region']}), revision {c['revision'][:12] or '-'}, kube "
+        f"{c['observedVersion'] or '?'} (wants {c['desiredVersion'] or '?'})"
+    )
     m = c["master"]
-    console.print(f"  master: {m.get('synced', 0)} in sync, {m.get('drifted', 0)} drifted, {m.get('failed', 0)} "
-                  f"failed, {m.get('pending', 0)} pending")
+    console.print(
+        f"  master: {m.get('synced', 0)} in sync, {m.get('drifted', 0)} drifted, {m.get('failed', 0)} "
+        f"failed, {m.get('pending', 0)} pending"
+    )
     for o in m.get("outOfSync", []):
         console.print(f"    {o['status']}: {o['kind']} {o['namespace'] + '/' if o['namespace'] else ''}{o['name']}")
     pools = Table("pool", "flavor", "zones", "desired", "observed", "ready")
     for p in c["pools"]:
-        pools.add_row(p["name"], p["flavor"], ",".join(p["zones"]), str(p["desired"]), str(p["observed"]),
-                      str(p["ready"]))
+        pools.add_row(
+            p["name"], p["flavor"], ",".join(p["zones"]), str(p["desired"]), str(p["observed"]), str(p["ready"])
+        )
     console.print(pools)
     for x in c["sources"]:
         console.print(f"  source {x['kind']} {x['name']}: {x['chart'] or ''} {x['version'] or ''}")
@@ -105,8 +145,17 @@ def sources_cmd(hub: str, token: str | None, output: str, chart: str | None) -> 
     table = Table("kind", "name", "chart", "version", "digest", "spokes", "clusters", "where")
     for x in answer["items"]:
         where = x["where"]
-        shown = ", ".join(where.get("spokes", [])) + (": " + ", ".join(where["clusters"]) if where.get("clusters")
-                                                      else "")
-        table.add_row(x["kind"], x["name"], x["chart"], x["version"], (x["digest"] or "")[:19], str(x["spokes"]),
-                      str(x["clusters"]), shown)
+        shown = ", ".join(where.get("spokes", [])) + (
+            ": " + ", ".join(where["clusters"]) if where.get("clusters") else ""
+        )
+        table.add_row(
+            x["kind"],
+            x["name"],
+            x["chart"],
+            x["version"],
+            (x["digest"] or "")[:19],
+            str(x["spokes"]),
+            str(x["clusters"]),
+            shown,
+        )
     stdout_console().print(table)

@@ -32,8 +32,11 @@ class LazyGroup(click.Group):
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, self.lazy[name][1]) for name in self.list_commands(ctx) if name in self.lazy]
-        rows += [(name, cmd.get_short_help_str(formatter.width)) for name, cmd in self.commands.items()
-                 if name not in self.lazy and not cmd.hidden]
+        rows += [
+            (name, cmd.get_short_help_str(formatter.width))
+            for name, cmd in self.commands.items()
+            if name not in self.lazy and not cmd.hidden
+        ]
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(sorted(rows))

@@ -18,7 +18,8 @@ def show_plans(run: Pass) -> None:
     sources wants said (a test hook dropped, a last good chart used) on stderr."""
     lines = Lines()
     for text, style in (plan_lines(run.kube.plan) if run.kube else []) + (
-            infra_plan_lines(run.infra.plan) if run.infra else []):
+        infra_plan_lines(run.infra.plan) if run.infra else []
+    ):
         lines.line(text, style)
     for said in run.notes:
         note(f"note: {said}")
@@ -41,18 +42,22 @@ def show_applied(result: PassResult) -> None:
             error(f"{key}: held back: {message}")
         for key, message in applied.terminating:
             error(f"{key}: not done: {message}")
-        note(f"kubernetes: applied {len(applied.applied)}, pruned {len(applied.pruned)}, failed {len(applied.failed)}"
-             + (f", held {len(applied.held)}" if applied.held else "")
-             + (f", terminating {len(applied.terminating)}" if applied.terminating else "")
-             + (f", let go of {len(applied.released)}" if applied.released else "")
-             + f" ({result.requests} API requests, the plan's included)")
+        note(
+            f"kubernetes: applied {len(applied.applied)}, pruned {len(applied.pruned)}, failed {len(applied.failed)}"
+            + (f", held {len(applied.held)}" if applied.held else "")
+            + (f", terminating {len(applied.terminating)}" if applied.terminating else "")
+            + (f", let go of {len(applied.released)}" if applied.released else "")
+            + f" ({result.requests} API requests, the plan's included)"
+        )
         if run.kube.plan.prune_refused:
             error(f"prune refused: {run.kube.plan.prune_refused}")
     if run.infra and infra is not None:
         for change, message in infra.failed:
             error(f"infrastructure: {change.describe()}: {message}")
-        note(f"infrastructure: {len(infra.done)} done, {len(infra.failed)} failed, {infra.retries} retried"
-             + (f"; {infra.stopped}" if infra.stopped else ""))
+        note(
+            f"infrastructure: {len(infra.done)} done, {len(infra.failed)} failed, {infra.retries} retried"
+            + (f"; {infra.stopped}" if infra.stopped else "")
+        )
         if run.infra.plan.refused:
             error(f"infrastructure deletion refused: {run.infra.plan.refused}")
 

@@ -22,9 +22,16 @@ from razee.yamlout import dump_block
 @click.option("-o", "--output", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
 @click.option("--show-secrets", is_flag=True, help="Print Secret values instead of *** (they are masked by default).")
 @click.pass_obj
-def render_cmd(state: CliState, /, repo: str | None, rev: str | None, spoke: str | None, region: str | None,
-               output: str,
-               show_secrets: bool) -> None:
+def render_cmd(
+    state: CliState,
+    /,
+    repo: str | None,
+    rev: str | None,
+    spoke: str | None,
+    region: str | None,
+    output: str,
+    show_secrets: bool,
+) -> None:
     """Render the fleet's templates for one spoke, one region or the whole fleet.
 
     Nothing is printed unless the whole selection renders cleanly and passes the policy gate. Secret values are
@@ -32,8 +39,9 @@ def render_cmd(state: CliState, /, repo: str | None, rev: str | None, spoke: str
     """
     with fleet_tree(repo, rev) as root:
         if spoke and not region:  # one spoke: the render cache answers a repeated render
-            bundle = render_spoke(root, spoke, state.render_cache(), for_apply=False,
-                                  age_identity=state.render.age_identity)
+            bundle = render_spoke(
+                root, spoke, state.render_cache(), for_apply=False, age_identity=state.render.age_identity
+            )
             results = [SpokeRender(bundle.spoke, bundle.region, bundle.manifests)]
         else:
             _, results = render(root, Selection(spoke=spoke, region=region), settings=state.render)
@@ -69,9 +77,15 @@ def to_json(results: list[SpokeRender]) -> str:
                 "spoke": r.spoke,
                 "region": r.region,
                 "objects": [
-                    {"source": {"template": m.source.template, "document": m.source.document,
-                                "line": m.source.line, "cluster": m.source.cluster},
-                     "object": m.obj}
+                    {
+                        "source": {
+                            "template": m.source.template,
+                            "document": m.source.document,
+                            "line": m.source.line,
+                            "cluster": m.source.cluster,
+                        },
+                        "object": m.obj,
+                    }
                     for m in r.manifests
                 ],
             }

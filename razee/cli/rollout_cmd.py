@@ -15,8 +15,14 @@ if TYPE_CHECKING:
 
 def _hub_options(f: click.decorators.FC) -> click.decorators.FC:
     f = click.option("--token", envvar="RAZEE_HUB_TOKEN", default=None, help="Hub token (or RAZEE_HUB_TOKEN).")(f)
-    f = click.option("--hub", envvar="RAZEE_HUB", default="http://127.0.0.1:8080", show_default=True,
-                     metavar="URL[,URL...]", help="The hub; several, comma-separated, are tried in order.")(f)
+    f = click.option(
+        "--hub",
+        envvar="RAZEE_HUB",
+        default="http://127.0.0.1:8080",
+        show_default=True,
+        metavar="URL[,URL...]",
+        help="The hub; several, comma-separated, are tried in order.",
+    )(f)
     return f
 
 
@@ -50,12 +56,12 @@ def show_rollout(hub: str, token: str | None, output: str, revision: str | None)
     if state.get("pausedBy"):
         console.print(f"  PAUSED by {state['pausedBy']}", markup=False)
     if state.get("supersededBy"):
-        console.print(f"  superseded by {state['supersededBy'][:12]} (shown as it stood then)", markup=False,
-                      highlight=False)
+        console.print(
+            f"  superseded by {state['supersededBy'][:12]} (shown as it stood then)", markup=False, highlight=False
+        )
     for wave in state.get("waves", []):
         gate = "may take it" if wave["gate"]["allowed"] else wave["gate"]["reason"]
-        console.print(f"  wave {wave['name']} ({len(wave['members'])} spokes): {gate}", markup=False,
-                      highlight=False)
+        console.print(f"  wave {wave['name']} ({len(wave['members'])} spokes): {gate}", markup=False, highlight=False)
         if wave.get("approvedBy"):
             console.print(f"    approved by {wave['approvedBy']}", markup=False)
         for label, spokes in (("applied", wave["applied"]), ("failed", wave["failed"] + wave["timedOut"])):
@@ -67,8 +73,7 @@ def show_rollout(hub: str, token: str | None, output: str, revision: str | None)
             console.print(f"    skipped  {', '.join(wave['skipped'])}", markup=False, highlight=False)
     for key in ("applied", "failed", "pending", "skipped"):
         if key in state and (state[key] or key != "skipped"):
-            console.print(f"  {key:8} {len(state[key]):3}  {', '.join(state[key])}", markup=False,
-                          highlight=False)
+            console.print(f"  {key:8} {len(state[key]):3}  {', '.join(state[key])}", markup=False, highlight=False)
     if state.get("neverReported"):
         console.print(f"  never reported: {', '.join(state['neverReported'])}", markup=False, highlight=False)
     if state.get("halted"):
@@ -82,11 +87,17 @@ def _show_safety(console: Console, state: dict[str, Any]) -> None:
         if c["result"] != "pass":
             value = "no data" if c["value"] is None else f"{c['value']:g}"
             why = f": {c['error']}" if c.get("error") else ""
-            console.print(f"  check {c['check']} on {c['spoke']}: {c['result']} = {value} ({c['threshold']}){why}",
-                          markup=False, highlight=False)
+            console.print(
+                f"  check {c['check']} on {c['spoke']}: {c['result']} = {value} ({c['threshold']}){why}",
+                markup=False,
+                highlight=False,
+            )
     for rb in state.get("rollbacks", []):
-        console.print(f"  ROLLED BACK {rb['spoke']} from {rb['from'][:12]} to {rb['to'][:12]} by {rb['by']}: "
-                      f"{rb['reason']}", markup=False, highlight=False)
+        console.print(
+            f"  ROLLED BACK {rb['spoke']} from {rb['from'][:12]} to {rb['to'][:12]} by {rb['by']}: {rb['reason']}",
+            markup=False,
+            highlight=False,
+        )
 
 
 @rollout_group.command("pause")

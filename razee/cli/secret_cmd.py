@@ -26,8 +26,15 @@ def keygen() -> None:
 
 
 @secret_group.command("encrypt")
-@click.option("-r", "--recipient", "recipients", multiple=True, required=True, metavar="AGE1...",
-              help="Public key that may decrypt (repeat for several: agents, operators).")
+@click.option(
+    "-r",
+    "--recipient",
+    "recipients",
+    multiple=True,
+    required=True,
+    metavar="AGE1...",
+    help="Public key that may decrypt (repeat for several: agents, operators).",
+)
 @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("name")
 @click.option("--repo", default=".", show_default=True, type=click.Path(file_okay=False, path_type=Path))

@@ -30,5 +30,4 @@ def validate(state: CliState, /, repo: str | None, rev: str | None, spoke: str |
             raise click.exceptions.Exit(EXIT_USER_ERROR) from e
     objects = sum(len(r.manifests) for r in results)
     clusters = sum(len(r.clusters) for r in fleet.regions)
-    write(f"ok: {len(fleet.regions)} regions, {len(results)} spokes, {clusters} clusters, "
-          f"{objects} objects rendered\n")
+    write(f"ok: {len(fleet.regions)} regions, {len(results)} spokes, {clusters} clusters, {objects} objects rendered\n")

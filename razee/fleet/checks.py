@@ -69,7 +69,10 @@ def query_findings(fleet: Fleet, file: str, line_of: Any) -> list[Finding]:
             try:
                 render_query(check, fleet, view)
             except (jinja2.TemplateError, ValueError) as e:
-                findings.append(Finding(where, f"check {check.name!r} for spoke {view.spoke.name}: "
-                                               f"{getattr(e, 'message', None) or e}"))
+                findings.append(
+                    Finding(
+                        where, f"check {check.name!r} for spoke {view.spoke.name}: {getattr(e, 'message', None) or e}"
+                    )
+                )
                 break  # one spoke is enough to show the mistake
     return findings

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 7))
-NAMES = {3: ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"],
-         4: ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]}
+NAMES = {
+    3: ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"],
+    4: ["sun", "mon", "tue", "wed", "thu", "fri", "sat"],
+}
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,8 @@ def parse_cron(text: str) -> Cron:
     """The expression, or ValueError naming the field at fault."""
     parts = text.split()
     if len(parts) != 5:
-        raise ValueError(f"cron {text!r} needs 5 fields (minute hour day-of-month month day-of-week), "
-                         f"it has {len(parts)}")
+        raise ValueError(
+            f"cron {text!r} needs 5 fields (minute hour day-of-month month day-of-week), it has {len(parts)}"
+        )
     sets = [_field(p, i) for i, p in enumerate(parts)]
     return Cron(sets[0], sets[1], sets[2], sets[3], sets[4], parts[2] == "*", parts[4] == "*")

@@ -32,8 +32,9 @@ class Fleet:
                 yield self.spoke_view(region, spoke)
 
     def spoke_view(self, region: Region, spoke: Spoke) -> SpokeView:
-        clusters = tuple(sorted((c for c in region.clusters if self.assignments[c.name] == spoke.name),
-                                key=lambda c: c.name))
+        clusters = tuple(
+            sorted((c for c in region.clusters if self.assignments[c.name] == spoke.name), key=lambda c: c.name)
+        )
         return SpokeView(spoke, region, clusters)
 
     def find_spoke(self, name: str) -> SpokeView | None:

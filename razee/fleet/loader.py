@@ -48,8 +48,7 @@ def _validate(model: type[M], doc: Located, findings: list[Finding]) -> M | None
                     real, node = (*real, p), child
                 elif err["type"] == "missing" and p == loc[-1]:
                     real = (*real, p)
-            findings.append(Finding(Location(doc.file, doc.line_of(real), field_path(real) or None),
-                                    err["msg"]))
+            findings.append(Finding(Location(doc.file, doc.line_of(real), field_path(real) or None), err["msg"]))
         return None
 
 
@@ -107,8 +106,9 @@ def load_fleet(root: Path, cache: ParseCache | None = None) -> Fleet:
             return _load(root, fast=False, cache=None)
 
 
-def _model(model: type[M], root: Path, rel: str, findings: list[Finding], fast: bool,
-           cache: ParseCache | None) -> tuple[M | None, Located | None]:
+def _model(
+    model: type[M], root: Path, rel: str, findings: list[Finding], fast: bool, cache: ParseCache | None
+) -> tuple[M | None, Located | None]:
     key: tuple[str, str] | None = None
     if cache is not None and fast:
         text = _read_text(root, rel, findings)
@@ -155,11 +155,13 @@ def _load(root: Path, fast: bool, cache: ParseCache | None) -> Fleet:
 def _apply_defaults(spec: FleetSpec, region: Region) -> Region:
     d = spec.cluster_defaults
     clusters = [
-        c.model_copy(update={
-            "kube_version": c.kube_version or d.kube_version,
-            "encrypted_disks": d.encrypted_disks if c.encrypted_disks is None else c.encrypted_disks,
-            "public_vlan": d.public_vlan if c.public_vlan is None else c.public_vlan,
-        })
+        c.model_copy(
+            update={
+                "kube_version": c.kube_version or d.kube_version,
+                "encrypted_disks": d.encrypted_disks if c.encrypted_disks is None else c.encrypted_disks,
+                "public_vlan": d.public_vlan if c.public_vlan is None else c.public_vlan,
+            }
+        )
         for c in region.clusters
     ]
     return region.model_copy(update={"clusters": clusters})
@@ -194,8 +196,11 @@ def _check_fleet(spec: FleetSpec, regions: list[tuple[Region, Located]], finding
                 seen_pools.add(pool.name)
                 for k, zone in enumerate(pool.zones):
                     if zone not in region.zones:
-                        at(doc, ("clusters", i, "workerPools", j, "zones", k),
-                           f"unknown zone {zone!r} (region {region.name} has {region.zones})")
+                        at(
+                            doc,
+                            ("clusters", i, "workerPools", j, "zones", k),
+                            f"unknown zone {zone!r} (region {region.name} has {region.zones})",
+                        )
     assignments: dict[str, str] = {}
     for region, doc in regions:
         own = {s.name for s in region.spokes}
@@ -204,8 +209,11 @@ def _check_fleet(spec: FleetSpec, regions: list[tuple[Region, Located]], finding
             if c.spoke is not None and c.spoke not in own:
                 other = seen_spokes.get(c.spoke)
                 why = f"belongs to region {other[0]}" if other else "does not exist"
-                at(doc, ("clusters", i, "spoke"), f"spoke {c.spoke!r} {why}; a cluster must use a spoke of "
-                                                  f"its own region {region.name}")
+                at(
+                    doc,
+                    ("clusters", i, "spoke"),
+                    f"spoke {c.spoke!r} {why}; a cluster must use a spoke of its own region {region.name}",
+                )
                 ok = False
         if not ok:
             continue

@@ -226,9 +226,7 @@ class NetworkDefaults(Strict):
     """Default Calico policy for public worker interfaces."""
 
     allow_all_egress: bool = True
-    public_ingress_to: list[PublicServiceType] = Field(
-        default_factory=lambda: list(_ALL_PUBLIC)
-    )
+    public_ingress_to: list[PublicServiceType] = Field(default_factory=lambda: list(_ALL_PUBLIC))
     selector: str = "ibm.role == 'worker_public'"
 
 

@@ -44,8 +44,9 @@ def assign_clusters(spokes: Sequence[Spoke], clusters: Sequence[Cluster]) -> dic
     for name, count in used.items():
         if count > capacity[name]:
             over = [c.name for c in clusters if c.spoke == name][capacity[name]]
-            raise CapacityError(over, f"spoke {name} is over its capacity of {capacity[name]} "
-                                      f"({count} clusters are pinned to it)")
+            raise CapacityError(
+                over, f"spoke {name} is over its capacity of {capacity[name]} ({count} clusters are pinned to it)"
+            )
     for c in clusters:
         if c.spoke is not None:
             continue
@@ -56,6 +57,7 @@ def assign_clusters(spokes: Sequence[Spoke], clusters: Sequence[Cluster]) -> dic
                 break
         else:
             total = sum(capacity.values())
-            raise CapacityError(c.name, f"no spoke of the region has free capacity for cluster {c.name} "
-                                        f"(all {total} places are taken)")
+            raise CapacityError(
+                c.name, f"no spoke of the region has free capacity for cluster {c.name} (all {total} places are taken)"
+            )
     return placed

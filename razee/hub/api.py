@@ -8,7 +8,6 @@ bodies are schema-validated before anything is stored: a bad one is a 422 that c
 API accepts fits both databases' columns, so none can reach a 500 (razee/hub/model.py).
 """
 
-
 from collections.abc import Callable
 from typing import Any
 
@@ -37,14 +36,19 @@ BODY_LIMITS = {"/api/v1/reports": MAX_REPORT_BYTES, "/login": FORM_BYTES, "/logo
 __all__ = ["BODY_LIMITS", "MAX_REPORT_BYTES", "READY_TIMEOUT", "create_app"]
 
 
-def create_app(store: Store, on_new_revision: Callable[[], None] | None = None,
-               metrics: HubMetrics | None = None, web: WebSettings | None = None) -> FastAPI:
+def create_app(
+    store: Store,
+    on_new_revision: Callable[[], None] | None = None,
+    metrics: HubMetrics | None = None,
+    web: WebSettings | None = None,
+) -> FastAPI:
     """The hub's app, assembled from its routers; `on_new_revision` is called when an agent asks about a revision
     the hub has not read from the fleet repo yet (the repo follower looks at once instead of at its next poll).
     `metrics` carries the fleet watcher that each stored report nudges (notifications look at the fleet after
     it); `web` the dashboard's cookie and origin settings (razee/hub/web_policy.py)."""
-    app = FastAPI(title="razee hub", version=__version__, openapi_url="/api/v1/openapi.json", docs_url=None,
-                  redoc_url=None)
+    app = FastAPI(
+        title="razee hub", version=__version__, openapi_url="/api/v1/openapi.json", docs_url=None, redoc_url=None
+    )
     metrics = metrics or HubMetrics(FleetWatch(store))
     add_metrics(app, metrics)
 

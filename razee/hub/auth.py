@@ -48,8 +48,7 @@ def create_token(store: Store, role: str, spoke: str | None) -> tuple[str, str]:
         raise UsageError("an agent token names its spoke (--spoke); reader and admin tokens do not")
     token_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
     with store.session() as s:
-        s.add(Token(id=token_id, secret_hash=_hash(secret), role=role, spoke=spoke, created=time.time(),
-                    revoked=False))
+        s.add(Token(id=token_id, secret_hash=_hash(secret), role=role, spoke=spoke, created=time.time(), revoked=False))
     return f"rzh_{token_id}_{secret}", token_id
 
 

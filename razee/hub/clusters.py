@@ -52,14 +52,27 @@ def _filtered(q: Select[Any], f: ClusterFilter, binary: bool) -> Select[Any]:
 
 
 def _item(c: ClusterState) -> dict[str, Any]:
-    return {"name": c.name, "spoke": c.spoke, "region": c.region, "state": c.state, "declared": c.declared,
-            "version": c.version, "revision": c.revision, "synced": c.synced, "drifted": c.drifted,
-            "failed": c.failed, "workersDesired": c.workers_desired, "workersObserved": c.workers_observed,
-            "pending": c.pending, "changed": c.changed}
+    return {
+        "name": c.name,
+        "spoke": c.spoke,
+        "region": c.region,
+        "state": c.state,
+        "declared": c.declared,
+        "version": c.version,
+        "revision": c.revision,
+        "synced": c.synced,
+        "drifted": c.drifted,
+        "failed": c.failed,
+        "workersDesired": c.workers_desired,
+        "workersObserved": c.workers_observed,
+        "pending": c.pending,
+        "changed": c.changed,
+    }
 
 
-def list_clusters(store: Store, f: ClusterFilter, limit: int = 100, after: str | None = None,
-                  offset: int = 0) -> dict[str, Any]:
+def list_clusters(
+    store: Store, f: ClusterFilter, limit: int = 100, after: str | None = None, offset: int = 0
+) -> dict[str, Any]:
     """A page of clusters in name order, the filter's total, and the cursor of the next page (None: the last)."""
     binary = store.engine.dialect.name == "sqlite"
     with store.session() as s:
@@ -69,8 +82,13 @@ def list_clusters(store: Store, f: ClusterFilter, limit: int = 100, after: str |
         rows = s.execute(q.order_by(ClusterState.name).limit(limit + 1).offset(offset)).scalars().all()
         total = s.execute(_filtered(select(func.count()).select_from(ClusterState), f, binary)).scalar() or 0
     items = [_item(c) for c in rows[:limit]]
-    return {"items": items, "total": int(total), "limit": limit, "offset": offset,
-            "next": items[-1]["name"] if len(rows) > limit else None}
+    return {
+        "items": items,
+        "total": int(total),
+        "limit": limit,
+        "offset": offset,
+        "next": items[-1]["name"] if len(rows) > limit else None,
+    }
 
 
 def counts(store: Store) -> dict[str, Any]:
@@ -78,19 +96,38 @@ def counts(store: Store) -> dict[str, Any]:
     with store.session() as s:
         by_version = dict(s.execute(select(ClusterState.version, func.count()).group_by(ClusterState.version)).all())
         by_state = dict(s.execute(select(ClusterState.state, func.count()).group_by(ClusterState.state)).all())
-        undeclared = s.execute(select(func.count()).select_from(ClusterState)
-                               .where(ClusterState.declared == false())).scalar() or 0
-    return {"total": sum(by_state.values()), "byVersion": {k or "unknown": int(v) for k, v in by_version.items()},
-            "byState": {k: int(v) for k, v in by_state.items()}, "undeclared": int(undeclared)}
+        undeclared = (
+            s.execute(select(func.count()).select_from(ClusterState).where(ClusterState.declared == false())).scalar()
+            or 0
+        )
+    return {
+        "total": sum(by_state.values()),
+        "byVersion": {k or "unknown": int(v) for k, v in by_version.items()},
+        "byState": {k: int(v) for k, v in by_state.items()},
+        "undeclared": int(undeclared),
+    }
 
 
 def _changes(s: Any, name: str) -> list[dict[str, Any]]:
-    rows = s.execute(select(ClusterChange, Revision.author, Revision.message, Revision.committed_at)
-                     .outerjoin(Revision, Revision.revision == ClusterChange.revision)
-                     .where(ClusterChange.cluster == name).order_by(ClusterChange.seq.desc())).all()
-    return [{"at": ch.at, "spoke": ch.spoke, "revision": ch.revision, "result": ch.result, "what": ch.what,
-             "author": author or "", "message": message or "", "committedAt": committed or ""}
-            for ch, author, message, committed in rows]
+    rows = s.execute(
+        select(ClusterChange, Revision.author, Revision.message, Revision.committed_at)
+        .outerjoin(Revision, Revision.revision == ClusterChange.revision)
+        .where(ClusterChange.cluster == name)
+        .order_by(ClusterChange.seq.desc())
+    ).all()
+    return [
+        {
+            "at": ch.at,
+            "spoke": ch.spoke,
+            "revision": ch.revision,
+            "result": ch.result,
+            "what": ch.what,
+            "author": author or "",
+            "message": message or "",
+            "committedAt": committed or "",
+        }
+        for ch, author, message, committed in rows
+    ]
 
 
 def cluster_detail(store: Store, name: str) -> dict[str, Any] | None:
@@ -101,22 +138,39 @@ def cluster_detail(store: Store, name: str) -> dict[str, Any] | None:
         if c is None:
             return None
         spoke = s.get(SpokeState, c.spoke)
-        sources = s.execute(select(SourceState).where(SourceState.spoke == c.spoke, SourceState.cluster == name)
-                            .order_by(SourceState.kind, SourceState.name)).scalars().all()
+        sources = (
+            s.execute(
+                select(SourceState)
+                .where(SourceState.spoke == c.spoke, SourceState.cluster == name)
+                .order_by(SourceState.kind, SourceState.name)
+            )
+            .scalars()
+            .all()
+        )
         changes = _changes(s, name)
         rev = s.get(Revision, c.revision) if c.revision else None
     detail, desired = json.loads(c.detail or "{}"), json.loads(c.desired or "{}")
-    return {**_item(c), "declaredSpoke": c.declared_spoke, "desired": desired,
-            "master": detail.get("master", {}), "pools": detail.get("pools", []),
-            "desiredVersion": detail.get("version") or desired.get("version", ""),
-            "observedVersion": detail.get("observedVersion", ""), "infrastructure": detail.get("infrastructure"),
-            "spokeState": {"result": spoke.result, "revision": spoke.revision, "lastSeen": spoke.last_seen}
-            if spoke is not None else None,
-            "revisionInfo": {"author": rev.author, "message": rev.message, "committedAt": rev.committed_at}
-            if rev is not None else {},
-            "sources": [{"kind": x.kind, "name": x.name, "chart": x.chart, "version": x.version, "digest": x.digest}
-                        for x in sources],
-            "changes": changes}
+    return {
+        **_item(c),
+        "declaredSpoke": c.declared_spoke,
+        "desired": desired,
+        "master": detail.get("master", {}),
+        "pools": detail.get("pools", []),
+        "desiredVersion": detail.get("version") or desired.get("version", ""),
+        "observedVersion": detail.get("observedVersion", ""),
+        "infrastructure": detail.get("infrastructure"),
+        "spokeState": {"result": spoke.result, "revision": spoke.revision, "lastSeen": spoke.last_seen}
+        if spoke is not None
+        else None,
+        "revisionInfo": {"author": rev.author, "message": rev.message, "committedAt": rev.committed_at}
+        if rev is not None
+        else {},
+        "sources": [
+            {"kind": x.kind, "name": x.name, "chart": x.chart, "version": x.version, "digest": x.digest}
+            for x in sources
+        ],
+        "changes": changes,
+    }
 
 
 def _where(s: Any, chart: str) -> dict[tuple[str, ...], dict[str, Any]]:
@@ -125,13 +179,20 @@ def _where(s: Any, chart: str) -> dict[tuple[str, ...], dict[str, Any]]:
     x = SourceState
     group = (x.kind, x.name, x.chart, x.version, x.digest)
     where: dict[tuple[str, ...], dict[str, Any]] = {}
-    for *key, spoke in s.execute(select(*group, x.spoke).where(x.chart == chart, x.cluster != "")
-                                 .group_by(*group, x.spoke).order_by(*group, x.spoke)).all():
+    for *key, spoke in s.execute(
+        select(*group, x.spoke)
+        .where(x.chart == chart, x.cluster != "")
+        .group_by(*group, x.spoke)
+        .order_by(*group, x.spoke)
+    ).all():
         where.setdefault(tuple(key), {"spokes": [], "clusters": []})["spokes"].append(spoke)
     for key in list(where)[:SOURCE_GROUPS_LISTED]:
         same = [column == value for column, value in zip(group, key, strict=True)]
-        where[key]["clusters"] = list(s.execute(select(x.cluster).where(*same, x.cluster != "")
-                                                .order_by(x.cluster).limit(SOURCE_CLUSTERS_SHOWN)).scalars())
+        where[key]["clusters"] = list(
+            s.execute(
+                select(x.cluster).where(*same, x.cluster != "").order_by(x.cluster).limit(SOURCE_CLUSTERS_SHOWN)
+            ).scalars()
+        )
     return where
 
 
@@ -148,11 +209,33 @@ def sources(store: Store, chart: str | None = None, limit: int = 1000) -> dict[s
         rows = s.execute(q.group_by(*group).order_by(*group).limit(limit)).all()
         shared = s.execute(spoke_level.order_by(*group, x.spoke).limit(limit)).all()
         where = _where(s, chart) if chart else {}
-    items = [{"kind": k, "name": n, "chart": c, "version": v, "digest": d, "spokes": spokes, "clusters": count,
-              "where": where.get((k, n, c, v, d), {})} for k, n, c, v, d, spokes, count in rows]
+    items = [
+        {
+            "kind": k,
+            "name": n,
+            "chart": c,
+            "version": v,
+            "digest": d,
+            "spokes": spokes,
+            "clusters": count,
+            "where": where.get((k, n, c, v, d), {}),
+        }
+        for k, n, c, v, d, spokes, count in rows
+    ]
     spoke_wide: dict[tuple[str, ...], list[str]] = {}
     for k, n, c, v, d, spoke in shared:
         spoke_wide.setdefault((k, n, c, v, d), []).append(spoke)
-    items += [{"kind": k, "name": n, "chart": c, "version": v, "digest": d, "spokes": len(sp), "clusters": 0,
-               "where": {"spokes": sp, "clusters": []}} for (k, n, c, v, d), sp in spoke_wide.items()]
+    items += [
+        {
+            "kind": k,
+            "name": n,
+            "chart": c,
+            "version": v,
+            "digest": d,
+            "spokes": len(sp),
+            "clusters": 0,
+            "where": {"spokes": sp, "clusters": []},
+        }
+        for (k, n, c, v, d), sp in spoke_wide.items()
+    ]
     return {"items": items, "chart": chart}

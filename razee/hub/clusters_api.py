@@ -10,8 +10,9 @@ from razee.hub.auth import Principal
 from razee.hub.deps import Limit, Name, Offset
 from razee.hub.store import Store
 
-State = Annotated[Literal["in-sync", "progressing", "drifted", "failed", "never-reported", "undeclared"] | None,
-                  Query()]
+State = Annotated[
+    Literal["in-sync", "progressing", "drifted", "failed", "never-reported", "undeclared"] | None, Query()
+]
 Version = Annotated[str | None, Query(max_length=32, pattern=r"^[0-9A-Za-z.+-]*$")]
 
 
@@ -20,9 +21,17 @@ def clusters_router(store: Store, principal: Callable[[Request], Principal]) -> 
     Who = Annotated[Principal, Depends(principal)]
 
     @router.get("/clusters")
-    def cluster_list(who: Who, region: Name = None, spoke: Name = None, version: Version = None,
-                     state: State = None, prefix: Name = None, after: Name = None, limit: Limit = 100,
-                     offset: Offset = 0) -> dict[str, Any]:
+    def cluster_list(
+        who: Who,
+        region: Name = None,
+        spoke: Name = None,
+        version: Version = None,
+        state: State = None,
+        prefix: Name = None,
+        after: Name = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> dict[str, Any]:
         """Clusters in name order; `after` (the previous page's `next`) pages by key, `offset` by position."""
         f = clusters.ClusterFilter(region, spoke, version, state, prefix)
         return clusters.list_clusters(store, f, limit, after, offset)

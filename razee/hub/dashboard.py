@@ -15,11 +15,22 @@ from razee.hub import rollout_view, views
 from razee.hub.clusters import ClusterFilter, list_clusters
 from razee.hub.store import Page, Store
 
-_env = Environment(loader=PackageLoader("razee.hub", "templates"), autoescape=select_autoescape(["html"]),
-                   trim_blocks=True, lstrip_blocks=True)
-LABELS = {"in-sync": "in sync", "drifted": "drifted", "missing": "missing objects", "failed": "failed",
-          "rolling-out": "rolling out", "held": "held by the gate", "never-reported": "never reported",
-          "stale": "stale"}
+_env = Environment(
+    loader=PackageLoader("razee.hub", "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+LABELS = {
+    "in-sync": "in sync",
+    "drifted": "drifted",
+    "missing": "missing objects",
+    "failed": "failed",
+    "rolling-out": "rolling out",
+    "held": "held by the gate",
+    "never-reported": "never reported",
+    "stale": "stale",
+}
 DRIFT_SHOWN = 200
 REVISIONS_SHOWN = 3
 CLUSTERS_SHOWN = 50
@@ -40,16 +51,29 @@ def fleet_page(store: Store, ctx: dict[str, Any]) -> str:
         regions.setdefault(sp["region"], []).append(sp)
     drift = store.objects(Page(DRIFT_SHOWN + 1, 0))["items"]
     return _env.get_template("fleet.html").render(
-        title="fleet", ctx=ctx, refresh=True, summary=summary, regions=sorted(regions.items()), states=views.STATES,
-        labels=LABELS, drift=drift[:DRIFT_SHOWN], drift_more=len(drift) > DRIFT_SHOWN)
+        title="fleet",
+        ctx=ctx,
+        refresh=True,
+        summary=summary,
+        regions=sorted(regions.items()),
+        states=views.STATES,
+        labels=LABELS,
+        drift=drift[:DRIFT_SHOWN],
+        drift_more=len(drift) > DRIFT_SHOWN,
+    )
 
 
 def rollout_page(store: Store, ctx: dict[str, Any]) -> str:
     revisions = [r.revision for r in store.revisions(REVISIONS_SHOWN, declared_only=True)] or [
-        r.revision for r in store.revisions(REVISIONS_SHOWN)]
+        r.revision for r in store.revisions(REVISIONS_SHOWN)
+    ]
     return _env.get_template("rollout.html").render(
-        title="rollout", ctx=ctx, refresh=True, paused=store.paused_by(),
-        rollouts=[rollout_view.rollout(store, r) for r in revisions])
+        title="rollout",
+        ctx=ctx,
+        refresh=True,
+        paused=store.paused_by(),
+        rollouts=[rollout_view.rollout(store, r) for r in revisions],
+    )
 
 
 def spoke_page(store: Store, name: str, ctx: dict[str, Any]) -> str | None:
@@ -59,6 +83,15 @@ def spoke_page(store: Store, name: str, ctx: dict[str, Any]) -> str | None:
     history = [{**h, "when": _utc(h["received"])} for h in detail["history"]]
     clusters = list_clusters(store, ClusterFilter(spoke=name), CLUSTERS_SHOWN)
     return _env.get_template("spoke.html").render(
-        title=name, ctx=ctx, refresh=True, sp=detail, labels=LABELS, objects=detail["outOfSync"],
-        history=history, rev=detail["revisionInfo"], infra=detail["infrastructure"],
-        last_seen=_utc(detail["lastSeen"]), clusters=clusters)
+        title=name,
+        ctx=ctx,
+        refresh=True,
+        sp=detail,
+        labels=LABELS,
+        objects=detail["outOfSync"],
+        history=history,
+        rev=detail["revisionInfo"],
+        infra=detail["infrastructure"],
+        last_seen=_utc(detail["lastSeen"]),
+        clusters=clusters,
+    )

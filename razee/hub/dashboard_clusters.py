@@ -18,8 +18,14 @@ from razee.hub.store import Store
 PAGE = 100
 """Clusters per page."""
 FILTERS = ("region", "spoke", "version", "state", "prefix")
-LABELS = {"in-sync": "in sync", "progressing": "progressing", "drifted": "drifted", "failed": "failed",
-          "never-reported": "never reported", "undeclared": "undeclared"}
+LABELS = {
+    "in-sync": "in sync",
+    "progressing": "progressing",
+    "drifted": "drifted",
+    "failed": "failed",
+    "never-reported": "never reported",
+    "undeclared": "undeclared",
+}
 _STYLE = {"progressing": "rolling-out"}  # the fleet page's colours
 
 
@@ -43,8 +49,18 @@ def clusters_page(store: Store, ctx: dict[str, Any], params: dict[str, str]) -> 
     nxt = "/clusters?" + urlencode({**chosen, "after": page["next"]}) if page["next"] else ""
     first = "/clusters?" + urlencode(chosen) if after else ""
     return _env.get_template("clusters.html").render(
-        title="clusters", ctx=ctx, refresh=False, page=page, counts=clusters.counts(store), chosen=chosen,
-        states=clusters.STATE_FILTERS, labels=LABELS, style=_STYLE, next_url=nxt, first_url=first)
+        title="clusters",
+        ctx=ctx,
+        refresh=False,
+        page=page,
+        counts=clusters.counts(store),
+        chosen=chosen,
+        states=clusters.STATE_FILTERS,
+        labels=LABELS,
+        style=_STYLE,
+        next_url=nxt,
+        first_url=first,
+    )
 
 
 def cluster_page(store: Store, name: str, ctx: dict[str, Any]) -> str | None:
@@ -53,11 +69,19 @@ def cluster_page(store: Store, name: str, ctx: dict[str, Any]) -> str | None:
         return None
     changes = [{**ch, "when": _utc(ch["at"])} for ch in detail["changes"]]
     return _env.get_template("cluster.html").render(
-        title=name, ctx=ctx, refresh=True, c=detail, labels=LABELS, style=_STYLE, changes=changes,
-        last_seen=_utc((detail["spokeState"] or {}).get("lastSeen")))
+        title=name,
+        ctx=ctx,
+        refresh=True,
+        c=detail,
+        labels=LABELS,
+        style=_STYLE,
+        changes=changes,
+        last_seen=_utc((detail["spokeState"] or {}).get("lastSeen")),
+    )
 
 
 def sources_page(store: Store, ctx: dict[str, Any], chart: str) -> str:
     chart = chart[:253].strip()
     return _env.get_template("sources.html").render(
-        title="sources", ctx=ctx, refresh=False, chart=chart, items=clusters.sources(store, chart or None)["items"])
+        title="sources", ctx=ctx, refresh=False, chart=chart, items=clusters.sources(store, chart or None)["items"]
+    )

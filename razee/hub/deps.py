@@ -19,9 +19,11 @@ Name = Annotated[str | None, Query(max_length=253)]
 Revision = Annotated[str, Query(min_length=1, max_length=64)]
 
 
-def bearer_principal(store: Store, refused: Callable[[Request], None] | None = None,
-                     message: str = "a valid token is required in the Authorization header",
-                     ) -> Callable[[Request], Principal]:
+def bearer_principal(
+    store: Store,
+    refused: Callable[[Request], None] | None = None,
+    message: str = "a valid token is required in the Authorization header",
+) -> Callable[[Request], Principal]:
     """The dependency that names the caller; `refused` is told of each request turned away (for metrics)."""
 
     def principal(request: Request) -> Principal:

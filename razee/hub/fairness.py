@@ -40,9 +40,12 @@ class Fairness:
         """One of `token`'s slots while the block runs; HTTPException 429 with Retry-After when it has none."""
         held = self._in_flight.get(token, 0)
         if held >= self.per_token:
-            raise HTTPException(429, f"this token already has {held} reports in flight (at most {self.per_token}); "
-                                     f"retry after {self.retry_after} s",
-                                headers={"Retry-After": str(self.retry_after)})
+            raise HTTPException(
+                429,
+                f"this token already has {held} reports in flight (at most {self.per_token}); "
+                f"retry after {self.retry_after} s",
+                headers={"Retry-After": str(self.retry_after)},
+            )
         self._in_flight[token] = held + 1
         try:
             yield

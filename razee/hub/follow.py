@@ -27,11 +27,15 @@ log = logging.getLogger(__name__)
 
 def declaration(fleet: Fleet) -> dict[str, Any]:
     """What the hub keeps of a revision: its waves, and each spoke's region, wave and cluster count."""
-    return {"fleet": fleet.spec.name,
-            "waves": [w.model_dump(by_alias=True) for w in fleet.spec.rollout.waves],
-            "onFailure": fleet.spec.rollout.on_failure,
-            "spokes": [{"spoke": v.spoke.name, "region": v.region.name, "wave": v.spoke.wave,
-                        "clusters": len(v.clusters)} for v in fleet.spokes()]}
+    return {
+        "fleet": fleet.spec.name,
+        "waves": [w.model_dump(by_alias=True) for w in fleet.spec.rollout.waves],
+        "onFailure": fleet.spec.rollout.on_failure,
+        "spokes": [
+            {"spoke": v.spoke.name, "region": v.region.name, "wave": v.spoke.wave, "clusters": len(v.clusters)}
+            for v in fleet.spokes()
+        ],
+    }
 
 
 class RepoFollower:
@@ -66,8 +70,11 @@ class RepoFollower:
         declared, error, clusters = self._read(revision) if fresh or self.last is None else (None, None, None)
         if fresh:
             self.store.record_revision(revision, self.source.commit_info(revision), declared, error)
-            log.info("revision %s: %s", revision[:12], f"not loadable: {error}" if error else
-                     f"{len(declared['spokes']) if declared else 0} spokes declared")
+            log.info(
+                "revision %s: %s",
+                revision[:12],
+                f"not loadable: {error}" if error else f"{len(declared['spokes']) if declared else 0} spokes declared",
+            )
         if clusters is not None:
             try:
                 with self.store.session() as s:

@@ -40,9 +40,12 @@ def superseded(store: Store, revision: str) -> Superseded | None:
         row = s.get(Revision, revision)
         if row is None:
             return None
-        newer = s.execute(select(Revision.revision, Revision.first_seen)
-                          .where(Revision.seq > row.seq, Revision.declared.is_not(None), Revision.error.is_(None))
-                          .order_by(Revision.seq).limit(NEWER_LOOKED_AT)).all()
+        newer = s.execute(
+            select(Revision.revision, Revision.first_seen)
+            .where(Revision.seq > row.seq, Revision.declared.is_not(None), Revision.error.is_(None))
+            .order_by(Revision.seq)
+            .limit(NEWER_LOOKED_AT)
+        ).all()
         taken = rollout_store.taken_up(s, [r for r, _ in newer])
     return next((Superseded(r, at) for r, at in newer if r in taken), None)
 
@@ -55,7 +58,16 @@ def as_it_happened(store: Store, revision: str, reports: list[SpokeRollout]) -> 
     for r in reports:
         done = applied.get(r.spoke)
         if r.revision != revision and done is not None and done.healthy_at is not None:
-            r = replace(r, revision=revision, result="applied", applied_at=done.applied_at, unhealthy=0,
-                        degraded=0, tried=True, tried_result="applied", checks_waiting="")
+            r = replace(
+                r,
+                revision=revision,
+                result="applied",
+                applied_at=done.applied_at,
+                unhealthy=0,
+                degraded=0,
+                tried=True,
+                tried_result="applied",
+                checks_waiting="",
+            )
         out.append(r)
     return out

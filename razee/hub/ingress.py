@@ -38,8 +38,9 @@ class BodyTooLarge(HTTPException):
     """Raised from a read: FastAPI answers it like any HTTPException, and the report route counts it."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(413, f"request body larger than this route's limit of {limit} bytes",
-                         headers={"Connection": "close"})
+        super().__init__(
+            413, f"request body larger than this route's limit of {limit} bytes", headers={"Connection": "close"}
+        )
 
 
 def _shown(name: str) -> str:
@@ -156,7 +157,15 @@ def refuse_unknown_query(request: Request) -> None:
     known = _query_names(route.dependant)  # a handful of fields: cheaper than caching by a route (unhashable)
     unknown = sorted({name for name in request.query_params if name not in known})
     if unknown:
-        raise HTTPException(422, [{"loc": ["query", _shown(name)],
-                                   "msg": f"unknown query parameter; this route takes {', '.join(sorted(known))}"
-                                   if known else "unknown query parameter; this route takes none"}
-                                  for name in unknown[:20]])
+        raise HTTPException(
+            422,
+            [
+                {
+                    "loc": ["query", _shown(name)],
+                    "msg": f"unknown query parameter; this route takes {', '.join(sorted(known))}"
+                    if known
+                    else "unknown query parameter; this route takes none",
+                }
+                for name in unknown[:20]
+            ],
+        )

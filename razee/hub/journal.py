@@ -44,17 +44,31 @@ def target_key(url: str) -> str:
 
 
 def _snapshot_json(snap: Snapshot) -> dict[str, Any]:
-    return {"taken": snap.taken, "spokes": {k: asdict(v) for k, v in snap.spokes.items()},
-            "revision": snap.revision, "halted": snap.halted, "complete": snap.complete, "paused": snap.paused,
-            "rejected": {k: list(v) for k, v in snap.rejected.items()}, "objects": snap.objects,
-            "rollbacks": [[*k, *v] for k, v in sorted(snap.rollbacks.items())]}
+    return {
+        "taken": snap.taken,
+        "spokes": {k: asdict(v) for k, v in snap.spokes.items()},
+        "revision": snap.revision,
+        "halted": snap.halted,
+        "complete": snap.complete,
+        "paused": snap.paused,
+        "rejected": {k: list(v) for k, v in snap.rejected.items()},
+        "objects": snap.objects,
+        "rollbacks": [[*k, *v] for k, v in sorted(snap.rollbacks.items())],
+    }
 
 
 def _snapshot(doc: dict[str, Any]) -> Snapshot:
-    return Snapshot(float(doc["taken"]), {k: SpokeView(**v) for k, v in doc["spokes"].items()}, doc["revision"],
-                    doc["halted"], bool(doc["complete"]), bool(doc["paused"]),
-                    {k: (v[0], v[1]) for k, v in doc["rejected"].items()}, dict(doc["objects"]),
-                    {(r[0], r[1]): (r[2], r[3]) for r in doc.get("rollbacks", [])})
+    return Snapshot(
+        float(doc["taken"]),
+        {k: SpokeView(**v) for k, v in doc["spokes"].items()},
+        doc["revision"],
+        doc["halted"],
+        bool(doc["complete"]),
+        bool(doc["paused"]),
+        {k: (v[0], v[1]) for k, v in doc["rejected"].items()},
+        dict(doc["objects"]),
+        {(r[0], r[1]): (r[2], r[3]) for r in doc.get("rollbacks", [])},
+    )
 
 
 def _transitions_json(t: Transitions) -> dict[str, Any]:
@@ -63,8 +77,11 @@ def _transitions_json(t: Transitions) -> dict[str, Any]:
 
 def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
     """Equal but for the time the snapshot was taken: nothing worth a write."""
-    return {**a["last"], "taken": 0} == {**b["last"], "taken": 0} and a["completed"] == b["completed"] \
+    return (
+        {**a["last"], "taken": 0} == {**b["last"], "taken": 0}
+        and a["completed"] == b["completed"]
         and a["rejected"] == b["rejected"]
+    )
 
 
 class Journal:
@@ -122,15 +139,18 @@ class Journal:
             cursor = s.get(NotifyCursor, key)
             after = cursor.seq if cursor is not None else 0
             waiting = s.execute(select(func.count()).where(Notification.seq > after)).scalar() or 0
-            rows = s.execute(select(Notification.seq, Notification.event).where(Notification.seq > after)
-                             .order_by(Notification.seq).limit(limit)).all()
+            rows = s.execute(
+                select(Notification.seq, Notification.event)
+                .where(Notification.seq > after)
+                .order_by(Notification.seq)
+                .limit(limit)
+            ).all()
         return [(seq, Event.from_json(json.loads(doc))) for seq, doc in rows], int(waiting)
 
     def skip(self, url: str, keep: int) -> None:
         """Move a receiver's cursor so that only the newest `keep` events wait for it."""
         with self.store.session() as s:
-            seq = s.execute(select(Notification.seq).order_by(Notification.seq.desc()).offset(keep)
-                            .limit(1)).scalar()
+            seq = s.execute(select(Notification.seq).order_by(Notification.seq.desc()).offset(keep).limit(1)).scalar()
         if seq is not None:
             self.advance(url, seq)
 

@@ -36,8 +36,9 @@ class Leadership:
             if self.held:
                 self._conn.execute(text("SELECT 1"))
             else:
-                self.held = bool(self._conn.execute(text("SELECT pg_try_advisory_lock(:key)"),
-                                                    {"key": self.key}).scalar())
+                self.held = bool(
+                    self._conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}).scalar()
+                )
                 if self.held:
                     log.warning("this hub replica now sends the notifications")
         except SQLAlchemyError as e:

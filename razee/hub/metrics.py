@@ -60,53 +60,81 @@ class FleetCollector(Collector):
         except Exception:  # a scrape during a database outage shows the counters, not an error page
             log.exception("cannot read the fleet for /metrics")
             return
-        spokes = GaugeMetricFamily("razee_hub_spokes", "Spokes by state, as the dashboard shows them (declared "
-                                   "spokes and reporting ones)", labels=["state"])
+        spokes = GaugeMetricFamily(
+            "razee_hub_spokes",
+            "Spokes by state, as the dashboard shows them (declared spokes and reporting ones)",
+            labels=["state"],
+        )
         for state, n in snap.by_state().items():
             spokes.add_metric([state], n)
         yield spokes
-        objects = GaugeMetricFamily("razee_hub_objects", "Objects out of sync in the spokes' latest reports",
-                                    labels=["status"])
+        objects = GaugeMetricFamily(
+            "razee_hub_objects", "Objects out of sync in the spokes' latest reports", labels=["status"]
+        )
         for status in ("drifted", "missing", "failed"):
             objects.add_metric([status], snap.objects.get(status, 0))
         yield objects
-        halted = GaugeMetricFamily("razee_hub_rollout_halted", "1 while the newest revision's rollout is halted "
-                                   "by the gate (failures over a wave's maxFailures)", labels=["revision"])
+        halted = GaugeMetricFamily(
+            "razee_hub_rollout_halted",
+            "1 while the newest revision's rollout is halted by the gate (failures over a wave's maxFailures)",
+            labels=["revision"],
+        )
         if snap.revision:
             halted.add_metric([snap.revision], 1 if snap.halted else 0)
         yield halted
-        yield GaugeMetricFamily("razee_hub_rollout_paused", "1 while an admin has paused rollouts",
-                                value=1 if snap.paused else 0)
-        complete = GaugeMetricFamily("razee_hub_rollout_complete", "1 once every spoke the newest revision "
-                                     "declares applied it", labels=["revision"])
+        yield GaugeMetricFamily(
+            "razee_hub_rollout_paused", "1 while an admin has paused rollouts", value=1 if snap.paused else 0
+        )
+        complete = GaugeMetricFamily(
+            "razee_hub_rollout_complete",
+            "1 once every spoke the newest revision declares applied it",
+            labels=["revision"],
+        )
         if snap.revision:
             complete.add_metric([snap.revision], 1 if snap.complete else 0)
         yield complete
-        yield GaugeMetricFamily("razee_hub_fleet_snapshot_age_seconds", "Age of the fleet view these gauges show",
-                                value=max(0.0, time.time() - snap.taken))
+        yield GaugeMetricFamily(
+            "razee_hub_fleet_snapshot_age_seconds",
+            "Age of the fleet view these gauges show",
+            value=max(0.0, time.time() - snap.taken),
+        )
         if self.notifier is not None:
-            sent = CounterMetricFamily("razee_hub_notifications", "Notification deliveries by outcome (sent, "
-                                       "retried, failed after every retry or refused, dropped on a full queue)",
-                                       labels=["outcome"])
+            sent = CounterMetricFamily(
+                "razee_hub_notifications",
+                "Notification deliveries by outcome (sent, "
+                "retried, failed after every retry or refused, dropped on a full queue)",
+                labels=["outcome"],
+            )
             for outcome, n in sorted(self.notifier.counts.items()):
                 sent.add_metric([outcome], n)
             yield sent
-            yield GaugeMetricFamily("razee_hub_notifications_queued", "Events waiting for delivery",
-                                    value=self.notifier.queued())
+            yield GaugeMetricFamily(
+                "razee_hub_notifications_queued", "Events waiting for delivery", value=self.notifier.queued()
+            )
 
 
 class HubMetrics:
     def __init__(self, watch: FleetWatch, notifier: Notifier | None = None) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.ingested = Counter("razee_hub_reports_ingested_total", "Reports stored, by the pass's result",
-                                ["result"], registry=r)
-        self.duplicates = Counter("razee_hub_reports_duplicate_total", "Reports received again (already stored: "
-                                  "an agent retried after a lost answer)", registry=r)
-        self.rejected = Counter("razee_hub_reports_rejected_total", "Reports refused, by reason (nothing stored)",
-                                ["reason"], registry=r)
-        self.latency = Histogram("razee_hub_request_duration_seconds", "HTTP request latency by route template",
-                                 ["method", "route"], buckets=LATENCY_BUCKETS, registry=r)
+        self.ingested = Counter(
+            "razee_hub_reports_ingested_total", "Reports stored, by the pass's result", ["result"], registry=r
+        )
+        self.duplicates = Counter(
+            "razee_hub_reports_duplicate_total",
+            "Reports received again (already stored: an agent retried after a lost answer)",
+            registry=r,
+        )
+        self.rejected = Counter(
+            "razee_hub_reports_rejected_total", "Reports refused, by reason (nothing stored)", ["reason"], registry=r
+        )
+        self.latency = Histogram(
+            "razee_hub_request_duration_seconds",
+            "HTTP request latency by route template",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
         r.register(FleetCollector(watch, notifier))
         self.watch = watch
 
@@ -149,7 +177,8 @@ class _Timing:
             await send(message)
             if message["type"] == "http.response.body" and not message.get("more_body", False):
                 self.metrics.latency.labels(scope["method"], _route(self.fastapi, scope)).observe(
-                    time.perf_counter() - start)
+                    time.perf_counter() - start
+                )
 
         await self.app(scope, receive, timed_send)
 

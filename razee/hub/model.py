@@ -46,8 +46,20 @@ def _reported(outcome: PassOutcome) -> PassOutcome:
 
 Result = Annotated[PassOutcome, AfterValidator(_reported)]
 """A report's `result`: razee.wire's outcomes, those a report may carry."""
-Status = Literal["synced", "created", "updated", "drifted", "drifted-healed", "pruned", "failed", "kept", "pending",
-                 "missing", "recreated", "terminating"]
+Status = Literal[
+    "synced",
+    "created",
+    "updated",
+    "drifted",
+    "drifted-healed",
+    "pruned",
+    "failed",
+    "kept",
+    "pending",
+    "missing",
+    "recreated",
+    "terminating",
+]
 DRIFT_STATUSES = ("drifted", "missing")
 MAX_DEPTH = 4
 EARLIEST = 946_684_800.0  # 2000-01-01: an agent's clock before this is broken, not data
@@ -62,8 +74,10 @@ revision columns)."""
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 CLEAN_PATTERNS = frozenset({LINE, PROSE})
 """Patterns whose only job is refusing control characters: their 422 says so in words (razee/hub/api.py)."""
-KUBE_NAME_PATTERNS = {DNS_LABEL: "a DNS label: lowercase letters, digits and '-', at most 63 characters",
-                      REVISION: "a revision: 1 to 64 printable characters without spaces (a git SHA in hex)"}
+KUBE_NAME_PATTERNS = {
+    DNS_LABEL: "a DNS label: lowercase letters, digits and '-', at most 63 characters",
+    REVISION: "a revision: 1 to 64 printable characters without spaces (a git SHA in hex)",
+}
 MAX_GROUP = 253
 MAX_KIND = 63
 MAX_NAMESPACE = 63
@@ -89,8 +103,9 @@ class ObjectIn(Strict):
     namespace: str = Field(max_length=MAX_NAMESPACE, pattern=LINE)
     name: str = Field(max_length=MAX_NAME, pattern=LINE)
     status: Status
-    paths: list[Annotated[str, Field(max_length=MAX_PATH, pattern=LINE)]] = Field(default_factory=list,
-                                                                                  max_length=MAX_PATHS)
+    paths: list[Annotated[str, Field(max_length=MAX_PATH, pattern=LINE)]] = Field(
+        default_factory=list, max_length=MAX_PATHS
+    )
     message: str = Field(default="", max_length=MAX_MESSAGE, pattern=PROSE)
     template: str = Field(default="", max_length=300, pattern=LINE)
     takeovers: list[TakeoverIn] = Field(default_factory=list, max_length=MAX_TAKEOVERS)
@@ -132,8 +147,7 @@ class PoolIn(Strict):
 
     name: str = Field(max_length=MAX_NAME, pattern=LINE)
     flavor: str = Field(default="", max_length=64, pattern=LINE)
-    zones: list[Annotated[str, Field(max_length=64, pattern=LINE)]] = Field(default_factory=list,
-                                                                             max_length=MAX_ZONES)
+    zones: list[Annotated[str, Field(max_length=64, pattern=LINE)]] = Field(default_factory=list, max_length=MAX_ZONES)
     desired: Count = 0
     observed: Count = 0
     ready: Count = 0
@@ -218,14 +232,16 @@ class ReportIn(Strict):
     counts: dict[Status, Count] = Field(default_factory=dict)
     infrastructure: dict[str, Any] = Field(default_factory=dict)
     unhealthy: list[dict[Key, Text]] = Field(default_factory=list, max_length=1000)
-    findings: list[Annotated[str, Field(max_length=MAX_FINDING, pattern=PROSE)]] = Field(default_factory=list,
-                                                                                        max_length=MAX_FINDINGS)
+    findings: list[Annotated[str, Field(max_length=MAX_FINDING, pattern=PROSE)]] = Field(
+        default_factory=list, max_length=MAX_FINDINGS
+    )
     error: str | None = Field(default=None, max_length=MAX_ERROR, pattern=PROSE)
     durations: dict[Key, Seconds] = Field(default_factory=dict, max_length=20)
     apiRequests: Count = 0
     wave: str = Field(default="", max_length=64, pattern=LINE)
     rollout: dict[Key, Annotated[str, Field(max_length=MAX_ERROR, pattern=PROSE)]] = Field(
-        default_factory=dict, max_length=8)  # the revision it waits for, and why
+        default_factory=dict, max_length=8
+    )  # the revision it waits for, and why
     checks: list[CheckIn] = Field(default_factory=list, max_length=MAX_CHECKS)  # of the revision in `source`
     clusters: list[ClusterIn] | None = Field(default=None, max_length=MAX_CLUSTERS)  # None: the pass saw none
     sources: list[SourceIn] = Field(default_factory=list, max_length=MAX_SOURCES)

@@ -34,10 +34,17 @@ log = logging.getLogger(__name__)
 QUEUE_LIMIT = 1000
 """Events waiting per receiver; beyond it the oldest are skipped (and counted as dropped): a receiver that was
 down for long gets the recent events, not an hour of history."""
-ICONS = {"rollout-halted": ":rotating_light:", "rollout-resumed": ":arrow_forward:",
-         "rollout-completed": ":white_check_mark:", "spoke-stale": ":warning:", "spoke-back": ":ok:",
-         "drift-appeared": ":warning:", "drift-cleared": ":ok:", "revision-rejected": ":no_entry:",
-         "rollout-rolled-back": ":leftwards_arrow_with_hook:"}
+ICONS = {
+    "rollout-halted": ":rotating_light:",
+    "rollout-resumed": ":arrow_forward:",
+    "rollout-completed": ":white_check_mark:",
+    "spoke-stale": ":warning:",
+    "spoke-back": ":ok:",
+    "drift-appeared": ":warning:",
+    "drift-cleared": ":ok:",
+    "revision-rejected": ":no_entry:",
+    "rollout-rolled-back": ":leftwards_arrow_with_hook:",
+}
 
 
 @dataclass(frozen=True)
@@ -50,7 +57,8 @@ class Target:
         """The URL as logs may show it: a webhook's path and query are its secret."""
         parts = urlsplit(self.url)
         return f"{'slack+' if self.slack else ''}{parts.scheme}://{parts.hostname or ''}" + (
-            f":{parts.port}" if parts.port else "")
+            f":{parts.port}" if parts.port else ""
+        )
 
     def payload(self, event: Event) -> dict[str, Any]:
         if self.slack:
@@ -63,7 +71,7 @@ class Target:
 def parse_target(url: str) -> Target:
     """`slack+https://…` or any https://hooks.slack.com/… URL gets Slack's format; other http(s) URLs JSON."""
     slack = url.startswith("slack+")
-    plain = url[len("slack+"):] if slack else url
+    plain = url[len("slack+") :] if slack else url
     parts = urlsplit(plain)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         scheme = url.split("://", 1)[0] if "://" in url else "(none)"
@@ -83,8 +91,9 @@ class Delivery:
 
 
 class Notifier:
-    def __init__(self, targets: Sequence[Target], journal: Journal, leadership: Leadership,
-                 delivery: Delivery | None = None) -> None:
+    def __init__(
+        self, targets: Sequence[Target], journal: Journal, leadership: Leadership, delivery: Delivery | None = None
+    ) -> None:
         self.targets = list(targets)
         self.journal = journal
         self.leadership = leadership
@@ -94,10 +103,13 @@ class Notifier:
         self.waiting = [0 for _ in self.targets]
         self._count_lock = threading.Lock()
         headers = {"User-Agent": f"razee-hub/{__version__}"}
-        self._clients = [httpx.Client(timeout=self.delivery.timeout, headers=headers, follow_redirects=False)
-                         for _ in self.targets]
-        self.loops = [Periodic(f"razee-hub-notify-{i}", functools.partial(self._deliver_all, i), every=1.0,
-                               first_wait=True) for i in range(len(self.targets))]
+        self._clients = [
+            httpx.Client(timeout=self.delivery.timeout, headers=headers, follow_redirects=False) for _ in self.targets
+        ]
+        self.loops = [
+            Periodic(f"razee-hub-notify-{i}", functools.partial(self._deliver_all, i), every=1.0, first_wait=True)
+            for i in range(len(self.targets))
+        ]
 
     def start(self) -> None:
         for t in self.targets:  # a receiver new to this database starts now, without the history
@@ -176,8 +188,7 @@ class Notifier:
                 break
             self._count("retried")
             wait = d.backoff.delay(attempt)
-            log.info("notifying %s of %s failed (%s); retry %d in %.1fs", target.shown, event.kind, why, attempt,
-                     wait)
+            log.info("notifying %s of %s failed (%s); retry %d in %.1fs", target.shown, event.kind, why, attempt, wait)
             if self.stop.wait(wait):
                 return False
         self._count("failed")

@@ -31,9 +31,13 @@ REWRITE_SHARE = 0.5
 """When more than half of the rows change, one DELETE of the spoke's rows and a multi-row INSERT beat per-row work."""
 _TABLE: Table = ObjectState.__table__  # type: ignore[assignment]
 _COLUMNS = ("region", "status", "paths", "message", "takeovers")
-_SAME_OBJECT = and_(_TABLE.c.spoke == bindparam("k_spoke"), _TABLE.c.group == bindparam("k_group"),
-                    _TABLE.c.kind == bindparam("k_kind"), _TABLE.c.namespace == bindparam("k_namespace"),
-                    _TABLE.c.name == bindparam("k_name"))
+_SAME_OBJECT = and_(
+    _TABLE.c.spoke == bindparam("k_spoke"),
+    _TABLE.c.group == bindparam("k_group"),
+    _TABLE.c.kind == bindparam("k_kind"),
+    _TABLE.c.namespace == bindparam("k_namespace"),
+    _TABLE.c.name == bindparam("k_name"),
+)
 
 
 @dataclass(frozen=True)
@@ -55,18 +59,35 @@ class Delta:
 def read(s: Session, spoke: str) -> Snapshot:
     """The spoke's rows; its latest report is read first, so rows newer than it show up as a stale snapshot."""
     seen = s.execute(select(SpokeState.report_id).where(SpokeState.name == spoke)).scalar_one_or_none()
-    rows = s.execute(select(_TABLE.c.group, _TABLE.c.kind, _TABLE.c.namespace, _TABLE.c.name, _TABLE.c.region,
-                            _TABLE.c.status, _TABLE.c.paths, _TABLE.c.message, _TABLE.c.takeovers)
-                     .where(_TABLE.c.spoke == spoke)).all()
+    rows = s.execute(
+        select(
+            _TABLE.c.group,
+            _TABLE.c.kind,
+            _TABLE.c.namespace,
+            _TABLE.c.name,
+            _TABLE.c.region,
+            _TABLE.c.status,
+            _TABLE.c.paths,
+            _TABLE.c.message,
+            _TABLE.c.takeovers,
+        ).where(_TABLE.c.spoke == spoke)
+    ).all()
     return Snapshot(seen, {(r[0], r[1], r[2], r[3]): (r[4], r[5], r[6], r[7], r[8] or "[]") for r in rows})
 
 
 def wanted(report: ReportIn) -> dict[Key, Row]:
     """The rows the report calls for: every object it itemises that is not simply in sync."""
-    return {(o.group, o.kind, o.namespace, o.name):
-            (report.region, o.status, json.dumps(o.paths), o.message,
-             json.dumps([t.model_dump() for t in o.takeovers]))
-            for o in report.objects if o.status != "synced"}
+    return {
+        (o.group, o.kind, o.namespace, o.name): (
+            report.region,
+            o.status,
+            json.dumps(o.paths),
+            o.message,
+            json.dumps([t.model_dump() for t in o.takeovers]),
+        )
+        for o in report.objects
+        if o.status != "synced"
+    }
 
 
 def diff(old: dict[Key, Row], new: dict[Key, Row]) -> Delta:
@@ -83,8 +104,14 @@ def diff(old: dict[Key, Row], new: dict[Key, Row]) -> Delta:
 
 
 def _values(spoke: str, key: Key, row: Row) -> dict[str, str]:
-    return {"spoke": spoke, "group": key[0], "kind": key[1], "namespace": key[2], "name": key[3],
-            **dict(zip(_COLUMNS, row, strict=True))}
+    return {
+        "spoke": spoke,
+        "group": key[0],
+        "kind": key[1],
+        "namespace": key[2],
+        "name": key[3],
+        **dict(zip(_COLUMNS, row, strict=True)),
+    }
 
 
 def _key(spoke: str, key: Key) -> dict[str, str]:
@@ -98,9 +125,13 @@ def apply(s: Session, spoke: str, delta: Delta) -> None:
     elif delta.gone:
         s.execute(delete(_TABLE).where(_SAME_OBJECT), [_key(spoke, k) for k in delta.gone])
     if delta.changed:
-        s.execute(update(_TABLE).where(_SAME_OBJECT).values({c: bindparam(f"v_{c}") for c in _COLUMNS}),
-                  [{**_key(spoke, k), **{f"v_{c}": v for c, v in zip(_COLUMNS, row, strict=True)}}
-                   for k, row in delta.changed.items()])
+        s.execute(
+            update(_TABLE).where(_SAME_OBJECT).values({c: bindparam(f"v_{c}") for c in _COLUMNS}),
+            [
+                {**_key(spoke, k), **{f"v_{c}": v for c, v in zip(_COLUMNS, row, strict=True)}}
+                for k, row in delta.changed.items()
+            ],
+        )
     if delta.new:
         s.execute(insert(_TABLE), [_values(spoke, k, row) for k, row in delta.new.items()])
 

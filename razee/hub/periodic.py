@@ -19,8 +19,15 @@ class Periodic:
     """Runs `step` at once, then every `every` seconds, or `coalesce` seconds after a `nudge` (one step for a
     burst of nudges); `on_stop` runs in the thread once it has stopped."""
 
-    def __init__(self, name: str, step: Callable[[], None], every: float, coalesce: float = 0.0,
-                 on_stop: Callable[[], None] | None = None, first_wait: bool = False) -> None:
+    def __init__(
+        self,
+        name: str,
+        step: Callable[[], None],
+        every: float,
+        coalesce: float = 0.0,
+        on_stop: Callable[[], None] | None = None,
+        first_wait: bool = False,
+    ) -> None:
         self.name = name
         self.step = step
         self.every = every

@@ -69,10 +69,14 @@ def reports_router(store: Store, principal: Callable[[Request], Principal], metr
     large = asyncio.Semaphore(LARGE_AT_ONCE)
     fair = Fairness()
 
-    @router.post("/api/v1/reports", status_code=201, responses={200: {"description": "already stored"},
-                                                                 403: {}, 413: {}, 422: {}, 429: {}},
-                 openapi_extra={"requestBody": {"required": True,
-                                                "content": {"application/json": {"schema": report_schema()[0]}}}})
+    @router.post(
+        "/api/v1/reports",
+        status_code=201,
+        responses={200: {"description": "already stored"}, 403: {}, 413: {}, 422: {}, 429: {}},
+        openapi_extra={
+            "requestBody": {"required": True, "content": {"application/json": {"schema": report_schema()[0]}}}
+        },
+    )
     async def post_report(request: Request, response: Response, who: Who) -> dict[str, Any]:
         try:
             async with fair.slot(who.token_id):
@@ -95,12 +99,13 @@ def reports_router(store: Store, principal: Callable[[Request], Principal], metr
     async def _accept(raw: bytes, response: Response, who: Principal) -> dict[str, Any]:
         try:
             # a small report parses faster than a hop to a thread; a large one must not stall the event loop
-            report, text = (await run_in_threadpool(parse_report, raw) if len(raw) > LARGE_REPORT
-                            else parse_report(raw))
+            report, text = await run_in_threadpool(parse_report, raw) if len(raw) > LARGE_REPORT else parse_report(raw)
         except ValidationError as e:
             # field paths and messages only: never echo the input (it could hold what must not be stored)
-            raise HTTPException(422, [{"loc": list(err["loc"]), "msg": _error_message(err)}
-                                      for err in e.errors(include_input=False)[:20]]) from None
+            raise HTTPException(
+                422,
+                [{"loc": list(err["loc"]), "msg": _error_message(err)} for err in e.errors(include_input=False)[:20]],
+            ) from None
         except ValueError as e:
             raise HTTPException(422, f"invalid JSON: {str(e)[:200]}") from None
         if report.time > time.time() + MAX_FUTURE_SKEW:

@@ -12,8 +12,9 @@ from razee.hub.deps import Name, Revision, require_admin
 from razee.hub.store import Store
 
 
-def rollout_router(store: Store, principal: Callable[[Request], Principal],
-                   on_new_revision: Callable[[], None] | None = None) -> APIRouter:
+def rollout_router(
+    store: Store, principal: Callable[[Request], Principal], on_new_revision: Callable[[], None] | None = None
+) -> APIRouter:
     router = APIRouter(prefix="/api/v1/rollout")
     Who = Annotated[Principal, Depends(principal)]
 

@@ -43,14 +43,15 @@ def status(store: Store, revision: str, reports: list[SpokeRollout], now: float)
     states = wave_states(revision, waves, members, reports, now, row.first_seen)
     halt = revision_halt(waves, states)
     # every wave passed: within its failure limit (a tolerated failure passes), nobody waiting, baked
-    complete = halt is None and any(st.applied for st in states) and all(
-        not st.waiting and st.bake_left == 0 for st in states)
-    return Status(True, str(declared.get("onFailure", "halt")), waves, members, states,
-                  halt.reason if halt else "", complete)
+    complete = (
+        halt is None and any(st.applied for st in states) and all(not st.waiting and st.bake_left == 0 for st in states)
+    )
+    return Status(
+        True, str(declared.get("onFailure", "halt")), waves, members, states, halt.reason if halt else "", complete
+    )
 
 
-def answer(store: Store, revision: str, spoke: str | None, reports: list[SpokeRollout],
-           record: bool) -> dict[str, Any]:
+def answer(store: Store, revision: str, spoke: str | None, reports: list[SpokeRollout], record: bool) -> dict[str, Any]:
     """`complete`, `halted` and, for a spoke that must go back, `rollback` {from, to, reason, by}."""
     now = time.time()
     st = status(store, revision, reports, now)
@@ -61,8 +62,9 @@ def answer(store: Store, revision: str, spoke: str | None, reports: list[SpokeRo
         if not (spoke and st.halted and st.on_failure == "rollback"):
             return out
         had = rollout_store.had(s, spoke)
-        if revision not in had and not any(r.spoke == spoke and r.tried and r.tried_result != "rejected"
-                                           for r in reports):
+        if revision not in had and not any(
+            r.spoke == spoke and r.tried and r.tried_result != "rejected" for r in reports
+        ):
             return out  # it never applied the halted revision: nothing to undo
         target = rollback_target(had, rollout_store.completed(s, had), revision)
         if target is None:

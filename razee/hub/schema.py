@@ -235,8 +235,12 @@ class ClusterState(Base):
     detail: Mapped[str] = mapped_column(Text, default="{}")  # JSON: the reported cluster (pools, outOfSync)
     digest: Mapped[str] = mapped_column(String(64), default="")  # of the reported part; "" never reported
     changed: Mapped[float | None] = mapped_column(Float, nullable=True)  # the hub's clock, last reported change
-    __table_args__ = (Index("clusters_region_name", "region", "name"), Index("clusters_spoke_name", "spoke", "name"),
-                      Index("clusters_version_name", "version", "name"), Index("clusters_state_name", "state", "name"))
+    __table_args__ = (
+        Index("clusters_region_name", "region", "name"),
+        Index("clusters_spoke_name", "spoke", "name"),
+        Index("clusters_version_name", "version", "name"),
+        Index("clusters_state_name", "state", "name"),
+    )
 
 
 class ClusterChange(Base):

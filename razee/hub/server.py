@@ -38,7 +38,7 @@ after its accept, and a connection closed to make room lets its descriptor go on
 accept bursts can be open beyond the cap. The other 128 are the hub's own: the database pool (20 connections;
 SQLite has three files each), the repo follower's git, logs."""
 TIMED_OUT = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-FULL = (b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nretry-after: 1\r\nconnection: close\r\n\r\n")
+FULL = b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nretry-after: 1\r\nconnection: close\r\n\r\n"
 
 
 @dataclass(frozen=True)
@@ -171,5 +171,13 @@ def serve(app: Any, host: str, port: int, limits: ServeLimits) -> None:
     cap = connection_cap(limits.max_connections, raise_fd_limit())
     # forwarded headers are judged by --trusted-proxy alone (razee/hub/web_policy.py), never by uvicorn's default
     # (which believes 127.0.0.1 and rewrites the scheme and client address)
-    uvicorn.run(app, host=host, port=port, log_level="warning", http=guarded_protocol(limits, cap),
-                backlog=BACKLOG, timeout_keep_alive=max(1, round(limits.keep_alive_timeout)), proxy_headers=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        http=guarded_protocol(limits, cap),
+        backlog=BACKLOG,
+        timeout_keep_alive=max(1, round(limits.keep_alive_timeout)),
+        proxy_headers=False,
+    )

@@ -38,8 +38,11 @@ def start(store: Store, who: Principal, lifetime: float = SESSION_SECONDS) -> st
     now = time.time()
     with store.session() as s:
         s.execute(delete(WebSession).where(WebSession.expires <= now))  # sign-ins sweep the expired ones
-        s.add(WebSession(id_hash=_hash(session_id), token_id=who.token_id, role=who.role, created=now,
-                         expires=now + lifetime))
+        s.add(
+            WebSession(
+                id_hash=_hash(session_id), token_id=who.token_id, role=who.role, created=now, expires=now + lifetime
+            )
+        )
     return session_id
 
 
@@ -62,4 +65,3 @@ def end(store: Store, session_id: str | None) -> None:
     if session_id and session_id.startswith(PREFIX):
         with store.session() as s:
             s.execute(delete(WebSession).where(WebSession.id_hash == _hash(session_id)))
-

@@ -40,8 +40,12 @@ def _hold_spoke(s: Session, spoke: str) -> None:
     """Become the spoke's writer before reading what the write depends on. On PostgreSQL this locks the spoke's
     row (FOR UPDATE would too); on SQLite it begins the write transaction, which pysqlite otherwise begins only at
     the first write, so reads before it would see no lock (a first report has no row: the statement still does)."""
-    s.execute(update(SpokeState).where(SpokeState.name == spoke).values(name=SpokeState.name)
-              .execution_options(synchronize_session=False))
+    s.execute(
+        update(SpokeState)
+        .where(SpokeState.name == spoke)
+        .values(name=SpokeState.name)
+        .execution_options(synchronize_session=False)
+    )
 
 
 @dataclass(frozen=True)
@@ -51,8 +55,9 @@ class Page:
 
 
 class Store:
-    def __init__(self, engine: Engine, stale_after: float = 600.0, keep_reports: int = 200,
-                 keep_bytes: int = 64 << 20) -> None:
+    def __init__(
+        self, engine: Engine, stale_after: float = 600.0, keep_reports: int = 200, keep_bytes: int = 64 << 20
+    ) -> None:
         self.engine = engine
         self.sessions = sessionmaker(engine, expire_on_commit=False)
         self.stale_after = stale_after
@@ -108,8 +113,18 @@ class Store:
             now = max(time.time(), current.last_seen if current is not None else 0.0)
             if report.clusters is not None or report.sources:  # kept latest-only in their own tables
                 body = report.model_dump_json(by_alias=True, exclude={"clusters", "sources"})
-            s.add(Report(id=report.id, spoke=report.spoke, received=now, result=report.result, revision=revision,
-                         body=body, size=len(body), summary=reportrows.summary(report)))
+            s.add(
+                Report(
+                    id=report.id,
+                    spoke=report.spoke,
+                    received=now,
+                    result=report.result,
+                    revision=revision,
+                    body=body,
+                    size=len(body),
+                    summary=reportrows.summary(report),
+                )
+            )
             if revision and s.get(Revision, revision) is None:
                 # its place in the order only: a commit's author and message come from the fleet repo alone
                 # (record_revision), never from what an agent says the commit was (the report keeps that)
@@ -127,15 +142,16 @@ class Store:
 
     def _retain(self, s: Session, spoke: str) -> None:
         """Bounded history per spoke, in reports and in bytes; the newest report always stays (and `spokes`)."""
-        rows = s.execute(select(Report.id, Report.size).where(Report.spoke == spoke)
-                         .order_by(Report.received.desc())).all()
+        rows = s.execute(
+            select(Report.id, Report.size).where(Report.spoke == spoke).order_by(Report.received.desc())
+        ).all()
         total, drop = 0, []
         for i, (report_id, size) in enumerate(rows):
             total += size or 0
             if i > 0 and (i >= self.keep_reports or total > self.keep_bytes):
                 drop.append(report_id)
         for chunk in range(0, len(drop), 500):
-            s.execute(delete(Report).where(Report.id.in_(drop[chunk:chunk + 500])))
+            s.execute(delete(Report).where(Report.id.in_(drop[chunk : chunk + 500])))
         self._freed = self._freed or bool(drop)
 
     def compact(self) -> bool:
@@ -160,9 +176,13 @@ class Store:
     def history(self, spoke: str, page: Page) -> dict[str, Any]:
         """A spoke's reports, newest first, from their summaries (a body can be megabytes: it is not read)."""
         with self.session() as s:
-            rows = s.execute(select(Report.id, Report.received, Report.result, Report.revision, Report.size,
-                                    Report.summary).where(Report.spoke == spoke).order_by(Report.received.desc())
-                             .limit(page.limit).offset(page.offset)).all()
+            rows = s.execute(
+                select(Report.id, Report.received, Report.result, Report.revision, Report.size, Report.summary)
+                .where(Report.spoke == spoke)
+                .order_by(Report.received.desc())
+                .limit(page.limit)
+                .offset(page.offset)
+            ).all()
         items = [reportrows.history_item(*row) for row in rows]
         return {"items": items, "limit": page.limit, "offset": page.offset}
 
@@ -177,30 +197,60 @@ class Store:
 
     def object_counts(self) -> dict[str, int]:
         with self.session() as s:
-            return {k: int(v) for k, v in s.execute(select(ObjectState.status, func.count())
-                                                    .group_by(ObjectState.status)).all()}
+            return {
+                k: int(v)
+                for k, v in s.execute(select(ObjectState.status, func.count()).group_by(ObjectState.status)).all()
+            }
 
-    def objects(self, page: Page, region: str | None = None, spoke: str | None = None, kind: str | None = None,
-                namespace: str | None = None, statuses: Sequence[str] = DRIFT_STATUSES) -> dict[str, Any]:
+    def objects(
+        self,
+        page: Page,
+        region: str | None = None,
+        spoke: str | None = None,
+        kind: str | None = None,
+        namespace: str | None = None,
+        statuses: Sequence[str] = DRIFT_STATUSES,
+    ) -> dict[str, Any]:
         with self.session() as s:
             q = select(ObjectState).where(ObjectState.status.in_(list(statuses)))
-            for column, value in ((ObjectState.region, region), (ObjectState.spoke, spoke),
-                                  (ObjectState.kind, kind), (ObjectState.namespace, namespace)):
+            for column, value in (
+                (ObjectState.region, region),
+                (ObjectState.spoke, spoke),
+                (ObjectState.kind, kind),
+                (ObjectState.namespace, namespace),
+            ):
                 if value:
                     q = q.where(column == value)
-            q = q.order_by(ObjectState.region, ObjectState.spoke, ObjectState.kind, ObjectState.namespace,
-                           ObjectState.name)
+            q = q.order_by(
+                ObjectState.region, ObjectState.spoke, ObjectState.kind, ObjectState.namespace, ObjectState.name
+            )
             rows = s.execute(q.limit(page.limit).offset(page.offset)).scalars().all()
-            items = [{"region": o.region, "spoke": o.spoke, "group": o.group, "kind": o.kind,
-                      "namespace": o.namespace, "name": o.name, "status": o.status, "paths": json.loads(o.paths),
-                      "message": o.message, "takeovers": json.loads(o.takeovers or "[]")} for o in rows]
+            items = [
+                {
+                    "region": o.region,
+                    "spoke": o.spoke,
+                    "group": o.group,
+                    "kind": o.kind,
+                    "namespace": o.namespace,
+                    "name": o.name,
+                    "status": o.status,
+                    "paths": json.loads(o.paths),
+                    "message": o.message,
+                    "takeovers": json.loads(o.takeovers or "[]"),
+                }
+                for o in rows
+            ]
         return {"items": items, "limit": page.limit, "offset": page.offset}
 
     def tried(self, revision: str) -> dict[str, str]:
         """Each spoke's last result for `revision` (from the retained history)."""
         with self.session() as s:
-            return {spoke: result for spoke, result in s.execute(
-                select(Report.spoke, Report.result).where(Report.revision == revision).order_by(Report.received))}
+            return {
+                spoke: result
+                for spoke, result in s.execute(
+                    select(Report.spoke, Report.result).where(Report.revision == revision).order_by(Report.received)
+                )
+            }
 
     # -- revisions ----------------------------------------------------------------------------------------------
     def _add_revision(self, s: Session, revision: str, now: float) -> Revision:
@@ -210,8 +260,9 @@ class Store:
         replica: under the lock, the row another writer committed is found, and `seq` values never repeat.
         """
         xact_lock(s, locks.REVISIONS)
-        existing = s.execute(select(Revision).where(Revision.revision == revision)
-                             .execution_options(populate_existing=True)).scalar_one_or_none()
+        existing = s.execute(
+            select(Revision).where(Revision.revision == revision).execution_options(populate_existing=True)
+        ).scalar_one_or_none()
         if existing is not None:
             return existing
         seq = (s.execute(select(func.max(Revision.seq))).scalar() or 0) + 1
@@ -220,8 +271,9 @@ class Store:
         s.flush()
         return row
 
-    def record_revision(self, revision: str, info: dict[str, str], declared: dict[str, Any] | None,
-                        error: str | None) -> None:
+    def record_revision(
+        self, revision: str, info: dict[str, str], declared: dict[str, Any] | None, error: str | None
+    ) -> None:
         """What the fleet repo declares at `revision` (from the hub's own fetch of the repo)."""
         with self.session() as s:
             row = s.get(Revision, revision) or self._add_revision(s, revision, time.time())
@@ -245,8 +297,13 @@ class Store:
     def resolve_revision(self, prefix: str) -> str:
         """A full revision id from a prefix of one the hub knows (a person types 12 characters)."""
         with self.session() as s:
-            found = s.execute(select(Revision.revision).where(Revision.revision.startswith(prefix, autoescape=True))
-                              .limit(2)).scalars().all()
+            found = (
+                s.execute(
+                    select(Revision.revision).where(Revision.revision.startswith(prefix, autoescape=True)).limit(2)
+                )
+                .scalars()
+                .all()
+            )
         return found[0] if len(found) == 1 else prefix
 
     # -- rollout controls ---------------------------------------------------------------------------------------
@@ -261,8 +318,15 @@ class Store:
 
     def approve(self, revision: str, wave: str, by: str = "") -> None:
         with self.session() as s:  # approving again (from any replica) updates who and when
-            s.execute(upsert(s, Approval, {"revision": revision, "wave": wave, "at": time.time(), "by": by},
-                             ["revision", "wave"], ["at", "by"]))
+            s.execute(
+                upsert(
+                    s,
+                    Approval,
+                    {"revision": revision, "wave": wave, "at": time.time(), "by": by},
+                    ["revision", "wave"],
+                    ["at", "by"],
+                )
+            )
 
     def approvals(self, revision: str) -> dict[str, str]:
         with self.session() as s:

@@ -37,23 +37,33 @@ def tokens_router(store: Store) -> APIRouter:
         return who
 
     # the body is read and parsed only after the token was checked: junk without a token is a 401, never a 422
-    @router.post("", status_code=201, responses={401: {}, 403: {}, 413: {}, 422: {}},
-                 openapi_extra={"requestBody": {"required": True, "content": {
-                     "application/json": {"schema": TokenRequest.model_json_schema()}}}})
+    @router.post(
+        "",
+        status_code=201,
+        responses={401: {}, 403: {}, 413: {}, 422: {}},
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": TokenRequest.model_json_schema()}},
+            }
+        },
+    )
     async def create(request: Request, who: Annotated[Principal, Depends(admin)]) -> dict[str, Any]:
         try:
             body = TokenRequest.model_validate_json(await request.body())  # bounded by razee/hub/ingress.py
         except ValidationError as e:
-            raise HTTPException(422, [{"loc": ["body", *err["loc"]], "msg": err["msg"]}
-                                      for err in e.errors(include_input=False)[:20]]) from None
+            raise HTTPException(
+                422, [{"loc": ["body", *err["loc"]], "msg": err["msg"]} for err in e.errors(include_input=False)[:20]]
+            ) from None
         if (body.role == "agent") != bool(body.spoke):
             raise HTTPException(422, "an agent token names its spoke; a reader token does not")
         token, token_id = await run_in_threadpool(create_token, store, body.role, body.spoke)
         return {"id": token_id, "role": body.role, "spoke": body.spoke, "token": token}
 
     @router.delete("/{token_id}", responses={401: {}, 403: {}, 404: {}})
-    async def revoke(token_id: Annotated[str, Path(pattern=r"^[0-9a-f]{1,64}$")],
-                     who: Annotated[Principal, Depends(admin)]) -> dict[str, Any]:
+    async def revoke(
+        token_id: Annotated[str, Path(pattern=r"^[0-9a-f]{1,64}$")], who: Annotated[Principal, Depends(admin)]
+    ) -> dict[str, Any]:
         if not await run_in_threadpool(revoke_token, store, token_id):
             raise HTTPException(404, f"no token with id {token_id}")
         return {"id": token_id, "revoked": True}

@@ -23,8 +23,17 @@ REASON_CHARS = 300
 REMEMBERED = 200
 """How many completed and rejected revisions a watcher remembers, so each is announced once (bounded memory)."""
 
-KINDS = ("rollout-halted", "rollout-resumed", "rollout-completed", "spoke-stale", "spoke-back", "drift-appeared",
-         "drift-cleared", "revision-rejected", "rollout-rolled-back")
+KINDS = (
+    "rollout-halted",
+    "rollout-resumed",
+    "rollout-completed",
+    "spoke-stale",
+    "spoke-back",
+    "drift-appeared",
+    "drift-cleared",
+    "revision-rejected",
+    "rollout-rolled-back",
+)
 
 
 @dataclass(frozen=True)
@@ -77,14 +86,32 @@ class Event:
     """Stays the same across delivery retries, so a receiver can drop a duplicate."""
 
     def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "event": self.kind, "time": self.time, "text": self.text, "spoke": self.spoke,
-                "region": self.region, "state": self.state, "revision": self.revision, "reason": self.reason}
+        return {
+            "id": self.id,
+            "event": self.kind,
+            "time": self.time,
+            "text": self.text,
+            "spoke": self.spoke,
+            "region": self.region,
+            "state": self.state,
+            "revision": self.revision,
+            "reason": self.reason,
+        }
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Event:
         """The event as stored by the notifying replica (razee/hub/journal.py), with its id and time."""
-        return cls(str(doc["event"]), str(doc["text"]), str(doc["spoke"]), str(doc["region"]), str(doc["state"]),
-                   str(doc["revision"]), str(doc["reason"]), float(doc["time"]), str(doc["id"]))
+        return cls(
+            str(doc["event"]),
+            str(doc["text"]),
+            str(doc["spoke"]),
+            str(doc["region"]),
+            str(doc["state"]),
+            str(doc["revision"]),
+            str(doc["reason"]),
+            float(doc["time"]),
+            str(doc["id"]),
+        )
 
 
 def _rollout(store: Store) -> tuple[str, str, bool]:
@@ -116,19 +143,35 @@ def _rollout(store: Store) -> tuple[str, str, bool]:
 def take_snapshot(store: Store) -> Snapshot:
     """The joined view, reduced to what transitions and metrics need."""
     items = views.spoke_list(store)
-    spokes = {str(s["spoke"]): SpokeView(str(s["state"]), str(s["region"]), int(s["drifted"]), int(s["missing"]))
-              for s in items}
-    rejected = {str(s["revision"]): (str(s["spoke"]), str(s["error"] or "rejected")[:REASON_CHARS])
-                for s in items if s["result"] == "rejected" and s["revision"]}
+    spokes = {
+        str(s["spoke"]): SpokeView(str(s["state"]), str(s["region"]), int(s["drifted"]), int(s["missing"]))
+        for s in items
+    }
+    rejected = {
+        str(s["revision"]): (str(s["spoke"]), str(s["error"] or "rejected")[:REASON_CHARS])
+        for s in items
+        if s["result"] == "rejected" and s["revision"]
+    }
     for row in store.revisions(10):
         if row.error and row.revision not in rejected:
             rejected[row.revision] = ("hub", row.error[:REASON_CHARS])
     revision, halted, complete = _rollout(store)
     with store.session() as s:
-        rollbacks = {(str(r["spoke"]), str(r["from"])): (str(r["to"]), str(r["reason"])[:REASON_CHARS])
-                     for r in rollout_store.rollbacks(s, limit=REMEMBERED)}
-    return Snapshot(time.time(), spokes, revision, halted[:REASON_CHARS], complete, store.paused_by() != "",
-                    rejected, store.object_counts(), rollbacks)
+        rollbacks = {
+            (str(r["spoke"]), str(r["from"])): (str(r["to"]), str(r["reason"])[:REASON_CHARS])
+            for r in rollout_store.rollbacks(s, limit=REMEMBERED)
+        }
+    return Snapshot(
+        time.time(),
+        spokes,
+        revision,
+        halted[:REASON_CHARS],
+        complete,
+        store.paused_by() != "",
+        rejected,
+        store.object_counts(),
+        rollbacks,
+    )
 
 
 class Transitions:
@@ -142,8 +185,11 @@ class Transitions:
     def advance(self, cur: Snapshot) -> list[Event]:
         events = changes(self.last, cur, frozenset(self.completed), frozenset(self.rejected))
         for e in events:
-            seen = self.completed if e.kind == "rollout-completed" else (
-                self.rejected if e.kind == "revision-rejected" else None)
+            seen = (
+                self.completed
+                if e.kind == "rollout-completed"
+                else (self.rejected if e.kind == "revision-rejected" else None)
+            )
             if seen is not None:
                 seen.append(e.revision)
                 del seen[:-REMEMBERED]
@@ -151,8 +197,9 @@ class Transitions:
         return events
 
 
-def changes(prev: Snapshot, cur: Snapshot, completed: frozenset[str] = frozenset(),
-            rejected: frozenset[str] = frozenset()) -> list[Event]:
+def changes(
+    prev: Snapshot, cur: Snapshot, completed: frozenset[str] = frozenset(), rejected: frozenset[str] = frozenset()
+) -> list[Event]:
     """The events between two snapshots (pure: the unit tests call it with made-up snapshots)."""
     out: list[Event] = []
     for name in sorted(cur.spokes):
@@ -168,18 +215,46 @@ def _spoke_changes(name: str, before: SpokeView | None, now: SpokeView) -> list[
     out: list[Event] = []
     was_stale = before is not None and before.state == "stale"
     if now.state == "stale" and not was_stale:
-        out.append(Event("spoke-stale", f"spoke {name} ({now.region}) stopped reporting", spoke=name,
-                         region=now.region, state=now.state))
+        out.append(
+            Event(
+                "spoke-stale",
+                f"spoke {name} ({now.region}) stopped reporting",
+                spoke=name,
+                region=now.region,
+                state=now.state,
+            )
+        )
     elif was_stale and now.state != "stale":
-        out.append(Event("spoke-back", f"spoke {name} ({now.region}) reports again: {now.state}", spoke=name,
-                         region=now.region, state=now.state))
+        out.append(
+            Event(
+                "spoke-back",
+                f"spoke {name} ({now.region}) reports again: {now.state}",
+                spoke=name,
+                region=now.region,
+                state=now.state,
+            )
+        )
     had_drift = before is not None and before.drift
     if now.drift and not had_drift:
-        out.append(Event("drift-appeared", f"drift on spoke {name} ({now.region}): {now.drifted} changed, "
-                         f"{now.missing} missing object(s)", spoke=name, region=now.region, state=now.state))
+        out.append(
+            Event(
+                "drift-appeared",
+                f"drift on spoke {name} ({now.region}): {now.drifted} changed, {now.missing} missing object(s)",
+                spoke=name,
+                region=now.region,
+                state=now.state,
+            )
+        )
     elif had_drift and not now.drift and now.state != "stale":
-        out.append(Event("drift-cleared", f"spoke {name} ({now.region}) has no drift any more", spoke=name,
-                         region=now.region, state=now.state))
+        out.append(
+            Event(
+                "drift-cleared",
+                f"spoke {name} ({now.region}) has no drift any more",
+                spoke=name,
+                region=now.region,
+                state=now.state,
+            )
+        )
     return out
 
 
@@ -190,14 +265,23 @@ def _rollout_changes(prev: Snapshot, cur: Snapshot, completed: frozenset[str]) -
     rev = cur.revision[:12]
     if prev.halted and (prev.revision != cur.revision or not cur.halted):
         why = f"superseded by {rev}" if prev.revision != cur.revision else "no longer halted"
-        out.append(Event("rollout-resumed", f"rollout of {prev.revision[:12]} resumed: {why}",
-                         revision=prev.revision, reason=why))
+        out.append(
+            Event(
+                "rollout-resumed", f"rollout of {prev.revision[:12]} resumed: {why}", revision=prev.revision, reason=why
+            )
+        )
     if cur.halted and (prev.revision != cur.revision or not prev.halted):
-        out.append(Event("rollout-halted", f"rollout of {rev} halted: {cur.halted}", revision=cur.revision,
-                         reason=cur.halted))
+        out.append(
+            Event("rollout-halted", f"rollout of {rev} halted: {cur.halted}", revision=cur.revision, reason=cur.halted)
+        )
     if cur.complete and cur.revision not in completed and not (prev.complete and prev.revision == cur.revision):
-        out.append(Event("rollout-completed", f"rollout of {rev} completed: every declared spoke applied it",
-                         revision=cur.revision))
+        out.append(
+            Event(
+                "rollout-completed",
+                f"rollout of {rev} completed: every declared spoke applied it",
+                revision=cur.revision,
+            )
+        )
     return out
 
 
@@ -206,9 +290,17 @@ def _rollback_changes(prev: Snapshot, cur: Snapshot) -> list[Event]:
     out: list[Event] = []
     for (spoke, bad), (good, reason) in sorted(cur.rollbacks.items()):
         if (spoke, bad) not in prev.rollbacks:
-            out.append(Event("rollout-rolled-back", f"spoke {spoke} rolled back from {bad[:12]} to {good[:12]}: "
-                             f"{reason}", spoke=spoke, region=cur.spokes[spoke].region if spoke in cur.spokes
-                             else "", revision=bad, reason=reason, state=good))
+            out.append(
+                Event(
+                    "rollout-rolled-back",
+                    f"spoke {spoke} rolled back from {bad[:12]} to {good[:12]}: {reason}",
+                    spoke=spoke,
+                    region=cur.spokes[spoke].region if spoke in cur.spokes else "",
+                    revision=bad,
+                    reason=reason,
+                    state=good,
+                )
+            )
     return out
 
 
@@ -218,6 +310,13 @@ def _rejection_changes(prev: Snapshot, cur: Snapshot, rejected: frozenset[str]) 
     for revision, (who, reason) in sorted(cur.rejected.items()):
         if revision not in rejected and revision not in prev.rejected:
             by = "the hub (its fleet does not load)" if who == "hub" else f"spoke {who}"
-            out.append(Event("revision-rejected", f"revision {revision[:12]} rejected by {by}: {reason}",
-                             spoke="" if who == "hub" else who, revision=revision, reason=reason))
+            out.append(
+                Event(
+                    "revision-rejected",
+                    f"revision {revision[:12]} rejected by {by}: {reason}",
+                    spoke="" if who == "hub" else who,
+                    revision=revision,
+                    reason=reason,
+                )
+            )
     return out

@@ -16,8 +16,9 @@ from sqlalchemy.sql.dml import Insert
 from razee.hub.schema import Base
 
 
-def upsert(session: Session, table: type[Base], values: dict[str, Any], keys: Sequence[str],
-           update: Sequence[str]) -> Insert:
+def upsert(
+    session: Session, table: type[Base], values: dict[str, Any], keys: Sequence[str], update: Sequence[str]
+) -> Insert:
     """Insert `values`; on a conflict on `keys`, set the `update` columns (none: keep the row as it is)."""
     if session.get_bind().dialect.name == "postgresql":
         pg = postgresql.insert(table).values(**values)

@@ -59,16 +59,29 @@ def spoke_list(store: Store) -> list[dict[str, Any]]:
     for name in sorted(set(rows) | set(decl)):
         sp, d = rows.get(name), decl.get(name)
         stale = sp is not None and now - sp.last_seen > store.stale_after
-        out.append({
-            "spoke": name, "region": d["region"] if d else sp.region if sp else "",
-            "wave": d["wave"] if d else sp.wave if sp else "", "clusters": d["clusters"] if d else None,
-            "declared": d is not None or declared is None, "reported": sp is not None,
-            "state": _state(sp, stale), "stale": stale, "lastSeen": sp.last_seen if sp else None,
-            "agentTime": sp.agent_time if sp else None, "agent": sp.agent if sp else "",
-            "result": sp.result if sp else "", "revision": sp.revision if sp else "",
-            "objects": sp.objects if sp else 0, "drifted": sp.drifted if sp else 0,
-            "missing": sp.missing if sp else 0, "failed": sp.failed if sp else 0,
-            "unhealthy": sp.unhealthy if sp else 0, "error": sp.error if sp else None})
+        out.append(
+            {
+                "spoke": name,
+                "region": d["region"] if d else sp.region if sp else "",
+                "wave": d["wave"] if d else sp.wave if sp else "",
+                "clusters": d["clusters"] if d else None,
+                "declared": d is not None or declared is None,
+                "reported": sp is not None,
+                "state": _state(sp, stale),
+                "stale": stale,
+                "lastSeen": sp.last_seen if sp else None,
+                "agentTime": sp.agent_time if sp else None,
+                "agent": sp.agent if sp else "",
+                "result": sp.result if sp else "",
+                "revision": sp.revision if sp else "",
+                "objects": sp.objects if sp else 0,
+                "drifted": sp.drifted if sp else 0,
+                "missing": sp.missing if sp else 0,
+                "failed": sp.failed if sp else 0,
+                "unhealthy": sp.unhealthy if sp else 0,
+                "error": sp.error if sp else None,
+            }
+        )
     out.sort(key=lambda x: (str(x["region"]), _natural(str(x["spoke"]))))
     return out
 
@@ -80,8 +93,12 @@ def _natural(name: str) -> tuple[str | int, ...]:
 
 def spokes(store: Store, page: Page, region: str | None = None) -> dict[str, Any]:
     items = [s for s in spoke_list(store) if not region or s["region"] == region]
-    return {"items": items[page.offset:page.offset + page.limit], "total": len(items), "limit": page.limit,
-            "offset": page.offset}
+    return {
+        "items": items[page.offset : page.offset + page.limit],
+        "total": len(items),
+        "limit": page.limit,
+        "offset": page.offset,
+    }
 
 
 def summary(store: Store) -> dict[str, Any]:
@@ -89,18 +106,27 @@ def summary(store: Store) -> dict[str, Any]:
     revision, declared = declared_fleet(store)
     by: dict[str, dict[str, int]] = {"byRevision": {}, "byRegion": {}, "byResult": {}, "byState": {}}
     for s in items:
-        for key, value in (("byRevision", s["revision"]), ("byRegion", s["region"]),
-                           ("byResult", s["result"] or "never-reported"), ("byState", s["state"])):
+        for key, value in (
+            ("byRevision", s["revision"]),
+            ("byRegion", s["region"]),
+            ("byResult", s["result"] or "never-reported"),
+            ("byState", s["state"]),
+        ):
             by[key][value] = by[key].get(value, 0) + 1
     by["byRevision"].pop("", None)
     objects = store.object_counts()
-    return {"spokes": len(items), "declared": sum(1 for s in items if s["declared"]),
-            "neverReported": sum(1 for s in items if not s["reported"]),
-            "stale": sum(1 for s in items if s["stale"]),
-            "clusters": sum(d["clusters"] for d in (declared or {}).get("spokes", [])),
-            "declaredRevision": revision.revision if revision else "",
-            "driftedObjects": objects.get("drifted", 0) + objects.get("missing", 0),
-            "missingObjects": objects.get("missing", 0), "failedObjects": objects.get("failed", 0), **by}
+    return {
+        "spokes": len(items),
+        "declared": sum(1 for s in items if s["declared"]),
+        "neverReported": sum(1 for s in items if not s["reported"]),
+        "stale": sum(1 for s in items if s["stale"]),
+        "clusters": sum(d["clusters"] for d in (declared or {}).get("spokes", [])),
+        "declaredRevision": revision.revision if revision else "",
+        "driftedObjects": objects.get("drifted", 0) + objects.get("missing", 0),
+        "missingObjects": objects.get("missing", 0),
+        "failedObjects": objects.get("failed", 0),
+        **by,
+    }
 
 
 def _rollouts(store: Store, revision: str) -> list[SpokeRollout]:
@@ -108,10 +134,22 @@ def _rollouts(store: Store, revision: str) -> list[SpokeRollout]:
     with store.session() as s:
         checks = rollout_store.check_states(s, revision)
     none = rollout_store.CheckState("", "")
-    return [SpokeRollout(sp.name, sp.wave, sp.revision, sp.result, sp.applied_at, sp.unhealthy,
-                         sp.degraded + sp.failed, sp.name in tried, tried.get(sp.name, ""),
-                         checks.get(sp.name, none).failed, checks.get(sp.name, none).waiting)
-            for sp in store.spoke_rows()]
+    return [
+        SpokeRollout(
+            sp.name,
+            sp.wave,
+            sp.revision,
+            sp.result,
+            sp.applied_at,
+            sp.unhealthy,
+            sp.degraded + sp.failed,
+            sp.name in tried,
+            tried.get(sp.name, ""),
+            checks.get(sp.name, none).failed,
+            checks.get(sp.name, none).waiting,
+        )
+        for sp in store.spoke_rows()
+    ]
 
 
 def rollout_state(store: Store, revision: str, record: bool = True, spoke: str | None = None) -> wire.RolloutState:
@@ -127,13 +165,35 @@ def rollout_state(store: Store, revision: str, record: bool = True, spoke: str |
     since = row.first_seen if row is not None else time.time()
     paused = store.paused_by()
     reports = _rollouts(store, revision)
-    spokes = [wire.SpokeState(spoke=s.spoke, wave=s.wave, revision=s.revision, result=s.result, applied_at=s.applied_at,
-                         unhealthy=s.unhealthy, degraded=s.degraded, tried=s.tried, tried_result=s.tried_result,
-                         check_failed=s.check_failed, checks_waiting=s.checks_waiting) for s in reports]
-    return wire.RolloutState.model_validate({
-        "revision": revision, "paused": paused != "", "pausedBy": paused,
-        "approved": sorted(store.approvals(revision)), "now": time.time(), "clock": calendar_now(),
-        "since": since, "spokes": spokes, **rollout_safety.answer(store, revision, spoke, reports, record)})
+    spokes = [
+        wire.SpokeState(
+            spoke=s.spoke,
+            wave=s.wave,
+            revision=s.revision,
+            result=s.result,
+            applied_at=s.applied_at,
+            unhealthy=s.unhealthy,
+            degraded=s.degraded,
+            tried=s.tried,
+            tried_result=s.tried_result,
+            check_failed=s.check_failed,
+            checks_waiting=s.checks_waiting,
+        )
+        for s in reports
+    ]
+    return wire.RolloutState.model_validate(
+        {
+            "revision": revision,
+            "paused": paused != "",
+            "pausedBy": paused,
+            "approved": sorted(store.approvals(revision)),
+            "now": time.time(),
+            "clock": calendar_now(),
+            "since": since,
+            "spokes": spokes,
+            **rollout_safety.answer(store, revision, spoke, reports, record),
+        }
+    )
 
 
 def default_revision(store: Store) -> str:
@@ -147,21 +207,31 @@ def spoke_detail(store: Store, name: str) -> dict[str, Any] | None:
     entry = next((s for s in spoke_list(store) if s["spoke"] == name), None)
     if entry is None:
         return None
-    objects = store.objects(Page(500, 0), spoke=name, statuses=("drifted", "missing", "failed", "pending",
-                                                                "terminating", "kept"))["items"]
+    objects = store.objects(
+        Page(500, 0), spoke=name, statuses=("drifted", "missing", "failed", "pending", "terminating", "kept")
+    )["items"]
     history = store.history(name, Page(20, 0))["items"]
     row = store.revision(entry["revision"]) if entry["revision"] else None
-    return {**entry, "outOfSync": objects, "history": history,
-            "revisionInfo": {"revision": entry["revision"], "author": row.author if row else "",
-                             "message": row.message if row else "", "committedAt": row.committed_at if row else ""},
-            "infrastructure": history[0].get("infrastructure", {}) if history else {}}
+    return {
+        **entry,
+        "outOfSync": objects,
+        "history": history,
+        "revisionInfo": {
+            "revision": entry["revision"],
+            "author": row.author if row else "",
+            "message": row.message if row else "",
+            "committedAt": row.committed_at if row else "",
+        },
+        "infrastructure": history[0].get("infrastructure", {}) if history else {},
+    }
 
 
 def spoke_known(store: Store, name: str) -> bool:
     """Declared by the newest declaration or reporting: the spokes whose pages and histories exist (else 404)."""
     _, declared = declared_fleet(store)
-    return (any(d["spoke"] == name for d in (declared or {}).get("spokes", []))
-            or any(sp.name == name for sp in store.spoke_rows()))
+    return any(d["spoke"] == name for d in (declared or {}).get("spokes", [])) or any(
+        sp.name == name for sp in store.spoke_rows()
+    )
 
 
 def approval_refused(store: Store, revision: str, wave: str) -> str | None:
@@ -179,5 +249,5 @@ def approval_refused(store: Store, revision: str, wave: str) -> str | None:
     else:
         waves = sorted({sp.wave for sp in store.spoke_rows() if sp.wave})
     if wave not in waves:
-        return (f"revision {revision[:12]} has no wave {wave}; its waves: {', '.join(waves) or 'none known'}")
+        return f"revision {revision[:12]} has no wave {wave}; its waves: {', '.join(waves) or 'none known'}"
     return None

@@ -49,13 +49,21 @@ def _fleet_routes(router: APIRouter, store: Store, principal: Callable[[Request]
     Who = Annotated[Principal, Depends(principal)]
 
     @router.get("/drift")
-    def drift(who: Who, region: Name = None, spoke: Name = None, kind: Name = None, namespace: Name = None,
-              limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
+    def drift(
+        who: Who,
+        region: Name = None,
+        spoke: Name = None,
+        kind: Name = None,
+        namespace: Name = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> dict[str, Any]:
         return store.objects(Page(limit, offset), region, spoke, kind, namespace)
 
     @router.get("/failures")
-    def failures(who: Who, region: Name = None, spoke: Name = None, limit: Limit = 100,
-                 offset: Offset = 0) -> dict[str, Any]:
+    def failures(
+        who: Who, region: Name = None, spoke: Name = None, limit: Limit = 100, offset: Offset = 0
+    ) -> dict[str, Any]:
         return store.objects(Page(limit, offset), region, spoke, statuses=("failed",))
 
     @router.get("/rollout")
@@ -64,6 +72,17 @@ def _fleet_routes(router: APIRouter, store: Store, principal: Callable[[Request]
 
     @router.get("/revisions")
     def revisions(who: Who, limit: Annotated[int, Query(ge=1, le=100)] = 10) -> dict[str, Any]:
-        return {"items": [{"revision": r.revision, "firstSeen": r.first_seen, "author": r.author,
-                           "message": r.message, "committedAt": r.committed_at, "declared": r.declared is not None,
-                           "error": r.error} for r in store.revisions(limit)]}
+        return {
+            "items": [
+                {
+                    "revision": r.revision,
+                    "firstSeen": r.first_seen,
+                    "author": r.author,
+                    "message": r.message,
+                    "committedAt": r.committed_at,
+                    "declared": r.declared is not None,
+                    "error": r.error,
+                }
+                for r in store.revisions(limit)
+            ]
+        }

@@ -32,8 +32,14 @@ the watcher takes at most about one a second."""
 
 
 class FleetWatch:
-    def __init__(self, store: Store, every: float = 5.0, max_age: float = CACHE_SECONDS,
-                 journal: Journal | None = None, leadership: Leadership | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        every: float = 5.0,
+        max_age: float = CACHE_SECONDS,
+        journal: Journal | None = None,
+        leadership: Leadership | None = None,
+    ) -> None:
         self.store = store
         self.journal = journal
         self.leadership = leadership
@@ -43,8 +49,7 @@ class FleetWatch:
         self._lock = threading.Lock()
         self._snapshot: Snapshot | None = None
         self._transitions: Transitions | None = None
-        self._loop = Periodic("razee-hub-watch", self._step, every, coalesce=COALESCE_SECONDS,
-                              on_stop=self._release)
+        self._loop = Periodic("razee-hub-watch", self._step, every, coalesce=COALESCE_SECONDS, on_stop=self._release)
 
     def current(self) -> Snapshot:
         """The latest snapshot, taken now if the cached one is older than `max_age`."""

@@ -79,8 +79,15 @@ class WebContext:
         return {"role": who.role, "csrf": csrf_token(self.key(), session)}
 
     def set_cookie(self, response: Response, request: Request, value: str, max_age: int) -> None:
-        response.set_cookie(COOKIE, value, max_age=max_age, httponly=True, samesite="strict", path="/",
-                            secure=cookie_secure(self.web, request))
+        response.set_cookie(
+            COOKIE,
+            value,
+            max_age=max_age,
+            httponly=True,
+            samesite="strict",
+            path="/",
+            secure=cookie_secure(self.web, request),
+        )
 
 
 def to_login() -> Response:
@@ -88,10 +95,16 @@ def to_login() -> Response:
 
 
 def page(html: str) -> HTMLResponse:
-    return HTMLResponse(html, headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY",
-                                       "Content-Security-Policy": "default-src 'self'; style-src 'unsafe-inline'; "
-                                                                  "frame-ancestors 'none'; form-action 'self'",
-                                       "Referrer-Policy": "same-origin"})
+    return HTMLResponse(
+        html,
+        headers={
+            "Cache-Control": "no-store",
+            "X-Frame-Options": "DENY",
+            "Content-Security-Policy": "default-src 'self'; style-src 'unsafe-inline'; "
+            "frame-ancestors 'none'; form-action 'self'",
+            "Referrer-Policy": "same-origin",
+        },
+    )
 
 
 def add_web_routes(app: FastAPI, store: Store, settings: WebSettings | None = None) -> None:

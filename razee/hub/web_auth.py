@@ -26,8 +26,7 @@ def auth_router(ctx: WebContext) -> APIRouter:
         token = (await form_of(request)).get("token", "").strip()
         who = authenticate(store, token)
         if who is None or who.role not in ("reader", "admin"):
-            message = ("only reader and admin tokens may sign in" if who is not None
-                       else "that token is not valid")
+            message = "only reader and admin tokens may sign in" if who is not None else "that token is not valid"
             refused = page(dashboard.login_page(message))
             refused.status_code = 403 if who is not None else 401
             return refused

@@ -12,5 +12,16 @@ from razee.hubclient.client import HubClient, HubSession, json_of
 from razee.hubclient.errors import HubAuthError, HubError, HubNotFound, HubRefused, HubUnavailable
 from razee.hubclient.urls import hubs_from, parse_hubs, shown
 
-__all__ = ["HubAuthError", "HubClient", "HubError", "HubNotFound", "HubRefused", "HubSession", "HubUnavailable",
-           "hubs_from", "json_of", "parse_hubs", "shown"]
+__all__ = [
+    "HubAuthError",
+    "HubClient",
+    "HubError",
+    "HubNotFound",
+    "HubRefused",
+    "HubSession",
+    "HubUnavailable",
+    "hubs_from",
+    "json_of",
+    "parse_hubs",
+    "shown",
+]

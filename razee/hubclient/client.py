@@ -59,8 +59,9 @@ class HubClient:
 
     `credential` names the token in errors ("token", "admin token")."""
 
-    def __init__(self, urls: Sequence[str], token: str | None = None, timeout: float = TIMEOUT,
-                 credential: str = "token") -> None:
+    def __init__(
+        self, urls: Sequence[str], token: str | None = None, timeout: float = TIMEOUT, credential: str = "token"
+    ) -> None:
         if not urls:
             raise ValueError("at least one hub URL is needed")
         self.urls = tuple(u.rstrip("/") for u in urls)
@@ -71,8 +72,13 @@ class HubClient:
         self._lock = threading.Lock()
 
     @classmethod
-    def of(cls, hub: str | Sequence[str] | None, token: str | None = None, timeout: float = TIMEOUT,
-           credential: str = "token") -> HubClient | None:
+    def of(
+        cls,
+        hub: str | Sequence[str] | None,
+        token: str | None = None,
+        timeout: float = TIMEOUT,
+        credential: str = "token",
+    ) -> HubClient | None:
         """A client for settings' form of hubs (None, one URL, "URL,URL" or a sequence); None for no hub."""
         urls = hubs_from(hub)
         return cls(urls, token, timeout, credential) if urls else None
@@ -112,8 +118,9 @@ class HubClient:
         """The hub's reason in an answer, short, without the token (razee/hubclient/errors.py answer_detail)."""
         return answer_detail(resp, self._token, limit)
 
-    def _send(self, http: httpx.Client, method: str, path: str, params: Mapping[str, Any] | None, json: Any,
-              token: str | None) -> httpx.Response:
+    def _send(
+        self, http: httpx.Client, method: str, path: str, params: Mapping[str, Any] | None, json: Any, token: str | None
+    ) -> httpx.Response:
         secret = token or self._token
         headers = {"Authorization": f"Bearer {secret}"} if secret else {}
         query = {k: v for k, v in (params or {}).items() if v is not None}
@@ -141,8 +148,9 @@ class HubClient:
             if index != start:
                 with self._lock:
                     self._current = index
-                log.warning("hub %s failed (%s); using %s from now on", shown(self.urls[start]), failures[0],
-                            shown(url))
+                log.warning(
+                    "hub %s failed (%s); using %s from now on", shown(self.urls[start]), failures[0], shown(url)
+                )
             return resp
         raise HubUnavailable("; ".join(failures), statuses, wait)
 
@@ -158,16 +166,32 @@ class HubSession:
         self.client = client
         self.http = http
 
-    def send(self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json: Any = None,
-             token: str | None = None) -> httpx.Response:
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        token: str | None = None,
+    ) -> httpx.Response:
         """The first answer that is not a hub's trouble, from the current hub onwards; HubUnavailable if none.
         `token` replaces the client's for this request (asking about another token); None values in `params`
         are left out."""
         return self.client._send(self.http, method, path, params, json, token)
 
-    def call(self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json: Any = None,
-             token: str | None = None, accept: Sequence[int] = (), what: str | None = None,
-             hint: str = "") -> httpx.Response:
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        token: str | None = None,
+        accept: Sequence[int] = (),
+        what: str | None = None,
+        hint: str = "",
+    ) -> httpx.Response:
         """`send`, then the razee error for an answer that is not a 2xx and not in `accept` (a status the
         caller reads itself). `what` names the request in messages (default: the path), `hint` is added to a
         refused token's."""

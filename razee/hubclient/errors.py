@@ -97,8 +97,9 @@ def _located(item: object) -> str:
     return f"{where}: {item.get('msg', '')}" if where else str(item.get("msg", ""))
 
 
-def error_for(resp: httpx.Response, what: str, credential: str = "token", hint: str = "",
-              secret: str | None = None) -> RazeeError:
+def error_for(
+    resp: httpx.Response, what: str, credential: str = "token", hint: str = "", secret: str | None = None
+) -> RazeeError:
     """The razee error for an answer that is not a success. `what` names the request in the message (a path,
     or words), `credential` the token ("token", "admin token"), `hint` what to do about a refused token."""
     status = resp.status_code

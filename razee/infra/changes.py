@@ -38,15 +38,19 @@ class InfraChange:
             InfraAction.DELETE_CLUSTER: f"delete cluster {self.cluster}",
             InfraAction.UPGRADE_MASTER: f"upgrade master of {self.cluster} to {self.version}",
             InfraAction.CREATE_WORKER: f"create worker in {self.cluster}/{self.pool} zone {self.zone} "
-                                       f"({self.flavor}{', encrypted' if self.encrypted else ''})",
+            f"({self.flavor}{', encrypted' if self.encrypted else ''})",
             InfraAction.DELETE_WORKER: f"delete worker {self.worker} of {self.cluster}/{self.pool} zone {self.zone}",
             InfraAction.UPGRADE_WORKER: f"upgrade worker {self.worker} of {self.cluster} to {self.version}",
         }[self.action]
         return f"{what}: {self.reason}"
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"action": self.action.value, "cluster": self.cluster, "reason": self.reason,
-                               "wave": self.wave}
+        out: dict[str, Any] = {
+            "action": self.action.value,
+            "cluster": self.cluster,
+            "reason": self.reason,
+            "wave": self.wave,
+        }
         for key in ("worker", "pool", "zone", "flavor", "encrypted", "version"):
             value = getattr(self, key)
             if value is not None:
@@ -78,5 +82,9 @@ class InfraPlan:
         return text + (f"\ninfrastructure deletion refused: {self.refused}" if self.refused else "")
 
     def to_json(self) -> dict[str, Any]:
-        return {"provider": self.provider, "owner": self.owner, "refused": self.refused,
-                "changes": [c.to_json() for c in self.changes]}
+        return {
+            "provider": self.provider,
+            "owner": self.owner,
+            "refused": self.refused,
+            "changes": [c.to_json() for c in self.changes],
+        }

@@ -46,8 +46,9 @@ class InfraResult:
         return not self.failed and self.stopped is None
 
 
-def apply_infra(provider: Provider, plan: InfraPlan, options: ExecOptions | None = None,
-                sleep: Callable[[float], None] = time.sleep) -> InfraResult:
+def apply_infra(
+    provider: Provider, plan: InfraPlan, options: ExecOptions | None = None, sleep: Callable[[float], None] = time.sleep
+) -> InfraResult:
     opt = options or ExecOptions()
     result = InfraResult()
     lock = threading.Lock()
@@ -90,9 +91,15 @@ def apply_infra(provider: Provider, plan: InfraPlan, options: ExecOptions | None
     return result
 
 
-def _run_waves(run_all: Callable[[list[InfraChange]], object], provider: Provider, plan: InfraPlan,
-               result: InfraResult, fatal: threading.Event, opt: ExecOptions,
-               sleep: Callable[[float], None]) -> str | None:
+def _run_waves(
+    run_all: Callable[[list[InfraChange]], object],
+    provider: Provider,
+    plan: InfraPlan,
+    result: InfraResult,
+    fatal: threading.Event,
+    opt: ExecOptions,
+    sleep: Callable[[float], None],
+) -> str | None:
     """Each wave's cluster-level changes, then its pool changes (not for a cluster that failed); why it stopped."""
     waves = sorted({c.wave for c in plan.changes})
     for n, wave in enumerate(waves):
@@ -101,23 +108,36 @@ def _run_waves(run_all: Callable[[list[InfraChange]], object], provider: Provide
         failed_clusters = {c.cluster for c, _ in result.failed}
         run_all([c for c in batch if c.action not in _CLUSTER_LEVEL and c.cluster not in failed_clusters])
         if fatal.is_set():
-            return (f"stopped at wave {wave} on a provider error that every request would meet; "
-                    f"{result.skipped} change(s) of this wave not tried")
+            return (
+                f"stopped at wave {wave} on a provider error that every request would meet; "
+                f"{result.skipped} change(s) of this wave not tried"
+            )
         if result.failed:
             return f"wave {wave} had failures; later waves wait for the next pass"
         if n + 1 < len(waves):
             waiting = _wait_normal(provider, plan, result, batch, opt, sleep)
             if waiting:
-                return (f"wave {wave}: {waiting} worker(s) not normal after {opt.wave_timeout:.0f}s; "
-                        "the next pass continues")
+                return (
+                    f"wave {wave}: {waiting} worker(s) not normal after {opt.wave_timeout:.0f}s; "
+                    "the next pass continues"
+                )
     return None
 
 
-def _wait_normal(provider: Provider, plan: InfraPlan, result: InfraResult, batch: list[InfraChange],
-                 opt: ExecOptions, sleep: Callable[[float], None]) -> int:
+def _wait_normal(
+    provider: Provider,
+    plan: InfraPlan,
+    result: InfraResult,
+    batch: list[InfraChange],
+    opt: ExecOptions,
+    sleep: Callable[[float], None],
+) -> int:
     """Wait until the workers this wave created or upgraded are normal; return how many are not."""
-    ids = {resource for c, resource in result.done
-           if c in batch and c.action in (InfraAction.CREATE_WORKER, InfraAction.UPGRADE_WORKER)}
+    ids = {
+        resource
+        for c, resource in result.done
+        if c in batch and c.action in (InfraAction.CREATE_WORKER, InfraAction.UPGRADE_WORKER)
+    }
     if not ids:
         return 0
     clusters = sorted({c.cluster for c in batch})

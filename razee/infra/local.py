@@ -101,8 +101,9 @@ class LocalCloud:
                 raise
             self.db.execute("COMMIT")
 
-    def _state(self, now: float, created: float, doomed: int, upgrade_at: float | None,
-               deleting_at: float | None) -> WorkerState | None:
+    def _state(
+        self, now: float, created: float, doomed: int, upgrade_at: float | None, deleting_at: float | None
+    ) -> WorkerState | None:
         if deleting_at is not None:
             return None if now >= deleting_at + self.delay else WorkerState.DELETING
         if upgrade_at is not None and now < upgrade_at + self.delay:
@@ -124,16 +125,22 @@ class LocalCloud:
                 if row is None:
                     continue
                 workers: list[Worker] = []
-                rows = db.execute("SELECT id, pool, zone, flavor, encrypted, version, created_at, doomed, upgrade_at,"
-                                  " target_version, deleting_at FROM workers WHERE cluster = ? ORDER BY seq", (name,))
+                rows = db.execute(
+                    "SELECT id, pool, zone, flavor, encrypted, version, created_at, doomed, upgrade_at,"
+                    " target_version, deleting_at FROM workers WHERE cluster = ? ORDER BY seq",
+                    (name,),
+                )
                 for wid, pool, zone, flavor, enc, version, created, doomed, upg, target, deleting in rows.fetchall():
                     state = self._state(now, created, doomed, upg, deleting)
                     if state is None:
                         db.execute("DELETE FROM workers WHERE id = ?", (wid,))
                         continue
                     if upg is not None and state != WorkerState.UPGRADING:
-                        db.execute("UPDATE workers SET version = target_version, upgrade_at = NULL, "
-                                   "target_version = NULL WHERE id = ?", (wid,))
+                        db.execute(
+                            "UPDATE workers SET version = target_version, upgrade_at = NULL, "
+                            "target_version = NULL WHERE id = ?",
+                            (wid,),
+                        )
                         version = target
                     workers.append(Worker(wid, pool, zone, flavor, bool(enc), version, state))
                 out.append(ActualCluster(name, row[0], row[1], "normal", tuple(workers)))
@@ -143,8 +150,9 @@ class LocalCloud:
         if self.latency:
             time.sleep(self.latency)  # a cloud API answers in tens of milliseconds, not microseconds
         if self.fail_rate and self.rng.random() < self.fail_rate:
-            raise TransientProviderError(f"local provider: injected failure for {change.action.value} "
-                                         f"({change.cluster})")
+            raise TransientProviderError(
+                f"local provider: injected failure for {change.action.value} ({change.cluster})"
+            )
         with self._tx() as db:
             done = db.execute("SELECT result FROM requests WHERE token = ?", (change.token,)).fetchone()
             if done is not None:
@@ -152,8 +160,10 @@ class LocalCloud:
             result = self._do(db, change, owner, time.time())
             db.execute("INSERT INTO requests (token, result, at) VALUES (?, ?, ?)", (change.token, result, time.time()))
         if self.lost_rate and self.rng.random() < self.lost_rate:
-            raise TransientProviderError(f"local provider: injected lost response for {change.action.value} "
-                                         f"({change.cluster}); the request was carried out")
+            raise TransientProviderError(
+                f"local provider: injected lost response for {change.action.value} "
+                f"({change.cluster}); the request was carried out"
+            )
         return result
 
     def _do(self, db: sqlite3.Connection, c: InfraChange, owner: str, now: float) -> str:
@@ -162,8 +172,10 @@ class LocalCloud:
             raise ProviderError(f"cluster {c.cluster} belongs to {row[0]}, not {owner}")
         if c.action == InfraAction.CREATE_CLUSTER:
             if row is None:
-                db.execute("INSERT INTO clusters (name, owner, version, created_at) VALUES (?, ?, ?, ?)",
-                           (c.cluster, owner, c.version, now))
+                db.execute(
+                    "INSERT INTO clusters (name, owner, version, created_at) VALUES (?, ?, ?, ?)",
+                    (c.cluster, owner, c.version, now),
+                )
             return c.cluster
         if row is None:
             raise ProviderError(f"cluster {c.cluster} does not exist")
@@ -175,10 +187,20 @@ class LocalCloud:
             db.execute("UPDATE clusters SET version = ? WHERE name = ?", (c.version, c.cluster))
             return c.cluster
         if c.action == InfraAction.CREATE_WORKER:
-            cur = db.execute("INSERT INTO workers (id, cluster, pool, zone, flavor, encrypted, version, created_at, "
-                             "doomed) VALUES ('pending', ?, ?, ?, ?, ?, ?, ?, ?)",
-                             (c.cluster, c.pool, c.zone, c.flavor, int(bool(c.encrypted)), c.version, now,
-                              int(self.critical_rate > 0 and self.rng.random() < self.critical_rate)))
+            cur = db.execute(
+                "INSERT INTO workers (id, cluster, pool, zone, flavor, encrypted, version, created_at, "
+                "doomed) VALUES ('pending', ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    c.cluster,
+                    c.pool,
+                    c.zone,
+                    c.flavor,
+                    int(bool(c.encrypted)),
+                    c.version,
+                    now,
+                    int(self.critical_rate > 0 and self.rng.random() < self.critical_rate),
+                ),
+            )
             wid = f"kube-{c.cluster}-{c.pool}-{cur.lastrowid:06d}"
             db.execute("UPDATE workers SET id = ? WHERE seq = ?", (wid, cur.lastrowid))
             return wid
@@ -215,5 +237,6 @@ def _open(context: ProviderContext) -> Provider:
     return LocalCloud(settings)
 
 
-PLUGIN = ProviderPlugin("local", "a SIMULATED cloud in a SQLite file, for demos and tests (provisions nothing real)",
-                        LocalSettings, _open)
+PLUGIN = ProviderPlugin(
+    "local", "a SIMULATED cloud in a SQLite file, for demos and tests (provisions nothing real)", LocalSettings, _open
+)

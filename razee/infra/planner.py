@@ -38,8 +38,9 @@ def _delete_order(w: Worker) -> tuple[int, str]:
 
 
 class _ClusterPlanner:
-    def __init__(self, desired: DesiredCluster, actual: ActualCluster | None, options: InfraOptions,
-                 prefix: str) -> None:
+    def __init__(
+        self, desired: DesiredCluster, actual: ActualCluster | None, options: InfraOptions, prefix: str
+    ) -> None:
         self.d, self.a, self.opt, self.prefix = desired, actual, options, prefix
         self.out: list[InfraChange] = []
         self.serial = 0
@@ -49,20 +50,48 @@ class _ClusterPlanner:
         return f"{self.prefix}:{self.d.name}:{self.serial}"
 
     def create(self, pool: DesiredPool, zone: str, wave: int, reason: str) -> None:
-        self.out.append(InfraChange(InfraAction.CREATE_WORKER, self.d.name, reason, wave, pool=pool.name, zone=zone,
-                                    flavor=pool.flavor, encrypted=self.d.encrypted, version=self.d.version,
-                                    token=self.token()))
+        self.out.append(
+            InfraChange(
+                InfraAction.CREATE_WORKER,
+                self.d.name,
+                reason,
+                wave,
+                pool=pool.name,
+                zone=zone,
+                flavor=pool.flavor,
+                encrypted=self.d.encrypted,
+                version=self.d.version,
+                token=self.token(),
+            )
+        )
 
     def delete(self, w: Worker, wave: int, reason: str) -> None:
-        self.out.append(InfraChange(InfraAction.DELETE_WORKER, self.d.name, reason, wave, worker=w.id, pool=w.pool,
-                                    zone=w.zone, token=self.token()))
+        self.out.append(
+            InfraChange(
+                InfraAction.DELETE_WORKER,
+                self.d.name,
+                reason,
+                wave,
+                worker=w.id,
+                pool=w.pool,
+                zone=w.zone,
+                token=self.token(),
+            )
+        )
 
     def plan(self) -> list[InfraChange]:
         if self.a is None:
             return self._new_cluster()
         if version_key(self.d.version) > version_key(self.a.version):
-            self.out.append(InfraChange(InfraAction.UPGRADE_MASTER, self.d.name,
-                                        f"master runs {self.a.version}", version=self.d.version, token=self.token()))
+            self.out.append(
+                InfraChange(
+                    InfraAction.UPGRADE_MASTER,
+                    self.d.name,
+                    f"master runs {self.a.version}",
+                    version=self.d.version,
+                    token=self.token(),
+                )
+            )
         live = self.a.live_workers()
         pools = {p.name: p for p in self.d.pools}
         replace: list[tuple[DesiredPool, str, Worker]] = []
@@ -79,21 +108,37 @@ class _ClusterPlanner:
 
     def _new_cluster(self) -> list[InfraChange]:
         """A cluster the infrastructure lacks: create it, then every worker of every pool, all in the first wave."""
-        self.out.append(InfraChange(InfraAction.CREATE_CLUSTER, self.d.name, "not in the infrastructure",
-                                    version=self.d.version, token=self.token()))
+        self.out.append(
+            InfraChange(
+                InfraAction.CREATE_CLUSTER,
+                self.d.name,
+                "not in the infrastructure",
+                version=self.d.version,
+                token=self.token(),
+            )
+        )
         for pool in self.d.pools:
             for zone in pool.zones:
                 for _ in range(pool.size_per_zone):
                     self.create(pool, zone, 0, "new cluster")
         return self.out
 
-    def _zone(self, pool: DesiredPool, zone: str, here: list[Worker], keep: list[Worker],
-              replace: list[tuple[DesiredPool, str, Worker]]) -> None:
+    def _zone(
+        self,
+        pool: DesiredPool,
+        zone: str,
+        here: list[Worker],
+        keep: list[Worker],
+        replace: list[tuple[DesiredPool, str, Worker]],
+    ) -> None:
         """One pool in one zone: delete surplus good workers, fill empty room, and queue workers of the wrong
         flavor, encryption or health for replacement (`replace`) while there is room, else delete them once the
         pool has enough ready workers. The good workers that stay go to `keep` (for version upgrades)."""
-        good = [w for w in here if w.flavor == pool.flavor and w.encrypted == self.d.encrypted
-                and w.state != WorkerState.CRITICAL]
+        good = [
+            w
+            for w in here
+            if w.flavor == pool.flavor and w.encrypted == self.d.encrypted and w.state != WorkerState.CRITICAL
+        ]
         stale = sorted((w for w in here if w not in good), key=_delete_order)
         good.sort(key=_delete_order)
         surplus = max(0, len(good) - pool.size_per_zone)
@@ -118,7 +163,7 @@ class _ClusterPlanner:
         step = max(1, self.opt.max_replace)
         for i in range(0, len(replace), step):
             wave = i // step
-            for pool, zone, w in replace[i:i + step]:
+            for pool, zone, w in replace[i : i + step]:
                 why = self._why_replace(w, pool)
                 self.create(pool, zone, wave, f"replaces {w.id} ({why})")
                 self.delete(w, wave + 1, f"replaced ({why})")
@@ -128,9 +173,19 @@ class _ClusterPlanner:
         """Upgrade the kept workers behind the master, one per wave, after the replacements."""
         for w in sorted(keep, key=lambda w: w.id):
             if version_key(w.version) < version_key(self.d.version):
-                self.out.append(InfraChange(InfraAction.UPGRADE_WORKER, self.d.name, f"runs {w.version}", next_wave,
-                                            worker=w.id, pool=w.pool, zone=w.zone, version=self.d.version,
-                                            token=self.token()))
+                self.out.append(
+                    InfraChange(
+                        InfraAction.UPGRADE_WORKER,
+                        self.d.name,
+                        f"runs {w.version}",
+                        next_wave,
+                        worker=w.id,
+                        pool=w.pool,
+                        zone=w.zone,
+                        version=self.d.version,
+                        token=self.token(),
+                    )
+                )
                 next_wave += 1
 
     def _why_replace(self, w: Worker, pool: DesiredPool) -> str:
@@ -141,8 +196,14 @@ class _ClusterPlanner:
         return f"disk encryption {'on' if self.d.encrypted else 'off'}"
 
 
-def plan_infra(owner: str, provider: str, desired: Sequence[DesiredCluster], actual: Sequence[ActualCluster],
-               options: InfraOptions | None = None, token_prefix: str | None = None) -> InfraPlan:
+def plan_infra(
+    owner: str,
+    provider: str,
+    desired: Sequence[DesiredCluster],
+    actual: Sequence[ActualCluster],
+    options: InfraOptions | None = None,
+    token_prefix: str | None = None,
+) -> InfraPlan:
     options = options or InfraOptions()
     prefix = token_prefix or secrets.token_hex(6)
     plan = InfraPlan(owner, provider, desired=tuple(desired), actual=tuple(actual))
@@ -158,11 +219,17 @@ def plan_infra(owner: str, provider: str, desired: Sequence[DesiredCluster], act
     if gone and not options.allow_mass_delete:
         everything = len(gone) == len(owned)
         if (everything and len(owned) > 0 and not wanted) or (
-                len(gone) >= 2 and len(gone) / len(owned) > options.mass_delete_share):
-            plan.refused = (f"would delete {len(gone)} of {len(owned)} clusters of {owner}; "
-                            "pass --allow-mass-prune if that is intended")
+            len(gone) >= 2 and len(gone) / len(owned) > options.mass_delete_share
+        ):
+            plan.refused = (
+                f"would delete {len(gone)} of {len(owned)} clusters of {owner}; "
+                "pass --allow-mass-prune if that is intended"
+            )
             return plan
     for a in gone:
-        plan.changes.append(InfraChange(InfraAction.DELETE_CLUSTER, a.name, "no longer in the fleet repo",
-                                        token=f"{prefix}:{a.name}:delete"))
+        plan.changes.append(
+            InfraChange(
+                InfraAction.DELETE_CLUSTER, a.name, "no longer in the fleet repo", token=f"{prefix}:{a.name}:delete"
+            )
+        )
     return plan

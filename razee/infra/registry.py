@@ -48,41 +48,59 @@ def load_plugin(name: str) -> ProviderPlugin:
     ep = _entry_points().get(name)
     if ep is None:
         known = ", ".join(provider_names()) or "none"
-        raise UsageError(f"unknown infrastructure provider {name!r}; installed: {known} "
-                         f"(a provider is a package with an entry point in the group {GROUP!r})")
+        raise UsageError(
+            f"unknown infrastructure provider {name!r}; installed: {known} "
+            f"(a provider is a package with an entry point in the group {GROUP!r})"
+        )
     try:
         plugin = ep.load()
     except Exception as e:  # a broken third-party package must not look like a razee crash
-        raise UsageError(f"infrastructure provider {name!r} ({ep.value}) failed to load: "
-                         f"{type(e).__name__}: {e}") from e
+        raise UsageError(
+            f"infrastructure provider {name!r} ({ep.value}) failed to load: {type(e).__name__}: {e}"
+        ) from e
     if not isinstance(plugin, ProviderPlugin):
-        raise UsageError(f"infrastructure provider {name!r}: entry point {ep.value} is a "
-                         f"{type(plugin).__name__}, not a razee.infra.provider.ProviderPlugin")
+        raise UsageError(
+            f"infrastructure provider {name!r}: entry point {ep.value} is a "
+            f"{type(plugin).__name__}, not a razee.infra.provider.ProviderPlugin"
+        )
     if plugin.name != name:
         raise UsageError(f"infrastructure provider {name!r}: entry point {ep.value} declares the name {plugin.name!r}")
     return plugin
 
 
-def open_provider(name: str, runtime: Mapping[str, str], fleet: Fleet | None = None, view: SpokeView | None = None,
-                  root: Path | None = None) -> Provider:
+def open_provider(
+    name: str,
+    runtime: Mapping[str, str],
+    fleet: Fleet | None = None,
+    view: SpokeView | None = None,
+    root: Path | None = None,
+) -> Provider:
     """Open provider `name` for a spoke: settings from the fleet repo (checked), plus runtime settings."""
     plugin = load_plugin(name)
-    raw: dict[str, Any] = layered(fleet.spec.providers.get(name, {}) if fleet else {},
-                                  view.region.providers.get(name, {}) if view else {})
+    raw: dict[str, Any] = layered(
+        fleet.spec.providers.get(name, {}) if fleet else {}, view.region.providers.get(name, {}) if view else {}
+    )
     try:
         settings = plugin.settings.model_validate(raw)
     except ValidationError as e:
-        raise InputError(_findings(e, name, fleet, view, root),
-                         f"invalid settings for the {name} infrastructure provider") from None
+        raise InputError(
+            _findings(e, name, fleet, view, root), f"invalid settings for the {name} infrastructure provider"
+        ) from None
     flavors = sorted({p.flavor for c in view.clusters for p in c.worker_pools}) if view else []
-    context = ProviderContext(fleet=fleet.spec.name if fleet else "", region=view.region.name if view else "",
-                              settings=settings, runtime=dict(runtime),
-                              zones=tuple(view.region.zones) if view else (), flavors=tuple(flavors))
+    context = ProviderContext(
+        fleet=fleet.spec.name if fleet else "",
+        region=view.region.name if view else "",
+        settings=settings,
+        runtime=dict(runtime),
+        zones=tuple(view.region.zones) if view else (),
+        flavors=tuple(flavors),
+    )
     return plugin.open(context)
 
 
-def _findings(e: ValidationError, name: str, fleet: Fleet | None, view: SpokeView | None,
-              root: Path | None) -> list[Finding]:
+def _findings(
+    e: ValidationError, name: str, fleet: Fleet | None, view: SpokeView | None, root: Path | None
+) -> list[Finding]:
     """Each error at the file (region file or fleet.yaml) and line its value came from."""
     region_file = fleet.region_files.get(view.region.name) if fleet and view else None
     region_raw = view.region.providers.get(name, {}) if view else {}
@@ -122,10 +140,15 @@ def describe_providers() -> list[dict[str, Any]]:
             continue
         entry["summary"] = plugin.summary
         entry["settings"] = [
-            {"name": f.alias or key, "type": _type_name(f.annotation), "required": f.is_required(),
-             "default": None if f.is_required() else _jsonable(f.get_default(call_default_factory=True)),
-             "description": f.description or ""}
-            for key, f in plugin.settings.model_fields.items()]
+            {
+                "name": f.alias or key,
+                "type": _type_name(f.annotation),
+                "required": f.is_required(),
+                "default": None if f.is_required() else _jsonable(f.get_default(call_default_factory=True)),
+                "description": f.description or "",
+            }
+            for key, f in plugin.settings.model_fields.items()
+        ]
         out.append(entry)
     return out
 

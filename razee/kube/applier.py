@@ -35,26 +35,38 @@ class PlanNotApplicable(RazeeError):
 
 
 def _blocked_message(blocked: list[Change]) -> str:
-    lines = [f"  {c.key}: {c.reason}" + "".join(f"\n    {f}" for f in c.conflicts)
-             + (f"\n    [{c.source}]" if c.source and f"[{c.source}]" not in c.reason else "") for c in blocked]
+    lines = [
+        f"  {c.key}: {c.reason}"
+        + "".join(f"\n    {f}" for f in c.conflicts)
+        + (f"\n    [{c.source}]" if c.source and f"[{c.source}]" not in c.reason else "")
+        for c in blocked
+    ]
     return f"{len(blocked)} object(s) cannot be applied; nothing was changed:\n" + "\n".join(lines)
 
 
-def apply_plan(kube: Kube, discovery: Discovery, plan: Plan, state: PlanState, options: PlanOptions,
-               progress: Progress | None = None) -> ApplyResult:
+def apply_plan(
+    kube: Kube,
+    discovery: Discovery,
+    plan: Plan,
+    state: PlanState,
+    options: PlanOptions,
+    progress: Progress | None = None,
+) -> ApplyResult:
     start = kube.counter.total
     blocked = [c for c in plan.changes if c.action in (Action.CONFLICT, Action.ERROR) and not c.other_spoke]
     if blocked:
         raise PlanNotApplicable(_blocked_message(blocked))
     result = ApplyResult()
-    result.held = [(c.key, c.reason + "".join(f"; {x}" for x in c.conflicts))
-                   for c in plan.changes if c.action == Action.CONFLICT]
+    result.held = [
+        (c.key, c.reason + "".join(f"; {x}" for x in c.conflicts)) for c in plan.changes if c.action == Action.CONFLICT
+    ]
     writes = [c for c in plan.changes if c.action in (Action.CREATE, Action.UPDATE, Action.RECREATE)]
     prunes = [c for c in plan.changes if c.action == Action.PRUNE]
     # Deleted earlier and still held by finalizers: a prune is done only when the object is gone.
     going = [c for c in plan.changes if c.action == Action.TERMINATING and c.key not in state.desired_versions]
-    result.terminating = [(c.key, c.reason) for c in plan.changes
-                          if c.action == Action.TERMINATING and c.key in state.desired_versions]
+    result.terminating = [
+        (c.key, c.reason) for c in plan.changes if c.action == Action.TERMINATING and c.key in state.desired_versions
+    ]
     inventory = state.inventory
     claimed = {k: v for k, v in {**inventory.entries, **state.desired_versions}.items() if k not in state.released}
     templates = {**inventory.templates, **state.templates}
@@ -89,8 +101,15 @@ def apply_plan(kube: Kube, discovery: Discovery, plan: Plan, state: PlanState, o
     return result
 
 
-def _apply_one(kube: Kube, change: Change, resource: Callable[[ObjectKey, str], Resource], state: PlanState,
-               options: PlanOptions, result: ApplyResult, progress: Progress | None) -> None:
+def _apply_one(
+    kube: Kube,
+    change: Change,
+    resource: Callable[[ObjectKey, str], Resource],
+    state: PlanState,
+    options: PlanOptions,
+    result: ApplyResult,
+    progress: Progress | None,
+) -> None:
     """Write one object; every failure is recorded for that object, never raised mid-stage."""
     assert change.desired is not None
     try:
@@ -117,8 +136,14 @@ def _apply_one(kube: Kube, change: Change, resource: Callable[[ObjectKey, str], 
             progress(change, msg)
 
 
-def _forget_never_created(kube: Kube, inventory: Inventory, claimed: dict[ObjectKey, str],
-                          templates: dict[ObjectKey, str], state: PlanState, result: ApplyResult) -> None:
+def _forget_never_created(
+    kube: Kube,
+    inventory: Inventory,
+    claimed: dict[ObjectKey, str],
+    templates: dict[ObjectKey, str],
+    state: PlanState,
+    result: ApplyResult,
+) -> None:
     """After a failed pass, drop from the inventory the objects it added and surely did not create.
 
     The write-ahead record named them before they existed (so a crash orphans nothing); left there, the next pass
@@ -135,19 +160,33 @@ def _forget_never_created(kube: Kube, inventory: Inventory, claimed: dict[Object
         write_inventory(kube, inventory, kept, templates, ensure_namespace=False)
 
 
-def _prune(kube: Kube, state: PlanState, prunes: list[Change], going: list[Change], options: PlanOptions,
-           result: ApplyResult, resource: Callable[[ObjectKey, str], Resource], progress: Progress | None) -> None:
+def _prune(
+    kube: Kube,
+    state: PlanState,
+    prunes: list[Change],
+    going: list[Change],
+    options: PlanOptions,
+    result: ApplyResult,
+    resource: Callable[[ObjectKey, str], Resource],
+    progress: Progress | None,
+) -> None:
     pending: list[Target] = []
     for change in going:
         try:
-            pending.append(Target(change.key, resource(change.key, state.inventory.entries[change.key]),
-                                  state.live.objects[change.key]))
+            pending.append(
+                Target(
+                    change.key,
+                    resource(change.key, state.inventory.entries[change.key]),
+                    state.live.objects[change.key],
+                )
+            )
         except RazeeError as e:
             result.failed.append((change.key, f"prune failed: {e.message}"))
     for change in prunes:  # already in reverse stage order
         try:
-            target = Target(change.key, resource(change.key, state.inventory.entries[change.key]),
-                            state.live.objects[change.key])
+            target = Target(
+                change.key, resource(change.key, state.inventory.entries[change.key]), state.live.objects[change.key]
+            )
             outcome = delete_owned(kube, target, options.target)
         except RazeeError as e:
             result.failed.append((change.key, f"prune failed: {e.message}"))
@@ -163,8 +202,9 @@ def _prune(kube: Kube, state: PlanState, prunes: list[Change], going: list[Chang
     stuck = wait_gone(kube, pending, options.prune_timeout) if pending else {}
     for target in pending:
         if target.key in stuck:
-            result.terminating.append((target.key, f"still terminating after {options.prune_timeout:.0f}s: "
-                                                   f"{stuck[target.key]}"))
+            result.terminating.append(
+                (target.key, f"still terminating after {options.prune_timeout:.0f}s: {stuck[target.key]}")
+            )
         else:
             result.pruned.append(target.key)
 
@@ -176,5 +216,6 @@ def _delete_for_recreate(kube: Kube, target: Target, options: PlanOptions) -> No
     if outcome == Deleted.PENDING:
         stuck = wait_gone(kube, [target], options.prune_timeout)
         if stuck:
-            raise RazeeError(f"cannot re-create: the old object is {stuck[target.key]} after "
-                             f"{options.prune_timeout:.0f}s")
+            raise RazeeError(
+                f"cannot re-create: the old object is {stuck[target.key]} after {options.prune_timeout:.0f}s"
+            )

@@ -85,13 +85,19 @@ def classify(d: Desired, current: dict[str, Any] | None, facts: Facts) -> Planne
         return _not_served(d, facts.pending_crds)
     if current is None:
         if d.key in facts.inventory:
-            return Planned(Action.CREATE, "missing: razee's inventory lists it and it is not in the cluster "
-                           "(deleted since, or not yet created by a pass that stopped)", d.obj, missing=True,
-                           dry_run=True)
+            return Planned(
+                Action.CREATE,
+                "missing: razee's inventory lists it and it is not in the cluster "
+                "(deleted since, or not yet created by a pass that stopped)",
+                d.obj,
+                missing=True,
+                dry_run=True,
+            )
         return Planned(Action.CREATE, "not in the cluster", d.obj, dry_run=True)
     if terminating(current):
-        return Planned(Action.TERMINATING, "being deleted; razee creates it again once it is gone", d.obj,
-                       before=clean(current))
+        return Planned(
+            Action.TERMINATING, "being deleted; razee creates it again once it is gone", d.obj, before=clean(current)
+        )
     return _owned_elsewhere(d, current, facts) or _existing(d, current, facts)
 
 
@@ -105,11 +111,15 @@ def namespace_problem(d: Desired, live: LiveState, created: Collection[str]) -> 
     if not d.namespaced or not ns:
         return None
     if ns in live.terminating_namespaces:
-        return Action.TERMINATING, (f"waiting for namespace {ns}, which is being deleted; razee applies it once the "
-                                    "namespace is gone and created again")
+        return Action.TERMINATING, (
+            f"waiting for namespace {ns}, which is being deleted; razee applies it once the "
+            "namespace is gone and created again"
+        )
     if ns not in live.namespaces and ns not in created:
-        return Action.ERROR, (f"namespace {ns} does not exist and no Namespace {ns} is in this spoke's templates; "
-                             f"declare it, or create it before razee applies [{d.manifest.source}]")
+        return Action.ERROR, (
+            f"namespace {ns} does not exist and no Namespace {ns} is in this spoke's templates; "
+            f"declare it, or create it before razee applies [{d.manifest.source}]"
+        )
     return None
 
 
@@ -117,12 +127,12 @@ def _not_served(d: Desired, pending: PendingCrds) -> Planned:
     """A kind the server does not serve: an error, unless a CRD of this pass declares it and the object fits."""
     crd = pending.get((d.key.group, d.key.kind))
     if crd is None:
-        return Planned(Action.ERROR, f"{not_served(str(d.obj['apiVersion']), d.key.kind)} [{d.manifest.source}]",
-                       d.obj)
+        return Planned(Action.ERROR, f"{not_served(str(d.obj['apiVersion']), d.key.kind)} [{d.manifest.source}]", d.obj)
     problems = check_custom_resource(d.obj, crd)
     if problems:
-        return Planned(Action.ERROR, f"invalid under the schema of CRD {crd['metadata']['name']}: "
-                       + "; ".join(problems), d.obj)
+        return Planned(
+            Action.ERROR, f"invalid under the schema of CRD {crd['metadata']['name']}: " + "; ".join(problems), d.obj
+        )
     return Planned(Action.CREATE, "new (its CRD is created in this pass)", d.obj, after=clean(d.obj))
 
 
@@ -134,9 +144,13 @@ def _owned_elsewhere(d: Desired, current: dict[str, Any], facts: Facts) -> Plann
     if d.key.kind == "Namespace" and d.key.group == "":
         return Planned(Action.UNCHANGED, f"shared namespace, applied by spoke {other}", d.obj)
     theirs = facts.claims.template_of(other, d.key) or "a template of theirs"
-    return Planned(Action.CONFLICT, f"also declared by spoke {other}, which owns it; a spoke applies it only once "
-                   "the other lets go", d.obj, other_spoke=other,
-                   conflicts=(f"spoke {facts.target}: {d.manifest.source}", f"spoke {other}: {theirs}"))
+    return Planned(
+        Action.CONFLICT,
+        f"also declared by spoke {other}, which owns it; a spoke applies it only once the other lets go",
+        d.obj,
+        other_spoke=other,
+        conflicts=(f"spoke {facts.target}: {d.manifest.source}", f"spoke {other}: {theirs}"),
+    )
 
 
 ADOPTED = "adopted from Helm release"
@@ -149,16 +163,19 @@ def _unmanaged(current: dict[str, Any]) -> str:
     if not release:
         return "not yet managed by razee"
     name = release.rpartition("/")[2]
-    return (f"{ADOPTED} {release}: razee takes its fields over in place (same object, never "
-            f"deleted and re-created); the release's record (Secrets sh.helm.release.v1.{name}.v*) is left alone")
+    return (
+        f"{ADOPTED} {release}: razee takes its fields over in place (same object, never "
+        f"deleted and re-created); the release's record (Secrets sh.helm.release.v1.{name}.v*) is left alone"
+    )
 
 
 def _existing(d: Desired, current: dict[str, Any], facts: Facts) -> Planned:
     """An object that exists and is razee's to change: updated when the repo changed it, or it drifted."""
     obj = d.obj
     if if_not_present(obj):
-        return Planned(Action.UNCHANGED, f"exists; {SSA_ANNOTATION}: IfNotPresent: created when missing, never "
-                       "updated", obj)
+        return Planned(
+            Action.UNCHANGED, f"exists; {SSA_ANNOTATION}: IfNotPresent: created when missing, never updated", obj
+        )
     pointers = ignored_pointers(obj)
     if pointers:  # fields left to other managers: neither sent nor compared once the object exists
         obj = without(obj, pointers)
@@ -180,5 +197,13 @@ def _existing(d: Desired, current: dict[str, Any], facts: Facts) -> Planned:
             return Planned(Action.UNCHANGED, "in sync", obj, compared=compared)
         reason = "drift: changed in the cluster at " + ", ".join(drift)
     handover = handover_patch(current, FIELD_MANAGER, pointers) if pointers else None
-    return Planned(Action.UPDATE, reason, obj, before=clean(current), drift=tuple(drift), handover=handover,
-                   dry_run=True, compared=compared)
+    return Planned(
+        Action.UPDATE,
+        reason,
+        obj,
+        before=clean(current),
+        drift=tuple(drift),
+        handover=handover,
+        dry_run=True,
+        compared=compared,
+    )

@@ -83,8 +83,9 @@ def load_api_client(kubeconfig: str | None, context: str | None, pool_size: int 
 class Kube:
     """Raw, counted REST calls; every failure becomes a named KubeError."""
 
-    def __init__(self, connection: Connection, counter: RequestCounter | None = None,
-                 owns_connection: bool = True) -> None:
+    def __init__(
+        self, connection: Connection, counter: RequestCounter | None = None, owns_connection: bool = True
+    ) -> None:
         self.connection = connection
         self.owns_connection = owns_connection
         """False for a connection shared with others (the agent's, kept open between passes): close() keeps it."""
@@ -102,8 +103,16 @@ class Kube:
         if self.owns_connection:
             self.connection.close()
 
-    def request(self, verb: str, method: str, path: str, query: dict[str, str] | None = None,
-                body: Any = None, content_type: str = "application/json", accept: str = "application/json") -> Any:
+    def request(
+        self,
+        verb: str,
+        method: str,
+        path: str,
+        query: dict[str, str] | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
+        accept: str = "application/json",
+    ) -> Any:
         if verb not in WRITE_VERBS or not self.write_observers or (query and "dryRun" in query):
             return self._request(verb, method, path, query, body, content_type, accept)
         answer = None
@@ -125,8 +134,13 @@ class Kube:
         self.counter.add(verb)
         try:
             resp = self.connection.pool.request(
-                "GET", url, headers=headers, preload_content=False, retries=False,
-                timeout=urllib3.Timeout(connect=DEFAULT_TIMEOUT[0], read=read_timeout))
+                "GET",
+                url,
+                headers=headers,
+                preload_content=False,
+                retries=False,
+                timeout=urllib3.Timeout(connect=DEFAULT_TIMEOUT[0], read=read_timeout),
+            )
         except (urllib3.exceptions.HTTPError, OSError) as e:
             raise Unavailable(f"GET {path}: cannot reach {self.server}: {type(e).__name__}: {e}") from e
         if resp.status >= 300:
@@ -138,8 +152,16 @@ class Kube:
             raise from_response(resp.status, data, f"GET {path}")
         return resp
 
-    def _request(self, verb: str, method: str, path: str, query: dict[str, str] | None,
-                 body: Any, content_type: str, accept: str = "application/json") -> Any:
+    def _request(
+        self,
+        verb: str,
+        method: str,
+        path: str,
+        query: dict[str, str] | None,
+        body: Any,
+        content_type: str,
+        accept: str = "application/json",
+    ) -> Any:
         url = self.server + path + ("?" + urlencode(query) if query else "")
         headers = {**self.connection.auth_headers(), "Accept": accept}
         if body is not None:
@@ -160,22 +182,30 @@ class Kube:
         except ValueError as e:  # orjson.JSONDecodeError is a ValueError
             raise KubeError(f"{what}: the server sent invalid JSON", status) from e
 
-    def _send(self, verb: str, method: str, url: str, payload: bytes | None, headers: dict[str, str],
-              what: str) -> tuple[int, bytes]:
+    def _send(
+        self, verb: str, method: str, url: str, payload: bytes | None, headers: dict[str, str], what: str
+    ) -> tuple[int, bytes]:
         for attempt in range(CONNECTION_RETRIES + 1):
             self.counter.add(verb)
             try:
                 # The pool carries TLS and client certificates; calling it directly skips per-request work
                 # (the official client's proxy environment scans) that cost as much CPU as the request itself.
                 resp = self.connection.pool.request(
-                    method, url, body=payload, headers=headers, timeout=self._timeout, preload_content=True,
-                    retries=False)
+                    method,
+                    url,
+                    body=payload,
+                    headers=headers,
+                    timeout=self._timeout,
+                    preload_content=True,
+                    retries=False,
+                )
                 return resp.status, resp.data
             except (urllib3.exceptions.ConnectTimeoutError, urllib3.exceptions.ReadTimeoutError) as e:
                 # A silent server stays silent: retrying would only multiply the wait (3 x 60 s, once).
                 limit = CONNECT_TIMEOUT if isinstance(e, urllib3.exceptions.ConnectTimeoutError) else READ_TIMEOUT
-                raise Unavailable(f"{what}: {self.server} did not answer within {limit:.0f} s; gave up "
-                                  f"({type(e).__name__})") from e
+                raise Unavailable(
+                    f"{what}: {self.server} did not answer within {limit:.0f} s; gave up ({type(e).__name__})"
+                ) from e
             except (urllib3.exceptions.HTTPError, OSError) as e:
                 # Every verb razee uses is idempotent (GET, LIST, apply, DELETE), so a request on a pooled
                 # connection the server had already closed is safe to repeat.

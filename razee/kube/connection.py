@@ -72,8 +72,9 @@ class LibraryConnection:
         """Credentials, refreshed once a minute (exec plugins and token files rotate them)."""
         now = time.monotonic()
         if self._auth is None or now - self._auth[0] > TOKEN_REFRESH_SECONDS:
-            _, _, headers, _, _ = self.api.param_serialize(method="GET", resource_path="/",
-                                                           auth_settings=["BearerToken"])
+            _, _, headers, _, _ = self.api.param_serialize(
+                method="GET", resource_path="/", auth_settings=["BearerToken"]
+            )
             self._auth = (now, dict(headers))
         return self._auth[1]
 
@@ -81,8 +82,9 @@ class LibraryConnection:
         self.api.close()
 
 
-def _pool(ca_file: str | None, ca_data: bytes | None, cert: tuple[str, str] | None, insecure: bool,
-          pool_size: int) -> urllib3.PoolManager:
+def _pool(
+    ca_file: str | None, ca_data: bytes | None, cert: tuple[str, str] | None, insecure: bool, pool_size: int
+) -> urllib3.PoolManager:
     context = ssl.create_default_context(cafile=ca_file, cadata=ca_data.decode() if ca_data else None)
     if insecure:
         context.check_hostname = False
@@ -139,29 +141,39 @@ def from_kubeconfig(path: Path, context: str | None, pool_size: int) -> DirectCo
     ctx = _named(doc.get("contexts"), name, "context", str(path))
     cluster = _named(doc.get("clusters"), str(ctx.get("cluster")), "cluster", str(path))
     user = _named(doc.get("users"), str(ctx.get("user")), "user", str(path)) if ctx.get("user") else {}
-    if set(user) - {"token", "tokenFile", "client-certificate", "client-certificate-data", "client-key",
-                    "client-key-data"} or set(cluster) - {"server", "certificate-authority",
-                                                          "certificate-authority-data", "insecure-skip-tls-verify"}:
+    if set(user) - {
+        "token",
+        "tokenFile",
+        "client-certificate",
+        "client-certificate-data",
+        "client-key",
+        "client-key-data",
+    } or set(cluster) - {"server", "certificate-authority", "certificate-authority-data", "insecure-skip-tls-verify"}:
         return None  # exec, auth-provider, basic auth, proxies, TLS server names: the official client's job
     if not cluster.get("server"):
-        raise UsageError(f"cannot load Kubernetes credentials: cluster {ctx.get('cluster')!r} in {path} has no "
-                         "server")
+        raise UsageError(f"cannot load Kubernetes credentials: cluster {ctx.get('cluster')!r} in {path} has no server")
     base, scratch = path.parent, list[str]()
     try:
-        ca = _materialise(cluster.get("certificate-authority-data"), cluster.get("certificate-authority"), base,
-                          scratch)
+        ca = _materialise(
+            cluster.get("certificate-authority-data"), cluster.get("certificate-authority"), base, scratch
+        )
         cert = _materialise(user.get("client-certificate-data"), user.get("client-certificate"), base, scratch)
         key = _materialise(user.get("client-key-data"), user.get("client-key"), base, scratch)
-        pool = _pool(ca, None, (cert, key) if cert and key else None,
-                     bool(cluster.get("insecure-skip-tls-verify")), pool_size)
+        pool = _pool(
+            ca, None, (cert, key) if cert and key else None, bool(cluster.get("insecure-skip-tls-verify")), pool_size
+        )
     except (OSError, ssl.SSLError, ValueError) as e:
         raise UsageError(f"cannot load Kubernetes credentials from {path}: {e}") from e
     finally:
         for name_ in scratch:  # the SSL context holds what it needs; nothing decoded stays on disk
             os.unlink(name_)
     token_file = user.get("tokenFile")
-    return DirectConnection(str(cluster["server"]).rstrip("/"), pool, token=user.get("token"),
-                            token_file=Path(token_file) if token_file else None)
+    return DirectConnection(
+        str(cluster["server"]).rstrip("/"),
+        pool,
+        token=user.get("token"),
+        token_file=Path(token_file) if token_file else None,
+    )
 
 
 def in_cluster(pool_size: int) -> DirectConnection | None:
@@ -199,8 +211,9 @@ def _library_client(kubeconfig: str | None, context: str | None, pool_size: int)
     configuration = k8s.Configuration()
     try:
         if kubeconfig or context:
-            k8s_config.load_kube_config(config_file=kubeconfig, context=context,
-                                        client_configuration=configuration, persist_config=False)
+            k8s_config.load_kube_config(
+                config_file=kubeconfig, context=context, client_configuration=configuration, persist_config=False
+            )
         else:
             try:
                 k8s_config.load_incluster_config(client_configuration=configuration)

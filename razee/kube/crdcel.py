@@ -112,8 +112,10 @@ def unsupported_rules(schema: Any, path: str = "") -> list[str]:
         if isinstance(compiled, str):
             out.append(f"{path or '(object)'}: {text!r} does not compile here ({compiled[:120]})")
         elif compiled is not None and _missing_functions(compiled):
-            out.append(f"{path or '(object)'}: {text!r} uses {', '.join(_missing_functions(compiled))}, which "
-                       "razee's CEL evaluator lacks")
+            out.append(
+                f"{path or '(object)'}: {text!r} uses {', '.join(_missing_functions(compiled))}, which "
+                "razee's CEL evaluator lacks"
+            )
     for name, sub in (schema.get("properties") or {}).items():
         out.extend(unsupported_rules(sub, f"{path}.{name}"))
     for key in ("items", "additionalProperties"):

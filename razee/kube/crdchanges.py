@@ -27,8 +27,12 @@ MAX_NAMED = 5
 def _changed_crds(changes: list[Change]) -> dict[tuple[str, str], Change]:
     out: dict[tuple[str, str], Change] = {}
     for c in changes:
-        if c.key.group == CRD_GROUP and c.key.kind == "CustomResourceDefinition" and c.desired is not None \
-                and c.action in (Action.CREATE, Action.UPDATE):
+        if (
+            c.key.group == CRD_GROUP
+            and c.key.kind == "CustomResourceDefinition"
+            and c.desired is not None
+            and c.action in (Action.CREATE, Action.UPDATE)
+        ):
             spec = c.desired.get("spec") or {}
             names = spec.get("names") or {}
             out[(str(spec.get("group")), str(names.get("kind")))] = c
@@ -64,22 +68,27 @@ def check_crd_changes(changes: list[Change], live: LiveState, warnings: list[str
         where = f" [{change.source}]" if change.source else " (in the cluster; no longer in the fleet repo)"
         broken.setdefault((change.key.group, change.key.kind), []).append(
             f"{change.key.namespace + '/' if change.key.namespace else ''}{change.key.name}: "
-            f"{'; '.join(problems)}{where}")
+            f"{'; '.join(problems)}{where}"
+        )
         if change.desired is not None:
             change.action = Action.ERROR
-            change.reason = (f"invalid under the schema of CRD {crd_change.key.name} as this pass changes it: "
-                             + "; ".join(problems))
+            change.reason = (
+                f"invalid under the schema of CRD {crd_change.key.name} as this pass changes it: " + "; ".join(problems)
+            )
     for kinds, crd_change in crds.items():
         for rule in _rules_not_checked(crd_change):
-            warnings.append(f"{crd_change.key}: not checked before the pass: CEL rule at {rule}; the server checks it "
-                            f"when each custom resource is written [{crd_change.source}]")
+            warnings.append(
+                f"{crd_change.key}: not checked before the pass: CEL rule at {rule}; the server checks it "
+                f"when each custom resource is written [{crd_change.source}]"
+            )
         named = broken.get(kinds)
         if named:
             more = f"; and {len(named) - MAX_NAMED} more" if len(named) > MAX_NAMED else ""
             crd_change.action = Action.ERROR
-            crd_change.reason = (f"this change would make {len(named)} custom resource(s) invalid; change them in "
-                                 "the same commit, or let the new schema accept them: "
-                                 + "; ".join(named[:MAX_NAMED]) + more)
+            crd_change.reason = (
+                f"this change would make {len(named)} custom resource(s) invalid; change them in "
+                "the same commit, or let the new schema accept them: " + "; ".join(named[:MAX_NAMED]) + more
+            )
 
 
 def _rules_not_checked(crd_change: Change) -> list[str]:

@@ -52,8 +52,18 @@ def check_custom_resource(obj: dict[str, Any], crd: dict[str, Any]) -> list[str]
 
     body = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}
     try:
-        validator = Draft7Validator(_translate({**schema, "properties": {
-            k: v for k, v in (schema.get("properties") or {}).items() if k not in ("apiVersion", "kind", "metadata")}}))
+        validator = Draft7Validator(
+            _translate(
+                {
+                    **schema,
+                    "properties": {
+                        k: v
+                        for k, v in (schema.get("properties") or {}).items()
+                        if k not in ("apiVersion", "kind", "metadata")
+                    },
+                }
+            )
+        )
         errors = sorted(validator.iter_errors(body), key=lambda e: list(map(str, e.absolute_path)))
     except SchemaError as bad:
         return [f"the CRD's schema is not valid: {bad.message}"]

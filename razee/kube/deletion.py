@@ -45,8 +45,12 @@ def _path(t: Target) -> str:
 
 def _delete(kube: Kube, t: Target, live: dict[str, Any], propagation: str) -> Deleted:
     meta = live.get("metadata") or {}
-    body = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": propagation,
-            "preconditions": {"uid": meta.get("uid"), "resourceVersion": meta.get("resourceVersion")}}
+    body = {
+        "apiVersion": "v1",
+        "kind": "DeleteOptions",
+        "propagationPolicy": propagation,
+        "preconditions": {"uid": meta.get("uid"), "resourceVersion": meta.get("resourceVersion")},
+    }
     answer = kube.request("DELETE", "DELETE", _path(t), None, body)
     if isinstance(answer, dict) and answer.get("kind") != "Status" and finalizers(answer):
         return Deleted.PENDING
@@ -97,8 +101,13 @@ def _still_there(kube: Kube, targets: list[Target]) -> dict[ObjectKey, dict[str,
     return {t.key: by_uid[uid_of(t.live)] for t in targets if uid_of(t.live) in by_uid}
 
 
-def wait_gone(kube: Kube, targets: Iterable[Target], timeout: float, interval: float = 0.2,
-              sleep: Callable[[float], None] = time.sleep) -> dict[ObjectKey, str]:
+def wait_gone(
+    kube: Kube,
+    targets: Iterable[Target],
+    timeout: float,
+    interval: float = 0.2,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[ObjectKey, str]:
     """Objects still present after `timeout` seconds, each with why (its finalizers); empty when all are gone.
 
     Polled per scope (one LIST per resource and namespace, not one GET per object), at intervals growing from

@@ -62,8 +62,9 @@ def _prepared(manifests: Sequence[Manifest], target: str, memo: PassMemo | None)
     return out
 
 
-def desired_objects(manifests: Sequence[Manifest], target: str, discovery: Discovery, warnings: list[str],
-                    memo: PassMemo | None) -> tuple[dict[ObjectKey, Desired], PendingCrds]:
+def desired_objects(
+    manifests: Sequence[Manifest], target: str, discovery: Discovery, warnings: list[str], memo: PassMemo | None
+) -> tuple[dict[ObjectKey, Desired], PendingCrds]:
     """Prepared objects by key, and the CRDs among them; warnings are appended to `warnings`."""
     prepared = list(zip(manifests, _prepared(manifests, target, memo), strict=True))
     pending = pending_crds([obj for _, obj in prepared])
@@ -74,8 +75,10 @@ def desired_objects(manifests: Sequence[Manifest], target: str, discovery: Disco
         dropped = server_owned(manifest.obj)
         if dropped:
             them = "them" if len(dropped) > 1 else "it"
-            warnings.append(f"{key}: {', '.join(dropped)} dropped: the server owns {them}, so razee neither applies "
-                            f"nor compares {them} [{manifest.source}]")
+            warnings.append(
+                f"{key}: {', '.join(dropped)} dropped: the server owns {them}, so razee neither applies "
+                f"nor compares {them} [{manifest.source}]"
+            )
         try:
             namespaced: bool | None = discovery.resource(str(obj["apiVersion"]), key.kind).namespaced
         except UnknownKind:
@@ -89,8 +92,10 @@ def desired_objects(manifests: Sequence[Manifest], target: str, discovery: Disco
             warnings.append(f"{key}: metadata.namespace dropped, {key.kind} is cluster-scoped [{manifest.source}]")
             key = key._replace(namespace="")
         elif namespaced and not key.namespace:
-            error = (f"{key.kind} is namespaced and metadata.namespace is missing; razee does not guess one "
-                     f"[{manifest.source}]")
+            error = (
+                f"{key.kind} is namespaced and metadata.namespace is missing; razee does not guess one "
+                f"[{manifest.source}]"
+            )
         problems = [p for p in map(pointer_problem, ignored_pointers(obj)) if p]
         if problems:
             error = f"razee.io/ignore-fields: {'; '.join(problems)} [{manifest.source}]"

@@ -24,8 +24,10 @@ from razee.kube.errors import NotFound
 
 PREFETCH_CONCURRENCY = 6
 # Aggregated discovery first (v2, then the 1.26-1.29 beta), the plain lists otherwise: the server picks.
-AGGREGATED_ACCEPT = ("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
-                     "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json")
+AGGREGATED_ACCEPT = (
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
+    "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json"
+)
 # With fewer group-versions to find than this, asking for each is as quick as asking for all.
 AGGREGATE_FROM = 3
 
@@ -92,8 +94,9 @@ class Discovery:
         for r in doc.get("resources", []):
             if "/" in r["name"]:  # subresources such as deployments/status
                 continue
-            kinds[r["kind"]] = Resource(group, version, r["kind"], r["name"], bool(r["namespaced"]),
-                                        "list" in (r.get("verbs") or []))
+            kinds[r["kind"]] = Resource(
+                group, version, r["kind"], r["name"], bool(r["namespaced"]), "list" in (r.get("verbs") or [])
+            )
         with self._lock:  # two threads may both have asked; either answer is the same
             return self._cache.setdefault(api_version, kinds)
 
@@ -121,8 +124,12 @@ class Discovery:
     def _load_aggregated(self) -> bool:
         """Every group-version in two requests, if the server offers aggregated discovery; False if it does not."""
         with ThreadPoolExecutor(max_workers=2) as pool:
-            docs = list(pool.map(lambda path: self.kube.request("DISCOVERY", "GET", path, accept=AGGREGATED_ACCEPT),
-                                 ("/api", "/apis")))
+            docs = list(
+                pool.map(
+                    lambda path: self.kube.request("DISCOVERY", "GET", path, accept=AGGREGATED_ACCEPT),
+                    ("/api", "/apis"),
+                )
+            )
         if any(not isinstance(d, dict) or d.get("kind") != "APIGroupDiscoveryList" for d in docs):
             self._aggregated = False
             return False
@@ -175,7 +182,13 @@ def parse_aggregated(docs: Iterable[Any]) -> tuple[dict[str, dict[str, Resource]
                 for r in ver.get("resources") or []:
                     kind = str((r.get("responseKind") or {}).get("kind") or "")
                     if kind:
-                        kinds[kind] = Resource(group, version, kind, str(r["resource"]),
-                                               r.get("scope") == "Namespaced", "list" in (r.get("verbs") or []))
+                        kinds[kind] = Resource(
+                            group,
+                            version,
+                            kind,
+                            str(r["resource"]),
+                            r.get("scope") == "Namespaced",
+                            "list" in (r.get("verbs") or []),
+                        )
                 found[api_version] = kinds
     return found, preferred

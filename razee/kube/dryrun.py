@@ -22,18 +22,21 @@ STAND_IN_NAMESPACES = ("default", "kube-system")
 """Namespaces every cluster has, in which an object bound for a namespace not created yet is checked."""
 
 
-def dry_runs(kube: Kube, live: LiveState, to_preview: list[Change], conflicts: ConflictPolicy,
-             concurrency: int) -> None:
+def dry_runs(
+    kube: Kube, live: LiveState, to_preview: list[Change], conflicts: ConflictPolicy, concurrency: int
+) -> None:
     """Let the server check every object that will be written, side by side; the first failure of the server
     itself (not of an object) stops the rest and the pass."""
+
     def check(change: Change) -> None:
         assert change.desired is not None
         res = live.resources[change.key]
         if res.namespaced and change.key.namespace not in live.namespaces:
             # The namespace is created by this pass: let the server check the object in one that exists.
             stand_in = next((ns for ns in STAND_IN_NAMESPACES if ns in live.namespaces), "")
-            change.after = validate_in(kube, res, change.desired, stand_in, change) if stand_in else clean(
-                change.desired)
+            change.after = (
+                validate_in(kube, res, change.desired, stand_in, change) if stand_in else clean(change.desired)
+            )
             return
         result = preview(kube, res, change.desired, change, live.objects.get(change.key), conflicts)
         if result is not None:

@@ -48,8 +48,11 @@ class Unavailable(KubeError, ServiceError):
 
 
 _INVALID_VALUE = re.compile(r"Invalid value: .*?: ((?:field is immutable|[a-z][^:{}]*))$", re.S)
-_IMMUTABLE = re.compile(r"field is immutable|updates to \S+ spec for fields other than .* are forbidden|"
-                        r"may not be changed|may not change once set|is immutable", re.S)
+_IMMUTABLE = re.compile(
+    r"field is immutable|updates to \S+ spec for fields other than .* are forbidden|"
+    r"may not be changed|may not change once set|is immutable",
+    re.S,
+)
 
 
 def _trim(text: str) -> str:

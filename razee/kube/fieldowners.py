@@ -41,8 +41,10 @@ def pointer_problem(pointer: str) -> str | None:
     if pointer == "/metadata" or pointer.startswith(_FIXED):
         return f"{pointer!r} names the object itself; razee cannot leave it to another manager"
     if any(part.isdigit() for part in _parts(pointer)):
-        return (f"{pointer!r} goes through a list index; server-side apply identifies list items by their keys, "
-                "so leaving out an item would drop the whole item: name a field of a mapping")
+        return (
+            f"{pointer!r} goes through a list index; server-side apply identifies list items by their keys, "
+            "so leaving out an item would drop the whole item: name a field of a mapping"
+        )
     return None
 
 
@@ -88,9 +90,11 @@ def handover_patch(live: dict[str, Any], manager: str, pointers: list[str]) -> d
     """An apply body that gives the fields `manager` still owns at `pointers` their live values (None: nothing to
     hand over)."""
     meta = live.get("metadata") or {}
-    body: dict[str, Any] = {"apiVersion": live.get("apiVersion"), "kind": live.get("kind"),
-                            "metadata": {"name": meta.get("name"),
-                                         **({"namespace": meta["namespace"]} if meta.get("namespace") else {})}}
+    body: dict[str, Any] = {
+        "apiVersion": live.get("apiVersion"),
+        "kind": live.get("kind"),
+        "metadata": {"name": meta.get("name"), **({"namespace": meta["namespace"]} if meta.get("namespace") else {})},
+    }
     handed = False
     for pointer in pointers:
         found, value = value_at(live, pointer)

@@ -115,8 +115,14 @@ def assess(obj: dict[str, Any]) -> Health:
 
 def needs_watching(group: str, kind: str) -> bool:
     """Kinds whose health can change after apply; everything else is healthy once the apply succeeded."""
-    return (group, kind) in _BY_KIND or group not in ("", "rbac.authorization.k8s.io", "networking.k8s.io",
-                                                      "policy", "storage.k8s.io", "scheduling.k8s.io")
+    return (group, kind) in _BY_KIND or group not in (
+        "",
+        "rbac.authorization.k8s.io",
+        "networking.k8s.io",
+        "policy",
+        "storage.k8s.io",
+        "scheduling.k8s.io",
+    )
 
 
 def health_of(objects: Mapping[ObjectKey, dict[str, Any]], keys: Iterable[ObjectKey]) -> dict[ObjectKey, Health]:

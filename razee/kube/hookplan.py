@@ -52,8 +52,9 @@ class HookPlan:
     record: dict[str, str] = field(default_factory=dict)
 
 
-def plan_hooks(kube: Kube, desired: Mapping[ObjectKey, Desired], live: Mapping[ObjectKey, Any],
-               target: str) -> HookPlan:
+def plan_hooks(
+    kube: Kube, desired: Mapping[ObjectKey, Desired], live: Mapping[ObjectKey, Any], target: str
+) -> HookPlan:
     """Which hooks of `desired` run: one read of the record, and only when the desired set has hooks."""
     plan = HookPlan()
     by_source: dict[str, list[Desired]] = {}
@@ -70,8 +71,11 @@ def plan_hooks(kube: Kube, desired: Mapping[ObjectKey, Desired], live: Mapping[O
         plan.contents[sid] = content
         hooks = {d.key: h for d in ds if (h := hook_of(d.obj)) is not None}
         plan.hooks.update(hooks)
-        origin = str(ds[0].manifest.source.origin.kind + " " + ds[0].manifest.source.origin.name
-                     if ds[0].manifest.source.origin else sid)
+        origin = str(
+            ds[0].manifest.source.origin.kind + " " + ds[0].manifest.source.origin.name
+            if ds[0].manifest.source.origin
+            else sid
+        )
         install = sid not in plan.record and not any(d.key in live for d in ds if d.key not in hooks)
         for key, hook in hooks.items():
             what = f"hook {hook.describe()} of {origin}"
@@ -81,8 +85,7 @@ def plan_hooks(kube: Kube, desired: Mapping[ObjectKey, Desired], live: Mapping[O
             elif hook.events <= NOT_RUN:
                 plan.idle[key] = f"{what}: not run: razee runs install and upgrade hooks only (docs/sources.md)"
             elif phase is None:
-                plan.idle[key] = (f"{what}: not run: the source is {'installed' if install else 'upgraded'} in "
-                                  "this pass")
+                plan.idle[key] = f"{what}: not run: the source is {'installed' if install else 'upgraded'} in this pass"
             else:
                 plan.runs[key] = HookRun(key, sid, origin, phase, hook)
     return plan
@@ -106,8 +109,7 @@ def plan_hook(d: Desired, current: dict[str, Any] | None, facts: Facts, hooks: H
     if why is not None:
         return Planned(Action.UNCHANGED, why, d.obj)
     run = hooks.runs[d.key]
-    when = ("before the source's other objects" if run.phase == PRE
-            else "once the source's other objects are healthy")
+    when = "before the source's other objects" if run.phase == PRE else "once the source's other objects are healthy"
     reason = f"{run.describe()}: runs {when}"
     base = classify(d, current, facts)
     if base.action in (Action.ERROR, Action.CONFLICT, Action.TERMINATING):
@@ -115,6 +117,11 @@ def plan_hook(d: Desired, current: dict[str, Any] | None, facts: Facts, hooks: H
     if current is None:
         return Planned(base.action, reason, d.obj, missing=False, dry_run=base.dry_run, after=base.after)
     if run.hook.deleted_before_creation:
-        return Planned(Action.RECREATE, f"{reason}; the previous copy is deleted first (before-hook-creation)",
-                       d.obj, before=clean(current), after=clean(d.obj))
+        return Planned(
+            Action.RECREATE,
+            f"{reason}; the previous copy is deleted first (before-hook-creation)",
+            d.obj,
+            before=clean(current),
+            after=clean(d.obj),
+        )
     return Planned(Action.UPDATE, reason, d.obj, before=clean(current), dry_run=True)

@@ -62,8 +62,13 @@ def _path(key: ObjectKey, res: Resource) -> str:
     return res.object_path(key.namespace or None, key.name)
 
 
-def wait_hooks(kube: Kube, hooks: list[tuple[ObjectKey, Resource]], timeout: float, interval: float = 0.2,
-               sleep: Callable[[float], None] = time.sleep) -> dict[ObjectKey, Outcome]:
+def wait_hooks(
+    kube: Kube,
+    hooks: list[tuple[ObjectKey, Resource]],
+    timeout: float,
+    interval: float = 0.2,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[ObjectKey, Outcome]:
     """The outcome of each hook once all ended, or after `timeout` seconds (a hook still running has failed)."""
     pending = dict(hooks)
     out: dict[ObjectKey, Outcome] = {}

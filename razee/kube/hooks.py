@@ -33,11 +33,25 @@ WEIGHT_ANNOTATION = "helm.sh/hook-weight"
 DELETE_POLICY_ANNOTATION = "helm.sh/hook-delete-policy"
 BEFORE_CREATION, SUCCEEDED, FAILED = "before-hook-creation", "hook-succeeded", "hook-failed"
 PRE, POST = "pre", "post"
-RUN_EVENTS = {"pre-install": (PRE, True), "pre-upgrade": (PRE, False),
-              "post-install": (POST, True), "post-upgrade": (POST, False)}
+RUN_EVENTS = {
+    "pre-install": (PRE, True),
+    "pre-upgrade": (PRE, False),
+    "post-install": (POST, True),
+    "post-upgrade": (POST, False),
+}
 """Hook event -> (phase, runs on install (True) or on upgrade (False))."""
-NOT_RUN = frozenset({"pre-delete", "post-delete", "pre-rollback", "post-rollback", "crd-install", "test",
-                     "test-success", "test-failure"})
+NOT_RUN = frozenset(
+    {
+        "pre-delete",
+        "post-delete",
+        "pre-rollback",
+        "post-rollback",
+        "crd-install",
+        "test",
+        "test-success",
+        "test-failure",
+    }
+)
 RECORD_LABEL = "razee.io/hooks-for"
 _MANAGER = "razee-hooks"
 _APPLY = "application/apply-patch+yaml"
@@ -53,8 +67,9 @@ class Hook:
 
     def phase(self, install: bool) -> str | None:
         """PRE or POST when this hook runs at an install (`install`) or an upgrade; None when it does not."""
-        phases = [phase for event, (phase, on_install) in RUN_EVENTS.items()
-                  if event in self.events and on_install == install]
+        phases = [
+            phase for event, (phase, on_install) in RUN_EVENTS.items() if event in self.events and on_install == install
+        ]
         return PRE if PRE in phases else POST if phases else None
 
     @property
@@ -76,8 +91,9 @@ def hook_of(obj: Mapping[str, Any]) -> Hook | None:
         weight = int(str(annotations.get(WEIGHT_ANNOTATION) or "0").strip())
     except ValueError:
         weight = 0  # helm's own Atoi failure is an error at install; razee's render refused it already
-    policies = frozenset(p.strip() for p in str(annotations.get(DELETE_POLICY_ANNOTATION) or "").split(",")
-                         if p.strip())
+    policies = frozenset(
+        p.strip() for p in str(annotations.get(DELETE_POLICY_ANNOTATION) or "").split(",") if p.strip()
+    )
     return Hook(events, weight, policies)
 
 
@@ -114,9 +130,21 @@ def write_record(kube: Kube, target: str, record: Mapping[str, str]) -> None:
     """The whole record (server-side apply drops the keys its manager no longer sends); razee-system exists, the
     write-ahead inventory made it."""
     name = record_name(target)
-    cm = {"apiVersion": "v1", "kind": "ConfigMap",
-          "metadata": {"name": name, "namespace": INVENTORY_NAMESPACE,
-                       "labels": {"app.kubernetes.io/managed-by": "razee", RECORD_LABEL: target}},
-          "data": dict(record)}
-    kube.request("APPLY", "PATCH", f"/api/v1/namespaces/{INVENTORY_NAMESPACE}/configmaps/{name}",
-                 {"fieldManager": _MANAGER, "force": "true"}, cm, _APPLY)
+    cm = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": name,
+            "namespace": INVENTORY_NAMESPACE,
+            "labels": {"app.kubernetes.io/managed-by": "razee", RECORD_LABEL: target},
+        },
+        "data": dict(record),
+    }
+    kube.request(
+        "APPLY",
+        "PATCH",
+        f"/api/v1/namespaces/{INVENTORY_NAMESPACE}/configmaps/{name}",
+        {"fieldManager": _MANAGER, "force": "true"},
+        cm,
+        _APPLY,
+    )

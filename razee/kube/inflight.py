@@ -59,12 +59,21 @@ class InFlight:
                 if not self._items:
                     self._thread = None
                     return
-                due = [r for r in self._items.values()
-                       if now - r.started >= NOTICE_AFTER and now - r.noticed >= REPEAT_EVERY]
+                due = [
+                    r
+                    for r in self._items.values()
+                    if now - r.started >= NOTICE_AFTER and now - r.noticed >= REPEAT_EVERY
+                ]
                 for r in due:
                     r.noticed = now
             if due:
                 oldest = min(due, key=lambda r: r.started)
                 more = f" (and {len(due) - 1} more request(s))" if len(due) > 1 else ""
-                log.warning("still waiting for %s to answer %s%s: %.0f s so far; razee gives up after %.0f s",
-                            self.server, oldest.what, more, now - oldest.started, self.gives_up_after)
+                log.warning(
+                    "still waiting for %s to answer %s%s: %.0f s so far; razee gives up after %.0f s",
+                    self.server,
+                    oldest.what,
+                    more,
+                    now - oldest.started,
+                    self.gives_up_after,
+                )

@@ -41,7 +41,7 @@ def inventory_name(target: str, shard: int = 0) -> str:
 def _spoke_of(configmap_name: str) -> str | None:
     if not configmap_name.startswith(_PREFIX):
         return None
-    return configmap_name[len(_PREFIX):].partition(".shard-")[0] or None
+    return configmap_name[len(_PREFIX) :].partition(".shard-")[0] or None
 
 
 @dataclass
@@ -105,8 +105,11 @@ def read_inventory(kube: Kube, target: str) -> Inventory:
     items = _shard_items(kube, f"{INVENTORY_FOR_LABEL}={target}")
     if not items:
         try:
-            items = [kube.request("GET", "GET",
-                                  f"/api/v1/namespaces/{INVENTORY_NAMESPACE}/configmaps/{inventory_name(target)}")]
+            items = [
+                kube.request(
+                    "GET", "GET", f"/api/v1/namespaces/{INVENTORY_NAMESPACE}/configmaps/{inventory_name(target)}"
+                )
+            ]
         except NotFound:
             return Inventory(target, found=False)
     texts = {i["metadata"]["name"]: (i.get("data") or {}).get("objects", "") for i in items}
@@ -127,8 +130,13 @@ def read_other_inventories(kube: Kube, target: str) -> dict[str, Inventory]:
     return {spoke: Inventory.decode(spoke, t) for spoke, t in texts.items()}
 
 
-def write_inventory(kube: Kube, previous: Inventory, entries: Mapping[ObjectKey, str],
-                    templates: Mapping[ObjectKey, str], ensure_namespace: bool = True) -> Inventory:
+def write_inventory(
+    kube: Kube,
+    previous: Inventory,
+    entries: Mapping[ObjectKey, str],
+    templates: Mapping[ObjectKey, str],
+    ensure_namespace: bool = True,
+) -> Inventory:
     """Write the shards that changed and delete shards the record no longer needs."""
     target = previous.target
     inv = Inventory(target, dict(entries), {k: t for k, t in templates.items() if k in entries})
@@ -142,12 +150,17 @@ def write_inventory(kube: Kube, previous: Inventory, entries: Mapping[ObjectKey,
     for name, text in sorted(inv.shards.items(), key=lambda kv: kv[0] in previous.shards):
         if previous.shards.get(name) == text:
             continue
-        cm = {"apiVersion": "v1", "kind": "ConfigMap",
-              "metadata": {"name": name, "namespace": INVENTORY_NAMESPACE,
-                           "labels": {"app.kubernetes.io/managed-by": "razee", INVENTORY_FOR_LABEL: target}},
-              "data": {"objects": text}}
-        kube.request("APPLY", "PATCH", f"/api/v1/namespaces/{INVENTORY_NAMESPACE}/configmaps/{name}", query, cm,
-                     _APPLY)
+        cm = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": name,
+                "namespace": INVENTORY_NAMESPACE,
+                "labels": {"app.kubernetes.io/managed-by": "razee", INVENTORY_FOR_LABEL: target},
+            },
+            "data": {"objects": text},
+        }
+        kube.request("APPLY", "PATCH", f"/api/v1/namespaces/{INVENTORY_NAMESPACE}/configmaps/{name}", query, cm, _APPLY)
     for name in sorted(set(previous.shards) - set(inv.shards)):
         with contextlib.suppress(NotFound):
             kube.request("DELETE", "DELETE", f"/api/v1/namespaces/{INVENTORY_NAMESPACE}/configmaps/{name}")

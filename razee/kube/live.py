@@ -40,8 +40,9 @@ def list_all(kube: Kube, resource: Resource, namespace: str | None, selector: st
     return list_with_version(kube, resource, namespace, selector)[0]
 
 
-def list_with_version(kube: Kube, resource: Resource, namespace: str | None,
-                      selector: str | None = None) -> tuple[list[Any], str]:
+def list_with_version(
+    kube: Kube, resource: Resource, namespace: str | None, selector: str | None = None
+) -> tuple[list[Any], str]:
     """The objects in one scope and the resourceVersion of that snapshot (to watch from)."""
     items: list[Any] = []
     query: dict[str, str] = {"limit": str(PAGE)}
@@ -62,8 +63,9 @@ def list_with_version(kube: Kube, resource: Resource, namespace: str | None,
         query["continue"] = token
 
 
-def _list_many(kube: Kube, jobs: list[tuple[Resource, str | None, str | None]],
-               lister: Lister = list_all) -> list[Iterable[Any]]:
+def _list_many(
+    kube: Kube, jobs: list[tuple[Resource, str | None, str | None]], lister: Lister = list_all
+) -> list[Iterable[Any]]:
     """LISTs side by side: on a small spoke the round trips, not the decoding, are most of a diff's time."""
     if len(jobs) <= 1:
         return [lister(kube, *job) for job in jobs]
@@ -76,22 +78,25 @@ def _key_of(item: dict[str, Any], resource: Resource) -> ObjectKey:
     return ObjectKey(resource.group, resource.kind, meta.get("namespace") or "", meta["name"])
 
 
-def _read_namespaces(kube: Kube, discovery: Discovery, lister: Lister, state: LiveState,
-                     by_resource: dict[Resource, set[str]]) -> None:
+def _read_namespaces(
+    kube: Kube, discovery: Discovery, lister: Lister, state: LiveState, by_resource: dict[Resource, set[str]]
+) -> None:
     """The cluster's namespaces (and which are being deleted); Namespaces wanted themselves come from this LIST."""
     ns_res = discovery.resource("v1", "Namespace")
     ns_items = list(lister(kube, ns_res, None, None))
     state.namespaces = {i["metadata"]["name"] for i in ns_items}
-    state.terminating_namespaces = {i["metadata"]["name"] for i in ns_items
-                                    if (i.get("metadata") or {}).get("deletionTimestamp")}
+    state.terminating_namespaces = {
+        i["metadata"]["name"] for i in ns_items if (i.get("metadata") or {}).get("deletionTimestamp")
+    }
     if ns_res in by_resource:
         for item in ns_items:
             state.objects[_key_of(item, ns_res)] = item
         del by_resource[ns_res]
 
 
-def read_live(kube: Kube, discovery: Discovery, wanted: Iterable[tuple[ObjectKey, str]], target: str,
-              lister: Lister = list_all) -> LiveState:
+def read_live(
+    kube: Kube, discovery: Discovery, wanted: Iterable[tuple[ObjectKey, str]], target: str, lister: Lister = list_all
+) -> LiveState:
     """Live copies of the wanted objects (key, apiVersion) that exist.
 
     `lister` reads each scope (a long-running agent passes its watch cache's, razee.kube.watchcache); the

@@ -76,38 +76,55 @@ class Verdict:
     release: bool = False  # drop it from this spoke's inventory without deleting it
 
 
-def prune_verdict(key: ObjectKey, live: dict[str, Any], target: str, desired_keys: set[ObjectKey],
-                  desired_uids: set[str], claims: Claims) -> Verdict:
+def prune_verdict(
+    key: ObjectKey,
+    live: dict[str, Any],
+    target: str,
+    desired_keys: set[ObjectKey],
+    desired_uids: set[str],
+    claims: Claims,
+) -> Verdict:
     """Whether razee may delete an object it once managed, checked against the live object itself."""
     owner = owner_of(live)
     if terminating(live):
         stuck = finalizers(live)
-        return Verdict(Action.TERMINATING, "being deleted" + (f"; waiting for finalizers {', '.join(stuck)}"
-                                                              if stuck else ""))
+        return Verdict(
+            Action.TERMINATING, "being deleted" + (f"; waiting for finalizers {', '.join(stuck)}" if stuck else "")
+        )
     if uid_of(live) in desired_uids or any(k in desired_keys for k in aliases(key)[1:]):
-        return Verdict(Action.KEEP, "desired under another API group (the same object); nothing to delete",
-                       release=True)
+        return Verdict(
+            Action.KEEP, "desired under another API group (the same object); nothing to delete", release=True
+        )
     if owner != target:
         who = f"spoke {owner}" if owner else "no spoke (its razee.io/inventory label was removed)"
-        return Verdict(Action.KEEP, f"not razee's to delete: it is labelled for {who}; razee lets go of it",
-                       release=True)
+        return Verdict(
+            Action.KEEP, f"not razee's to delete: it is labelled for {who}; razee lets go of it", release=True
+        )
     if key.kind == "Namespace" and key.group == "" and key.name == INVENTORY_NAMESPACE:
         return Verdict(Action.KEEP, "left the fleet repo; never pruned: it holds razee's own state (inventories)")
     source = crd_of(live)
     if source and not prune_enabled(live):
-        return Verdict(Action.KEEP, f"left the fleet repo; kept: a CRD from the crds/ folder of {source}, which "
-                                    "razee never prunes, as Helm and Fleet never do (deleting a CRD deletes every "
-                                    f"custom resource of its kind); annotate it {PRUNE_ANNOTATION}: enabled to have "
-                                    "razee delete it", release=True)
+        return Verdict(
+            Action.KEEP,
+            f"left the fleet repo; kept: a CRD from the crds/ folder of {source}, which "
+            "razee never prunes, as Helm and Fleet never do (deleting a CRD deletes every "
+            f"custom resource of its kind); annotate it {PRUNE_ANNOTATION}: enabled to have "
+            "razee delete it",
+            release=True,
+        )
     if prune_disabled(live):
         return Verdict(Action.KEEP, "left the fleet repo; pruning disabled by annotation", release=True)
     claimers = claims.claimed_by(key)
     if claimers:
-        return Verdict(Action.KEEP, f"left the fleet repo; handed over to spoke {', '.join(claimers)}, which "
-                                    "declares it", release=True)
+        return Verdict(
+            Action.KEEP,
+            f"left the fleet repo; handed over to spoke {', '.join(claimers)}, which declares it",
+            release=True,
+        )
     if key.kind == "Namespace" and key.group == "":
         users = claims.namespace_users(key.name)
         if users:
-            return Verdict(Action.KEEP, f"left the fleet repo; kept: spoke {', '.join(users)} manages objects in it",
-                           release=True)
+            return Verdict(
+                Action.KEEP, f"left the fleet repo; kept: spoke {', '.join(users)} manages objects in it", release=True
+            )
     return Verdict(Action.PRUNE, "no longer in the fleet repo")

@@ -31,8 +31,14 @@ from razee.plan.model import Change, Plan
 __all__ = ["PassMemo", "PlanOptions", "PlanState", "plan_changes"]
 
 
-def plan_changes(kube: Kube, discovery: Discovery, manifests: Sequence[Manifest], options: PlanOptions,
-                 memo: PassMemo | None = None, live_reader: LiveReader | None = None) -> tuple[Plan, PlanState]:
+def plan_changes(
+    kube: Kube,
+    discovery: Discovery,
+    manifests: Sequence[Manifest],
+    options: PlanOptions,
+    memo: PassMemo | None = None,
+    live_reader: LiveReader | None = None,
+) -> tuple[Plan, PlanState]:
     """The plan of one pass. `memo` (kept by a long-running agent) carries comparisons from pass to pass;
     `live_reader` (the agent's watched copies) stands in for LISTs where its copies are current."""
     start = kube.counter.total
@@ -44,12 +50,25 @@ def plan_changes(kube: Kube, discovery: Discovery, manifests: Sequence[Manifest]
     claims = Claims(kube, options.target)
     hooks = plan_hooks(kube, desired, live.objects, options.target)
     managed = {k: v for k, v in versions.items() if k not in hooks.hooks}  # hooks are never in the inventory
-    state = PlanState(live, inventory, managed, {k: d.manifest.source.template for k, d in desired.items()},
-                      released={k for k in hooks.hooks if k in inventory.entries}, hooks=hooks)
+    state = PlanState(
+        live,
+        inventory,
+        managed,
+        {k: d.manifest.source.template for k, d in desired.items()},
+        released={k for k in hooks.hooks if k in inventory.entries},
+        hooks=hooks,
+    )
     # razee-system too: the write-ahead inventory creates it before anything else is applied
     created = {INVENTORY_NAMESPACE, *(k.name for k in desired if k.kind == "Namespace" and k.group == "")}
-    facts = Facts(live, options.target, claims, pending_crds, inventory.entries, created,
-                  memo.compared if memo is not None else {})
+    facts = Facts(
+        live,
+        options.target,
+        claims,
+        pending_crds,
+        inventory.entries,
+        created,
+        memo.compared if memo is not None else {},
+    )
     changes, to_preview, seen = _classify_all(desired, live, facts, hooks)
     dry_runs(kube, live, to_preview, options.conflicts, options.concurrency)
     check_recreated(kube, live, [c for c in changes if c.key in hooks.runs])
@@ -64,16 +83,20 @@ def plan_changes(kube: Kube, discovery: Discovery, manifests: Sequence[Manifest]
     return plan, state
 
 
-def _classify_all(desired: dict[ObjectKey, Desired], live: LiveState, facts: Facts,
-                  hooks: HookPlan) -> tuple[list[Change], list[Change], dict[MemoKey, list[str]]]:
+def _classify_all(
+    desired: dict[ObjectKey, Desired], live: LiveState, facts: Facts, hooks: HookPlan
+) -> tuple[list[Change], list[Change], dict[MemoKey, list[str]]]:
     """What each desired object needs (no requests): every change, the ones the server must dry-run, and the
     comparisons made (the agent's memo keeps them, so an unchanged object is not compared again next pass)."""
     changes: list[Change] = []
     to_preview: list[Change] = []
     seen: dict[MemoKey, list[str]] = {}
     for key, d in desired.items():
-        planned = (plan_hook(d, live.objects.get(key), facts, hooks) if key in hooks.hooks
-                   else classify(d, live.objects.get(key), facts))
+        planned = (
+            plan_hook(d, live.objects.get(key), facts, hooks)
+            if key in hooks.hooks
+            else classify(d, live.objects.get(key), facts)
+        )
         change = planned.change(key, d.manifest.source)
         if planned.compared is not None:
             seen[planned.compared[0]] = planned.compared[1]
@@ -89,13 +112,16 @@ def _inventory(kube: Kube, discovery: Discovery, options: PlanOptions, warnings:
     if not inventory.found:
         inventory = rebuild_inventory(kube, discovery, options.target, options.concurrency)
         if inventory.rebuilt:
-            warnings.append(f"the inventory of spoke {options.target} was missing; rebuilt from the "
-                            f"{inventory.rebuilt} object(s) labelled razee.io/inventory={options.target}")
+            warnings.append(
+                f"the inventory of spoke {options.target} was missing; rebuilt from the "
+                f"{inventory.rebuilt} object(s) labelled razee.io/inventory={options.target}"
+            )
     return inventory
 
 
-def _read_live(kube: Kube, discovery: Discovery, wanted: list[tuple[ObjectKey, str]], target: str,
-               reader: LiveReader | None) -> LiveState:
+def _read_live(
+    kube: Kube, discovery: Discovery, wanted: list[tuple[ObjectKey, str]], target: str, reader: LiveReader | None
+) -> LiveState:
     if reader is None:
         return read_live(kube, discovery, wanted, target)
     kube.write_observers.append(reader.note_write)  # the next pass waits until the watches saw our writes

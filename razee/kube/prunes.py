@@ -17,8 +17,9 @@ from razee.plan.order import stage_of
 from razee.plan.view import clean
 
 
-def plan_prunes(plan: Plan, state: PlanState, desired: Mapping[ObjectKey, object], claims: Claims,
-                 options: PlanOptions) -> None:
+def plan_prunes(
+    plan: Plan, state: PlanState, desired: Mapping[ObjectKey, object], claims: Claims, options: PlanOptions
+) -> None:
     live, inventory = state.live, state.inventory
     # a vanished object is forgotten after the pass; an unchanged spoke has nothing leaving, and pays nothing here
     leaving = [k for k in inventory.entries if k not in desired and k in live.objects]
@@ -41,8 +42,10 @@ def plan_prunes(plan: Plan, state: PlanState, desired: Mapping[ObjectKey, object
         share = len(candidates) / max(len(inventory.entries), 1)
         everything = not desired
         if everything or (share > options.mass_prune_share and len(candidates) >= 5):
-            plan.prune_refused = (f"would delete {len(candidates)} of {len(inventory.entries)} managed objects"
-                                  f"{' (the desired set is empty)' if everything else ''}; "
-                                  "pass --allow-mass-prune if that is intended")
+            plan.prune_refused = (
+                f"would delete {len(candidates)} of {len(inventory.entries)} managed objects"
+                f"{' (the desired set is empty)' if everything else ''}; "
+                "pass --allow-mass-prune if that is intended"
+            )
             for c in candidates:
                 c.action, c.reason = Action.KEEP, "prune refused: mass deletion"

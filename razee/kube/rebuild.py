@@ -46,9 +46,14 @@ def rebuild_inventory(kube: Kube, discovery: Discovery, target: str, concurrency
             items = _list_settled(kube, res, target)
         except (NotFound, Forbidden):
             return []  # not served after all, or not readable with these credentials: nothing razee could own
-        return [(str(i["metadata"].get("uid", "")),
-                 ObjectKey(res.group, res.kind, i["metadata"].get("namespace") or "", i["metadata"]["name"]))
-                for i in items if hook_of(i) is None]  # Helm hooks are never in the inventory
+        return [
+            (
+                str(i["metadata"].get("uid", "")),
+                ObjectKey(res.group, res.kind, i["metadata"].get("namespace") or "", i["metadata"]["name"]),
+            )
+            for i in items
+            if hook_of(i) is None
+        ]  # Helm hooks are never in the inventory
 
     inv = Inventory(target, found=False)
     seen: set[str] = set()
@@ -61,4 +66,3 @@ def rebuild_inventory(kube: Kube, discovery: Discovery, target: str, concurrency
                 inv.entries[key] = res.api_version
     inv.rebuilt = len(inv.entries)
     return inv
-

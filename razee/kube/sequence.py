@@ -131,8 +131,7 @@ def _unhealthy(w: Writer, unit: str) -> str | None:
         return None
     keys = w.members.get(unit, [])
     versions = w.state.desired_versions
-    bad = wait_healthy(w.kube, w.discovery, [(k, versions[k]) for k in keys], w.options.target,
-                       w.options.hook_timeout)
+    bad = wait_healthy(w.kube, w.discovery, [(k, versions[k]) for k in keys], w.options.target, w.options.hook_timeout)
     if not bad:
         w.healthy.add(unit)
         return None
@@ -163,8 +162,11 @@ def _healthy_before(w: Writer, post: list[Change]) -> bool:
     for source in sorted({runs[c.key].source for c in post}):
         why = _unhealthy(w, source)
         if why is not None:
-            w.result.failed.extend((c.key, f"{runs[c.key].describe()}: not run: the source {why}")
-                                   for c in post if runs[c.key].source == source)
+            w.result.failed.extend(
+                (c.key, f"{runs[c.key].describe()}: not run: the source {why}")
+                for c in post
+                if runs[c.key].source == source
+            )
             return False
     return True
 
@@ -212,8 +214,11 @@ def _note_ran(w: Writer, sources: set[str]) -> None:
     try:
         write_record(w.kube, w.options.target, record)
     except RazeeError as e:
-        w.result.failed.extend((k, f"the hooks ran, but recording it failed (they run again next pass): {e.message}")
-                               for k, r in hooks.runs.items() if r.source in sources)
+        w.result.failed.extend(
+            (k, f"the hooks ran, but recording it failed (they run again next pass): {e.message}")
+            for k, r in hooks.runs.items()
+            if r.source in sources
+        )
         return
     hooks.record = record
 

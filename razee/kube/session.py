@@ -34,8 +34,7 @@ class PassMemo:
 class LiveReader(Protocol):
     """Where a pass reads live state from instead of LISTing it all (the agent's watched copies)."""
 
-    def read(self, kube: Kube, discovery: Discovery, wanted: Iterable[tuple[ObjectKey, str]],
-             target: str) -> LiveState:
+    def read(self, kube: Kube, discovery: Discovery, wanted: Iterable[tuple[ObjectKey, str]], target: str) -> LiveState:
         """What razee.kube.live.read_live returns for the same arguments."""
         ...
 

@@ -20,8 +20,9 @@ ConflictPolicy = Literal["takeover", "refuse"]
 _CONFLICT_MANAGER = re.compile(r'conflict with "([^"]+)"')
 
 
-def server_side_apply(kube: Kube, res: Resource, obj: dict[str, Any], *, dry_run: bool, force: bool,
-                      manager: str = FIELD_MANAGER) -> Any:
+def server_side_apply(
+    kube: Kube, res: Resource, obj: dict[str, Any], *, dry_run: bool, force: bool, manager: str = FIELD_MANAGER
+) -> Any:
     meta = obj["metadata"]
     query = {"fieldManager": manager}
     if force:
@@ -29,8 +30,9 @@ def server_side_apply(kube: Kube, res: Resource, obj: dict[str, Any], *, dry_run
     if dry_run:
         query["dryRun"] = "All"
     ns = meta.get("namespace") if res.namespaced else None
-    return kube.request("DRYRUN" if dry_run else "APPLY", "PATCH", res.object_path(ns, meta["name"]), query, obj,
-                        APPLY_PATCH)
+    return kube.request(
+        "DRYRUN" if dry_run else "APPLY", "PATCH", res.object_path(ns, meta["name"]), query, obj, APPLY_PATCH
+    )
 
 
 def hand_over(kube: Kube, res: Resource, patch: dict[str, Any]) -> None:
@@ -67,8 +69,9 @@ def only_imperative_managers(e: Conflict, live: dict[str, Any]) -> bool:
     return all((name, "Apply") not in ops for name in names)
 
 
-def preview(kube: Kube, res: Resource, obj: dict[str, Any], change: Change, live: dict[str, Any] | None,
-            policy: ConflictPolicy) -> dict[str, Any] | None:
+def preview(
+    kube: Kube, res: Resource, obj: dict[str, Any], change: Change, live: dict[str, Any] | None, policy: ConflictPolicy
+) -> dict[str, Any] | None:
     """The server's dry-run result for `obj`, or None when the change became a conflict, an error or a re-create.
 
     Sets `change.force` (and `change.takeovers`) when the real apply must take fields from other managers.
@@ -84,8 +87,10 @@ def preview(kube: Kube, res: Resource, obj: dict[str, Any], change: Change, live
                 change.takeovers = takeovers(e)
             else:
                 change.action, change.conflicts = Action.CONFLICT, conflict_fields(e)
-                change.reason = ("conflict with another field manager (annotate the object razee.io/force: "
-                                 "\"true\", or run razee apply --force-conflicts, to take the fields over)")
+                change.reason = (
+                    "conflict with another field manager (annotate the object razee.io/force: "
+                    '"true", or run razee apply --force-conflicts, to take the fields over)'
+                )
                 return None
             change.force = True
             return dict(server_side_apply(kube, res, obj, dry_run=True, force=True))
@@ -95,20 +100,24 @@ def preview(kube: Kube, res: Resource, obj: dict[str, Any], change: Change, live
         fields = immutable_fields(e) if live is not None else []
         if fields and wants_recreate(obj):
             change.action = Action.RECREATE
-            change.reason = (f"immutable field {', '.join(fields)} changed: delete and create again "
-                             f"({RECREATE_ANNOTATION}: \"true\")")
+            change.reason = (
+                f'immutable field {", ".join(fields)} changed: delete and create again ({RECREATE_ANNOTATION}: "true")'
+            )
             return clean(obj)
         change.action = Action.ERROR
         change.reason = e.message
         if fields:
-            change.reason = (f"the server cannot change immutable field {', '.join(fields)} in place; annotate the "
-                             f"object {RECREATE_ANNOTATION}: \"true\" to have razee delete and create it again. "
-                             f"The server said: {e.message}")
+            change.reason = (
+                f"the server cannot change immutable field {', '.join(fields)} in place; annotate the "
+                f'object {RECREATE_ANNOTATION}: "true" to have razee delete and create it again. '
+                f"The server said: {e.message}"
+            )
         return None
 
 
-def validate_in(kube: Kube, res: Resource, obj: dict[str, Any], namespace: str,
-                change: Change) -> dict[str, Any] | None:
+def validate_in(
+    kube: Kube, res: Resource, obj: dict[str, Any], namespace: str, change: Change
+) -> dict[str, Any] | None:
     """Dry-run create `obj` in an existing stand-in namespace, for an object whose namespace this pass creates.
 
     A create, not an apply: an object of the same name in the stand-in namespace must not be merged with it. The
@@ -116,8 +125,9 @@ def validate_in(kube: Kube, res: Resource, obj: dict[str, Any], namespace: str,
     """
     body = {**obj, "metadata": {**obj["metadata"], "namespace": namespace}}
     try:
-        result = kube.request("DRYRUN", "POST", res.collection_path(namespace),
-                              {"fieldManager": FIELD_MANAGER, "dryRun": "All"}, body)
+        result = kube.request(
+            "DRYRUN", "POST", res.collection_path(namespace), {"fieldManager": FIELD_MANAGER, "dryRun": "All"}, body
+        )
     except Conflict:
         return clean(obj)
     except Unavailable:

@@ -12,9 +12,15 @@ from razee.kube.live import read_live
 from razee.objects import ObjectKey
 
 
-def wait_healthy(kube: Kube, discovery: Discovery, objects: Iterable[tuple[ObjectKey, str]], target: str,
-                 timeout: float, interval: float = 1.0,
-                 sleep: Callable[[float], None] = time.sleep) -> dict[ObjectKey, Health]:
+def wait_healthy(
+    kube: Kube,
+    discovery: Discovery,
+    objects: Iterable[tuple[ObjectKey, str]],
+    target: str,
+    timeout: float,
+    interval: float = 1.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[ObjectKey, Health]:
     """Health of every watched object when all are healthy, one is degraded, or `timeout` seconds passed.
 
     Returns only the objects that are not healthy (empty means success).

@@ -244,8 +244,7 @@ class LiveCache:
                 self._kube = self.connect()
             return self._kube
 
-    def read(self, kube: Kube, discovery: Discovery, wanted: Iterable[tuple[ObjectKey, str]],
-             target: str) -> LiveState:
+    def read(self, kube: Kube, discovery: Discovery, wanted: Iterable[tuple[ObjectKey, str]], target: str) -> LiveState:
         """What `read_live` returns, from the watched copies where they are current, else by LIST."""
         if self._closed or self.kube().server != kube.server:  # another cluster than the one watched: LIST
             return read_live(kube, discovery, wanted, target)

@@ -135,8 +135,9 @@ def fence_for(write: Write, seq: int, scope: Scope) -> Fence | None:
     version = resource_version(meta.get("resourceVersion"))
     if version is None:
         return Fence((namespace, name), unknown=True, seq=seq)
-    return Fence((namespace, name), version=version,
-                 in_scope=answer is not None and matches_selector(selector, answer), seq=seq)
+    return Fence(
+        (namespace, name), version=version, in_scope=answer is not None and matches_selector(selector, answer), seq=seq
+    )
 
 
 @dataclass

@@ -24,8 +24,12 @@ CHUNK = 1 << 16
 def open_watch(kube: Kube, scope: Scope, version: int, timeout: int) -> urllib3.BaseHTTPResponse:
     """Open a watch of `scope` from `version` that the server ends after `timeout` seconds (with bookmarks)."""
     resource, namespace, selector = scope
-    query = {"watch": "1", "resourceVersion": str(version), "allowWatchBookmarks": "true",
-             "timeoutSeconds": str(timeout)}
+    query = {
+        "watch": "1",
+        "resourceVersion": str(version),
+        "allowWatchBookmarks": "true",
+        "timeoutSeconds": str(timeout),
+    }
     if selector:
         query["labelSelector"] = selector
     try:

@@ -44,4 +44,3 @@ def plan_lines(plan: Plan) -> list[StyledLine]:
 
 def plan_json(plan: Plan) -> str:
     return json.dumps(plan.to_json(), indent=2, sort_keys=False) + "\n"
-

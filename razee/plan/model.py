@@ -45,14 +45,22 @@ class Change:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "object": {"group": self.key.group, "kind": self.key.kind, "namespace": self.key.namespace or None,
-                       "name": self.key.name},
+            "object": {
+                "group": self.key.group,
+                "kind": self.key.kind,
+                "namespace": self.key.namespace or None,
+                "name": self.key.name,
+            },
             "action": self.action.value,
             "reason": self.reason,
         }
         if self.source:
-            out["source"] = {"template": self.source.template, "line": self.source.line,
-                             "document": self.source.document, "cluster": self.source.cluster}
+            out["source"] = {
+                "template": self.source.template,
+                "line": self.source.line,
+                "document": self.source.document,
+                "cluster": self.source.cluster,
+            }
             if self.source.item is not None:
                 out["source"]["item"] = self.source.item
             if self.source.origin is not None:  # expanded from a source: which one, and the file inside it

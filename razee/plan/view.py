@@ -9,8 +9,11 @@ from razee.plan.jsoncopy import copy_json
 
 HASH_ANNOTATION = "razee.io/desired-hash"
 _NOISE_METADATA = ("managedFields", "resourceVersion", "generation", "creationTimestamp", "uid", "selfLink")
-_NOISE_ANNOTATIONS = (HASH_ANNOTATION, "kubectl.kubernetes.io/last-applied-configuration",
-                      "deployment.kubernetes.io/revision")
+_NOISE_ANNOTATIONS = (
+    HASH_ANNOTATION,
+    "kubectl.kubernetes.io/last-applied-configuration",
+    "deployment.kubernetes.io/revision",
+)
 MASK = "***"
 
 
@@ -58,10 +61,19 @@ def to_yaml(obj: dict[str, Any] | None) -> str:
     return dump_block(obj, sort_keys=True)
 
 
-def unified_diff(before: dict[str, Any] | None, after: dict[str, Any] | None, label: str,
-                 sides: tuple[str, str] = ("live", "desired")) -> str:
-    lines = difflib.unified_diff(to_yaml(before).splitlines(keepends=True), to_yaml(after).splitlines(keepends=True),
-                                 fromfile=f"{sides[0]}/{label}", tofile=f"{sides[1]}/{label}", n=3)
+def unified_diff(
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    label: str,
+    sides: tuple[str, str] = ("live", "desired"),
+) -> str:
+    lines = difflib.unified_diff(
+        to_yaml(before).splitlines(keepends=True),
+        to_yaml(after).splitlines(keepends=True),
+        fromfile=f"{sides[0]}/{label}",
+        tofile=f"{sides[1]}/{label}",
+        n=3,
+    )
     return "".join(lines)
 
 

@@ -37,11 +37,45 @@ Paths = dict[str, "Paths"]
 
 
 _MACRO_CALL = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(")
-LINEAR_FUNCTIONS = frozenset({
-    "_&&_", "_||_", "!_", "_?_:_", "_==_", "_!=_", "_<_", "_<=_", "_>_", "_>=_", "_+_", "_-_", "_*_", "_/_", "_%_",
-    "-_", "@in", "@not_strictly_false", "_[_]", "size", "has", "contains", "startsWith", "endsWith", "matches",
-    "int", "uint", "double", "string", "bool", "bytes", "type", "dyn", "duration", "timestamp",
-})
+LINEAR_FUNCTIONS = frozenset(
+    {
+        "_&&_",
+        "_||_",
+        "!_",
+        "_?_:_",
+        "_==_",
+        "_!=_",
+        "_<_",
+        "_<=_",
+        "_>_",
+        "_>=_",
+        "_+_",
+        "_-_",
+        "_*_",
+        "_/_",
+        "_%_",
+        "-_",
+        "@in",
+        "@not_strictly_false",
+        "_[_]",
+        "size",
+        "has",
+        "contains",
+        "startsWith",
+        "endsWith",
+        "matches",
+        "int",
+        "uint",
+        "double",
+        "string",
+        "bool",
+        "bytes",
+        "type",
+        "dyn",
+        "duration",
+        "timestamp",
+    }
+)
 """Operators and functions whose cost grows at most linearly with their arguments (the regex engine is linear)."""
 
 
@@ -92,7 +126,7 @@ def _paths_of(expression: str, variable: str, depth: int) -> Paths | None:
             method = parts.pop()
             element = _MACRO_VARIABLE.match(expression, m.end())
             if method in MACROS and element and depth < 8:
-                each = _paths_of(expression[element.end():], element.group(1), depth + 1)
+                each = _paths_of(expression[element.end() :], element.group(1), depth + 1)
                 leaf = {EACH: each} if each else {}
         if not parts:
             return None
@@ -147,8 +181,9 @@ def _one_line(e: BaseException) -> str:
     return f"{type(e).__name__}: {text}" if isinstance(e, KeyError) else text
 
 
-def evaluate(rules: Sequence[CompiledRule], manifests: Sequence[Manifest], spoke: dict[str, str],
-             progress: Any = None) -> list[Outcome]:
+def evaluate(
+    rules: Sequence[CompiledRule], manifests: Sequence[Manifest], spoke: dict[str, str], progress: Any = None
+) -> list[Outcome]:
     """Every (rule, object) pair that does not pass. `progress(rule, manifest)` is called before each evaluation
     (and `progress(-1, -1)` at the end), so a watchdog can tell which evaluation is running."""
     out: list[Outcome] = []
@@ -186,14 +221,20 @@ def evaluate(rules: Sequence[CompiledRule], manifests: Sequence[Manifest], spoke
                 continue
             spent = time.thread_time() - started
             if spent > CPU_LIMIT_S:
-                out.append(Outcome(ri, mi, f"the expression took {spent:.2f} s of CPU, over the limit of "
-                                           f"{CPU_LIMIT_S} s per object"))
+                out.append(
+                    Outcome(
+                        ri,
+                        mi,
+                        f"the expression took {spent:.2f} s of CPU, over the limit of {CPU_LIMIT_S} s per object",
+                    )
+                )
                 errors[ri] += 1
             elif result is False:
                 out.append(Outcome(ri, mi))
             elif result is not True:
-                out.append(Outcome(ri, mi, f"the expression returned {type(result).__name__} {result!r:.60}, "
-                                           "not a bool"))
+                out.append(
+                    Outcome(ri, mi, f"the expression returned {type(result).__name__} {result!r:.60}, not a bool")
+                )
                 errors[ri] += 1
     if progress is not None:
         progress(-1, -1)

@@ -32,17 +32,29 @@ def _configuration_findings(fleet: Fleet) -> list[Finding]:
     findings: list[Finding] = []
     for i, name in enumerate(custom):
         if name in RULES:
-            findings.append(Finding(Location(FLEET_FILE, None, f"policies.custom[{i}].name"),
-                                    f"custom rule {name!r} has the name of a shipped rule; choose another"))
+            findings.append(
+                Finding(
+                    Location(FLEET_FILE, None, f"policies.custom[{i}].name"),
+                    f"custom rule {name!r} has the name of a shipped rule; choose another",
+                )
+            )
     unknown = sorted(set(policies.rules) - set(RULES) - set(custom))
     if unknown:
-        findings.append(Finding(Location(FLEET_FILE, None, "policies.rules"),
-                                f"unknown policy rule(s) {', '.join(unknown)}; known: {', '.join(sorted(RULES))}"
-                                + (f"; custom: {', '.join(custom)}" if custom else "")))
+        findings.append(
+            Finding(
+                Location(FLEET_FILE, None, "policies.rules"),
+                f"unknown policy rule(s) {', '.join(unknown)}; known: {', '.join(sorted(RULES))}"
+                + (f"; custom: {', '.join(custom)}" if custom else ""),
+            )
+        )
     regions = {r.name for r in fleet.regions}
     for region in sorted(set(policies.pod_security.regions) - regions):
-        findings.append(Finding(Location(FLEET_FILE, None, f"policies.podSecurity.regions.{region}"),
-                                f"unknown region {region!r}; the fleet has: {', '.join(sorted(regions))}"))
+        findings.append(
+            Finding(
+                Location(FLEET_FILE, None, f"policies.podSecurity.regions.{region}"),
+                f"unknown region {region!r}; the fleet has: {', '.join(sorted(regions))}",
+            )
+        )
     return findings
 
 
@@ -55,8 +67,12 @@ def _compiled(fleet: Fleet, findings: list[Finding]) -> list[CompiledRule]:
         try:
             out.append(compile_rule(rule))
         except Exception as e:  # checked at load time too; a library change must still not pass a rule silently
-            findings.append(Finding(Location(FLEET_FILE, None, f"policies.custom[{i}].expression"),
-                                    f"custom rule {rule.name!r}: expression does not compile: {e}"))
+            findings.append(
+                Finding(
+                    Location(FLEET_FILE, None, f"policies.custom[{i}].expression"),
+                    f"custom rule {rule.name!r}: expression does not compile: {e}",
+                )
+            )
     return out
 
 
@@ -94,13 +110,18 @@ def check_policies(fleet: Fleet, renders: Iterable[SpokeRender]) -> list[Finding
                         report(v)
                 except OptionsError as e:
                     return [Finding(Location(FLEET_FILE, None, f"policies.rules.{name}.options"), f"{name}: {e}")]
-            results = [(inline, evaluate(inline, render.manifests, spoke) if inline else []),
-                       (watched, pending.outcomes() if pending else [])]
+            results = [
+                (inline, evaluate(inline, render.manifests, spoke) if inline else []),
+                (watched, pending.outcomes() if pending else []),
+            ]
             for rules, outcomes in results:
                 for outcome in outcomes:
                     own = rules[outcome.rule].rule
-                    message = own.message if outcome.error is None else (
-                        f"custom rule could not be evaluated: {outcome.error}")
+                    message = (
+                        own.message
+                        if outcome.error is None
+                        else (f"custom rule could not be evaluated: {outcome.error}")
+                    )
                     report(Violation(own.name, render.manifests[outcome.manifest], None, message))
         finally:
             if pending:

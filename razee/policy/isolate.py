@@ -60,8 +60,9 @@ class Pending:
                     os.kill(self.pid, signal.SIGKILL)
                     os.waitpid(self.pid, 0)
                     self.pid = 0
-                    self.done = [Outcome(rule, manifest, f"the expression ran longer than {WALL_LIMIT_S:g} s and "
-                                                         "was stopped")]
+                    self.done = [
+                        Outcome(rule, manifest, f"the expression ran longer than {WALL_LIMIT_S:g} s and was stopped")
+                    ]
                     return self.done
             _, status = os.waitpid(self.pid, 0)
             self.pid = 0
@@ -116,8 +117,14 @@ def start(rules: Sequence[CompiledRule], manifests: Sequence[Manifest], spoke: d
     return Pending(rules, pid, read_fd, shared)
 
 
-def _child(rules: Sequence[CompiledRule], manifests: Sequence[Manifest], spoke: dict[str, str],
-           shared: mmap.mmap, read_fd: int, write_fd: int) -> None:  # pragma: no cover - runs in the child
+def _child(
+    rules: Sequence[CompiledRule],
+    manifests: Sequence[Manifest],
+    spoke: dict[str, str],
+    shared: mmap.mmap,
+    read_fd: int,
+    write_fd: int,
+) -> None:  # pragma: no cover - runs in the child
     code = 0
     try:
         os.close(read_fd)
@@ -140,6 +147,6 @@ def _child(rules: Sequence[CompiledRule], manifests: Sequence[Manifest], spoke: 
     try:
         view = memoryview(payload)
         while view:
-            view = view[os.write(write_fd, view):]
+            view = view[os.write(write_fd, view) :]
     finally:
         os._exit(code)

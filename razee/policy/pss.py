@@ -28,7 +28,19 @@ __all__ = ["CONTROLS", "LEVELS", "Control", "Pod", "effective_level", "pods"]
 
 
 CONTROLS: tuple[Control, ...] = (
-    HostProcess(), HostNamespaces(), Privileged(), Capabilities(), HostPathVolumes(), HostPorts(), AppArmor(),
-    SELinux(), ProcMount(), Seccomp(), Sysctls(), VolumeTypes(), PrivilegeEscalation(), RunAsNonRoot(),
+    HostProcess(),
+    HostNamespaces(),
+    Privileged(),
+    Capabilities(),
+    HostPathVolumes(),
+    HostPorts(),
+    AppArmor(),
+    SELinux(),
+    ProcMount(),
+    Seccomp(),
+    Sysctls(),
+    VolumeTypes(),
+    PrivilegeEscalation(),
+    RunAsNonRoot(),
     RunAsUser(),
 )

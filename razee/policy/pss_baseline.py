@@ -11,12 +11,37 @@ from razee.policy.pss_pods import LEVELS, Control, Pod
 from razee.policy.pss_pods import as_dict as _d
 from razee.policy.pss_pods import as_list as _l
 
-BASELINE_CAPABILITIES = frozenset({"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
-                                   "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"})
-SAFE_SYSCTLS = frozenset({"kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range",
-                          "net.ipv4.ip_unprivileged_port_start", "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range",
-                          "net.ipv4.ip_local_reserved_ports", "net.ipv4.tcp_keepalive_time",
-                          "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl", "net.ipv4.tcp_keepalive_probes"})
+BASELINE_CAPABILITIES = frozenset(
+    {
+        "AUDIT_WRITE",
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "FOWNER",
+        "FSETID",
+        "KILL",
+        "MKNOD",
+        "NET_BIND_SERVICE",
+        "SETFCAP",
+        "SETGID",
+        "SETPCAP",
+        "SETUID",
+        "SYS_CHROOT",
+    }
+)
+SAFE_SYSCTLS = frozenset(
+    {
+        "kernel.shm_rmid_forced",
+        "net.ipv4.ip_local_port_range",
+        "net.ipv4.ip_unprivileged_port_start",
+        "net.ipv4.tcp_syncookies",
+        "net.ipv4.ping_group_range",
+        "net.ipv4.ip_local_reserved_ports",
+        "net.ipv4.tcp_keepalive_time",
+        "net.ipv4.tcp_fin_timeout",
+        "net.ipv4.tcp_keepalive_intvl",
+        "net.ipv4.tcp_keepalive_probes",
+    }
+)
 SELINUX_TYPES = frozenset({"", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"})
 APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
 
@@ -27,12 +52,16 @@ class HostProcess(Control):
 
     def check_pod(self, pod: Pod) -> Iterator[Violation]:
         if _d(pod.security.get("windowsOptions")).get("hostProcess") is True:
-            yield self.violation(pod, f"{pod.base}.securityContext.windowsOptions.hostProcess",
-                                 "hostProcess is not allowed")
+            yield self.violation(
+                pod, f"{pod.base}.securityContext.windowsOptions.hostProcess", "hostProcess is not allowed"
+            )
         for path, c, sc in pod.containers():
             if _d(sc.get("windowsOptions")).get("hostProcess") is True:
-                yield self.violation(pod, f"{path}.securityContext.windowsOptions.hostProcess",
-                                     f"container {c.get('name')!r} runs as a hostProcess")
+                yield self.violation(
+                    pod,
+                    f"{path}.securityContext.windowsOptions.hostProcess",
+                    f"container {c.get('name')!r} runs as a hostProcess",
+                )
 
 
 class HostNamespaces(Control):
@@ -52,14 +81,14 @@ class Privileged(Control):
     def check_pod(self, pod: Pod) -> Iterator[Violation]:
         for path, c, sc in pod.containers():
             if sc.get("privileged") is True:
-                yield self.violation(pod, f"{path}.securityContext.privileged",
-                                     f"container {c.get('name')!r} is privileged")
+                yield self.violation(
+                    pod, f"{path}.securityContext.privileged", f"container {c.get('name')!r} is privileged"
+                )
 
 
 class Capabilities(Control):
     name = "pss-capabilities"
-    description = ("baseline: add only the default capabilities; restricted: drop ALL and add at most "
-                   "NET_BIND_SERVICE")
+    description = "baseline: add only the default capabilities; restricted: drop ALL and add at most NET_BIND_SERVICE"
 
     def check_pod(self, pod: Pod) -> Iterator[Violation]:
         restricted = pod.level >= LEVELS["restricted"] and not pod.windows
@@ -68,12 +97,17 @@ class Capabilities(Control):
             caps = _d(sc.get("capabilities"))
             added = [str(a) for a in _l(caps.get("add")) if str(a) not in allowed]
             if added:
-                yield self.violation(pod, f"{path}.securityContext.capabilities.add",
-                                     f"container {c.get('name')!r} adds {', '.join(added)}; allowed: "
-                                     f"{', '.join(sorted(allowed))}")
+                yield self.violation(
+                    pod,
+                    f"{path}.securityContext.capabilities.add",
+                    f"container {c.get('name')!r} adds {', '.join(added)}; allowed: {', '.join(sorted(allowed))}",
+                )
             if restricted and "ALL" not in _l(caps.get("drop")):
-                yield self.violation(pod, f"{path}.securityContext.capabilities.drop",
-                                     f"container {c.get('name')!r} must drop ALL capabilities")
+                yield self.violation(
+                    pod,
+                    f"{path}.securityContext.capabilities.drop",
+                    f"container {c.get('name')!r} must drop ALL capabilities",
+                )
 
 
 class HostPathVolumes(Control):
@@ -83,8 +117,9 @@ class HostPathVolumes(Control):
     def check_pod(self, pod: Pod) -> Iterator[Violation]:
         for i, v in enumerate(_l(pod.spec.get("volumes"))):
             if "hostPath" in _d(v):
-                yield self.violation(pod, f"{pod.base}.volumes[{i}].hostPath",
-                                     f"hostPath volume {_d(v).get('name')!r} is not allowed")
+                yield self.violation(
+                    pod, f"{pod.base}.volumes[{i}].hostPath", f"hostPath volume {_d(v).get('name')!r} is not allowed"
+                )
 
 
 class HostPorts(Control):
@@ -96,8 +131,9 @@ class HostPorts(Control):
             for j, port in enumerate(_l(c.get("ports"))):
                 host_port = _d(port).get("hostPort")
                 if host_port not in (None, 0):
-                    yield self.violation(pod, f"{path}.ports[{j}].hostPort",
-                                         f"container {c.get('name')!r} uses host port {host_port}")
+                    yield self.violation(
+                        pod, f"{path}.ports[{j}].hostPort", f"container {c.get('name')!r} uses host port {host_port}"
+                    )
 
 
 class AppArmor(Control):
@@ -107,19 +143,26 @@ class AppArmor(Control):
     def check_pod(self, pod: Pod) -> Iterator[Violation]:
         kind = _d(pod.security.get("appArmorProfile")).get("type")
         if kind is not None and kind not in ("RuntimeDefault", "Localhost"):
-            yield self.violation(pod, f"{pod.base}.securityContext.appArmorProfile.type",
-                                 f"AppArmor profile {kind!r} is not allowed")
+            yield self.violation(
+                pod, f"{pod.base}.securityContext.appArmorProfile.type", f"AppArmor profile {kind!r} is not allowed"
+            )
         for path, c, sc in pod.containers():
             kind = _d(sc.get("appArmorProfile")).get("type")
             if kind is not None and kind not in ("RuntimeDefault", "Localhost"):
-                yield self.violation(pod, f"{path}.securityContext.appArmorProfile.type",
-                                     f"container {c.get('name')!r} has AppArmor profile {kind!r}")
+                yield self.violation(
+                    pod,
+                    f"{path}.securityContext.appArmorProfile.type",
+                    f"container {c.get('name')!r} has AppArmor profile {kind!r}",
+                )
         for key, value in _d(pod.meta.get("annotations")).items():
             if str(key).startswith(APPARMOR_ANNOTATION):
                 text = str(value)
                 if text != "runtime/default" and not text.startswith("localhost/"):
-                    yield self.violation(pod, f"{pod.meta_path}.annotations",
-                                         f"annotation {key} is {text!r}; only runtime/default or localhost/*")
+                    yield self.violation(
+                        pod,
+                        f"{pod.meta_path}.annotations",
+                        f"annotation {key} is {text!r}; only runtime/default or localhost/*",
+                    )
 
 
 class SELinux(Control):
@@ -128,17 +171,18 @@ class SELinux(Control):
 
     def check_pod(self, pod: Pod) -> Iterator[Violation]:
         places = [(f"{pod.base}.securityContext", "the pod", pod.security)]
-        places += [(f"{path}.securityContext", f"container {c.get('name')!r}", sc)
-                   for path, c, sc in pod.containers()]
+        places += [(f"{path}.securityContext", f"container {c.get('name')!r}", sc) for path, c, sc in pod.containers()]
         for path, who, sc in places:
             options = _d(sc.get("seLinuxOptions"))
             if str(options.get("type") or "") not in SELINUX_TYPES:
-                yield self.violation(pod, f"{path}.seLinuxOptions.type",
-                                     f"{who} sets SELinux type {options.get('type')!r}")
+                yield self.violation(
+                    pod, f"{path}.seLinuxOptions.type", f"{who} sets SELinux type {options.get('type')!r}"
+                )
             for key in ("user", "role"):
                 if options.get(key):
-                    yield self.violation(pod, f"{path}.seLinuxOptions.{key}",
-                                         f"{who} sets SELinux {key} {options.get(key)!r}")
+                    yield self.violation(
+                        pod, f"{path}.seLinuxOptions.{key}", f"{who} sets SELinux {key} {options.get(key)!r}"
+                    )
 
 
 class ProcMount(Control):
@@ -148,8 +192,11 @@ class ProcMount(Control):
     def check_pod(self, pod: Pod) -> Iterator[Violation]:
         for path, c, sc in pod.containers():
             if sc.get("procMount") not in (None, "Default"):
-                yield self.violation(pod, f"{path}.securityContext.procMount",
-                                     f"container {c.get('name')!r} uses procMount {sc.get('procMount')!r}")
+                yield self.violation(
+                    pod,
+                    f"{path}.securityContext.procMount",
+                    f"container {c.get('name')!r} uses procMount {sc.get('procMount')!r}",
+                )
 
 
 class Seccomp(Control):
@@ -160,18 +207,25 @@ class Seccomp(Control):
         good = ("RuntimeDefault", "Localhost")
         pod_type = _d(pod.security.get("seccompProfile")).get("type")
         if pod_type == "Unconfined":
-            yield self.violation(pod, f"{pod.base}.securityContext.seccompProfile.type",
-                                 "seccomp profile Unconfined is not allowed")
+            yield self.violation(
+                pod, f"{pod.base}.securityContext.seccompProfile.type", "seccomp profile Unconfined is not allowed"
+            )
         restricted = pod.level >= LEVELS["restricted"] and not pod.windows
         for path, c, sc in pod.containers():
             kind = _d(sc.get("seccompProfile")).get("type")
             if kind == "Unconfined":
-                yield self.violation(pod, f"{path}.securityContext.seccompProfile.type",
-                                     f"container {c.get('name')!r} has seccomp profile Unconfined")
+                yield self.violation(
+                    pod,
+                    f"{path}.securityContext.seccompProfile.type",
+                    f"container {c.get('name')!r} has seccomp profile Unconfined",
+                )
             elif restricted and kind not in good and pod_type not in (*good, "Unconfined"):  # else said above
-                yield self.violation(pod, f"{path}.securityContext.seccompProfile.type",
-                                     f"container {c.get('name')!r} needs seccomp profile RuntimeDefault or "
-                                     "Localhost (on the container or the pod)")
+                yield self.violation(
+                    pod,
+                    f"{path}.securityContext.seccompProfile.type",
+                    f"container {c.get('name')!r} needs seccomp profile RuntimeDefault or "
+                    "Localhost (on the container or the pod)",
+                )
 
 
 class Sysctls(Control):
@@ -182,5 +236,6 @@ class Sysctls(Control):
         for i, s in enumerate(_l(pod.security.get("sysctls"))):
             name = str(_d(s).get("name"))
             if name not in SAFE_SYSCTLS:
-                yield self.violation(pod, f"{pod.base}.securityContext.sysctls[{i}].name",
-                                     f"sysctl {name} is not in the safe set")
+                yield self.violation(
+                    pod, f"{pod.base}.securityContext.sysctls[{i}].name", f"sysctl {name} is not in the safe set"
+                )

@@ -68,9 +68,19 @@ def pods(ctx: RuleContext) -> list[Pod]:
         if level == 0:
             continue
         meta_path = ".".join((*POD_SPEC_PATHS[m.kind][:-1], "metadata"))
-        out.append(Pod(m, level, t.base, t.spec, meta_path, pod_metadata(m), as_dict(t.spec.get("securityContext")),
-                       as_dict(t.spec.get("os")).get("name") == "windows",
-                       tuple((path, c, as_dict(c.get("securityContext"))) for path, c in t.containers)))
+        out.append(
+            Pod(
+                m,
+                level,
+                t.base,
+                t.spec,
+                meta_path,
+                pod_metadata(m),
+                as_dict(t.spec.get("securityContext")),
+                as_dict(t.spec.get("os")).get("name") == "windows",
+                tuple((path, c, as_dict(c.get("securityContext"))) for path, c in t.containers),
+            )
+        )
     ctx.shared["pss-pods"] = out
     return out
 

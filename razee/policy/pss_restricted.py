@@ -11,8 +11,9 @@ from razee.policy.pss_pods import LEVELS, Control, Pod
 from razee.policy.pss_pods import as_dict as _d
 from razee.policy.pss_pods import as_list as _l
 
-RESTRICTED_VOLUMES = frozenset({"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim",
-                                "projected", "secret"})
+RESTRICTED_VOLUMES = frozenset(
+    {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"}
+)
 
 
 class VolumeTypes(Control):
@@ -23,8 +24,11 @@ class VolumeTypes(Control):
     def check_pod(self, pod: Pod) -> Iterator[Violation]:
         for i, v in enumerate(_l(pod.spec.get("volumes"))):
             for source in sorted(set(_d(v)) - RESTRICTED_VOLUMES - {"name"}):
-                yield self.violation(pod, f"{pod.base}.volumes[{i}].{source}",
-                                     f"volume {_d(v).get('name')!r} of type {source} is not allowed")
+                yield self.violation(
+                    pod,
+                    f"{pod.base}.volumes[{i}].{source}",
+                    f"volume {_d(v).get('name')!r} of type {source} is not allowed",
+                )
 
 
 class PrivilegeEscalation(Control):
@@ -37,8 +41,11 @@ class PrivilegeEscalation(Control):
             return
         for path, c, sc in pod.containers():
             if sc.get("allowPrivilegeEscalation") is not False:
-                yield self.violation(pod, f"{path}.securityContext.allowPrivilegeEscalation",
-                                     f"container {c.get('name')!r} must set allowPrivilegeEscalation: false")
+                yield self.violation(
+                    pod,
+                    f"{path}.securityContext.allowPrivilegeEscalation",
+                    f"container {c.get('name')!r} must set allowPrivilegeEscalation: false",
+                )
 
 
 class RunAsNonRoot(Control):
@@ -53,12 +60,15 @@ class RunAsNonRoot(Control):
         for path, c, sc in pod.containers():
             value = sc.get("runAsNonRoot")
             if value is False:
-                yield self.violation(pod, f"{path}.securityContext.runAsNonRoot",
-                                     f"container {c.get('name')!r} sets runAsNonRoot: false")
+                yield self.violation(
+                    pod, f"{path}.securityContext.runAsNonRoot", f"container {c.get('name')!r} sets runAsNonRoot: false"
+                )
             elif value is not True and pod_value not in (True, False):  # a pod-level false is reported above
-                yield self.violation(pod, f"{path}.securityContext.runAsNonRoot",
-                                     f"container {c.get('name')!r} needs runAsNonRoot: true "
-                                     "(on the container or the pod)")
+                yield self.violation(
+                    pod,
+                    f"{path}.securityContext.runAsNonRoot",
+                    f"container {c.get('name')!r} needs runAsNonRoot: true (on the container or the pod)",
+                )
 
 
 class RunAsUser(Control):
@@ -71,5 +81,6 @@ class RunAsUser(Control):
             yield self.violation(pod, f"{pod.base}.securityContext.runAsUser", "runAsUser is 0 (root)")
         for path, c, sc in pod.containers():
             if sc.get("runAsUser") == 0:
-                yield self.violation(pod, f"{path}.securityContext.runAsUser",
-                                     f"container {c.get('name')!r} runs as user 0 (root)")
+                yield self.violation(
+                    pod, f"{path}.securityContext.runAsUser", f"container {c.get('name')!r} runs as user 0 (root)"
+                )

@@ -15,8 +15,15 @@ from typing import Any
 from razee.objects import Manifest
 from razee.policy.base import OptionsError, RuleContext, Violation
 
-CATEGORIES = ("wildcard-verbs", "wildcard-resources", "wildcard-api-groups", "escalate", "bind", "impersonate",
-              "webhook")
+CATEGORIES = (
+    "wildcard-verbs",
+    "wildcard-resources",
+    "wildcard-api-groups",
+    "escalate",
+    "bind",
+    "impersonate",
+    "webhook",
+)
 WEBHOOK_KINDS = ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")
 
 
@@ -52,8 +59,11 @@ def findings_of(m: Manifest) -> Iterator[tuple[str, str | None, str]]:
         if not isinstance(rule, dict):
             continue
         verbs = [str(v) for v in rule.get("verbs") or []]
-        for field, category in (("verbs", "wildcard-verbs"), ("resources", "wildcard-resources"),
-                                ("apiGroups", "wildcard-api-groups")):
+        for field, category in (
+            ("verbs", "wildcard-verbs"),
+            ("resources", "wildcard-resources"),
+            ("apiGroups", "wildcard-api-groups"),
+        ):
             wild = [str(v) for v in rule.get(field) or [] if "*" in str(v)]
             if wild:
                 yield category, f"rules[{i}].{field}", f"grants {field} {', '.join(wild)}"
@@ -74,5 +84,6 @@ class RbacEscalation:
                 ref = ref or _ref(m)
                 allowed = {c for pattern, cats in allow.items() if fnmatch.fnmatchcase(ref, pattern) for c in cats}
                 if category not in allowed:
-                    yield Violation(self.name, m, field, f"{message}; allow it with options.allow "
-                                                         f"{{{ref}: [{category}]}}")
+                    yield Violation(
+                        self.name, m, field, f"{message}; allow it with options.allow {{{ref}: [{category}]}}"
+                    )

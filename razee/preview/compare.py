@@ -47,8 +47,10 @@ class Side:
 def _renderers(old: Side, new: Side, age_identity: str | None) -> tuple[Renderer, Renderer]:
     """A renderer per side; without an identity, secrets render as placeholders derived from the ciphertext."""
     identities = load_identities(age_identity)
-    return (Renderer(old.root, old.fleet, SecretStore(old.root, identities, False)),
-            Renderer(new.root, new.fleet, SecretStore(new.root, identities, False)))
+    return (
+        Renderer(old.root, old.fleet, SecretStore(old.root, identities, False)),
+        Renderer(new.root, new.fleet, SecretStore(new.root, identities, False)),
+    )
 
 
 _Outcome = tuple[SpokePreview | None, list[Finding], InputError | None]
@@ -84,18 +86,26 @@ class _SpokeComparer:
         except InputError as e:
             return None, [], e
         sides = (self.old.label, self.new.label)
-        sp = SpokePreview(name, region, rendered=True, objects=compare_manifests(before, after, sides),
-                          infra=compare_infra(ov, nv), notes=notes)
+        sp = SpokePreview(
+            name,
+            region,
+            rendered=True,
+            objects=compare_manifests(before, after, sides),
+            infra=compare_infra(ov, nv),
+            notes=notes,
+        )
         sp.status = "added" if ov is None else "removed" if nv is None else ("changed" if sp.changed else "unchanged")
         return sp, found, None
 
     def _same_inputs(self, ov: SpokeView, nv: SpokeView) -> bool:
         """Whether the spoke's render inputs (its fleet settings, not the templates) are the same at both sides."""
-        return (inputs_fingerprint(self.old.fleet, ov, self.old.templates)
-                == inputs_fingerprint(self.new.fleet, nv, self.new.templates))
+        return inputs_fingerprint(self.old.fleet, ov, self.old.templates) == inputs_fingerprint(
+            self.new.fleet, nv, self.new.templates
+        )
 
-    def _render(self, ov: SpokeView | None, nv: SpokeView | None, only: set[str] | None
-                ) -> tuple[tuple[Manifest, ...], tuple[Manifest, ...], list[Finding], list[str]]:
+    def _render(
+        self, ov: SpokeView | None, nv: SpokeView | None, only: set[str] | None
+    ) -> tuple[tuple[Manifest, ...], tuple[Manifest, ...], list[Finding], list[str]]:
         """Both sides' objects (only those of the `only` templates, when given), the new side's policy findings and
         the source notes. The new side renders whole: the policy gate and the duplicate check see every object."""
         after: tuple[Manifest, ...] = ()
@@ -113,15 +123,28 @@ class _SpokeComparer:
         return before, after, found, notes
 
 
-def compare_revisions(old: Side, new: Side, spokes: Iterable[str] | None = None, full: bool = False,
-                      settings: RenderSettings | None = None) -> Preview:
+def compare_revisions(
+    old: Side,
+    new: Side,
+    spokes: Iterable[str] | None = None,
+    full: bool = False,
+    settings: RenderSettings | None = None,
+) -> Preview:
     settings = settings or RenderSettings()
     old_views = {v.spoke.name: v for v in old.fleet.spokes()}
     new_views = {v.spoke.name: v for v in new.fleet.spokes()}
     names = sorted(set(old_views) | set(new_views)) if spokes is None else sorted(spokes)
     old_renderer, new_renderer = _renderers(old, new, settings.age_identity)
-    one = _SpokeComparer(old, new, old_views, new_views, old_renderer, new_renderer,
-                         changed_templates(old.templates, new.templates), full)
+    one = _SpokeComparer(
+        old,
+        new,
+        old_views,
+        new_views,
+        old_renderer,
+        new_renderer,
+        changed_templates(old.templates, new.templates),
+        full,
+    )
     weight = sum(len(v.clusters) for n in names for v in (old_views.get(n), new_views.get(n)) if v is not None)
     if weight >= MIN_CLUSTERS:
         old_renderer.compile_all()
@@ -137,8 +160,9 @@ def compare_revisions(old: Side, new: Side, spokes: Iterable[str] | None = None,
             out.append(sp)
     if violations:
         # every agent would refuse this revision; spokes not rendered here kept the base revision's result
-        raise PolicyViolation(violations, f"revision {new.label} violates {len(violations)} policy rule(s); "
-                                          "every agent would refuse it")
+        raise PolicyViolation(
+            violations, f"revision {new.label} violates {len(violations)} policy rule(s); every agent would refuse it"
+        )
     return Preview(old.label, new.label, out)
 
 
@@ -152,8 +176,9 @@ def _expanded(side: Side, view: SpokeView, render: SpokeRender, notes: list[str]
     return expanded.render
 
 
-def compare_manifests(before: Iterable[Manifest], after: Iterable[Manifest],
-                      sides: tuple[str, str] = ("old", "new")) -> list[ObjectChange]:
+def compare_manifests(
+    before: Iterable[Manifest], after: Iterable[Manifest], sides: tuple[str, str] = ("old", "new")
+) -> list[ObjectChange]:
     old = {m.key: m for m in before}
     new = {m.key: m for m in after}
     changes: list[ObjectChange] = []
@@ -219,8 +244,10 @@ def _cluster_changes(a: Cluster, b: Cluster) -> list[str]:
             out.append(f"pool {name} removed ({x.size_per_zone * len(x.zones)} workers)")
         elif x is not None and y is not None:
             if x.size_per_zone != y.size_per_zone or x.zones != y.zones:
-                out.append(f"pool {name} resized: {x.size_per_zone} per zone in {', '.join(x.zones)} -> "
-                           f"{y.size_per_zone} per zone in {', '.join(y.zones)}")
+                out.append(
+                    f"pool {name} resized: {x.size_per_zone} per zone in {', '.join(x.zones)} -> "
+                    f"{y.size_per_zone} per zone in {', '.join(y.zones)}"
+                )
             if x.flavor != y.flavor:
                 out.append(f"pool {name} re-flavored: {x.flavor} -> {y.flavor} (rolling replacement)")
     return out

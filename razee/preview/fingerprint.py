@@ -38,8 +38,12 @@ def _uses_region_wide(tree: nodes.Template) -> bool:
         if isinstance(n.node, nodes.Name) and n.node.name == "region" and n.attr in REGION_FIELDS:
             safe += 1
     for g in tree.find_all(nodes.Getitem):
-        if (isinstance(g.node, nodes.Name) and g.node.name == "region" and isinstance(g.arg, nodes.Const)
-                and g.arg.value in REGION_FIELDS):
+        if (
+            isinstance(g.node, nodes.Name)
+            and g.node.name == "region"
+            and isinstance(g.arg, nodes.Const)
+            and g.arg.value in REGION_FIELDS
+        ):
             safe += 1
     return names != safe
 
@@ -82,8 +86,11 @@ class TemplateSet:
                 region_wide = True
         self.digest = digest.hexdigest()
         self.region_wide = region_wide
-        self.closures = {name: _closure_digest(name, references, file_digests, shared.hexdigest())
-                         for name in file_digests if name.endswith(".yaml.j2")}
+        self.closures = {
+            name: _closure_digest(name, references, file_digests, shared.hexdigest())
+            for name in file_digests
+            if name.endswith(".yaml.j2")
+        }
 
 
 def _closure_digest(name: str, references: dict[str, set[str] | None], files: dict[str, str], shared: str) -> str:
@@ -113,10 +120,18 @@ def _dump(model: Any) -> Any:
 def inputs_fingerprint(fleet: Fleet, view: SpokeView, templates: TemplateSet) -> str:
     """Everything a spoke's render depends on except the templates' text: with equal inputs and equal
     `TemplateSet.digest`, two revisions render byte-identical output for the spoke."""
-    region = _dump(view.region) if templates.region_wide else {
-        k: v for k, v in _dump(view.region).items() if k in REGION_FIELDS}
-    doc = {"fleet": _dump(fleet.spec), "region": region, "spoke": _dump(view.spoke),
-           "clusters": [_dump(c) for c in view.clusters], "regionWide": templates.region_wide}
+    region = (
+        _dump(view.region)
+        if templates.region_wide
+        else {k: v for k, v in _dump(view.region).items() if k in REGION_FIELDS}
+    )
+    doc = {
+        "fleet": _dump(fleet.spec),
+        "region": region,
+        "spoke": _dump(view.spoke),
+        "clusters": [_dump(c) for c in view.clusters],
+        "regionWide": templates.region_wide,
+    }
     return hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 

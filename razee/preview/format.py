@@ -37,9 +37,11 @@ def preview_lines(preview: Preview, diffs: bool = True) -> list[Text]:
 def summary_line(preview: Preview) -> str:
     s = preview.summary()
     actions = ", ".join(f"{n} {a}" for a, n in s["objectsByAction"].items()) or "no object changes"
-    return (f"{preview.old} -> {preview.new}: {s['regions']} regions, {s['spokes']} spokes, {s['clusters']} "
-            f"clusters, {s['objects']} objects change ({actions}); rendered {s['spokesRendered']} of "
-            f"{s['spokesTotal']} spokes")
+    return (
+        f"{preview.old} -> {preview.new}: {s['regions']} regions, {s['spokes']} spokes, {s['clusters']} "
+        f"clusters, {s['objects']} objects change ({actions}); rendered {s['spokesRendered']} of "
+        f"{s['spokesTotal']} spokes"
+    )
 
 
 def preview_json(preview: Preview) -> str:
@@ -52,8 +54,10 @@ def preview_markdown(preview: Preview) -> str:
     if not preview.has_changes:
         lines.append("No change to any spoke's desired state.")
         return "\n".join(lines) + "\n"
-    lines.append(f"**{s['regions']}** regions, **{s['spokes']}** spokes, **{s['clusters']}** clusters and "
-                 f"**{s['objects']}** objects change.")
+    lines.append(
+        f"**{s['regions']}** regions, **{s['spokes']}** spokes, **{s['clusters']}** clusters and "
+        f"**{s['objects']}** objects change."
+    )
     lines += ["", "| region | objects changing |", "|---|---:|"]
     lines += [f"| {r} | {n} |" for r, n in s["objectsByRegion"].items()]
     lines += ["", "| kind | objects changing |", "|---|---:|"]

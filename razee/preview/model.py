@@ -18,11 +18,19 @@ class ObjectChange:
     diff: str = ""  # unified diff of the desired YAML, Secret values masked
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.key.kind, "group": self.key.group, "namespace": self.key.namespace or None,
-                               "name": self.key.name, "action": self.action}
+        out: dict[str, Any] = {
+            "kind": self.key.kind,
+            "group": self.key.group,
+            "namespace": self.key.namespace or None,
+            "name": self.key.name,
+            "action": self.action,
+        }
         if self.source:
-            out["source"] = {"template": self.source.template, "document": self.source.document,
-                             "cluster": self.source.cluster}
+            out["source"] = {
+                "template": self.source.template,
+                "document": self.source.document,
+                "cluster": self.source.cluster,
+            }
             if self.source.origin is not None:
                 o = self.source.origin
                 out["source"]["origin"] = {"kind": o.kind, "name": o.name, "file": o.file}
@@ -58,8 +66,14 @@ class SpokePreview:
         return bool(self.objects or self.infra) or self.status in ("added", "removed")
 
     def to_json(self) -> dict[str, Any]:
-        out = {"spoke": self.spoke, "region": self.region, "status": self.status, "rendered": self.rendered,
-               "objects": [o.to_json() for o in self.objects], "infrastructure": [i.to_json() for i in self.infra]}
+        out = {
+            "spoke": self.spoke,
+            "region": self.region,
+            "status": self.status,
+            "rendered": self.rendered,
+            "objects": [o.to_json() for o in self.objects],
+            "infrastructure": [i.to_json() for i in self.infra],
+        }
         if self.notes:
             out["notes"] = list(self.notes)
         return out
@@ -100,5 +114,9 @@ class Preview:
         }
 
     def to_json(self) -> dict[str, Any]:
-        return {"from": self.old, "to": self.new, "summary": self.summary(),
-                "spokes": [s.to_json() for s in self.changed_spokes()]}
+        return {
+            "from": self.old,
+            "to": self.new,
+            "summary": self.summary(),
+            "spokes": [s.to_json() for s in self.changed_spokes()],
+        }

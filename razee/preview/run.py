@@ -18,8 +18,14 @@ from razee.source.local import changed_paths, resolve_repo, revision_snapshot
 FLEET_DIRS = ("environments/", f"{TEMPLATES_DIR}/", *(f"{d}/" for d in SOURCE_DIRS))
 
 
-def preview_revisions(repo: str | None, old_rev: str, new_rev: str | None, selection: Selection,
-                      full: bool = False, settings: RenderSettings | None = None) -> Preview:
+def preview_revisions(
+    repo: str | None,
+    old_rev: str,
+    new_rev: str | None,
+    selection: Selection,
+    full: bool = False,
+    settings: RenderSettings | None = None,
+) -> Preview:
     """Compare `old_rev` with `new_rev` (default: the working tree) for the selected spokes."""
     root = resolve_repo(repo)
     new_label = new_rev or "working tree"

@@ -35,8 +35,10 @@ if TYPE_CHECKING:  # the names, for type checkers (re-exported: `import X as X`)
 _HOMES = {
     **dict.fromkeys(("ApplyMode", "Intent", "PassResult", "reconcile"), "razee.reconcile.flow"),
     **dict.fromkeys(("Selection", "fleet_tree", "render", "render_spoke"), "razee.reconcile.load"),
-    **dict.fromkeys(("InfraPass", "KubePass", "Pass", "PassOptions", "Target", "plan_infrastructure", "plan_kube",
-                     "plan_spoke"), "razee.reconcile.plan"),
+    **dict.fromkeys(
+        ("InfraPass", "KubePass", "Pass", "PassOptions", "Target", "plan_infrastructure", "plan_kube", "plan_spoke"),
+        "razee.reconcile.plan",
+    ),
 }
 """Each exported name and the module that defines it."""
 

@@ -96,9 +96,14 @@ def _kube_version(doc: dict[str, Any]) -> str:
     return f"v{doc.get('major', '1')}.{minor}.0"
 
 
-def expand_renders(root: Path, fleet: Fleet, renders: Iterable[SpokeRender], live: LiveSpoke | None,
-                   options: SourceOptions, secrets: SecretStore | None = None,
-                   ) -> tuple[list[SpokeRender], list[ExpansionStamp | None]]:
+def expand_renders(
+    root: Path,
+    fleet: Fleet,
+    renders: Iterable[SpokeRender],
+    live: LiveSpoke | None,
+    options: SourceOptions,
+    secrets: SecretStore | None = None,
+) -> tuple[list[SpokeRender], list[ExpansionStamp | None]]:
     """Every spoke's sources expanded (razee.sources.expand), with the stamp its cached bundle keeps.
 
     A decrypted secret value a template passed into a chart's values may only come out in a Secret: the renderer's
@@ -127,8 +132,9 @@ def expand_renders(root: Path, fleet: Fleet, renders: Iterable[SpokeRender], liv
 
 
 def stamp_of(root: Path, expanded: Expanded) -> ExpansionStamp:
-    return ExpansionStamp(expansion_key(root, expanded.inputs, expanded.live), expanded.live is not None,
-                          expanded.inputs, expanded.notes)
+    return ExpansionStamp(
+        expansion_key(root, expanded.inputs, expanded.live), expanded.live is not None, expanded.inputs, expanded.notes
+    )
 
 
 def fresh_expansion(root: Path, stamp: ExpansionStamp, live: LiveSpoke | None) -> bool:

@@ -94,9 +94,16 @@ class PassResult:
 OnPlan = Callable[[Pass], None]
 
 
-def reconcile(root: Path, target: Target, options: PassOptions, intent: Intent, cache: RenderCache | None = None,
-              session: PassSession | None = None, on_plan: OnPlan | None = None,
-              progress: Progress | None = None) -> PassResult:
+def reconcile(
+    root: Path,
+    target: Target,
+    options: PassOptions,
+    intent: Intent,
+    cache: RenderCache | None = None,
+    session: PassSession | None = None,
+    on_plan: OnPlan | None = None,
+    progress: Progress | None = None,
+) -> PassResult:
     """Render, plan and (as `intent` allows) apply one spoke's revision in `root`; then read its health.
 
     Render and plan errors raise (nothing was applied); errors after planning are kept in the result with the
@@ -119,8 +126,13 @@ def reconcile(root: Path, target: Target, options: PassOptions, intent: Intent, 
 def _carry_out(result: PassResult, intent: Intent, progress: Progress | None) -> None:
     run = result.run
     if intent.apply in (ApplyMode.NEVER, ApplyMode.STANDBY):
-        result.outcome = (PassOutcome.STANDBY if intent.apply == ApplyMode.STANDBY
-                          else PassOutcome.PLANNED if run.has_changes else PassOutcome.IN_SYNC)
+        result.outcome = (
+            PassOutcome.STANDBY
+            if intent.apply == ApplyMode.STANDBY
+            else PassOutcome.PLANNED
+            if run.has_changes
+            else PassOutcome.IN_SYNC
+        )
         return
     if not run.has_changes and intent.apply == ApplyMode.CHANGES:
         result.outcome = PassOutcome.IN_SYNC
@@ -144,8 +156,7 @@ def _carry_out(result: PassResult, intent: Intent, progress: Progress | None) ->
     if not result.ok:
         result.outcome = PassOutcome.FAILED
     else:
-        result.outcome = (PassOutcome.HEALED if result.drift else PassOutcome.APPLIED if changes
-                          else PassOutcome.IN_SYNC)
+        result.outcome = PassOutcome.HEALED if result.drift else PassOutcome.APPLIED if changes else PassOutcome.IN_SYNC
     _read_health(result, intent)
 
 

@@ -43,8 +43,9 @@ class Selection:
             return [view]
         if self.region:
             if fleet.find_region(self.region) is None:
-                raise UsageError(f"unknown region {self.region!r}; the fleet has: "
-                                 f"{', '.join(r.name for r in fleet.regions)}")
+                raise UsageError(
+                    f"unknown region {self.region!r}; the fleet has: {', '.join(r.name for r in fleet.regions)}"
+                )
             return [v for v in fleet.spokes() if v.region.name == self.region]
         return list(fleet.spokes())
 
@@ -73,9 +74,14 @@ def fleet_tree(repo: str | None, rev: str | None, trusted_keys: Sequence[Path] |
         yield root
 
 
-def render(root: Path, selection: Selection, policies: bool = True, for_apply: bool = False,
-           settings: RenderSettings | None = None,
-           sources: SourceOptions | None = None) -> tuple[Fleet, list[SpokeRender]]:
+def render(
+    root: Path,
+    selection: Selection,
+    policies: bool = True,
+    for_apply: bool = False,
+    settings: RenderSettings | None = None,
+    sources: SourceOptions | None = None,
+) -> tuple[Fleet, list[SpokeRender]]:
     """Load, render, expand sources (offline: the fleet's declared kube version) and (unless told not to) pass
     the policy gate; raises on any problem, returns nothing partial.
 
@@ -90,9 +96,15 @@ def render(root: Path, selection: Selection, policies: bool = True, for_apply: b
     return fleet, results
 
 
-def render_spoke(root: Path, spoke: str, cache: RenderCache | None = None, for_apply: bool = True,
-                 age_identity: str | None = None, live: LiveSpoke | None = None,
-                 sources: SourceOptions | None = None) -> SpokeBundle:
+def render_spoke(
+    root: Path,
+    spoke: str,
+    cache: RenderCache | None = None,
+    for_apply: bool = True,
+    age_identity: str | None = None,
+    live: LiveSpoke | None = None,
+    sources: SourceOptions | None = None,
+) -> SpokeBundle:
     """One spoke rendered, its sources expanded (with `live`'s capabilities, else offline) and gated, from
     `cache` when its inputs are unchanged (see razee.render.cache and `fresh_expansion`)."""
     key = input_key(root, spoke, for_apply) if cache is not None else ""
@@ -108,18 +120,34 @@ def render_spoke(root: Path, spoke: str, cache: RenderCache | None = None, for_a
     view = fleet.find_spoke(spoke)
     assert view is not None  # the selection refused an unknown spoke
     spec = fleet.spec.engine
-    engine = EngineSettings(spec.conflicts, float(parse_duration(spec.prune_timeout)),
-                            float(parse_duration(spec.hook_timeout)))
-    bundle = SpokeBundle(spoke, view.region.name, view.spoke.wave, results[0].manifests, engine,
-                         decrypted=secrets.decrypted, fleet=fleet, sources=results[0].sources, stamp=stamps[0])
+    engine = EngineSettings(
+        spec.conflicts, float(parse_duration(spec.prune_timeout)), float(parse_duration(spec.hook_timeout))
+    )
+    bundle = SpokeBundle(
+        spoke,
+        view.region.name,
+        view.spoke.wave,
+        results[0].manifests,
+        engine,
+        decrypted=secrets.decrypted,
+        fleet=fleet,
+        sources=results[0].sources,
+        stamp=stamps[0],
+    )
     if cache is not None:
         cache.put(key, bundle)
     return bundle
 
 
-def _render_with(root: Path, selection: Selection, secrets: SecretStore, policies: bool = True,
-                 processes: int | None = None, live: LiveSpoke | None = None, sources: SourceOptions | None = None,
-                 ) -> tuple[Fleet, list[SpokeRender], list[ExpansionStamp | None]]:
+def _render_with(
+    root: Path,
+    selection: Selection,
+    secrets: SecretStore,
+    policies: bool = True,
+    processes: int | None = None,
+    live: LiveSpoke | None = None,
+    sources: SourceOptions | None = None,
+) -> tuple[Fleet, list[SpokeRender], list[ExpansionStamp | None]]:
     """Render, expand each spoke's sources, gate; with each spoke's expansion stamp for its cached bundle."""
     from razee.fleet.loader import load_fleet
     from razee.policy.gate import enforce_policies

@@ -78,8 +78,9 @@ class KubePass:
 
     def wait(self, timeout: float) -> dict[ObjectKey, Health]:
         """Objects that are not healthy after waiting up to `timeout` seconds (empty when all are)."""
-        return wait_healthy(self.kube, self.discovery, self.state.desired_versions.items(), self.options.target,
-                            timeout)
+        return wait_healthy(
+            self.kube, self.discovery, self.state.desired_versions.items(), self.options.target, timeout
+        )
 
 
 @dataclass
@@ -115,9 +116,11 @@ class Pass:
         return bool((self.kube and self.kube.plan.has_errors) or (self.infra and self.infra.plan.refused))
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"spoke": self.spoke,
-                               "kubernetes": self.kube.plan.to_json() if self.kube else None,
-                               "infrastructure": self.infra.plan.to_json() if self.infra else None}
+        out: dict[str, Any] = {
+            "spoke": self.spoke,
+            "kubernetes": self.kube.plan.to_json() if self.kube else None,
+            "infrastructure": self.infra.plan.to_json() if self.infra else None,
+        }
         if self.sources:
             out["sources"] = [s.to_json() for s in self.sources]
         return out
@@ -137,9 +140,14 @@ def connect(target: Target, options: PassOptions, session: PassSession | None = 
     return kube
 
 
-def plan_kube(manifests: tuple[Manifest, ...], target: Target, options: PassOptions,
-              engine: EngineSettings | None = None, session: PassSession | None = None,
-              kube: Kube | None = None) -> KubePass:
+def plan_kube(
+    manifests: tuple[Manifest, ...],
+    target: Target,
+    options: PassOptions,
+    engine: EngineSettings | None = None,
+    session: PassSession | None = None,
+    kube: Kube | None = None,
+) -> KubePass:
     """`engine`: the fleet's `engine` settings (what to do with conflicts, how long a prune waits); `kube`: a
     connection `connect` opened already (it is closed with the KubePass)."""
     engine = engine or EngineSettings()
@@ -147,21 +155,38 @@ def plan_kube(manifests: tuple[Manifest, ...], target: Target, options: PassOpti
     kube = kube or connect(target, options, session)
     try:
         discovery = session.discovery(kube) if session is not None else Discovery(kube)
-        plan_options = PlanOptions(target.spoke, prune=options.prune, allow_mass_prune=options.allow_mass_prune,
-                                   concurrency=options.concurrency, conflicts="takeover" if takeover else "refuse",
-                                   prune_timeout=engine.prune_timeout, hook_timeout=engine.hook_timeout)
+        plan_options = PlanOptions(
+            target.spoke,
+            prune=options.prune,
+            allow_mass_prune=options.allow_mass_prune,
+            concurrency=options.concurrency,
+            conflicts="takeover" if takeover else "refuse",
+            prune_timeout=engine.prune_timeout,
+            hook_timeout=engine.hook_timeout,
+        )
         with paused_gc():  # LIST answers are large acyclic graphs; see razee.gcpause
-            plan, state = plan_changes(kube, discovery, manifests, plan_options,
-                                       session.memo if session is not None else None,
-                                       session.live if session is not None else None)
+            plan, state = plan_changes(
+                kube,
+                discovery,
+                manifests,
+                plan_options,
+                session.memo if session is not None else None,
+                session.live if session is not None else None,
+            )
     except BaseException:
         kube.close()
         raise
     return KubePass(plan, state, kube, discovery, plan_options)
 
 
-def plan_infrastructure(view: SpokeView, provider_name: str, target: Target, options: PassOptions,
-                        fleet: Fleet | None = None, root: Path | None = None) -> InfraPass:
+def plan_infrastructure(
+    view: SpokeView,
+    provider_name: str,
+    target: Target,
+    options: PassOptions,
+    fleet: Fleet | None = None,
+    root: Path | None = None,
+) -> InfraPass:
     from razee.infra.executor import ExecOptions
     from razee.infra.model import DesiredCluster
     from razee.infra.planner import InfraOptions, plan_infra
@@ -171,16 +196,26 @@ def plan_infrastructure(view: SpokeView, provider_name: str, target: Target, opt
     try:
         desired = [DesiredCluster.from_fleet(c) for c in view.clusters]
         actual = provider.observe([c.name for c in desired], target.spoke)
-        plan = plan_infra(target.spoke, provider_name, desired, actual,
-                          InfraOptions(max_replace=options.max_replace, allow_mass_delete=options.allow_mass_prune))
+        plan = plan_infra(
+            target.spoke,
+            provider_name,
+            desired,
+            actual,
+            InfraOptions(max_replace=options.max_replace, allow_mass_delete=options.allow_mass_prune),
+        )
     except BaseException:
         provider.close()
         raise
     return InfraPass(plan, provider, ExecOptions(concurrency=options.concurrency))
 
 
-def plan_spoke(root: Path, target: Target, options: PassOptions | None = None,
-               cache: RenderCache | None = None, session: PassSession | None = None) -> Pass:
+def plan_spoke(
+    root: Path,
+    target: Target,
+    options: PassOptions | None = None,
+    cache: RenderCache | None = None,
+    session: PassSession | None = None,
+) -> Pass:
     """Render (or take from `cache`), expand sources and plan one spoke's pass; nothing is applied.
 
     With Kubernetes in the pass, the spoke's server is reached first: sources render with its capabilities.
@@ -192,14 +227,20 @@ def plan_spoke(root: Path, target: Target, options: PassOptions | None = None,
     before = kube.counter.total if kube is not None else 0
     try:
         live = live_spoke(kube, target.kubeconfig, target.context) if kube is not None else None
-        bundle = render_spoke(root, target.spoke, cache, age_identity=options.age_identity, live=live,
-                              sources=options.sources)
+        bundle = render_spoke(
+            root, target.spoke, cache, age_identity=options.age_identity, live=live, sources=options.sources
+        )
     except BaseException:
         if kube is not None:
             kube.close()
         raise
-    run = Pass(target.spoke, bundle.region, bundle.wave, sources=bundle.sources,
-               notes=bundle.stamp.notes if bundle.stamp else ())
+    run = Pass(
+        target.spoke,
+        bundle.region,
+        bundle.wave,
+        sources=bundle.sources,
+        notes=bundle.stamp.notes if bundle.stamp else (),
+    )
     try:
         if kube is not None:
             reads = kube.counter.total - before  # the sources' capabilities, read live: the pass's requests too
@@ -213,8 +254,9 @@ def plan_spoke(root: Path, target: Target, options: PassOptions | None = None,
                 fleet = load_fleet(root)
             view = fleet.find_spoke(target.spoke)
             assert view is not None  # the render already refused an unknown spoke
-            run.infra = plan_infrastructure(view, view.region.provider or fleet.spec.provider, target, options,
-                                            fleet, root)
+            run.infra = plan_infrastructure(
+                view, view.region.provider or fleet.spec.provider, target, options, fleet, root
+            )
     except BaseException:
         run.close()
         raise

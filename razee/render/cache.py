@@ -93,33 +93,60 @@ class SpokeBundle:
     stamp: ExpansionStamp | None = None  # None: no sources, nothing beyond the key to check
 
     def to_json(self) -> dict[str, Any]:
-        return {"format": FORMAT, "spoke": self.spoke, "region": self.region, "wave": self.wave,
-                "engine": self.engine.to_json(), "sources": [s.to_json() for s in self.sources],
-                "stamp": self.stamp.to_json() if self.stamp else None,
-                "manifests": [{"obj": m.obj, "source": _provenance_json(m.source)} for m in self.manifests]}
+        return {
+            "format": FORMAT,
+            "spoke": self.spoke,
+            "region": self.region,
+            "wave": self.wave,
+            "engine": self.engine.to_json(),
+            "sources": [s.to_json() for s in self.sources],
+            "stamp": self.stamp.to_json() if self.stamp else None,
+            "manifests": [{"obj": m.obj, "source": _provenance_json(m.source)} for m in self.manifests],
+        }
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> SpokeBundle:
         if doc.get("format") != FORMAT:
             raise ValueError("another cache format")
         manifests = tuple(Manifest(m["obj"], _provenance(m["source"])) for m in doc["manifests"])
-        sources = tuple(SourceInfo(s["name"], s["kind"], s["chart"], s["version"], s["digest"], s["cluster"])
-                        for s in doc["sources"])
-        return cls(doc["spoke"], doc["region"], doc["wave"], manifests, EngineSettings.from_json(doc["engine"]),
-                   sources=sources, stamp=ExpansionStamp.from_json(doc["stamp"]))
+        sources = tuple(
+            SourceInfo(s["name"], s["kind"], s["chart"], s["version"], s["digest"], s["cluster"])
+            for s in doc["sources"]
+        )
+        return cls(
+            doc["spoke"],
+            doc["region"],
+            doc["wave"],
+            manifests,
+            EngineSettings.from_json(doc["engine"]),
+            sources=sources,
+            stamp=ExpansionStamp.from_json(doc["stamp"]),
+        )
 
 
 def _provenance_json(p: Provenance) -> list[Any]:
     origin = p.origin
-    return [p.template, p.document, p.line, p.cluster, p.item,
-            [origin.kind, origin.name, origin.file, list(origin.depends_on)] if origin else None]
+    return [
+        p.template,
+        p.document,
+        p.line,
+        p.cluster,
+        p.item,
+        [origin.kind, origin.name, origin.file, list(origin.depends_on)] if origin else None,
+    ]
 
 
 def _provenance(doc: list[Any]) -> Provenance:
     origin = doc[5]
     template, document, line, cluster, item = doc[:5]
-    return Provenance(template, document, line, cluster, item,
-                      Origin(origin[0], origin[1], origin[2], tuple(origin[3])) if origin else None)
+    return Provenance(
+        template,
+        document,
+        line,
+        cluster,
+        item,
+        Origin(origin[0], origin[1], origin[2], tuple(origin[3])) if origin else None,
+    )
 
 
 class RenderCache(Protocol):

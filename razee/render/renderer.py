@@ -50,8 +50,11 @@ class Renderer:
         folder = self.templates_root / group
         if not folder.is_dir():
             return []
-        return sorted(p.relative_to(self.templates_root).as_posix() for p in folder.rglob("*.yaml.j2")
-                      if not p.name.startswith("_") and p.is_file())
+        return sorted(
+            p.relative_to(self.templates_root).as_posix()
+            for p in folder.rglob("*.yaml.j2")
+            if not p.name.startswith("_") and p.is_file()
+        )
 
     def subset(self, names: set[str]) -> Renderer:
         """This renderer limited to the named templates (paths under templates/), sharing compiled templates."""
@@ -70,39 +73,47 @@ class Renderer:
             return self._render_spoke(view)
 
     def _render_spoke(self, view: SpokeView) -> SpokeRender:
-        base = {"fleet": self.fleet.spec, "region": view.region, "spoke": view.spoke, "secrets": self.secrets,
-                "pod_security_level": functools.partial(self.fleet.spec.policies.pod_security.level_for,
-                                                        view.region.name)}
+        base = {
+            "fleet": self.fleet.spec,
+            "region": view.region,
+            "spoke": view.spoke,
+            "secrets": self.secrets,
+            "pod_security_level": functools.partial(self.fleet.spec.policies.pod_security.level_for, view.region.name),
+        }
         spoke_values = self.fleet.spoke_values(view)
         out: list[Manifest] = []
         findings: list[Finding] = []
         for name in self.templates["spoke"]:
-            self._render(name, {**base, "clusters": list(view.clusters), "values": spoke_values}, None,
-                         out, findings)
+            self._render(name, {**base, "clusters": list(view.clusters), "values": spoke_values}, None, out, findings)
         for cluster in view.clusters:
             ctx = {**base, "cluster": cluster, "values": self.fleet.cluster_values(view, cluster)}
             for name in self.templates["cluster"]:
                 self._render(name, ctx, cluster, out, findings)
         for name in self.templates["policy"]:
-            self._render(name, {**base, "policies": self.fleet.spec.policies, "values": spoke_values}, None,
-                         out, findings)
+            self._render(
+                name, {**base, "policies": self.fleet.spec.policies, "values": spoke_values}, None, out, findings
+            )
         if not findings:
             check_duplicates(out, findings)
             findings.extend(find_leaks(out, self.secrets))
         if findings:
             findings = collapse_per_cluster(findings)
-            raise InputError(findings, f"spoke {view.spoke.name}: {len(findings)} problem(s) in templates"
-                             if len(findings) > 1 else None)
+            raise InputError(
+                findings,
+                f"spoke {view.spoke.name}: {len(findings)} problem(s) in templates" if len(findings) > 1 else None,
+            )
         return SpokeRender(view.spoke.name, view.region.name, tuple(out))
 
-    def _render(self, name: str, ctx: Mapping[str, Any], cluster: Cluster | None, out: list[Manifest],
-                findings: list[Finding]) -> None:
+    def _render(
+        self, name: str, ctx: Mapping[str, Any], cluster: Cluster | None, out: list[Manifest], findings: list[Finding]
+    ) -> None:
         rel = f"{TEMPLATES_DIR}/{name}"
         try:
             text = self.env.get_template(name).render(ctx)
         except jinja2.TemplateSyntaxError as e:
-            findings.append(Finding(Location(_rel_template(e.name or name), e.lineno), f"template syntax error: "
-                                                                                      f"{e.message}"))
+            findings.append(
+                Finding(Location(_rel_template(e.name or name), e.lineno), f"template syntax error: {e.message}")
+            )
             return
         except (jinja2.UndefinedError, SecurityError, jinja2.TemplateError) as e:
             findings.append(Finding(_error_location(e, rel), _describe(e, cluster)))
@@ -134,8 +145,11 @@ def _error_location(e: BaseException, fallback: str) -> Location:
 
 
 def _describe(e: BaseException, cluster: Cluster | None) -> str:
-    kind = {jinja2.UndefinedError: "undefined value", SecurityError: "not allowed in the template sandbox",
-            jinja2.TemplateNotFound: "template not found"}.get(type(e), type(e).__name__)
+    kind = {
+        jinja2.UndefinedError: "undefined value",
+        SecurityError: "not allowed in the template sandbox",
+        jinja2.TemplateNotFound: "template not found",
+    }.get(type(e), type(e).__name__)
     if isinstance(e, jinja2.TemplatesNotFound | jinja2.TemplateNotFound):
         kind = "template not found"
     msg = f"{kind}: {e}"
@@ -168,8 +182,12 @@ def parse_manifests(text: str, rel: str, cluster: str | None, findings: list[Fin
 
 def list_items(data: Any) -> list[tuple[Any, int | None]]:
     """A `kind: List` document's items, numbered from 1 (kubectl and kustomize accept it); else the document."""
-    if isinstance(data, dict) and data.get("kind") == "List" and str(data.get("apiVersion")) == "v1" \
-            and isinstance(data.get("items"), list):
+    if (
+        isinstance(data, dict)
+        and data.get("kind") == "List"
+        and str(data.get("apiVersion")) == "v1"
+        and isinstance(data.get("items"), list)
+    ):
         return [(item, i) for i, item in enumerate(data["items"], 1)]
     return [(data, None)]
 
@@ -188,7 +206,8 @@ def manifest_problem(obj: Any) -> tuple[str | None, str] | None:
             return "metadata.generateName", (
                 "razee needs metadata.name: with generateName the server picks a new name at each create, so razee "
                 "could never find the object again to compare, update or prune it, and would create another one "
-                "every pass")
+                "every pass"
+            )
         return "metadata.name", "manifest has no metadata.name"
     ns = meta.get("namespace")
     if ns is not None and (not isinstance(ns, str) or not ns):
@@ -217,10 +236,12 @@ def collapse_per_cluster(findings: list[Finding]) -> list[Finding]:
         if len(clusters) <= 1:
             out.append(f)
             continue
-        names = ", ".join(clusters[:SHOWN_CLUSTERS]) + (f" and {len(clusters) - SHOWN_CLUSTERS} more"
-                                                         if len(clusters) > SHOWN_CLUSTERS else "")
-        out.append(Finding(f.location, _FOR_CLUSTER.sub(rf"\1 for {len(clusters)} clusters: {names}", f.message,
-                                                        count=1)))
+        names = ", ".join(clusters[:SHOWN_CLUSTERS]) + (
+            f" and {len(clusters) - SHOWN_CLUSTERS} more" if len(clusters) > SHOWN_CLUSTERS else ""
+        )
+        out.append(
+            Finding(f.location, _FOR_CLUSTER.sub(rf"\1 for {len(clusters)} clusters: {names}", f.message, count=1))
+        )
     return out
 
 
@@ -235,14 +256,25 @@ def check_duplicates(manifests: Iterable[Manifest], findings: list[Finding]) -> 
         elif first.key == m.key:
             findings.append(Finding(m.source.location(), f"duplicate object {m.key}: also rendered by {first.source}"))
         else:
-            findings.append(Finding(m.source.location(), (
-                f"duplicate object {m.key}: also rendered by {first.source} as {first.key.kind} in "
-                f"{first.obj.get('apiVersion')}; the server serves one object under both groups, so each pass "
-                "would apply it twice, once as each: declare it once")))
+            findings.append(
+                Finding(
+                    m.source.location(),
+                    (
+                        f"duplicate object {m.key}: also rendered by {first.source} as {first.key.kind} in "
+                        f"{first.obj.get('apiVersion')}; the server serves one object under both groups, so each pass "
+                        "would apply it twice, once as each: declare it once"
+                    ),
+                )
+            )
 
 
-def render_spokes(repo: Path, fleet: Fleet, views: Iterable[SpokeView],
-                  secrets: SecretStore | None = None, processes: int | None = None) -> list[SpokeRender]:
+def render_spokes(
+    repo: Path,
+    fleet: Fleet,
+    views: Iterable[SpokeView],
+    secrets: SecretStore | None = None,
+    processes: int | None = None,
+) -> list[SpokeRender]:
     """Render several spokes (on every core when there are many), collecting every spoke's problems first."""
     renderer = Renderer(repo, fleet, secrets)
     chosen = list(views)

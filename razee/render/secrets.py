@@ -152,8 +152,12 @@ def find_leaks(manifests: Any, store: SecretStore) -> list[Finding]:
             continue
         for value, origin in store.plaintexts.items():
             if _contains(m.obj, value):
-                findings.append(Finding(m.source.location(), f"{m.key} contains the value of secrets.{origin}; "
-                                                              "secret values may only go into a Secret"))
+                findings.append(
+                    Finding(
+                        m.source.location(),
+                        f"{m.key} contains the value of secrets.{origin}; secret values may only go into a Secret",
+                    )
+                )
     return findings
 
 

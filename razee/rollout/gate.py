@@ -84,8 +84,15 @@ def names(spokes: Sequence[str]) -> str:
     return shown + (f" and {len(spokes) - NAMES_SHOWN} more" if len(spokes) > NAMES_SHOWN else "")
 
 
-def wave_states(revision: str, waves: Sequence[Wave], declared: Mapping[str, str], spokes: Sequence[SpokeRollout],
-                now: float, started: float | None, urgent: bool = False) -> list[WaveState]:
+def wave_states(
+    revision: str,
+    waves: Sequence[Wave],
+    declared: Mapping[str, str],
+    spokes: Sequence[SpokeRollout],
+    now: float,
+    started: float | None,
+    urgent: bool = False,
+) -> list[WaveState]:
     """Every wave's members (as the revision declares them) and their state, in rollout order.
 
     `started` is when the revision became known (the hub's clock): the first wave's progress deadline counts from
@@ -116,8 +123,12 @@ def wave_states(revision: str, waves: Sequence[Wave], declared: Mapping[str, str
             else:
                 waiting[m] = f"not applied ({s.result or 'no result'} at {s.revision[:12] or '?'})"
         timed_out: list[str] = []
-        if (wave.progress_deadline and eligible is not None and waiting
-                and now >= eligible + parse_duration(wave.progress_deadline)):
+        if (
+            wave.progress_deadline
+            and eligible is not None
+            and waiting
+            and now >= eligible + parse_duration(wave.progress_deadline)
+        ):
             timed_out, waiting = sorted(waiting), {}
         bake = 0.0 if urgent else float(parse_duration(wave.bake_time))
         times = [known[m].applied_at or 0.0 for m in applied]
@@ -125,8 +136,9 @@ def wave_states(revision: str, waves: Sequence[Wave], declared: Mapping[str, str
         if timed_out and eligible is not None and wave.progress_deadline:
             finished = max(finished, eligible + parse_duration(wave.progress_deadline))
         bake_left = max(0.0, max(times) + bake - now) if times and not waiting else 0.0
-        out.append(WaveState(wave.name, members, tuple(applied), tuple(failed), tuple(timed_out), waiting,
-                             bake_left, why))
+        out.append(
+            WaveState(wave.name, members, tuple(applied), tuple(failed), tuple(timed_out), waiting, bake_left, why)
+        )
         eligible = finished if eligible is not None or times else None
     return out
 
@@ -148,10 +160,15 @@ def halt_decision(wave: Wave, state: WaveState) -> Decision | None:
         return None
     failed = [*state.failed, *state.timed_out]
     limit = allowed_failures(wave, len(state.members))
-    late = (f"; no progress within {wave.progress_deadline}: {names(state.timed_out)}" if state.timed_out else "")
+    late = f"; no progress within {wave.progress_deadline}: {names(state.timed_out)}" if state.timed_out else ""
     checks = "".join(f"; {s}: {w}" for s, w in sorted(state.why_failed.items())[:NAMES_SHOWN])
-    return Decision(False, f"halted: wave {wave.name} has {len(failed)} failed spoke(s) ({names(failed)}){checks}"
-                           f"{late}; it allows {limit}", halted=True, failed=tuple(sorted(failed)))
+    return Decision(
+        False,
+        f"halted: wave {wave.name} has {len(failed)} failed spoke(s) ({names(failed)}){checks}"
+        f"{late}; it allows {limit}",
+        halted=True,
+        failed=tuple(sorted(failed)),
+    )
 
 
 def revision_halt(waves: Sequence[Wave], states: Sequence[WaveState]) -> Decision | None:
@@ -163,9 +180,19 @@ def revision_halt(waves: Sequence[Wave], states: Sequence[WaveState]) -> Decisio
     return None
 
 
-def decide(revision: str, wave: str, waves: Sequence[Wave], declared: Mapping[str, str],
-           spokes: Sequence[SpokeRollout], now: float, paused: bool = False, approved: frozenset[str] = frozenset(),
-           urgent: bool = False, started: float | None = None, windows: Windows | None = None) -> Decision:
+def decide(
+    revision: str,
+    wave: str,
+    waves: Sequence[Wave],
+    declared: Mapping[str, str],
+    spokes: Sequence[SpokeRollout],
+    now: float,
+    paused: bool = False,
+    approved: frozenset[str] = frozenset(),
+    urgent: bool = False,
+    started: float | None = None,
+    windows: Windows | None = None,
+) -> Decision:
     """May a spoke of `wave` take `revision`? `declared` maps each spoke the revision declares to its wave."""
     order = [w.name for w in waves]
     if wave not in order:
@@ -173,30 +200,40 @@ def decide(revision: str, wave: str, waves: Sequence[Wave], declared: Mapping[st
     if paused:
         return Decision(False, "the rollout is paused")
     states = wave_states(revision, waves, declared, spokes, now, started, urgent)
-    for earlier, state in zip(waves[:order.index(wave)], states, strict=False):
+    for earlier, state in zip(waves[: order.index(wave)], states, strict=False):
         halt = halt_decision(earlier, state)
         if halt is not None:
             return halt
         if state.waiting:
             why = "; ".join(f"{s}: {r}" for s, r in sorted(state.waiting.items())[:NAMES_SHOWN])
-            return Decision(False, f"wave {earlier.name}: waiting for {len(state.waiting)} of {len(state.members)} "
-                                   f"spoke(s) to apply {revision[:12]} and be healthy ({why})",
-                            waiting_for=tuple(sorted(state.waiting)))
+            return Decision(
+                False,
+                f"wave {earlier.name}: waiting for {len(state.waiting)} of {len(state.members)} "
+                f"spoke(s) to apply {revision[:12]} and be healthy ({why})",
+                waiting_for=tuple(sorted(state.waiting)),
+            )
         if state.bake_left > 0:
-            return Decision(False, f"wave {earlier.name} is baking: {state.bake_left:.0f}s left of "
-                                   f"{earlier.bake_time}")
+            return Decision(False, f"wave {earlier.name} is baking: {state.bake_left:.0f}s left of {earlier.bake_time}")
     current = waves[order.index(wave)]
     if current.require_approval and wave not in approved:
-        return Decision(False, f"wave {wave} needs approval for {revision[:12]} "
-                               f"(razee rollout approve --revision {revision[:12]} {wave})")
+        return Decision(
+            False,
+            f"wave {wave} needs approval for {revision[:12]} (razee rollout approve --revision {revision[:12]} {wave})",
+        )
     held = _window_hold(revision, wave, declared, spokes, urgent, windows)
     if held:
         return Decision(False, held)
     return Decision(True, "earlier waves applied it, are healthy and have baked")
 
 
-def _window_hold(revision: str, wave: str, declared: Mapping[str, str], spokes: Sequence[SpokeRollout],
-                 urgent: bool, windows: Windows | None) -> str:
+def _window_hold(
+    revision: str,
+    wave: str,
+    declared: Mapping[str, str],
+    spokes: Sequence[SpokeRollout],
+    urgent: bool,
+    windows: Windows | None,
+) -> str:
     """Why the wave may not start now (outside every window), or ''; urgent revisions and started waves go on."""
     if urgent or windows is None or not windows.windows:
         return ""

@@ -35,8 +35,10 @@ def resolve_repo(repo: str | None, cwd: Path | None = None) -> Path:
         return here.resolve()
     if is_fleet_repo(BUILTIN_FLEET):
         return BUILTIN_FLEET
-    raise SourceError(f"{here} is not a fleet repo (no {FLEET_FILE}) and the built-in example fleet is not "
-                      "installed; pass --repo PATH")
+    raise SourceError(
+        f"{here} is not a fleet repo (no {FLEET_FILE}) and the built-in example fleet is not "
+        "installed; pass --repo PATH"
+    )
 
 
 @contextmanager
@@ -88,7 +90,7 @@ def changed_paths(repo: Path, old: str, new: str) -> set[str] | None:
     if sub == ".":
         return paths
     prefix = sub + "/"
-    return {p[len(prefix):] for p in paths if p.startswith(prefix)}
+    return {p[len(prefix) :] for p in paths if p.startswith(prefix)}
 
 
 def is_dirty(repo: Path) -> bool:

@@ -43,9 +43,21 @@ class GitSource:
         if token:
             options += ["-c", f"http.extraHeader=Authorization: Bearer {token}"]
         try:
-            self.repo.git.execute(["git", *options, "fetch", "--quiet", "--depth", "1", "--force", "--no-tags",
-                                   self.url, f"+refs/heads/{self.branch}:{ref}"],
-                                  env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
+            self.repo.git.execute(
+                [
+                    "git",
+                    *options,
+                    "fetch",
+                    "--quiet",
+                    "--depth",
+                    "1",
+                    "--force",
+                    "--no-tags",
+                    self.url,
+                    f"+refs/heads/{self.branch}:{ref}",
+                ],
+                env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+            )
         except git.GitCommandError as e:
             detail = redact(str(e.stderr or "").strip())[:300]
             if token:
@@ -59,8 +71,12 @@ class GitSource:
     def commit_info(self, commit: str) -> dict[str, str]:
         c = self.repo.commit(commit)
         message = str(c.message).strip()
-        return {"revision": c.hexsha, "author": str(c.author), "message": message.splitlines()[0][:200] if message
-                else "", "committedAt": c.committed_datetime.isoformat()}
+        return {
+            "revision": c.hexsha,
+            "author": str(c.author),
+            "message": message.splitlines()[0][:200] if message else "",
+            "committedAt": c.committed_datetime.isoformat(),
+        }
 
     def is_urgent(self, commit: str) -> bool:
         """A commit marks its revision urgent with a `Razee-Urgent: true` trailer: bake times are skipped."""

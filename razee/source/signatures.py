@@ -57,8 +57,13 @@ def _verify(repo: Path, rev: str, ssh: list[Path], env: dict[str, str], tmp: str
         for f in ssh:
             out.write(f.read_text(encoding="utf-8").rstrip("\n") + "\n")
     commit = _run(["git", "rev-parse", "--verify", f"{rev}^{{commit}}"], repo, env, "resolve revision").strip()
-    proc = subprocess.run(["git", "-c", f"gpg.ssh.allowedSignersFile={allowed}", "verify-commit", "--raw", commit],
-                          cwd=repo, env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        ["git", "-c", f"gpg.ssh.allowedSignersFile={allowed}", "verify-commit", "--raw", commit],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
         unsigned = not proc.stderr.strip() or "no signature" in proc.stderr.lower()
         why = "it is not signed" if unsigned else "its signature is not from a trusted key"

@@ -39,19 +39,30 @@ def check_depends_on(decls: Sequence[Manifest]) -> list[Finding]:
             if other not in by_scope:
                 scope = f"for cluster {d.source.cluster}" if d.source.cluster else "in the spoke's templates"
                 known = ", ".join(sorted(n for c, n in by_scope if c == d.source.cluster))
-                findings.append(Finding(d.source.location(f"spec.dependsOn.{i}"), (
-                    f"{d.kind} {d.name}: dependsOn names {name!r}, which no source {scope} is called "
-                    f"(sources there: {known})")))
+                findings.append(
+                    Finding(
+                        d.source.location(f"spec.dependsOn.{i}"),
+                        (
+                            f"{d.kind} {d.name}: dependsOn names {name!r}, which no source {scope} is called "
+                            f"(sources there: {known})"
+                        ),
+                    )
+                )
             elif other == me:
-                findings.append(Finding(d.source.location(f"spec.dependsOn.{i}"),
-                                        f"{d.kind} {d.name}: depends on itself"))
+                findings.append(
+                    Finding(d.source.location(f"spec.dependsOn.{i}"), f"{d.kind} {d.name}: depends on itself")
+                )
             else:
                 edges[me].append(other)
     for cycle in _cycles(edges):
         d = by_scope[cycle[0]]
         chain = " -> ".join(n for _, n in (*cycle, cycle[0]))
-        findings.append(Finding(d.source.location("spec.dependsOn"), (
-            f"{d.kind} {d.name}: dependsOn makes a cycle ({chain}); no order can apply them")))
+        findings.append(
+            Finding(
+                d.source.location("spec.dependsOn"),
+                (f"{d.kind} {d.name}: dependsOn makes a cycle ({chain}); no order can apply them"),
+            )
+        )
     return findings
 
 
@@ -66,7 +77,7 @@ def _cycles(edges: dict[Scope, list[Scope]]) -> list[list[Scope]]:
         path.append(node)
         for nxt in edges.get(node, []):
             if state.get(nxt) == 1:
-                cycle = path[path.index(nxt):]
+                cycle = path[path.index(nxt) :]
                 if not seen_members.intersection(cycle):
                     seen_members.update(cycle)
                     found.append(cycle)

@@ -132,15 +132,29 @@ def expand_render(repo: Path, render: SpokeRender, env: ExpandEnv) -> Expanded:
 Outcome = tuple[list[Manifest], SourceInfo, list[str], Capabilities]
 
 
-def _expand_all(decls: Sequence[Manifest], expanders: dict[str, Expander], repo: Path, spoke: str,
-                env: ExpandEnv, cache: SourceCache, shared: Shared) -> dict[int, Outcome]:
+def _expand_all(
+    decls: Sequence[Manifest],
+    expanders: dict[str, Expander],
+    repo: Path,
+    spoke: str,
+    env: ExpandEnv,
+    cache: SourceCache,
+    shared: Shared,
+) -> dict[int, Outcome]:
     """Every declaration expanded (side by side); every input error is collected, a service error raised."""
 
     def one(decl: Manifest) -> Outcome | RazeeError:
         caps = env.capabilities(decl.source.cluster)
-        ctx = ExpandContext(repo=repo, spoke=spoke, cluster=decl.source.cluster, capabilities=caps, cache=cache,
-                            credentials=env.options.credentials, kubeconfig=env.kubeconfig if caps.live else None,
-                            shared=shared)
+        ctx = ExpandContext(
+            repo=repo,
+            spoke=spoke,
+            cluster=decl.source.cluster,
+            capabilities=caps,
+            cache=cache,
+            credentials=env.options.credentials,
+            kubeconfig=env.kubeconfig if caps.live else None,
+            shared=shared,
+        )
         try:
             expansion = expanders[decl.kind].expand(decl, ctx)
         except RazeeError as e:
@@ -173,8 +187,10 @@ def _wrap(decl: Manifest, objects: list[tuple[dict[str, Any], str | None]]) -> l
     Copied: an expander may hand the same cached objects to several releases, and later steps add labels.
     """
     after = depends_on(decl)
-    return [Manifest(copy.deepcopy(obj), replace(decl.source, origin=Origin(decl.kind, decl.name, file, after)))
-            for obj, file in objects]
+    return [
+        Manifest(copy.deepcopy(obj), replace(decl.source, origin=Origin(decl.kind, decl.name, file, after)))
+        for obj, file in objects
+    ]
 
 
 def source_inputs(decls: Sequence[Manifest]) -> tuple[str, ...]:
@@ -188,8 +204,10 @@ def source_inputs(decls: Sequence[Manifest]) -> tuple[str, ...]:
         spec = d.obj.get("spec")
         if not isinstance(spec, dict):
             continue
-        named = [spec.get("path"), *(spec.get("valuesFiles") or [] if isinstance(spec.get("valuesFiles"), list)
-                                     else [])]
+        named = [
+            spec.get("path"),
+            *(spec.get("valuesFiles") or [] if isinstance(spec.get("valuesFiles"), list) else []),
+        ]
         for rel in named:
             if isinstance(rel, str) and rel.strip():
                 parts = [p for p in PurePosixPath(rel).parts if p not in (".", "/")]
@@ -205,8 +223,7 @@ def expansion_key(repo: Path, inputs: Sequence[str], live: Capabilities | None) 
     root = repo.resolve()
     for rel in inputs:
         base = root / rel
-        paths = [base] if base.is_file() else sorted(p for p in base.rglob("*") if p.is_file()) if base.is_dir() \
-            else []
+        paths = [base] if base.is_file() else sorted(p for p in base.rglob("*") if p.is_file()) if base.is_dir() else []
         for path in paths:
             h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()

@@ -44,16 +44,31 @@ def load_expander(kind: str, where: Location) -> Expander:
         ep = _entry_points().get(kind)
         if ep is None:
             known = ", ".join(source_kinds()) or "none"
-            raise InputError([Finding(where, f"unknown source kind {kind!r} in razee.io/v1; installed: {known} "
-                                             f"(a source kind is an entry point in the group {GROUP!r})")])
+            raise InputError(
+                [
+                    Finding(
+                        where,
+                        f"unknown source kind {kind!r} in razee.io/v1; installed: {known} "
+                        f"(a source kind is an entry point in the group {GROUP!r})",
+                    )
+                ]
+            )
         try:
             factory = ep.load()
             expander: Expander = factory() if isinstance(factory, type) else factory
         except Exception as e:  # a broken plugin must read as a named error, not a razee crash
-            raise InputError([Finding(where, f"source kind {kind!r} ({ep.value}) failed to load: "
-                                             f"{type(e).__name__}: {e}")]) from e
+            raise InputError(
+                [Finding(where, f"source kind {kind!r} ({ep.value}) failed to load: {type(e).__name__}: {e}")]
+            ) from e
         if getattr(expander, "kind", None) != kind:
-            raise InputError([Finding(where, f"source kind {kind!r}: entry point {ep.value} declares the kind "
-                                             f"{getattr(expander, 'kind', None)!r}")])
+            raise InputError(
+                [
+                    Finding(
+                        where,
+                        f"source kind {kind!r}: entry point {ep.value} declares the kind "
+                        f"{getattr(expander, 'kind', None)!r}",
+                    )
+                ]
+            )
         _loaded[kind] = expander
         return expander

@@ -31,8 +31,7 @@ from kube_vs_kubectl import write_fleet
 REPO = Path(__file__).resolve().parents[2]
 PY = sys.executable
 ACTOR = git.Actor("bench", "bench@example.com")
-CM = ("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: latency, namespace: bench-0}}\n"
-      "data: {{value: {value}}}\n")
+CM = "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: latency, namespace: bench-0}}\ndata: {{value: {value}}}\n"
 
 
 def free_port() -> int:
@@ -61,9 +60,12 @@ STARTED: list[subprocess.Popen[bytes]] = []
 
 
 def agent(args: list[str], state: Path, port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([PY, "-m", "razee", "agent", "--no-infra", "--state-dir", str(state), "--listen",
-                             f"127.0.0.1:{port}", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "RAZEE_AGENT_IDENTITY": "bench"})
+    proc = subprocess.Popen(
+        [PY, "-m", "razee", "agent", "--no-infra", "--state-dir", str(state), "--listen", f"127.0.0.1:{port}", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "RAZEE_AGENT_IDENTITY": "bench"},
+    )
     STARTED.append(proc)  # stopped in main()'s finally, whatever happens
     return proc
 
@@ -84,8 +86,9 @@ def metric(port: int, name: str) -> float:
 
 def main() -> None:
     testenv = [PY, str(REPO / "scripts" / "testenv")]
-    kc = subprocess.run([*testenv, "start", "bench-agent"], check=True, capture_output=True,
-                        text=True).stdout.split()[-1]
+    kc = subprocess.run([*testenv, "start", "bench-agent"], check=True, capture_output=True, text=True).stdout.split()[
+        -1
+    ]
     core = client.CoreV1Api(config.new_client_from_config(config_file=kc))
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -97,8 +100,22 @@ def main() -> None:
             repo.index.commit("bench fleet", author=ACTOR, committer=ACTOR)
 
             port = free_port()
-            proc = agent(["--spoke", "bench", "--repo", f"file://{root}", "--kubeconfig", kc, "--interval", "5s",
-                          "--poll", "1s"], Path(tmp) / "state-poll", port)
+            proc = agent(
+                [
+                    "--spoke",
+                    "bench",
+                    "--repo",
+                    f"file://{root}",
+                    "--kubeconfig",
+                    kc,
+                    "--interval",
+                    "5s",
+                    "--poll",
+                    "1s",
+                ],
+                Path(tmp) / "state-poll",
+                port,
+            )
             first = wait_for(core, "v0", timeout=300)
             print(f"first pass of 2,020 objects: the test ConfigMap was live {first:.1f} s after the agent started")
             latencies = []
@@ -107,22 +124,30 @@ def main() -> None:
                 repo.git.add(A=True)
                 repo.index.commit(f"v{i}", author=ACTOR, committer=ACTOR)
                 latencies.append(wait_for(core, f"v{i}"))
-            print(f"commit-to-applied, poll trigger (interval 5 s, poll 1 s): "
-                  f"{', '.join(f'{x:.1f}' for x in latencies)} s; target < 8 s: "
-                  f"{'PASS' if max(latencies) < 8 else 'FAIL'}")
+            print(
+                f"commit-to-applied, poll trigger (interval 5 s, poll 1 s): "
+                f"{', '.join(f'{x:.1f}' for x in latencies)} s; target < 8 s: "
+                f"{'PASS' if max(latencies) < 8 else 'FAIL'}"
+            )
 
             time.sleep(6)  # let it settle into idle passes
-            count0, sum0 = (metric(port, "razee_pass_duration_seconds_count"),
-                            metric(port, "razee_pass_duration_seconds_sum"))
+            count0, sum0 = (
+                metric(port, "razee_pass_duration_seconds_count"),
+                metric(port, "razee_pass_duration_seconds_sum"),
+            )
             cpu0, _ = proc_stats(proc.pid)
             time.sleep(16)
-            count1, sum1 = (metric(port, "razee_pass_duration_seconds_count"),
-                            metric(port, "razee_pass_duration_seconds_sum"))
+            count1, sum1 = (
+                metric(port, "razee_pass_duration_seconds_count"),
+                metric(port, "razee_pass_duration_seconds_sum"),
+            )
             cpu1, rss = proc_stats(proc.pid)
             passes = max(count1 - count0, 1)
-            print(f"idle passes at 2,020 managed objects: {passes:.0f} passes, {(sum1 - sum0) / passes:.2f} s each, "
-                  f"{(cpu1 - cpu0) / passes:.2f} CPU s each (incl. polling), peak RSS {rss:.0f} MB; targets "
-                  f"< 1 s and < 200 MB: {'PASS' if (sum1 - sum0) / passes < 1 and rss < 200 else 'FAIL'}")
+            print(
+                f"idle passes at 2,020 managed objects: {passes:.0f} passes, {(sum1 - sum0) / passes:.2f} s each, "
+                f"{(cpu1 - cpu0) / passes:.2f} CPU s each (incl. polling), peak RSS {rss:.0f} MB; targets "
+                f"< 1 s and < 200 MB: {'PASS' if (sum1 - sum0) / passes < 1 and rss < 200 else 'FAIL'}"
+            )
             proc.terminate()
             proc.wait(timeout=60)
 
@@ -130,16 +155,21 @@ def main() -> None:
             write_fleet(local, 1, {})
             (local / "templates" / "spoke" / "latency.yaml.j2").write_text(CM.format(value="w0"))
             port = free_port()
-            proc = agent(["--spoke", "bench", "--repo", str(local), "--kubeconfig", kc, "--interval", "60s",
-                          "--poll", "1s"], Path(tmp) / "state-watch", port)
+            proc = agent(
+                ["--spoke", "bench", "--repo", str(local), "--kubeconfig", kc, "--interval", "60s", "--poll", "1s"],
+                Path(tmp) / "state-watch",
+                port,
+            )
             wait_for(core, "w0", timeout=300)
             time.sleep(2)
             watched = []
             for i in range(1, 4):
                 (local / "templates" / "spoke" / "latency.yaml.j2").write_text(CM.format(value=f"w{i}"))
                 watched.append(wait_for(core, f"w{i}"))
-            print(f"edit-to-applied, watch trigger (interval 60 s): {', '.join(f'{x:.1f}' for x in watched)} s "
-                  "(includes the 1 s debounce)")
+            print(
+                f"edit-to-applied, watch trigger (interval 60 s): {', '.join(f'{x:.1f}' for x in watched)} s "
+                "(includes the 1 s debounce)"
+            )
             proc.terminate()
             proc.wait(timeout=60)
     finally:

@@ -13,15 +13,19 @@ from pathlib import Path
 import yaml
 
 REGION_ZONES = {
-    "us-south": ["dal10", "dal12", "dal13"], "us-east": ["wdc04", "wdc06", "wdc07"],
-    "eu-de": ["fra02", "fra04", "fra05"], "eu-gb": ["lon04", "lon05", "lon06"],
-    "jp-tok": ["tok02", "tok04", "tok05"], "au-syd": ["syd01", "syd04", "syd05"],
+    "us-south": ["dal10", "dal12", "dal13"],
+    "us-east": ["wdc04", "wdc06", "wdc07"],
+    "eu-de": ["fra02", "fra04", "fra05"],
+    "eu-gb": ["lon04", "lon05", "lon06"],
+    "jp-tok": ["tok02", "tok04", "tok05"],
+    "au-syd": ["syd01", "syd04", "syd05"],
 }
 FLAVORS = ["b3c.4x16", "u3c.2x4", "m3c.8x64", "c3c.16x32"]
 
 
-def generate(dest: Path, source: Path, spokes_per_region: int = 10, clusters_per_spoke: int = 250,
-             seed: int = 7) -> Path:
+def generate(
+    dest: Path, source: Path, spokes_per_region: int = 10, clusters_per_spoke: int = 250, seed: int = 7
+) -> Path:
     rng = random.Random(seed)
     if dest.exists():
         shutil.rmtree(dest)
@@ -34,13 +38,25 @@ def generate(dest: Path, source: Path, spokes_per_region: int = 10, clusters_per
     (dest / "environments" / "fleet.yaml").write_text(yaml.safe_dump(fleet, sort_keys=False))
     waves = [w["name"] for w in fleet["rollout"]["waves"]]
     for region, zones in REGION_ZONES.items():
-        spokes = [{"name": f"{region}-spoke-{i + 1}", "wave": waves[0] if i == 0 else waves[-1],
-                   "capacity": clusters_per_spoke} for i in range(spokes_per_region)]
+        spokes = [
+            {
+                "name": f"{region}-spoke-{i + 1}",
+                "wave": waves[0] if i == 0 else waves[-1],
+                "capacity": clusters_per_spoke,
+            }
+            for i in range(spokes_per_region)
+        ]
         clusters = []
         for i in range(spokes_per_region * clusters_per_spoke):
             pool_zones = sorted(rng.sample(zones, rng.choice([1, 3])))
-            pools = [{"name": "default", "flavor": rng.choice(FLAVORS), "sizePerZone": rng.randint(1, 3),
-                      "zones": pool_zones}]
+            pools = [
+                {
+                    "name": "default",
+                    "flavor": rng.choice(FLAVORS),
+                    "sizePerZone": rng.randint(1, 3),
+                    "zones": pool_zones,
+                }
+            ]
             if rng.random() < 0.2:
                 pools.append({"name": "edge", "flavor": rng.choice(FLAVORS), "sizePerZone": 1, "zones": zones[:1]})
             cluster: dict[str, object] = {"name": f"{region}-c{i:05d}", "workerPools": pools}

@@ -73,12 +73,14 @@ spec:
 def write_fleet(root: Path, releases: int, chart_repo: str, digest: str = "") -> None:
     (root / "environments" / "regions").mkdir(parents=True, exist_ok=True)
     (root / "templates" / "spoke").mkdir(parents=True, exist_ok=True)
-    fleet = {"name": "bench", "clusterDefaults": {"kubeVersion": "1.36.3"}, "rollout": {"waves": [{"name": "all"}]},
-             # the benchmark measures sources and the engine; its namespace carries no NetworkPolicies
-             "policies": {"allowedRegistries": ["icr.io/*"],
-                          "rules": {"namespace-network-policy": {"enabled": False}}},
-             "values": {"releases": releases, "chartRepo": chart_repo, "chartVersion": VERSIONS[0],
-                        "chartDigest": digest}}
+    fleet = {
+        "name": "bench",
+        "clusterDefaults": {"kubeVersion": "1.36.3"},
+        "rollout": {"waves": [{"name": "all"}]},
+        # the benchmark measures sources and the engine; its namespace carries no NetworkPolicies
+        "policies": {"allowedRegistries": ["icr.io/*"], "rules": {"namespace-network-policy": {"enabled": False}}},
+        "values": {"releases": releases, "chartRepo": chart_repo, "chartVersion": VERSIONS[0], "chartDigest": digest},
+    }
     region = {"name": "local", "zones": ["z1"], "spokes": [{"name": "bench", "wave": "all"}]}
     (root / "environments" / "fleet.yaml").write_text(yaml.safe_dump(fleet))
     (root / "environments" / "regions" / "local.yaml").write_text(yaml.safe_dump(region))
@@ -111,8 +113,12 @@ def server_writes(kc: str) -> int:
         if not line.startswith("apiserver_request_total{"):
             continue
         labels = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}")[0]))
-        if (labels.get("verb") in {"POST", "PUT", "PATCH", "APPLY", "DELETE"} and labels.get("dry_run", "") == ""
-                and labels.get("resource") in WRITTEN and labels.get("subresource", "") == ""):
+        if (
+            labels.get("verb") in {"POST", "PUT", "PATCH", "APPLY", "DELETE"}
+            and labels.get("dry_run", "") == ""
+            and labels.get("resource") in WRITTEN
+            and labels.get("subresource", "") == ""
+        ):
             total += int(float(line.rsplit(" ", 1)[1]))
     return total
 
@@ -122,8 +128,9 @@ def razee_pass(root: Path, kc: str, cache: Path, cold: bool) -> tuple[float, str
     env = dict(os.environ, TMPDIR=str(cache))
     if cold:
         env["RAZEE_NO_CACHE"] = "1"
-    elapsed, proc = run([PY, "-m", "razee", "apply", "-q", "--repo", str(root), "--spoke", "bench",
-                         "--kubeconfig", kc], env)
+    elapsed, proc = run(
+        [PY, "-m", "razee", "apply", "-q", "--repo", str(root), "--spoke", "bench", "--kubeconfig", kc], env
+    )
     out = proc.stdout + proc.stderr
     summary = next((ln for ln in out.splitlines() if "kubernetes: applied" in ln), out.strip()[-300:])
     requests = sum(int(n) for n in re.findall(r"\((\d+) API requests", out))
@@ -169,8 +176,16 @@ def helm_installs(chart: Path, kc: str, count: int, tmp: Path) -> float:
     kubectl(kc, "create", "namespace", "bench")
     t0 = time.perf_counter()
     for i in range(count):
-        helm("install", f"agent-{i:04d}", str(chart), "--namespace", "bench", "--set", f"clusterId=c{i:04d}",
-             home=tmp / "peerhome")
+        helm(
+            "install",
+            f"agent-{i:04d}",
+            str(chart),
+            "--namespace",
+            "bench",
+            "--set",
+            f"clusterId=c{i:04d}",
+            home=tmp / "peerhome",
+        )
     return time.perf_counter() - t0
 
 
@@ -178,8 +193,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--releases", type=int, default=1000)
     ap.add_argument("--sample", type=int, default=30, help="releases `helm install` installs (extrapolated)")
-    ap.add_argument("--pin", action="store_true", help="declare the chart's digest (spec.digest): razee pulls it "
-                                                       "once, then finds it in its cache by digest")
+    ap.add_argument(
+        "--pin",
+        action="store_true",
+        help="declare the chart's digest (spec.digest): razee pulls it once, then finds it in its cache by digest",
+    )
     args = ap.parse_args()
     use_test_tools()
     run([*TESTENV, "stop", *CLUSTERS])  # drops their etcd keys: the clusters start empty
@@ -205,9 +223,11 @@ def measure(args: argparse.Namespace, tmp: Path, chart_repo: ChartRepo, kc_razee
     print(f"{n} releases x 4 objects; load average at start: {load_average()}; {os.cpu_count()} cores", flush=True)
     results: dict[str, tuple[float, str, int, int]] = {}
     servers = testenv_pids()
-    for case, cache, cold in (("first apply (cold)", tmp / "cache-1", True), ("no-op pass, warm", tmp / "cache-1",
-                                                                             False),
-                              ("no-op pass, cold", tmp / "cache-2", True)):
+    for case, cache, cold in (
+        ("first apply (cold)", tmp / "cache-1", True),
+        ("no-op pass, warm", tmp / "cache-1", False),
+        ("no-op pass, cold", tmp / "cache-2", True),
+    ):
         cache.mkdir(exist_ok=True)
         before = server_writes(kc_razee)
         cpu0, server0 = children_cpu(), cpu_seconds(servers)
@@ -215,9 +235,11 @@ def measure(args: argparse.Namespace, tmp: Path, chart_repo: ChartRepo, kc_razee
         cpu, server_cpu = children_cpu() - cpu0, cpu_seconds(servers) - server0
         served = server_writes(kc_razee) - before
         results[case] = (elapsed, summary, requests, served)
-        print(f"razee {case:<20} {elapsed:7.2f} s  ({cpu:.1f} CPU s razee, {server_cpu:.1f} CPU s apiservers+etcd+"
-              f"controllers)  {requests} API requests, {served} writes (apiserver's count)  | {summary.strip()}",
-              flush=True)
+        print(
+            f"razee {case:<20} {elapsed:7.2f} s  ({cpu:.1f} CPU s razee, {server_cpu:.1f} CPU s apiservers+etcd+"
+            f"controllers)  {requests} API requests, {served} writes (apiserver's count)  | {summary.strip()}",
+            flush=True,
+        )
         settle()
     deployments = kubectl(kc_razee, "get", "deployments", "-n", "bench", "-o", "name").split()
     sample = min(args.sample, n)
@@ -229,14 +251,18 @@ def measure(args: argparse.Namespace, tmp: Path, chart_repo: ChartRepo, kc_razee
     print()
     print(f"load average at end: {load_average()}; Deployments in the cluster: {len(deployments)} (of {n})")
     print(f"razee first apply:  {first:7.2f} s (target < 120 s: {'met' if first < 120 else 'MISSED'})")
-    print(f"razee no-op, warm:  {noop_warm:7.2f} s (target < 10 s: {'met' if noop_warm < 10 else 'MISSED'}); "
-          f"API writes {results['no-op pass, warm'][3]} (apiserver's count, target 0)")
+    print(
+        f"razee no-op, warm:  {noop_warm:7.2f} s (target < 10 s: {'met' if noop_warm < 10 else 'MISSED'}); "
+        f"API writes {results['no-op pass, warm'][3]} (apiserver's count, target 0)"
+    )
     print(f"razee no-op, cold:  {noop_cold:7.2f} s; API writes {results['no-op pass, cold'][3]}")
     print(f"{FLUX_PUBLISHED}: flux/razee first apply = {FLUX_S / first:.1f}x (different machines: published figure)")
-    print(f"helm install, measured on {sample} releases one after another: {helm_s:6.2f} s "
-          f"({helm_s / sample:.2f} s a release, {helm_cpu / sample:.2f} CPU s of helm a release); "
-          f"extrapolated to {n}: {extrapolated:7.1f} s "
-          f"(sample x {n / sample:.0f}); helm/razee first apply = {extrapolated / first:.1f}x")
+    print(
+        f"helm install, measured on {sample} releases one after another: {helm_s:6.2f} s "
+        f"({helm_s / sample:.2f} s a release, {helm_cpu / sample:.2f} CPU s of helm a release); "
+        f"extrapolated to {n}: {extrapolated:7.1f} s "
+        f"(sample x {n / sample:.0f}); helm/razee first apply = {extrapolated / first:.1f}x"
+    )
 
 
 if __name__ == "__main__":

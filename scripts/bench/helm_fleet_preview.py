@@ -77,8 +77,12 @@ def timed_preview(root: Path) -> tuple[float, float, dict[str, int], int]:
     preview = preview_revisions(str(root), "HEAD~1", "HEAD", Selection())
     elapsed = time.perf_counter() - t0
     cpu = meter.stop()
-    changed_deployments = sum(1 for sp in preview.spokes for c in sp.objects
-                              if c.key.kind == "Deployment" and c.key.name == "agent" and c.action == "changed")
+    changed_deployments = sum(
+        1
+        for sp in preview.spokes
+        for c in sp.objects
+        if c.key.kind == "Deployment" and c.key.name == "agent" and c.action == "changed"
+    )
     return elapsed, cpu, preview.summary(), changed_deployments
 
 
@@ -90,8 +94,18 @@ def peer(chart_repo: ChartRepo, clusters: list[str], tmp: Path) -> tuple[float, 
         values = tmp / "values.json"
         values.write_text(json.dumps({"clusterId": name, "replicas": 1}))
         for version in VERSIONS:
-            helm("template", "agent", str(chart_repo.archives[version]), "--namespace", f"master-{name}",
-                 "--kube-version", KUBE_VERSION, "--values", str(values), home=tmp / "peerhome")
+            helm(
+                "template",
+                "agent",
+                str(chart_repo.archives[version]),
+                "--namespace",
+                f"master-{name}",
+                "--kube-version",
+                KUBE_VERSION,
+                "--values",
+                str(values),
+                home=tmp / "peerhome",
+            )
     elapsed = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return elapsed, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
@@ -102,8 +116,11 @@ def main() -> None:
     ap.add_argument("--spokes-per-region", type=int, default=10)
     ap.add_argument("--clusters-per-spoke", type=int, default=250)
     ap.add_argument("--sample", type=int, default=50, help="releases `helm template` renders (both versions)")
-    ap.add_argument("--pin", action="store_true", help="declare the chart's digest (spec.digest): razee pulls it "
-                                                       "once, then finds it in its cache by digest")
+    ap.add_argument(
+        "--pin",
+        action="store_true",
+        help="declare the chart's digest (spec.digest): razee pulls it once, then finds it in its cache by digest",
+    )
     args = ap.parse_args()
     use_test_tools()
     print(f"load average at start: {load_average()}; {os.cpu_count()} cores", flush=True)
@@ -121,8 +138,11 @@ def main() -> None:
             declare(root, chart_repo, VERSIONS[1], args.pin)
             commit(repo, "agent chart 1.0.0 -> 1.1.0")
             releases = 6 * args.spokes_per_region * args.clusters_per_spoke
-            print(f"{releases} releases (one per customer cluster, {6 * args.spokes_per_region} spokes); "
-                  f"previewing the bump {VERSIONS[0]} -> {VERSIONS[1]}; digest pinned: {args.pin}", flush=True)
+            print(
+                f"{releases} releases (one per customer cluster, {6 * args.spokes_per_region} spokes); "
+                f"previewing the bump {VERSIONS[0]} -> {VERSIONS[1]}; digest pinned: {args.pin}",
+                flush=True,
+            )
             cold, cold_cpu, summary, deployments = timed_preview(root)
             print(f"razee preview, cold: {cold:7.1f} s, {cold_cpu:7.1f} CPU s  {summary}", flush=True)
             warm, warm_cpu, _, _ = timed_preview(root)
@@ -136,17 +156,27 @@ def main() -> None:
     extrapolated_cpu = helm_cpu / len(sample) * releases
     print()
     print(f"load average at end: {load_average()}")
-    print(f"releases: {releases}; Deployments the preview shows changed: {deployments} "
-          f"(every release: {'yes' if deployments == releases else 'NO'})")
-    print(f"helm template, both versions, measured on {len(sample)} releases: {helm_s:6.2f} s "
-          f"({per_release * 1000:.0f} ms a release for 2 renders), {helm_cpu:.2f} CPU s")
-    print(f"helm template extrapolated to {releases} releases x 2 versions: {extrapolated:7.1f} s, "
-          f"{extrapolated_cpu:7.1f} CPU s (sample x {releases / len(sample):.0f}, one process at a time)")
-    print(f"razee preview cold: {cold:7.1f} s (target < 120 s: {'met' if cold < 120 else 'MISSED'}), "
-          f"{cold_cpu:7.1f} CPU s  helm/razee = {extrapolated / cold:5.1f}x wall, "
-          f"{extrapolated_cpu / cold_cpu:5.1f}x CPU (target >= 5x)")
-    print(f"razee preview warm: {warm:7.1f} s, {warm_cpu:7.1f} CPU s  helm/razee = {extrapolated / warm:5.1f}x wall, "
-          f"{extrapolated_cpu / warm_cpu:5.1f}x CPU")
+    print(
+        f"releases: {releases}; Deployments the preview shows changed: {deployments} "
+        f"(every release: {'yes' if deployments == releases else 'NO'})"
+    )
+    print(
+        f"helm template, both versions, measured on {len(sample)} releases: {helm_s:6.2f} s "
+        f"({per_release * 1000:.0f} ms a release for 2 renders), {helm_cpu:.2f} CPU s"
+    )
+    print(
+        f"helm template extrapolated to {releases} releases x 2 versions: {extrapolated:7.1f} s, "
+        f"{extrapolated_cpu:7.1f} CPU s (sample x {releases / len(sample):.0f}, one process at a time)"
+    )
+    print(
+        f"razee preview cold: {cold:7.1f} s (target < 120 s: {'met' if cold < 120 else 'MISSED'}), "
+        f"{cold_cpu:7.1f} CPU s  helm/razee = {extrapolated / cold:5.1f}x wall, "
+        f"{extrapolated_cpu / cold_cpu:5.1f}x CPU (target >= 5x)"
+    )
+    print(
+        f"razee preview warm: {warm:7.1f} s, {warm_cpu:7.1f} CPU s  helm/razee = {extrapolated / warm:5.1f}x wall, "
+        f"{extrapolated_cpu / warm_cpu:5.1f}x CPU"
+    )
 
 
 if __name__ == "__main__":

@@ -35,16 +35,21 @@ CHART = {
     "Chart.yaml": "apiVersion: v2\nname: agent\nversion: 1.0.0\nappVersion: '2.1'\n",
     "values.yaml": "clusterId: none\nreplicas: 1\nimage: registry.example.com/agent:2.1\n",
     "templates/_helpers.tpl": '{{- define "agent.labels" -}}\napp: {{ .Chart.Name }}\n'
-                              'cluster: {{ .Values.clusterId }}\n{{- end -}}\n',
+    "cluster: {{ .Values.clusterId }}\n{{- end -}}\n",
     "templates/deployment.yaml": (
         "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}-agent\n"
-        "  labels: {{- include \"agent.labels\" . | nindent 4 }}\nspec:\n  replicas: {{ .Values.replicas }}\n"
+        '  labels: {{- include "agent.labels" . | nindent 4 }}\nspec:\n  replicas: {{ .Values.replicas }}\n'
         "  selector: {matchLabels: {app: agent}}\n  template:\n    metadata: {labels: {app: agent}}\n"
-        "    spec: {containers: [{name: agent, image: {{ .Values.image | quote }}}]}\n"),
-    "templates/service.yaml": ("apiVersion: v1\nkind: Service\nmetadata: {name: {{ .Release.Name }}-agent}\n"
-                               "spec: {ports: [{port: 443}], selector: {app: agent}}\n"),
-    "templates/configmap.yaml": ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ .Release.Name }}-config}\n"
-                                 "data: {cluster: {{ .Values.clusterId | quote }}}\n"),
+        "    spec: {containers: [{name: agent, image: {{ .Values.image | quote }}}]}\n"
+    ),
+    "templates/service.yaml": (
+        "apiVersion: v1\nkind: Service\nmetadata: {name: {{ .Release.Name }}-agent}\n"
+        "spec: {ports: [{port: 443}], selector: {app: agent}}\n"
+    ),
+    "templates/configmap.yaml": (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ .Release.Name }}-config}\n"
+        "data: {cluster: {{ .Values.clusterId | quote }}}\n"
+    ),
 }
 
 
@@ -55,10 +60,18 @@ def write_chart(root: Path) -> None:
 
 
 def decls(n: int) -> list[Manifest]:
-    return [Manifest({"apiVersion": "razee.io/v1", "kind": "HelmChart",
-                      "metadata": {"name": f"c{i:03d}", "namespace": f"cluster-c{i:03d}"},
-                      "spec": {"path": "charts/agent", "values": {"clusterId": f"c{i:03d}", "replicas": 1 + i % 3}}},
-                     Provenance("templates/cluster/agent.yaml", 1, 1, cluster=f"c{i:03d}")) for i in range(n)]
+    return [
+        Manifest(
+            {
+                "apiVersion": "razee.io/v1",
+                "kind": "HelmChart",
+                "metadata": {"name": f"c{i:03d}", "namespace": f"cluster-c{i:03d}"},
+                "spec": {"path": "charts/agent", "values": {"clusterId": f"c{i:03d}", "replicas": 1 + i % 3}},
+            },
+            Provenance("templates/cluster/agent.yaml", 1, 1, cluster=f"c{i:03d}"),
+        )
+        for i in range(n)
+    ]
 
 
 def run_razee(fleet: Path, cache: Path, all_decls: list[Manifest], workers: int) -> float:
@@ -78,9 +91,23 @@ def run_helm(fleet: Path, tmp: Path, all_decls: list[Manifest]) -> float:
     t0 = time.perf_counter()
     for d in all_decls:
         (tmp / "values.json").write_text(json.dumps(d.obj["spec"]["values"]))
-        subprocess.run([helm, "template", d.name, str(fleet / "charts/agent"), "--namespace", d.namespace,
-                        "--kube-version", "v1.36.3", "--values", str(tmp / "values.json")],
-                       check=True, capture_output=True, env=env)
+        subprocess.run(
+            [
+                helm,
+                "template",
+                d.name,
+                str(fleet / "charts/agent"),
+                "--namespace",
+                d.namespace,
+                "--kube-version",
+                "v1.36.3",
+                "--values",
+                str(tmp / "values.json"),
+            ],
+            check=True,
+            capture_output=True,
+            env=env,
+        )
     return time.perf_counter() - t0
 
 
@@ -92,8 +119,9 @@ def batch_binary() -> str:
 
 def use_test_tools() -> None:
     """helm of the pinned version first on PATH (built by scripts/build-tools), for razee and the peer alike."""
-    path = subprocess.run([sys.executable, str(REPO / "scripts" / "testenv"), "path"], capture_output=True,
-                          text=True, check=True).stdout.strip()
+    path = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "testenv"), "path"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     os.environ["PATH"] = f"{path}:{os.environ.get('PATH', '')}"
 
 

@@ -28,8 +28,13 @@ REPO = Path(__file__).resolve().parents[2]
 PY = sys.executable
 SPOKE = "au-syd-spoke-1"
 # kubectl of the test server's own version first on PATH: the peer measured at the release it is made for
-os.environ["PATH"] = (subprocess.run([PY, str(REPO / "scripts" / "testenv"), "path"], capture_output=True, text=True,
-                                     check=True).stdout.strip() + ":" + os.environ.get("PATH", ""))
+os.environ["PATH"] = (
+    subprocess.run(
+        [PY, str(REPO / "scripts" / "testenv"), "path"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    + ":"
+    + os.environ.get("PATH", "")
+)
 
 
 def run(cmd: list[str], ok: tuple[int, ...] = (0,), env: dict[str, str] | None = None) -> float:
@@ -51,14 +56,20 @@ def fleet_copy(dest: Path, extra_clusters: int) -> Path:
     region_file = dest / "environments" / "regions" / "au-syd.yaml"
     region = yaml.safe_load(region_file.read_text())
     for i in range(extra_clusters):
-        region["clusters"].append({"name": f"grown-{i:03d}", "spoke": SPOKE, "workerPools": [
-            {"name": "default", "flavor": "b3c.4x16", "sizePerZone": 1, "zones": ["syd01"]}]})
+        region["clusters"].append(
+            {
+                "name": f"grown-{i:03d}",
+                "spoke": SPOKE,
+                "workerPools": [{"name": "default", "flavor": "b3c.4x16", "sizePerZone": 1, "zones": ["syd01"]}],
+            }
+        )
     region_file.write_text(yaml.safe_dump(region, sort_keys=False))
     return dest
 
 
-def line(name: str, figure: float, target: str, peer: float | None = None, peer_name: str = "kubectl",
-         unit: str = "s") -> None:
+def line(
+    name: str, figure: float, target: str, peer: float | None = None, peer_name: str = "kubectl", unit: str = "s"
+) -> None:
     text = f"{name:<48} {figure:7.3f} {unit:<5} target {target:<28}"
     if peer is not None:
         text += f" {peer_name} {peer:7.3f} s   razee is {peer / figure:5.1f}x faster"
@@ -97,8 +108,17 @@ def agent_idle_cpu(root: Path, kc: str, tmp: Path) -> tuple[float, int]:
     from razee.agent.core import Agent, AgentSettings
     from razee.reconcile import PassOptions
 
-    agent = Agent(AgentSettings(spoke=SPOKE, repo=str(root), kubeconfig=kc, state_dir=tmp / "agent", interval=3600,
-                                poll=1, pass_options=PassOptions(infra=False)))
+    agent = Agent(
+        AgentSettings(
+            spoke=SPOKE,
+            repo=str(root),
+            kubeconfig=kc,
+            state_dir=tmp / "agent",
+            interval=3600,
+            poll=1,
+            pass_options=PassOptions(infra=False),
+        )
+    )
     agent.watch_live()
     try:
         agent.run_pass(leader=True)
@@ -158,16 +178,27 @@ def fleet_scale(tmp: Path) -> None:
     t0 = time.perf_counter()
     fleet = load_fleet(root)
     objects = sum(len(r.manifests) for r in render_spokes(root, fleet, fleet.spokes()))
-    line(f"load + render the fleet ({len(views)} spokes, {objects:,} objects, {workers()} workers)",
-         time.perf_counter() - t0, "< 15 s")
+    line(
+        f"load + render the fleet ({len(views)} spokes, {objects:,} objects, {workers()} workers)",
+        time.perf_counter() - t0,
+        "< 15 s",
+    )
     template = root / "templates" / "cluster" / "namespace.yaml.j2"
-    template.write_text(template.read_text().replace('    razee.io/managed: "true"',
-                                                     '    razee.io/managed: "true"\n    razee.io/touched: x', 1))
+    template.write_text(
+        template.read_text().replace(
+            '    razee.io/managed: "true"', '    razee.io/managed: "true"\n    razee.io/touched: x', 1
+        )
+    )
     commit(repo, "template used by every cluster")
     everywhere, summary = timed(root)
     two_full, _ = timed(root, full=True)
-    line(f"preview: template used everywhere ({summary['objects']:,} objects change)", everywhere,
-         "< 40 s and <= two full renders", two_full, "two full renders")
+    line(
+        f"preview: template used everywhere ({summary['objects']:,} objects change)",
+        everywhere,
+        "< 40 s and <= two full renders",
+        two_full,
+        "two full renders",
+    )
 
 
 def main() -> None:
@@ -181,8 +212,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as t:
             fleet_scale(Path(t))
     testenv = [PY, str(REPO / "scripts" / "testenv")]
-    proc = subprocess.run([*testenv, "start", "hot-razee", "hot-kubectl"], capture_output=True, text=True,
-                          check=True)
+    proc = subprocess.run([*testenv, "start", "hot-razee", "hot-kubectl"], capture_output=True, text=True, check=True)
     kc_razee, kc_kubectl = proc.stdout.split()[-2:]
     cache = tempfile.mkdtemp(prefix="razee-bench-cache-")
     os.environ["RAZEE_CACHE_DIR"] = cache
@@ -194,12 +224,10 @@ def main() -> None:
             grown = fleet_copy(tmp / "grown", 200)
             compare_diff("grown spoke", grown, kc_razee, kc_kubectl, ">= 20x kubectl", tmp)
             render = [PY, "-m", "razee", "render", "--repo", str(grown), "--spoke", SPOKE]
-            line("razee render, grown spoke, cache cold", best(3, render, env={"RAZEE_NO_CACHE": "1"}),
-                 "< 0.5 s")
+            line("razee render, grown spoke, cache cold", best(3, render, env={"RAZEE_NO_CACHE": "1"}), "< 0.5 s")
             line("razee render, grown spoke, cache warm", best(3, render), "< 0.5 s")
             idle, requests = agent_idle_cpu(grown, kc_razee, tmp)
-            line(f"agent idle pass (median, {requests} API requests), grown spoke", idle, "< 0.1 CPU s",
-                 unit="CPU s")
+            line(f"agent idle pass (median, {requests} API requests), grown spoke", idle, "< 0.1 CPU s", unit="CPU s")
             first_apply(tmp, kc_razee, kc_kubectl)
     finally:
         shutil.rmtree(cache, ignore_errors=True)

@@ -38,15 +38,31 @@ OBJECTS_PER_SPOKE = 250 * 11 + 31  # 250 clusters, 11 objects each, plus the spo
 
 
 def report(spoke: str, revision: str, rng: random.Random) -> dict[str, Any]:
-    drifted = [{"group": "apps", "kind": "Deployment", "namespace": f"master-c{n:03d}",
-                "name": "kube-apiserver", "status": "drifted", "paths": ["/spec/replicas"]}
-               for n in rng.sample(range(250), rng.choice([0, 0, 0, 1, 3]))]
-    return {"schema": 1, "id": str(uuid.uuid4()), "time": time.time(), "spoke": spoke,
-            "region": spoke.rsplit("-spoke-", 1)[0], "agent": f"{spoke}-0",
-            "result": "drifted" if drifted else "in-sync",
-            "source": {"revision": revision, "author": "ops", "message": "bench"},
-            "objects": drifted, "counts": {"synced": OBJECTS_PER_SPOKE - len(drifted), "drifted": len(drifted)},
-            "durations": {"total": 0.4}, "apiRequests": 12}
+    drifted = [
+        {
+            "group": "apps",
+            "kind": "Deployment",
+            "namespace": f"master-c{n:03d}",
+            "name": "kube-apiserver",
+            "status": "drifted",
+            "paths": ["/spec/replicas"],
+        }
+        for n in rng.sample(range(250), rng.choice([0, 0, 0, 1, 3]))
+    ]
+    return {
+        "schema": 1,
+        "id": str(uuid.uuid4()),
+        "time": time.time(),
+        "spoke": spoke,
+        "region": spoke.rsplit("-spoke-", 1)[0],
+        "agent": f"{spoke}-0",
+        "result": "drifted" if drifted else "in-sync",
+        "source": {"revision": revision, "author": "ops", "message": "bench"},
+        "objects": drifted,
+        "counts": {"synced": OBJECTS_PER_SPOKE - len(drifted), "drifted": len(drifted)},
+        "durations": {"total": 0.4},
+        "apiRequests": 12,
+    }
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
@@ -58,10 +74,12 @@ def fleet_repo(dest: Path) -> str:
     """The generated 60-spoke, 15,000-cluster fleet in a git repo; returns its revision."""
     generate(dest, REPO)
     for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "bench fleet"]):
-        subprocess.run(["git", "-c", "user.name=bench", "-c", "user.email=bench@razee.local", *args], cwd=dest,
-                       check=True)
-    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=dest, check=True, capture_output=True,
-                          text=True).stdout.strip()
+        subprocess.run(
+            ["git", "-c", "user.name=bench", "-c", "user.email=bench@razee.local", *args], cwd=dest, check=True
+        )
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=dest, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def bench(db: str, reports: int, clients: int, repo: Path, revision: str) -> dict[str, float]:
@@ -74,9 +92,25 @@ def bench(db: str, reports: int, clients: int, repo: Path, revision: str) -> dic
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     cache = tempfile.mkdtemp(prefix="razee-bench-hub-")
-    hub = subprocess.Popen([sys.executable, "-m", "razee", "hub", "serve", "--db", db, "--listen",
-                            f"127.0.0.1:{port}", "--repo", repo.as_uri(), "--state-dir", cache],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    hub = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "razee",
+            "hub",
+            "serve",
+            "--db",
+            db,
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--repo",
+            repo.as_uri(),
+            "--state-dir",
+            cache,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -96,13 +130,16 @@ def bench(db: str, reports: int, clients: int, repo: Path, revision: str) -> dic
         seed = [report(s, "rev-1", rng) for s in SPOKES]
         with httpx.Client() as http:
             for body in seed:
-                http.post(url + "/api/v1/reports", json=body,
-                          headers={"Authorization": f"Bearer {tokens[body['spoke']]}"})
+                http.post(
+                    url + "/api/v1/reports", json=body, headers={"Authorization": f"Bearer {tokens[body['spoke']]}"}
+                )
         # each client posts for its own spokes, one report after another, as each spoke's agent delivers its outbox
         # in order (one token never has two reports in flight, so the hub's per-token cap never refuses one)
         owned = [SPOKES[c::clients] for c in range(clients)]
-        work = [report(owned[i % clients][(i // clients) % len(owned[i % clients])], "rev-2" if i % 3 else "rev-1",
-                       rng) for i in range(reports)]
+        work = [
+            report(owned[i % clients][(i // clients) % len(owned[i % clients])], "rev-2" if i % 3 else "rev-1", rng)
+            for i in range(reports)
+        ]
         lock, errors, stored = threading.Lock(), [], [0]
 
         def post_all(chunk: list[dict[str, Any]]) -> None:
@@ -135,10 +172,12 @@ def bench(db: str, reports: int, clients: int, repo: Path, revision: str) -> dic
         if errors:
             print(f"{db.split(':')[0]}: {len(errors)} retried or failed posts: {sorted(set(errors))}")
         with httpx.Client(headers={"Authorization": f"Bearer {reader}"}) as http:
-            for name, path, params in (("summary", "/api/v1/summary", {}),
-                                       ("drift", "/api/v1/drift", {"region": "eu-de", "limit": 100}),
-                                       ("rollout", "/api/v1/rollout", {"revision": "rev-2"}),
-                                       ("declared rollout", "/api/v1/rollout", {"revision": revision})):
+            for name, path, params in (
+                ("summary", "/api/v1/summary", {}),
+                ("drift", "/api/v1/drift", {"region": "eu-de", "limit": 100}),
+                ("rollout", "/api/v1/rollout", {"revision": "rev-2"}),
+                ("declared rollout", "/api/v1/rollout", {"revision": revision}),
+            ):
                 samples = []
                 for _ in range(200):
                     t1 = time.perf_counter()
@@ -147,8 +186,7 @@ def bench(db: str, reports: int, clients: int, repo: Path, revision: str) -> dic
                 out[f"{name}_p50"], out[f"{name}_p99"] = percentiles(samples)
         with httpx.Client() as browser:  # as a person's browser: the login form, then the cookie
             assert browser.post(url + "/login", data={"token": reader}).status_code == 303
-            for name, path in (("page /", "/"), ("page /rollout", "/rollout"),
-                               ("page /spoke", f"/spoke/{SPOKES[7]}")):
+            for name, path in (("page /", "/"), ("page /rollout", "/rollout"), ("page /spoke", f"/spoke/{SPOKES[7]}")):
                 samples = []
                 for _ in range(50):
                     t1 = time.perf_counter()
@@ -174,16 +212,24 @@ def main() -> None:
             postgres = bench(pg.create_database("bench"), reports, clients, Path(tmp) / "fleet", revision)
         finally:
             pg.close()
-    print(f"60 spokes, 15,000 clusters ({OBJECTS_PER_SPOKE} objects per spoke report, counted; drift itemised); "
-          f"{reports} reports from {clients} concurrent clients over HTTP to one hub process")
+    print(
+        f"60 spokes, 15,000 clusters ({OBJECTS_PER_SPOKE} objects per spoke report, counted; drift itemised); "
+        f"{reports} reports from {clients} concurrent clients over HTTP to one hub process"
+    )
     print(f"{'':22}{'SQLite':>12}{'PostgreSQL':>14}")
-    print(f"{'ingest (reports/s)':22}{sqlite['ingest']:12.0f}{postgres['ingest']:14.0f}   target >= 500 on SQLite: "
-          f"{'PASS' if sqlite['ingest'] >= 500 else 'FAIL'}")
+    print(
+        f"{'ingest (reports/s)':22}{sqlite['ingest']:12.0f}{postgres['ingest']:14.0f}   target >= 500 on SQLite: "
+        f"{'PASS' if sqlite['ingest'] >= 500 else 'FAIL'}"
+    )
     for q in ("summary", "drift", "rollout", "declared rollout", "page /", "page /rollout", "page /spoke"):
-        print(f"{q + ' p50/p99 ms':22}{sqlite[q + '_p50']:6.1f} /{sqlite[q + '_p99']:5.1f}"
-              f"{postgres[q + '_p50']:7.1f} /{postgres[q + '_p99']:5.1f}")
-    print(f"summary p99 < 100 ms on SQLite: {'PASS' if sqlite['summary_p99'] < 100 else 'FAIL'}; "
-          f"retried posts: {sqlite['errors']:.0f} / {postgres['errors']:.0f}")
+        print(
+            f"{q + ' p50/p99 ms':22}{sqlite[q + '_p50']:6.1f} /{sqlite[q + '_p99']:5.1f}"
+            f"{postgres[q + '_p50']:7.1f} /{postgres[q + '_p99']:5.1f}"
+        )
+    print(
+        f"summary p99 < 100 ms on SQLite: {'PASS' if sqlite['summary_p99'] < 100 else 'FAIL'}; "
+        f"retried posts: {sqlite['errors']:.0f} / {postgres['errors']:.0f}"
+    )
     pages = max(sqlite[f"{p}_p99"] for p in ("page /", "page /rollout", "page /spoke"))
     print(f"dashboard pages p99 < 500 ms on SQLite: {'PASS' if pages < 500 else 'FAIL'} ({pages:.0f} ms)")
 

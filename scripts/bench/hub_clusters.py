@@ -48,22 +48,69 @@ def spoke_report(view: SpokeView, revision: str, rng: random.Random) -> dict[str
     clusters, sources = [], []
     for c in view.clusters:
         state = rng.choice(STATES)
-        pools = [{"name": p.name, "flavor": p.flavor, "zones": list(p.zones), "desired": p.size_per_zone * len(p.zones),
-                  "observed": p.size_per_zone * len(p.zones) - (state == "progressing"),
-                  "ready": p.size_per_zone * len(p.zones) - (state == "progressing")} for p in c.worker_pools]
-        out = [{"group": "apps", "kind": "Deployment", "namespace": f"master-{c.name}", "name": "kube-apiserver",
-                "status": "failed" if state == "failed" else "drifted"}] if state in ("drifted", "failed") else []
-        clusters.append({"name": c.name, "version": c.kube_version or "", "observedVersion": c.kube_version or "",
-                         "infrastructure": True, "pools": pools,
-                         "master": {"synced": 11 - len(out), "drifted": int(state == "drifted"),
-                                    "failed": int(state == "failed"), "outOfSync": out}})
+        pools = [
+            {
+                "name": p.name,
+                "flavor": p.flavor,
+                "zones": list(p.zones),
+                "desired": p.size_per_zone * len(p.zones),
+                "observed": p.size_per_zone * len(p.zones) - (state == "progressing"),
+                "ready": p.size_per_zone * len(p.zones) - (state == "progressing"),
+            }
+            for p in c.worker_pools
+        ]
+        out = (
+            [
+                {
+                    "group": "apps",
+                    "kind": "Deployment",
+                    "namespace": f"master-{c.name}",
+                    "name": "kube-apiserver",
+                    "status": "failed" if state == "failed" else "drifted",
+                }
+            ]
+            if state in ("drifted", "failed")
+            else []
+        )
+        clusters.append(
+            {
+                "name": c.name,
+                "version": c.kube_version or "",
+                "observedVersion": c.kube_version or "",
+                "infrastructure": True,
+                "pools": pools,
+                "master": {
+                    "synced": 11 - len(out),
+                    "drifted": int(state == "drifted"),
+                    "failed": int(state == "failed"),
+                    "outOfSync": out,
+                },
+            }
+        )
         version = rng.choice(["4.10.0", "4.10.0", "4.11.1"])
-        sources.append({"name": "ingress", "kind": "HelmChart", "chart": "ingress-nginx", "version": version,
-                        "digest": f"sha256:{version}", "cluster": c.name})
-    return {"schema": 1, "id": str(uuid.uuid4()), "time": time.time(), "spoke": view.spoke.name,
-            "region": view.region.name, "agent": f"{view.spoke.name}-0", "result": "in-sync",
-            "source": {"revision": revision, "author": "ops", "message": "bench"}, "counts": {"synced": 2781},
-            "clusters": clusters, "sources": sources}
+        sources.append(
+            {
+                "name": "ingress",
+                "kind": "HelmChart",
+                "chart": "ingress-nginx",
+                "version": version,
+                "digest": f"sha256:{version}",
+                "cluster": c.name,
+            }
+        )
+    return {
+        "schema": 1,
+        "id": str(uuid.uuid4()),
+        "time": time.time(),
+        "spoke": view.spoke.name,
+        "region": view.region.name,
+        "agent": f"{view.spoke.name}-0",
+        "result": "in-sync",
+        "source": {"revision": revision, "author": "ops", "message": "bench"},
+        "counts": {"synced": 2781},
+        "clusters": clusters,
+        "sources": sources,
+    }
 
 
 def server_ms(response: httpx.Response) -> float:
@@ -80,10 +127,25 @@ def start_hub(db: str, repo: Path) -> tuple[subprocess.Popen[bytes], str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    hub = subprocess.Popen([sys.executable, "-m", "razee", "hub", "serve", "--db", db, "--listen",
-                            f"127.0.0.1:{port}", "--repo", repo.as_uri(), "--state-dir",
-                            tempfile.mkdtemp(prefix="razee-bench-clusters-")],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    hub = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "razee",
+            "hub",
+            "serve",
+            "--db",
+            db,
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--repo",
+            repo.as_uri(),
+            "--state-dir",
+            tempfile.mkdtemp(prefix="razee-bench-clusters-"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return hub, f"http://127.0.0.1:{port}"
 
 
@@ -102,8 +164,11 @@ def ingest(url: str, views: list[SpokeView], revision: str, tokens: dict[str, st
     rng, spent = random.Random(1), []
     with httpx.Client(timeout=120) as http:
         for view in views:
-            r = http.post(url + "/api/v1/reports", json=spoke_report(view, revision, rng),
-                          headers={"Authorization": f"Bearer {tokens[view.spoke.name]}"})
+            r = http.post(
+                url + "/api/v1/reports",
+                json=spoke_report(view, revision, rng),
+                headers={"Authorization": f"Bearer {tokens[view.spoke.name]}"},
+            )
             assert r.status_code == 201, r.text[:300]
             spent.append(float(r.headers["server-timing"].split("dur=")[1]))
     return spent
@@ -111,16 +176,18 @@ def ingest(url: str, views: list[SpokeView], revision: str, tokens: dict[str, st
 
 def queries(names: list[str]) -> dict[str, tuple[str, dict[str, Any]]]:
     middle = names[len(names) // 2]
-    return {"list": ("/api/v1/clusters", {}),
-            "filter": ("/api/v1/clusters", {"region": "eu-de", "state": "drifted"}),
-            "search": ("/api/v1/clusters", {"prefix": middle[:-2]}),
-            "page (keyset)": ("/api/v1/clusters", {"after": middle}),
-            "page (offset 10,000)": ("/api/v1/clusters", {"offset": 10_000}),
-            "cluster": (f"/api/v1/clusters/{middle}", {}),
-            "counts": ("/api/v1/cluster-counts", {}),
-            "sources of a chart": ("/api/v1/sources", {"chart": "ingress-nginx"}),
-            "dashboard: clusters": ("/clusters", {"region": "jp-tok", "version": "1.19"}),
-            "dashboard: cluster": (f"/cluster/{middle}", {})}
+    return {
+        "list": ("/api/v1/clusters", {}),
+        "filter": ("/api/v1/clusters", {"region": "eu-de", "state": "drifted"}),
+        "search": ("/api/v1/clusters", {"prefix": middle[:-2]}),
+        "page (keyset)": ("/api/v1/clusters", {"after": middle}),
+        "page (offset 10,000)": ("/api/v1/clusters", {"offset": 10_000}),
+        "cluster": (f"/api/v1/clusters/{middle}", {}),
+        "counts": ("/api/v1/cluster-counts", {}),
+        "sources of a chart": ("/api/v1/sources", {"chart": "ingress-nginx"}),
+        "dashboard: clusters": ("/clusters", {"region": "jp-tok", "version": "1.19"}),
+        "dashboard: cluster": (f"/cluster/{middle}", {}),
+    }
 
 
 def bench(db: str, repo: Path, revision: str, views: list[SpokeView], rounds: int) -> dict[str, tuple[float, float]]:
@@ -135,8 +202,7 @@ def bench(db: str, repo: Path, revision: str, views: list[SpokeView], rounds: in
             wait_declared(api, url, sum(len(v.clusters) for v in views))
             first = ingest(url, views, revision, tokens)
             steady = ingest(url, views, revision, tokens)
-            out = {"ingest: first report (250 clusters)": p50_p95(first),
-                   "ingest: unchanged report": p50_p95(steady)}
+            out = {"ingest: first report (250 clusters)": p50_p95(first), "ingest: unchanged report": p50_p95(steady)}
             names = [c.name for v in views for c in v.clusters]
             names.sort()
             with httpx.Client(base_url=url, timeout=120) as web:
@@ -160,13 +226,16 @@ def main() -> None:
     revision = fleet_repo(work / "fleet")
     fleet = load_fleet(work / "fleet")
     views = list(fleet.spokes())
-    print(f"{len(views)} spokes, {sum(len(v.clusters) for v in views)} clusters; {args.rounds} requests per query; "
-          f"server-side latency (Server-Timing), target p95 < {TARGET_MS:.0f} ms")
+    print(
+        f"{len(views)} spokes, {sum(len(v.clusters) for v in views)} clusters; {args.rounds} requests per query; "
+        f"server-side latency (Server-Timing), target p95 < {TARGET_MS:.0f} ms"
+    )
     results = {"sqlite": bench(f"sqlite:///{work / 'hub.sqlite'}", work / "fleet", revision, views, args.rounds)}
     pg = PostgresServer()
     try:
-        results["postgresql"] = bench(pg.create_database("bench_clusters"), work / "fleet", revision, views,
-                                      args.rounds)
+        results["postgresql"] = bench(
+            pg.create_database("bench_clusters"), work / "fleet", revision, views, args.rounds
+        )
     finally:
         pg.close()
     print(f"{'query':40} {'SQLite p50':>11} {'p95':>8} {'PostgreSQL p50':>15} {'p95':>8}  target p95")

@@ -45,22 +45,50 @@ RETRY_AFTER_CAP = 30.0
 def flood_body(variant: int) -> bytes:
     """A 45,000-object report just under the hub's 4 MiB limit; `variant` alternates every object's drift path."""
     path = "/a" if variant % 2 else "/b"
-    objects = [{"group": "", "kind": "Pod", "namespace": "n", "name": f"p{i}",
-                "status": "drifted", "paths": [path]} for i in range(FLOOD_OBJECTS)]
-    body = {"schema": 1, "id": "@ID@", "time": 0, "spoke": "flood", "region": "eu-de", "agent": "f",
-            "result": "drifted", "source": {"revision": "rev-1"}, "objects": objects,
-            "counts": {"drifted": FLOOD_OBJECTS}}
+    objects = [
+        {"group": "", "kind": "Pod", "namespace": "n", "name": f"p{i}", "status": "drifted", "paths": [path]}
+        for i in range(FLOOD_OBJECTS)
+    ]
+    body = {
+        "schema": 1,
+        "id": "@ID@",
+        "time": 0,
+        "spoke": "flood",
+        "region": "eu-de",
+        "agent": "f",
+        "result": "drifted",
+        "source": {"revision": "rev-1"},
+        "objects": objects,
+        "counts": {"drifted": FLOOD_OBJECTS},
+    }
     raw = json.dumps(body, separators=(",", ":")).encode()
     assert len(raw) < 4 << 20, len(raw)
     return raw
 
 
 def small_body(spoke: str) -> dict[str, Any]:
-    return {"schema": 1, "id": str(uuid.uuid4()), "time": time.time(), "spoke": spoke, "region": "us-south",
-            "agent": f"{spoke}-0", "result": "drifted", "source": {"revision": "rev-1"},
-            "objects": [{"group": "apps", "kind": "Deployment", "namespace": "master-c001", "name": "kube-apiserver",
-                         "status": "drifted", "paths": ["/spec/replicas"]}],
-            "counts": {"synced": 2781, "drifted": 1}, "durations": {"total": 0.4}}
+    return {
+        "schema": 1,
+        "id": str(uuid.uuid4()),
+        "time": time.time(),
+        "spoke": spoke,
+        "region": "us-south",
+        "agent": f"{spoke}-0",
+        "result": "drifted",
+        "source": {"revision": "rev-1"},
+        "objects": [
+            {
+                "group": "apps",
+                "kind": "Deployment",
+                "namespace": "master-c001",
+                "name": "kube-apiserver",
+                "status": "drifted",
+                "paths": ["/spec/replicas"],
+            }
+        ],
+        "counts": {"synced": 2781, "drifted": 1},
+        "durations": {"total": 0.4},
+    }
 
 
 def free_port() -> int:
@@ -86,8 +114,10 @@ def razee(code: Path, *args: str, background: bool = False) -> Any:
 
 
 def run(code: Path, db: str, kind: str, seconds: float) -> dict[str, float]:
-    tokens = {s: razee(code, "hub", "token", "create", "--db", db, "--role", "agent", "--spoke", s)
-              for s in ["flood", *(f"spoke-{i}" for i in range(OTHERS))]}
+    tokens = {
+        s: razee(code, "hub", "token", "create", "--db", db, "--role", "agent", "--spoke", s)
+        for s in ["flood", *(f"spoke-{i}" for i in range(OTHERS))]
+    }
     reader = razee(code, "hub", "token", "create", "--db", db, "--role", "reader")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -111,12 +141,16 @@ def run(code: Path, db: str, kind: str, seconds: float) -> dict[str, float]:
 
         def flood(n: int) -> None:
             i = n
-            with httpx.Client(timeout=120, headers={"Authorization": f"Bearer {tokens['flood']}",
-                                                    "Content-Type": "application/json"}) as http:
+            with httpx.Client(
+                timeout=120, headers={"Authorization": f"Bearer {tokens['flood']}", "Content-Type": "application/json"}
+            ) as http:
                 while not stop.is_set():
                     report_id = str(uuid.uuid4())
-                    raw = bodies[i % 2].replace(b"@ID@", report_id.encode()).replace(
-                        b'"time":0', f'"time":{time.time()}'.encode())
+                    raw = (
+                        bodies[i % 2]
+                        .replace(b"@ID@", report_id.encode())
+                        .replace(b'"time":0', f'"time":{time.time()}'.encode())
+                    )
                     i += FLOOD_CLIENTS
                     try:
                         r = http.post(url + "/api/v1/reports", content=raw)
@@ -172,16 +206,26 @@ def run(code: Path, db: str, kind: str, seconds: float) -> dict[str, float]:
             t.join()
         elapsed = time.perf_counter() - t0
         with httpx.Client(timeout=120, headers={"Authorization": f"Bearer {reader}"}) as http:
-            stored_other = sum(1 for s in range(OTHERS) for item in
-                               http.get(url + f"/api/v1/spokes/spoke-{s}/history", params={"limit": 1000})
-                               .json()["items"])
+            stored_other = sum(
+                1
+                for s in range(OTHERS)
+                for item in http.get(url + f"/api/v1/spokes/spoke-{s}/history", params={"limit": 1000}).json()["items"]
+            )
         ordered = sorted(latency)
-        return {"median": statistics.median(ordered) * 1000, "p99": ordered[int(len(ordered) * 0.99) - 1] * 1000,
-                "worst": ordered[-1] * 1000, "quiet": statistics.median(quiet) * 1000,
-                "others": len(latency), "stored_others": stored_other, "flood_acked": len(acked),
-                "flood_rate": len(acked) / elapsed, "flood_429": too_many[0], "errors": len(refused),
-                "lost": len(other_ids) - stored_other,
-                "error_kinds": ",".join(sorted(set(refused)))}  # type: ignore[dict-item]
+        return {
+            "median": statistics.median(ordered) * 1000,
+            "p99": ordered[int(len(ordered) * 0.99) - 1] * 1000,
+            "worst": ordered[-1] * 1000,
+            "quiet": statistics.median(quiet) * 1000,
+            "others": len(latency),
+            "stored_others": stored_other,
+            "flood_acked": len(acked),
+            "flood_rate": len(acked) / elapsed,
+            "flood_429": too_many[0],
+            "errors": len(refused),
+            "lost": len(other_ids) - stored_other,
+            "error_kinds": ",".join(sorted(set(refused))),
+        }  # type: ignore[dict-item]
     finally:
         hub.terminate()
         try:
@@ -208,27 +252,38 @@ def main() -> None:
             for kind in args.kinds.split(","):
                 for name, code in codes.items():
                     for db in ("sqlite", "postgres"):
-                        url = (f"sqlite:///{tmp}/{name}-{kind}.sqlite" if db == "sqlite"
-                               else pg.create_database(f"{name}_{kind}"))
+                        url = (
+                            f"sqlite:///{tmp}/{name}-{kind}.sqlite"
+                            if db == "sqlite"
+                            else pg.create_database(f"{name}_{kind}")
+                        )
                         results[(kind, name, db)] = r = run(code, url, kind, args.seconds)
                         print(f"{kind:7} {name:9} {db:9} {r}", flush=True)
         finally:
             pg.close()
-    print(f"\nOther spokes' report latency (ms) while one spoke posts {FLOOD_OBJECTS:,}-object reports "
-          f"{FLOOD_CLIENTS} at a time ({OTHERS} other spokes, one report each every {OTHER_EVERY}s, "
-          f"{args.seconds:.0f} s); baseline = {args.baseline}")
-    print(f"{'flood':8}{'hub':10}{'database':10}{'quiet p50':>10}{'p50':>9}{'p99':>9}{'worst':>9}"
-          f"{'flood/s':>9}{'429s':>7}{'lost':>6}{'errors':>7}")
+    print(
+        f"\nOther spokes' report latency (ms) while one spoke posts {FLOOD_OBJECTS:,}-object reports "
+        f"{FLOOD_CLIENTS} at a time ({OTHERS} other spokes, one report each every {OTHER_EVERY}s, "
+        f"{args.seconds:.0f} s); baseline = {args.baseline}"
+    )
+    print(
+        f"{'flood':8}{'hub':10}{'database':10}{'quiet p50':>10}{'p50':>9}{'p99':>9}{'worst':>9}"
+        f"{'flood/s':>9}{'429s':>7}{'lost':>6}{'errors':>7}"
+    )
     # lost: other spokes' acknowledged reports missing from their history afterwards (must be 0)
     for (kind, name, db), r in results.items():
-        print(f"{kind:8}{name:10}{db:10}{r['quiet']:10.0f}{r['median']:9.0f}{r['p99']:9.0f}{r['worst']:9.0f}"
-              f"{r['flood_rate']:9.2f}{r['flood_429']:7.0f}{r['lost']:6.0f}{r['errors']:7.0f}")
+        print(
+            f"{kind:8}{name:10}{db:10}{r['quiet']:10.0f}{r['median']:9.0f}{r['p99']:9.0f}{r['worst']:9.0f}"
+            f"{r['flood_rate']:9.2f}{r['flood_429']:7.0f}{r['lost']:6.0f}{r['errors']:7.0f}"
+        )
     for kind in args.kinds.split(","):
         for db in ("sqlite", "postgres"):
             before, after = results.get((kind, "baseline", db)), results.get((kind, "this", db))
             if before and after:
-                print(f"{kind} on {db}: median {before['median'] / max(after['median'], 0.001):.1f}x, "
-                      f"worst {before['worst'] / max(after['worst'], 0.001):.1f}x lower than {args.baseline}")
+                print(
+                    f"{kind} on {db}: median {before['median'] / max(after['median'], 0.001):.1f}x, "
+                    f"worst {before['worst'] / max(after['worst'], 0.001):.1f}x lower than {args.baseline}"
+                )
 
 
 if __name__ == "__main__":

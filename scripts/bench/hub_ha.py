@@ -46,8 +46,11 @@ def start_hub(db: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     out = open(log, "ab")  # noqa: SIM115 - the child keeps it open
-    proc = subprocess.Popen([sys.executable, "-m", "razee", "hub", "serve", "--db", db, "--listen",
-                             f"127.0.0.1:{port}"], stdout=out, stderr=out)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "razee", "hub", "serve", "--db", db, "--listen", f"127.0.0.1:{port}"],
+        stdout=out,
+        stderr=out,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
@@ -60,8 +63,7 @@ def start_hub(db: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit(f"a hub did not start; see {log}")
 
 
-def client(urls: list[str], tokens: dict[str, str], bodies: list[dict[str, Any]], start: Any,
-           results: Any) -> None:
+def client(urls: list[str], tokens: dict[str, str], bodies: list[dict[str, Any]], start: Any, results: Any) -> None:
     """One client process: threads posting its share, each thread to the replicas in turn."""
     stored, failed = [0], [0]
     lock = threading.Lock()
@@ -71,16 +73,18 @@ def client(urls: list[str], tokens: dict[str, str], bodies: list[dict[str, Any]]
             for n, body in enumerate(chunk):
                 url = urls[(first + n) % len(urls)]
                 try:
-                    r = http.post(url + "/api/v1/reports", json=body,
-                                  headers={"Authorization": f"Bearer {tokens[body['spoke']]}"})
+                    r = http.post(
+                        url + "/api/v1/reports", json=body, headers={"Authorization": f"Bearer {tokens[body['spoke']]}"}
+                    )
                     ok = r.status_code == 201
                 except httpx.HTTPError:
                     ok = False
                 with lock:
                     (stored if ok else failed)[0] += 1
 
-    threads = [threading.Thread(target=post_all, args=(bodies[i::THREADS_PER_CLIENT], i))
-               for i in range(THREADS_PER_CLIENT)]
+    threads = [
+        threading.Thread(target=post_all, args=(bodies[i::THREADS_PER_CLIENT], i)) for i in range(THREADS_PER_CLIENT)
+    ]
     start.wait()
     for t in threads:
         t.start()
@@ -102,8 +106,10 @@ def round_(pg: PostgresServer, replicas: int, reports: int, n: int, tmp: Path) -
         work = [report(SPOKES[i % len(SPOKES)], "rev-2" if i % 3 else "rev-1", rng) for i in range(reports)]
         ctx = multiprocessing.get_context("fork")
         start, results = ctx.Event(), ctx.Queue()
-        procs = [ctx.Process(target=client, args=(urls, tokens, work[i::CLIENT_PROCESSES], start, results))
-                 for i in range(CLIENT_PROCESSES)]
+        procs = [
+            ctx.Process(target=client, args=(urls, tokens, work[i::CLIENT_PROCESSES], start, results))
+            for i in range(CLIENT_PROCESSES)
+        ]
         for p in procs:
             p.start()
         time.sleep(1.0)  # the clients are forked and waiting
@@ -137,9 +143,11 @@ def main() -> None:
     finally:
         pg.close()
     one, two = statistics.median(rates[1]), statistics.median(rates[2])
-    print(f"{reports} reports per round (60 spokes, {CLIENT_PROCESSES} client processes x {THREADS_PER_CLIENT} "
-          f"threads), {rounds} rounds, one PostgreSQL; {os.cpu_count()} CPUs, load average "
-          f"{os.getloadavg()[0]:.1f} at the end")
+    print(
+        f"{reports} reports per round (60 spokes, {CLIENT_PROCESSES} client processes x {THREADS_PER_CLIENT} "
+        f"threads), {rounds} rounds, one PostgreSQL; {os.cpu_count()} CPUs, load average "
+        f"{os.getloadavg()[0]:.1f} at the end"
+    )
     print(f"{'':24}{'1 replica':>12}{'2 replicas':>12}{'ratio':>8}")
     print(f"{'ingest (reports/s)':24}{one:12.0f}{two:12.0f}{two / one:8.2f}")
     print(f"failed posts: {failures[1]} / {failures[2]}")

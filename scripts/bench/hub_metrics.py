@@ -48,10 +48,26 @@ def run(db: str, repo: Path, revision: str, reports: int, clients: int, notify: 
         port = sock.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
     extra = ["--notify", notify] if notify else []
-    hub = subprocess.Popen([sys.executable, "-m", "razee", "hub", "serve", "--db", db, "--listen",
-                            f"127.0.0.1:{port}", "--repo", repo.as_uri(), "--state-dir",
-                            tempfile.mkdtemp(prefix="razee-bench-"), *extra],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    hub = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "razee",
+            "hub",
+            "serve",
+            "--db",
+            db,
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--repo",
+            repo.as_uri(),
+            "--state-dir",
+            tempfile.mkdtemp(prefix="razee-bench-"),
+            *extra,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         with httpx.Client(headers={"Authorization": f"Bearer {reader}"}) as http:
             for _ in range(900):
@@ -71,8 +87,9 @@ def run(db: str, repo: Path, revision: str, reports: int, clients: int, notify: 
         def post_all(chunk: list[dict[str, Any]]) -> None:
             with httpx.Client(timeout=60) as http:
                 for body in chunk:
-                    r = http.post(url + "/api/v1/reports", json=body,
-                                  headers={"Authorization": f"Bearer {tokens[body['spoke']]}"})
+                    r = http.post(
+                        url + "/api/v1/reports", json=body, headers={"Authorization": f"Bearer {tokens[body['spoke']]}"}
+                    )
                     with lock:
                         stored[0] += r.status_code == 201
 
@@ -120,11 +137,15 @@ def main() -> None:
     print(f"{'':34}{'no --notify':>14}{'--notify (hangs)':>18}")
     print(f"{'ingest (reports/s)':34}{plain['ingest']:14.0f}{hung['ingest']:18.0f}")
     for key, label in (("look", "one look at the fleet p50/p99 ms"), ("scrape", "/metrics scrape p50/p99 ms")):
-        print(f"{label:34}{plain[key + '_p50']:7.1f} /{plain[key + '_p99']:5.1f}"
-              f"{hung[key + '_p50']:11.1f} /{hung[key + '_p99']:5.1f}")
+        print(
+            f"{label:34}{plain[key + '_p50']:7.1f} /{plain[key + '_p99']:5.1f}"
+            f"{hung[key + '_p50']:11.1f} /{hung[key + '_p99']:5.1f}"
+        )
     print(f"{'/metrics scrape max ms':34}{plain['scrape_max']:14.1f}{hung['scrape_max']:18.1f}")
-    print(f"ingestion with a hanging receiver within 20% of without: "
-          f"{'PASS' if hung['ingest'] >= 0.8 * plain['ingest'] else 'FAIL'}")
+    print(
+        f"ingestion with a hanging receiver within 20% of without: "
+        f"{'PASS' if hung['ingest'] >= 0.8 * plain['ingest'] else 'FAIL'}"
+    )
 
 
 if __name__ == "__main__":

@@ -50,8 +50,11 @@ def moto_server(log: Path) -> Iterator[str]:
         port = s.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
     with log.open("w") as out:
-        proc = subprocess.Popen([str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p",
-                                 str(port)], stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
         try:
             deadline = time.monotonic() + 120
             while True:
@@ -75,8 +78,13 @@ def aws_cloud(url: str, fleet_name: str, view: SpokeView) -> Provider:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "AKIABENCHMARK0000000")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench-not-a-secret")
     zones = REGION_ZONES[view.region.name]
-    settings = AwsSettings(region="us-east-1", zones={z: f"us-east-1{'abc'[i]}" for i, z in enumerate(zones)},
-                           flavors=INSTANCE_TYPES, image="ami-12c6146b", endpoint_url=url)
+    settings = AwsSettings(
+        region="us-east-1",
+        zones={z: f"us-east-1{'abc'[i]}" for i, z in enumerate(zones)},
+        flavors=INSTANCE_TYPES,
+        image="ami-12c6146b",
+        endpoint_url=url,
+    )
     flavors = tuple(sorted({p.flavor for c in view.clusters for p in c.worker_pools}))
     return AwsCloud(settings, ProviderContext(fleet_name, view.region.name, settings, {}, tuple(zones), flavors))
 
@@ -114,11 +122,16 @@ def bench(name: str, cloud: Provider, view: SpokeView, concurrency: int, latency
     print(f"[{name}] spoke {view.spoke.name}: {len(desired)} clusters, {workers} workers")
     print(f"[{name}] plan from empty: {plan_s * 1000:.0f} ms ({len(plan.changes)} changes)")
     extra = f", {applied_requests:,} API requests" if name == "aws" else ""
-    print(f"[{name}] apply: {apply_s:.2f} s, {len(result.done) / apply_s:,.0f} changes/s (concurrency {concurrency}"
-          + (f", provider latency {latency * 1000:.0f} ms" if name == "local" else "") + f"{extra})")
+    print(
+        f"[{name}] apply: {apply_s:.2f} s, {len(result.done) / apply_s:,.0f} changes/s (concurrency {concurrency}"
+        + (f", provider latency {latency * 1000:.0f} ms" if name == "local" else "")
+        + f"{extra})"
+    )
     cost = f", {sum(requests.values())} API requests ({dict(sorted(requests.items()))})" if name == "aws" else ""
-    print(f"[{name}] no-op re-plan: {noop_s * 1000:.0f} ms (observe {observe_s * 1000:.0f} ms, plan "
-          f"{(noop_s - observe_s) * 1000:.0f} ms), {len(again.changes)} changes{cost}")
+    print(
+        f"[{name}] no-op re-plan: {noop_s * 1000:.0f} ms (observe {observe_s * 1000:.0f} ms, plan "
+        f"{(noop_s - observe_s) * 1000:.0f} ms), {len(again.changes)} changes{cost}"
+    )
 
 
 def main() -> None:
@@ -132,8 +145,9 @@ def main() -> None:
         fleet = load_fleet(root)
         view = next(fleet.spokes())
         if args.provider in ("local", "all"):
-            cloud: Provider = LocalCloud({"db": str(Path(tmp) / "cloud.sqlite"), "delay": "0",
-                                          "latency": str(args.latency)})
+            cloud: Provider = LocalCloud(
+                {"db": str(Path(tmp) / "cloud.sqlite"), "delay": "0", "latency": str(args.latency)}
+            )
             try:
                 bench("local", cloud, view, args.concurrency, args.latency)
             finally:

@@ -24,8 +24,9 @@ PY = sys.executable
 def use_test_tools() -> str:
     """Put kubectl of the test server's own version (and helm, kustomize) first on PATH: the peer is measured at the
     release it is made for. Returns the server version (RAZEE_KUBE_VERSION, as scripts/testenv picks it)."""
-    path = subprocess.run([PY, str(REPO / "scripts" / "testenv"), "path"], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    path = subprocess.run(
+        [PY, str(REPO / "scripts" / "testenv"), "path"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     os.environ["PATH"] = f"{path}:{os.environ.get('PATH', '')}"
     return Path(path.split(":")[0]).parent.name.removeprefix("kube-")
 
@@ -95,11 +96,14 @@ def write_fleet(root: Path, namespaces: int, changed: dict[str, str], mix: dict[
 
     (root / "environments" / "regions").mkdir(parents=True, exist_ok=True)
     (root / "templates" / "spoke").mkdir(parents=True, exist_ok=True)
-    fleet = {"name": "bench", "clusterDefaults": {"kubeVersion": "1.20.2"}, "rollout": {"waves": [{"name": "all"}]},
-             # the benchmark measures the engine; its namespaces carry no NetworkPolicies
-             "policies": {"allowedRegistries": ["icr.io/*"],
-                          "rules": {"namespace-network-policy": {"enabled": False}}},
-             "values": {"namespaces": namespaces, "changed": changed, "mix": mix or MIX}}
+    fleet = {
+        "name": "bench",
+        "clusterDefaults": {"kubeVersion": "1.20.2"},
+        "rollout": {"waves": [{"name": "all"}]},
+        # the benchmark measures the engine; its namespaces carry no NetworkPolicies
+        "policies": {"allowedRegistries": ["icr.io/*"], "rules": {"namespace-network-policy": {"enabled": False}}},
+        "values": {"namespaces": namespaces, "changed": changed, "mix": mix or MIX},
+    }
     region = {"name": "local", "zones": ["z1"], "spokes": [{"name": "bench", "wave": "all"}]}
     (root / "environments" / "fleet.yaml").write_text(yaml.safe_dump(fleet))
     (root / "environments" / "regions" / "local.yaml").write_text(yaml.safe_dump(region))
@@ -124,8 +128,13 @@ def razee(args: list[str], root: Path, kc: str, ok: tuple[int, ...] = (0,)) -> t
 def kubectl(args: list[str], manifest: Path, kc: str, ok: tuple[int, ...] = (0,)) -> tuple[float, int]:
     elapsed, proc = run(["kubectl", "--kubeconfig", kc, *args, "-f", str(manifest), "-v=6"], ok)
     # kubectl up to 1.2x logs `GET https://...`; later releases log structured `verb="GET" url="https://..."`
-    requests = len(re.findall(r"round_trippers\.go:\d+\].*(?:\b(?:GET|PATCH|POST|PUT|DELETE) https|"
-                              r"verb=\"[A-Z]+\" url=\"https)", proc.stderr))
+    requests = len(
+        re.findall(
+            r"round_trippers\.go:\d+\].*(?:\b(?:GET|PATCH|POST|PUT|DELETE) https|"
+            r"verb=\"[A-Z]+\" url=\"https)",
+            proc.stderr,
+        )
+    )
     return elapsed, requests
 
 
@@ -136,8 +145,10 @@ def render(root: Path, out: Path) -> int:
 
 
 def row(name: str, r: tuple[float, int], k: tuple[float, int]) -> None:
-    print(f"{name:<22} razee {r[0]:7.2f} s {r[1]:6d} req | kubectl {k[0]:7.2f} s {k[1]:6d} req | "
-          f"razee is {k[0] / r[0]:5.1f}x faster, {k[1] / max(r[1], 1):6.1f}x fewer requests")
+    print(
+        f"{name:<22} razee {r[0]:7.2f} s {r[1]:6d} req | kubectl {k[0]:7.2f} s {k[1]:6d} req | "
+        f"razee is {k[0] / r[0]:5.1f}x faster, {k[1] / max(r[1], 1):6.1f}x fewer requests"
+    )
 
 
 def main() -> None:
@@ -151,19 +162,27 @@ def main() -> None:
             write_fleet(root, namespaces, {})
             count = render(root, manifest)
             print(f"{count} objects in {namespaces} namespaces")
-            row("first apply", razee(["apply", "-q"], root, kc_razee),
-                kubectl(["apply", "--server-side"], manifest, kc_kubectl))
-            row("no-op diff", razee(["diff"], root, kc_razee),
-                kubectl(["diff", "--server-side"], manifest, kc_kubectl))
+            row(
+                "first apply",
+                razee(["apply", "-q"], root, kc_razee),
+                kubectl(["apply", "--server-side"], manifest, kc_kubectl),
+            )
+            row("no-op diff", razee(["diff"], root, kc_razee), kubectl(["diff", "--server-side"], manifest, kc_kubectl))
             changed = {f"bench-{n}/{i}": "-v2" for n in range(namespaces) for i in range(3)}
             changed |= {f"bench-{n}/d{i}": "2" for n in range(namespaces) for i in range(2)}
             write_fleet(root, namespaces, changed)
             render(root, manifest)
             print(f"5 % change: {len(changed)} objects changed")
-            row("5 % change: diff", razee(["diff"], root, kc_razee, ok=(1,)),
-                kubectl(["diff", "--server-side"], manifest, kc_kubectl, ok=(1,)))
-            row("5 % change: apply", razee(["apply", "-q"], root, kc_razee),
-                kubectl(["apply", "--server-side"], manifest, kc_kubectl))
+            row(
+                "5 % change: diff",
+                razee(["diff"], root, kc_razee, ok=(1,)),
+                kubectl(["diff", "--server-side"], manifest, kc_kubectl, ok=(1,)),
+            )
+            row(
+                "5 % change: apply",
+                razee(["apply", "-q"], root, kc_razee),
+                kubectl(["apply", "--server-side"], manifest, kc_kubectl),
+            )
     finally:
         run([*testenv, "stop", "bench-razee", "bench-kubectl"])
 

@@ -31,8 +31,12 @@ OVERLAYS = ("overlays/eu", "overlays/us", "overlays/fifo")
 
 
 def declaration(path: str, cluster: str) -> Manifest:
-    obj = {"apiVersion": "razee.io/v1", "kind": "Kustomization", "metadata": {"name": "platform"},
-           "spec": {"path": path}}
+    obj = {
+        "apiVersion": "razee.io/v1",
+        "kind": "Kustomization",
+        "metadata": {"name": "platform"},
+        "spec": {"path": path},
+    }
     return Manifest(obj, Provenance("templates/cluster/platform.yaml", 1, 1, cluster=cluster))
 
 
@@ -49,18 +53,22 @@ def main() -> int:
     args = parser.parse_args()
     kustomize = shutil.which("kustomize")
     if not kustomize:
-        print("kustomize is not on PATH (export PATH=\"$(scripts/testenv path):$PATH\")", file=sys.stderr)
+        print('kustomize is not on PATH (export PATH="$(scripts/testenv path):$PATH")', file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="razee-bench-kustomize-") as tmp:
-        ctx = ExpandContext(repo=FLEET, spoke="spoke-1", cluster=None, capabilities=Capabilities("v1.36.3"),
-                            cache=SourceCache(Path(tmp)))
+        ctx = ExpandContext(
+            repo=FLEET,
+            spoke="spoke-1",
+            cluster=None,
+            capabilities=Capabilities("v1.36.3"),
+            cache=SourceCache(Path(tmp)),
+        )
         expander._builds.clear()
         cold = razee_pass(args.clusters, ctx)
         warm = razee_pass(args.clusters, ctx)
     started = time.perf_counter()
     for i in range(args.clusters):
-        subprocess.run([kustomize, "build", str(FLEET / OVERLAYS[i % len(OVERLAYS)])], capture_output=True,
-                       check=True)
+        subprocess.run([kustomize, "build", str(FLEET / OVERLAYS[i % len(OVERLAYS)])], capture_output=True, check=True)
     cli = time.perf_counter() - started
     print(f"{args.clusters} clusters, {len(OVERLAYS)} overlays")
     print(f"  kustomize build CLI per cluster: {cli:.2f} s")

@@ -31,22 +31,35 @@ from razee.render.renderer import Renderer
 REPO = Path(__file__).resolve().parents[2]
 
 RULES: list[dict[str, Any]] = [
-    {"name": "workloads-part-of-armada", "match": {"kinds": ["Deployment", "StatefulSet", "DaemonSet"]},
-     "expression": "has(object.metadata.labels) && 'app.kubernetes.io/part-of' in object.metadata.labels",
-     "message": "every workload says what it is part of"},
-    {"name": "memory-limits", "match": {"kinds": ["Deployment", "StatefulSet"]},
-     "expression": "object.spec.template.spec.containers.all(c, has(c.resources.limits) && "
-                   "has(c.resources.limits.memory))",
-     "message": "every container has a memory limit"},
-    {"name": "replica-ceiling", "match": {"kinds": ["Deployment"]},
-     "expression": "!has(object.spec.replicas) || object.spec.replicas <= (spoke.region == 'au-syd' ? 3 : 5)",
-     "message": "at most 5 replicas (3 in au-syd)"},
-    {"name": "no-daemonsets-in-canary",
-     "expression": "spoke.wave != 'canary' || object.kind != 'DaemonSet'",
-     "message": "DaemonSets reach canary spokes only after review"},
-    {"name": "short-names",
-     "expression": "size(object.metadata.name) <= 253 && !object.metadata.name.contains('_')",
-     "message": "names are DNS subdomains"},
+    {
+        "name": "workloads-part-of-armada",
+        "match": {"kinds": ["Deployment", "StatefulSet", "DaemonSet"]},
+        "expression": "has(object.metadata.labels) && 'app.kubernetes.io/part-of' in object.metadata.labels",
+        "message": "every workload says what it is part of",
+    },
+    {
+        "name": "memory-limits",
+        "match": {"kinds": ["Deployment", "StatefulSet"]},
+        "expression": "object.spec.template.spec.containers.all(c, has(c.resources.limits) && "
+        "has(c.resources.limits.memory))",
+        "message": "every container has a memory limit",
+    },
+    {
+        "name": "replica-ceiling",
+        "match": {"kinds": ["Deployment"]},
+        "expression": "!has(object.spec.replicas) || object.spec.replicas <= (spoke.region == 'au-syd' ? 3 : 5)",
+        "message": "at most 5 replicas (3 in au-syd)",
+    },
+    {
+        "name": "no-daemonsets-in-canary",
+        "expression": "spoke.wave != 'canary' || object.kind != 'DaemonSet'",
+        "message": "DaemonSets reach canary spokes only after review",
+    },
+    {
+        "name": "short-names",
+        "expression": "size(object.metadata.name) <= 253 && !object.metadata.name.contains('_')",
+        "message": "names are DNS subdomains",
+    },
 ]
 
 
@@ -66,16 +79,22 @@ def compare_libraries(manifests: tuple[Manifest, ...], spoke: dict[str, str]) ->
     from razee.policy.custom import compile_rule, prune
 
     compiled = [compile_rule(CustomRule.model_validate(r)) for r in RULES]
-    pairs = [(i, m.obj if r.paths is None else prune(m.obj, r.paths))
-             for m in manifests for i, r in enumerate(compiled) if r.matches(m)]
+    pairs = [
+        (i, m.obj if r.paths is None else prune(m.obj, r.paths))
+        for m in manifests
+        for i, r in enumerate(compiled)
+        if r.matches(m)
+    ]
     context = cel.Context({"spoke": spoke})
     t0 = time.perf_counter()
     for i, obj in pairs:
         context.add_variable("object", obj)
         assert compiled[i].program.execute(context) is True
     fast = (time.perf_counter() - t0) / len(pairs)
-    print(f"common-expression-language {version('common-expression-language')}: {fast * 1e6:.1f} us per evaluation "
-          f"({len(pairs):,} rule-object pairs of one spoke)")
+    print(
+        f"common-expression-language {version('common-expression-language')}: {fast * 1e6:.1f} us per evaluation "
+        f"({len(pairs):,} rule-object pairs of one spoke)"
+    )
     try:
         import celpy
     except ImportError:
@@ -88,8 +107,10 @@ def compare_libraries(manifests: tuple[Manifest, ...], spoke: dict[str, str]) ->
     for i, obj in sample:
         assert programs[i].evaluate({"object": celpy.json_to_cel(obj), "spoke": celpy.json_to_cel(spoke)})
     slow = (time.perf_counter() - t0) / len(sample)
-    print(f"cel-python {version('cel-python')}: {slow * 1e6:.1f} us per evaluation ({len(sample):,} pairs); "
-          f"{slow / fast:.0f}x slower")
+    print(
+        f"cel-python {version('cel-python')}: {slow * 1e6:.1f} us per evaluation ({len(sample):,} pairs); "
+        f"{slow / fast:.0f}x slower"
+    )
 
 
 def main() -> None:
@@ -108,8 +129,10 @@ def main() -> None:
         fleet = load_fleet(root)
         views = list(fleet.spokes())
         clusters = sum(len(v.clusters) for v in views)
-        print(f"fleet: {len(fleet.regions)} regions, {len(views)} spokes, {clusters} clusters; "
-              f"PSS restricted, {len(RULES)} custom rules")
+        print(
+            f"fleet: {len(fleet.regions)} regions, {len(views)} spokes, {clusters} clusters; "
+            f"PSS restricted, {len(RULES)} custom rules"
+        )
         renderer = Renderer(root, fleet)
         shipped = fleet.spec.model_copy(update={"policies": fleet.spec.policies.model_copy(update={"custom": []})})
         fleet_shipped = type(fleet)(shipped, fleet.regions, fleet.assignments, fleet.region_files)
@@ -132,14 +155,19 @@ def main() -> None:
                 check_policies(fleet_shipped, [rendered])
                 gate_shipped_s += (cpu_s() - c3) * 4
             if args.compare_libraries and i == 1:
-                compare_libraries(rendered.manifests, {"name": view.spoke.name, "region": view.region.name,
-                                                       "wave": view.spoke.wave})
+                compare_libraries(
+                    rendered.manifests, {"name": view.spoke.name, "region": view.region.name, "wave": view.spoke.wave}
+                )
         share = gate_s / render_s * 100
         print(f"render: {render_s:.1f} s wall, {render_cpu:.1f} s CPU for {objects:,} objects")
-        print(f"gate (shipped rules incl. PSS restricted + {len(RULES)} CEL rules): {gate_s:.1f} s wall, "
-              f"{gate_cpu:.1f} s CPU (parent and CEL children); shipped rules alone about {gate_shipped_s:.1f} s CPU")
-        print(f"gate adds {share:.1f} % to the render time ({gate_cpu / render_cpu * 100:.1f} % in CPU)  "
-              f"target < 20 %: {'PASS' if share < 20 else 'FAIL'}")
+        print(
+            f"gate (shipped rules incl. PSS restricted + {len(RULES)} CEL rules): {gate_s:.1f} s wall, "
+            f"{gate_cpu:.1f} s CPU (parent and CEL children); shipped rules alone about {gate_shipped_s:.1f} s CPU"
+        )
+        print(
+            f"gate adds {share:.1f} % to the render time ({gate_cpu / render_cpu * 100:.1f} % in CPU)  "
+            f"target < 20 %: {'PASS' if share < 20 else 'FAIL'}"
+        )
         print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 

@@ -42,8 +42,10 @@ def main() -> None:
         load_s = time.perf_counter() - t0
         views = list(fleet.spokes())
         clusters = sum(len(v.clusters) for v in views)
-        print(f"fleet: {len(fleet.regions)} regions, {len(views)} spokes, {clusters} clusters; "
-              f"load + validate + schedule {load_s:.2f} s")
+        print(
+            f"fleet: {len(fleet.regions)} regions, {len(views)} spokes, {clusters} clusters; "
+            f"load + validate + schedule {load_s:.2f} s"
+        )
 
         renderer = Renderer(root, fleet)
         t0 = time.perf_counter()
@@ -53,16 +55,20 @@ def main() -> None:
         one = renderer.render_spoke(views[1])
         warm = time.perf_counter() - t0
         n = len(one.manifests)
-        print(f"one spoke ({len(views[1].clusters)} clusters, {n} objects): {warm:.3f} s warm, {cold:.3f} s with "
-              f"template compilation ({n / warm:,.0f} objects/s)  target < 0.25 s (issue 15): "
-              f"{'PASS' if warm < 0.25 else 'FAIL'}")
+        print(
+            f"one spoke ({len(views[1].clusters)} clusters, {n} objects): {warm:.3f} s warm, {cold:.3f} s with "
+            f"template compilation ({n / warm:,.0f} objects/s)  target < 0.25 s (issue 15): "
+            f"{'PASS' if warm < 0.25 else 'FAIL'}"
+        )
 
         t0 = time.perf_counter()
         total = sum(len(r.manifests) for r in render_spokes(root, fleet, views))
         whole = time.perf_counter() - t0
-        print(f"whole fleet ({total:,} objects, {workers()} worker(s)): render {whole:.1f} s, load + render "
-              f"{whole + load_s:.1f} s ({total / whole:,.0f} objects/s)  target < 15 s (issue 15): "
-              f"{'PASS' if whole + load_s < 15 else 'FAIL'}")
+        print(
+            f"whole fleet ({total:,} objects, {workers()} worker(s)): render {whole:.1f} s, load + render "
+            f"{whole + load_s:.1f} s ({total / whole:,.0f} objects/s)  target < 15 s (issue 15): "
+            f"{'PASS' if whole + load_s < 15 else 'FAIL'}"
+        )
         print(f"peak RSS: {peak_rss_mb():.0f} MB")
 
 

@@ -22,8 +22,10 @@ def main() -> None:
     finally:
         qs.stop(quiet=True)
     intervals = qs.INTERVAL * len(qs.SPOKES)
-    print(f"commit to all {len(qs.SPOKES)} spokes in 2 waves, zero bake: {took:.1f} s; sum of the agents' intervals: "
-          f"{intervals} s ({intervals / max(took, 0.1):.1f}x)")
+    print(
+        f"commit to all {len(qs.SPOKES)} spokes in 2 waves, zero bake: {took:.1f} s; sum of the agents' intervals: "
+        f"{intervals} s ({intervals / max(took, 0.1):.1f}x)"
+    )
 
 
 if __name__ == "__main__":

@@ -139,26 +139,41 @@ def measure(objects: int, runs: int, apply_runs: int, tmp: Path) -> dict[str, An
         record(cases, "razee diff warm", razee(["diff"], root, kc_razee))
         with no_cache():
             record(cases, "razee diff cold", razee(["diff"], root, kc_razee))
-    return {"objects": count, "namespaces": namespaces, "mix": mix, "cases": cases,
-            "settle_seconds": [round(s, 1) for s in settled], "loadavg_after": list(os.getloadavg())}
+    return {
+        "objects": count,
+        "namespaces": namespaces,
+        "mix": mix,
+        "cases": cases,
+        "settle_seconds": [round(s, 1) for s in settled],
+        "loadavg_after": list(os.getloadavg()),
+    }
 
 
 def machine() -> dict[str, Any]:
     cpuinfo = Path("/proc/cpuinfo").read_text()
-    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")),
-                 platform.processor() or "unknown")
-    kubectl_version = json.loads(subprocess.run(["kubectl", "version", "--client", "-o", "json"],
-                                                capture_output=True, text=True).stdout or "{}")
-    return {"nproc": len(os.sched_getaffinity(0)), "cpu_model": model, "loadavg_start": list(os.getloadavg()),
-            "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "python": platform.python_version(),
-            "kubectl": kubectl_version.get("clientVersion", {}).get("gitVersion", "unknown"),
-            "kube_apiserver": f"{KUBE_VERSION} (built from Go modules by scripts/build-tools)"}
+    model = next(
+        (line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")),
+        platform.processor() or "unknown",
+    )
+    kubectl_version = json.loads(
+        subprocess.run(["kubectl", "version", "--client", "-o", "json"], capture_output=True, text=True).stdout or "{}"
+    )
+    return {
+        "nproc": len(os.sched_getaffinity(0)),
+        "cpu_model": model,
+        "loadavg_start": list(os.getloadavg()),
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "python": platform.python_version(),
+        "kubectl": kubectl_version.get("clientVersion", {}).get("gitVersion", "unknown"),
+        "kube_apiserver": f"{KUBE_VERSION} (built from Go modules by scripts/build-tools)",
+    }
 
 
 def table(data: dict[str, Any]) -> str:
-    head = ("| objects | razee diff warm | razee diff cold | kubectl diff | kubectl/razee warm | kubectl/razee cold "
-            "| razee apply | kubectl apply | kubectl/razee apply |")
+    head = (
+        "| objects | razee diff warm | razee diff cold | kubectl diff | kubectl/razee warm | kubectl/razee cold "
+        "| razee apply | kubectl apply | kubectl/razee apply |"
+    )
     lines = [head, "|" + "---:|" * head.count(" | ") + "---:|"]
     for size in data["sizes"]:
         c = {k: v["best"] for k, v in size["cases"].items()}
@@ -166,7 +181,8 @@ def table(data: dict[str, Any]) -> str:
             f"| {size['objects']:,} | {c['razee diff warm']:.2f} s | {c['razee diff cold']:.2f} s "
             f"| {c['kubectl diff']:.2f} s | {c['kubectl diff'] / c['razee diff warm']:.1f}x "
             f"| {c['kubectl diff'] / c['razee diff cold']:.1f}x | {c['razee apply']:.2f} s "
-            f"| {c['kubectl apply']:.2f} s | {c['kubectl apply'] / c['razee apply']:.1f}x |")
+            f"| {c['kubectl apply']:.2f} s | {c['kubectl apply'] / c['razee apply']:.1f}x |"
+        )
     return "\n".join(lines)
 
 
@@ -186,8 +202,14 @@ def plot(data: dict[str, Any], png: Path) -> None:
         for key, label, colour, style, marker in keys:
             ys = [s["cases"][key]["best"] for s in data["sizes"]]
             ax.plot(xs, ys, color=colour, linestyle=style, marker=marker, label=label)
-            ax.annotate(f"{ys[-1]:.1f} s", (xs[-1], ys[-1]), textcoords="offset points", xytext=(6, -3),
-                        fontsize=8, color=colour)
+            ax.annotate(
+                f"{ys[-1]:.1f} s",
+                (xs[-1], ys[-1]),
+                textcoords="offset points",
+                xytext=(6, -3),
+                fontsize=8,
+                color=colour,
+            )
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xticks(xs)
@@ -201,12 +223,15 @@ def plot(data: dict[str, Any], png: Path) -> None:
         ax.grid(True, which="major", alpha=0.4)
         ax.legend(loc="upper left")
     axes[0].set_ylabel("wall time, best run (s)")
-    fig.supxlabel("objects: Namespaces, ConfigMaps, Services, Deployments, Roles, RoleBindings (log scale)",
-                  fontsize=10)
-    fig.suptitle(f"razee vs kubectl against object count: {m['nproc']} cores ({m['cpu_model']}), shared; "
-                 f"{m['date']}\nkube-apiserver {m['kube_apiserver'].split()[0]} on loopback, kubectl {m['kubectl']}; "
-                 f"best of {data['settings']['runs']} diffs, {data['settings']['apply_runs']} apply per size",
-                 fontsize=10)
+    fig.supxlabel(
+        "objects: Namespaces, ConfigMaps, Services, Deployments, Roles, RoleBindings (log scale)", fontsize=10
+    )
+    fig.suptitle(
+        f"razee vs kubectl against object count: {m['nproc']} cores ({m['cpu_model']}), shared; "
+        f"{m['date']}\nkube-apiserver {m['kube_apiserver'].split()[0]} on loopback, kubectl {m['kubectl']}; "
+        f"best of {data['settings']['runs']} diffs, {data['settings']['apply_runs']} apply per size",
+        fontsize=10,
+    )
     png.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(png, dpi=110)
     print(f"chart: {png}")
@@ -229,14 +254,17 @@ def main() -> None:
         print(table(data))
         plot(data, png)
         return
-    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",")] if args.sizes else \
-        QUICK_SIZES if args.quick else SIZES
+    sizes = (
+        [int(s.replace("_", "")) for s in args.sizes.split(",")] if args.sizes else QUICK_SIZES if args.quick else SIZES
+    )
     # Measure razee as installed: with bytecode (as scripts/bench/hotpath.py does)
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     subprocess.run([PY, "-m", "compileall", "-q", str(REPO / "razee")], check=True)
-    data: dict[str, Any] = {"machine": machine(), "settings": {"runs": args.runs, "apply_runs": args.apply_runs,
-                                                               "sizes": sizes},
-                            "sizes": []}
+    data: dict[str, Any] = {
+        "machine": machine(),
+        "settings": {"runs": args.runs, "apply_runs": args.apply_runs, "sizes": sizes},
+        "sizes": [],
+    }
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="razee-scaling-") as t:
         os.environ["RAZEE_CACHE_DIR"] = str(Path(t) / "cache")

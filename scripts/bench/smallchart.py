@@ -69,16 +69,22 @@ spec:
 """
 
 OTHERS = {
-    "templates/serviceaccount.yaml": ("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {{ .Release.Name }}\n"
-                                      "  labels: {{- include \"agent.labels\" . | nindent 4 }}\n"),
-    "templates/configmap.yaml": ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-config\n"
-                                 "  labels: {{- include \"agent.labels\" . | nindent 4 }}\n"
-                                 "data:\n  cluster: {{ .Values.clusterId | quote }}\n"
-                                 "  interval: {{ .Values.interval | quote }}\n"),
-    "templates/service.yaml": ("apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}\n"
-                               "  labels: {{- include \"agent.labels\" . | nindent 4 }}\nspec:\n"
-                               "  selector: {{- include \"agent.selector\" . | nindent 4 }}\n"
-                               "  ports: [{name: https, port: 443, targetPort: 8443, protocol: TCP}]\n"),
+    "templates/serviceaccount.yaml": (
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {{ .Release.Name }}\n"
+        '  labels: {{- include "agent.labels" . | nindent 4 }}\n'
+    ),
+    "templates/configmap.yaml": (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-config\n"
+        '  labels: {{- include "agent.labels" . | nindent 4 }}\n'
+        "data:\n  cluster: {{ .Values.clusterId | quote }}\n"
+        "  interval: {{ .Values.interval | quote }}\n"
+    ),
+    "templates/service.yaml": (
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}\n"
+        '  labels: {{- include "agent.labels" . | nindent 4 }}\nspec:\n'
+        '  selector: {{- include "agent.selector" . | nindent 4 }}\n'
+        "  ports: [{name: https, port: 443, targetPort: 8443, protocol: TCP}]\n"
+    ),
 }
 
 
@@ -86,8 +92,10 @@ def chart_files(version: str) -> dict[str, str]:
     tag, tier = ("2.1", "") if version == VERSIONS[0] else ("2.2", "standard")
     return {
         "Chart.yaml": f"apiVersion: v2\nname: agent\nversion: {version}\nappVersion: '{tag}'\n",
-        "values.yaml": (f"clusterId: none\nreplicas: 1\ninterval: 60s\ntier: '{tier}'\n"
-                        f"image: {{repository: icr.io/armada/agent, tag: '{tag}'}}\n"),
+        "values.yaml": (
+            f"clusterId: none\nreplicas: 1\ninterval: 60s\ntier: '{tier}'\n"
+            f"image: {{repository: icr.io/armada/agent, tag: '{tag}'}}\n"
+        ),
         "templates/_helpers.tpl": HELPERS,
         "templates/deployment.yaml": DEPLOYMENT,
         **OTHERS,
@@ -104,24 +112,32 @@ def write_chart(dest: Path, version: str) -> Path:
 def use_test_tools() -> None:
     """helm (and kubectl) of the pinned versions first on PATH (scripts/build-tools), for razee and the peer alike,
     and razee-helm-batch (scripts/helm-batch) named in $RAZEE_HELM_BATCH unless the caller set it."""
-    path = subprocess.run([sys.executable, str(REPO / "scripts" / "testenv"), "path"], capture_output=True,
-                          text=True, check=True).stdout.strip()
+    path = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "testenv"), "path"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     os.environ["PATH"] = f"{path}:{os.environ.get('PATH', '')}"
     if not os.environ.get("RAZEE_HELM_BATCH"):
-        out = subprocess.run(["bash", str(REPO / "scripts/helm-batch/build")], check=True, capture_output=True,
-                             text=True)
+        out = subprocess.run(
+            ["bash", str(REPO / "scripts/helm-batch/build")], check=True, capture_output=True, text=True
+        )
         os.environ["RAZEE_HELM_BATCH"] = out.stdout.strip().splitlines()[-1]
 
 
 def helm(*args: str, home: Path) -> str:
     """The helm on PATH with its own HOME, caches and config (never the user's)."""
-    env = {"PATH": os.environ["PATH"], "HOME": str(home), "HELM_CACHE_HOME": str(home / "c"),
-           "HELM_CONFIG_HOME": str(home / "g"), "HELM_DATA_HOME": str(home / "d")}
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        "HELM_CACHE_HOME": str(home / "c"),
+        "HELM_CONFIG_HOME": str(home / "g"),
+        "HELM_DATA_HOME": str(home / "d"),
+    }
     kubeconfig = os.environ.get("BENCH_KUBECONFIG")
     if kubeconfig:
         env["KUBECONFIG"] = kubeconfig
-    return subprocess.run([shutil.which("helm") or "helm", *args], check=True, capture_output=True, text=True,
-                          env=env).stdout
+    return subprocess.run(
+        [shutil.which("helm") or "helm", *args], check=True, capture_output=True, text=True, env=env
+    ).stdout
 
 
 def free_port() -> int:

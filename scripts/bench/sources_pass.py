@@ -76,8 +76,9 @@ def main() -> None:
         rows = {}
         for name, with_sources in (("without sources", False), ("with sources", True)):
             cluster = f"bench-sources-{'with' if with_sources else 'without'}"
-            kubeconfig = subprocess.run([*testenv, "start", cluster], check=True, capture_output=True,
-                                        text=True).stdout.split()[-1]
+            kubeconfig = subprocess.run(
+                [*testenv, "start", cluster], check=True, capture_output=True, text=True
+            ).stdout.split()[-1]
             try:
                 root = fleet_copy(Path(tmp) / cluster, with_sources)
                 options = PassOptions(infra=False, sources=SourceOptions(Path(tmp) / "sources"))

@@ -36,21 +36,32 @@ def test_cluster_pages_in_chromium(tmp_path: Path) -> None:
     view = fleet.find_spoke(SPOKE)
     assert view is not None and len(view.clusters) >= 2
     mine = [c.name for c in view.clusters]
-    hub = HubProcess(f"sqlite:///{tmp_path / 'hub.sqlite'}", "--repo", origin.as_uri(), "--poll", "1s",
-                     "--state-dir", str(tmp_path / "cache"), log=tmp_path / "hub.log")
+    hub = HubProcess(
+        f"sqlite:///{tmp_path / 'hub.sqlite'}",
+        "--repo",
+        origin.as_uri(),
+        "--poll",
+        "1s",
+        "--state-dir",
+        str(tmp_path / "cache"),
+        log=tmp_path / "hub.log",
+    )
     try:
         reader = hub.token("reader")
         deadline = time.monotonic() + 120
         while httpx.get(f"{hub.url}/api/v1/cluster-counts", headers={"Authorization": f"Bearer {reader}"}).json()[
-                "total"] < len(declared):
+            "total"
+        ] < len(declared):
             assert time.monotonic() < deadline, "the hub did not declare the example fleet's clusters"
             time.sleep(0.3)
         clusters = [cluster(mine[0], drifted=2), *(cluster(n) for n in mine[1:])]
         clusters[0]["master"]["outOfSync"][1]["name"] = "<img src=x onerror=alert(1)>"
-        body = report(SPOKE, revision=revision, clusters=clusters,
-                      sources=[chart("ingress-nginx", "4.10.0", n) for n in mine])
-        r = httpx.post(f"{hub.url}/api/v1/reports", json=body,
-                       headers={"Authorization": f"Bearer {hub.token('agent', SPOKE)}"})
+        body = report(
+            SPOKE, revision=revision, clusters=clusters, sources=[chart("ingress-nginx", "4.10.0", n) for n in mine]
+        )
+        r = httpx.post(
+            f"{hub.url}/api/v1/reports", json=body, headers={"Authorization": f"Bearer {hub.token('agent', SPOKE)}"}
+        )
         assert r.status_code == 201, r.text
         _browse(hub, reader, tmp_path, declared, mine)
     finally:
@@ -67,6 +78,7 @@ def _browse(hub: HubProcess, reader: str, tmp_path: Path, declared: list[str], m
         browser = launch_chromium(p, tmp_path / "chromium-home")
         try:
             page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+
             def on_dialog(dialog: Any) -> None:  # a script that ran would show itself here
                 dialogs.append(dialog.message)
                 dialog.dismiss()
@@ -88,7 +100,8 @@ def _browse(hub: HubProcess, reader: str, tmp_path: Path, declared: list[str], m
             page.select_option("#state", "drifted")
             page.click("#search")
             assert [r.get_attribute("data-cluster") for r in page.locator("#clusters tr[data-cluster]").all()] == [
-                mine[0]]
+                mine[0]
+            ]
             page.screenshot(path=str(shots / "clusters-drifted.png"), full_page=True)
             page.click(f'a[href="/cluster/{mine[0]}"]')
             assert page.url == f"{hub.url}/cluster/{mine[0]}"

@@ -42,22 +42,42 @@ def example_fleet(root: Path) -> str:
 
 
 def report(spoke: str, region: str, revision: str, result: str, wave: str, **extra: Any) -> dict[str, Any]:
-    return {"schema": 1, "id": str(uuid.uuid4()), "time": time.time(), "spoke": spoke, "region": region,
-            "agent": f"{spoke}-0", "result": result, "wave": wave,
-            "source": {"revision": revision, "author": "Grace Hopper", "message": "raise the armada replicas"},
-            "counts": {"synced": 40}, "durations": {"total": 2.5, "plan": 1.0, "apply": 1.2},
-            "infrastructure": {"provider": "local", "planned": 0}, **extra}
+    return {
+        "schema": 1,
+        "id": str(uuid.uuid4()),
+        "time": time.time(),
+        "spoke": spoke,
+        "region": region,
+        "agent": f"{spoke}-0",
+        "result": result,
+        "wave": wave,
+        "source": {"revision": revision, "author": "Grace Hopper", "message": "raise the armada replicas"},
+        "counts": {"synced": 40},
+        "durations": {"total": 2.5, "plan": 1.0, "apply": 1.2},
+        "infrastructure": {"provider": "local", "planned": 0},
+        **extra,
+    }
 
 
 @pytest.fixture
 def hub(tmp_path: Path) -> Iterator[tuple[HubProcess, str]]:
     revision = example_fleet(tmp_path / "fleet")
-    h = HubProcess(f"sqlite:///{tmp_path / 'hub.sqlite'}", "--repo", (tmp_path / "fleet").as_uri(), "--poll", "1s",
-                   "--state-dir", str(tmp_path / "cache"), log=tmp_path / "hub.log")
+    h = HubProcess(
+        f"sqlite:///{tmp_path / 'hub.sqlite'}",
+        "--repo",
+        (tmp_path / "fleet").as_uri(),
+        "--poll",
+        "1s",
+        "--state-dir",
+        str(tmp_path / "cache"),
+        log=tmp_path / "hub.log",
+    )
     deadline = time.monotonic() + 60
     reader = h.token("reader")
-    while httpx.get(f"{h.url}/api/v1/summary", headers={"Authorization": f"Bearer {reader}"}).json()[
-            "declaredRevision"] != revision:
+    while (
+        httpx.get(f"{h.url}/api/v1/summary", headers={"Authorization": f"Bearer {reader}"}).json()["declaredRevision"]
+        != revision
+    ):
         assert time.monotonic() < deadline, "the hub did not read the fleet repo"
         time.sleep(0.3)
     yield h, revision
@@ -97,29 +117,64 @@ document.getElementById("logout").submit();
 def test_dashboard_login_pages_and_cross_site_requests(hub: tuple[HubProcess, str], tmp_path: Path) -> None:
     h, revision = hub
     admin, reader = h.token("admin"), h.token("reader")
-    posts: list[tuple[str, str, str, str, dict[str, Any]]] = [("us-south-spoke-1", "us-south", "applied", "canary", {}),
-             ("us-south-spoke-2", "us-south", "drifted", "main", {"objects": [
-                 {"group": "apps", "kind": "Deployment", "namespace": "armada", "name": "armada-billing",
-                  "status": "missing", "message": "missing: razee manages it and it is gone from the cluster"},
-                 {"group": "apps", "kind": "Deployment", "namespace": "armada", "name": "armada-api",
-                  "status": "drifted", "paths": ["/spec/replicas"],
-                  "takeovers": [{"path": "/spec/replicas", "manager": "kubectl-edit"}]}]}),
-             ("eu-gb-spoke-1", "eu-gb", "failed", "main", {"error": "apply failed: admission webhook denied"}),
-             ("jp-tok-spoke-1", "jp-tok", "waiting", "main",
-              {"rollout": {"revision": revision, "reason": "wave main needs approval"}})]
+    posts: list[tuple[str, str, str, str, dict[str, Any]]] = [
+        ("us-south-spoke-1", "us-south", "applied", "canary", {}),
+        (
+            "us-south-spoke-2",
+            "us-south",
+            "drifted",
+            "main",
+            {
+                "objects": [
+                    {
+                        "group": "apps",
+                        "kind": "Deployment",
+                        "namespace": "armada",
+                        "name": "armada-billing",
+                        "status": "missing",
+                        "message": "missing: razee manages it and it is gone from the cluster",
+                    },
+                    {
+                        "group": "apps",
+                        "kind": "Deployment",
+                        "namespace": "armada",
+                        "name": "armada-api",
+                        "status": "drifted",
+                        "paths": ["/spec/replicas"],
+                        "takeovers": [{"path": "/spec/replicas", "manager": "kubectl-edit"}],
+                    },
+                ]
+            },
+        ),
+        ("eu-gb-spoke-1", "eu-gb", "failed", "main", {"error": "apply failed: admission webhook denied"}),
+        (
+            "jp-tok-spoke-1",
+            "jp-tok",
+            "waiting",
+            "main",
+            {"rollout": {"revision": revision, "reason": "wave main needs approval"}},
+        ),
+    ]
     for spoke, region, result, wave, extra in posts:
-        r = httpx.post(f"{h.url}/api/v1/reports", json=report(spoke, region, revision, result, wave, **extra),
-                       headers={"Authorization": f"Bearer {h.token('agent', spoke)}"})
+        r = httpx.post(
+            f"{h.url}/api/v1/reports",
+            json=report(spoke, region, revision, result, wave, **extra),
+            headers={"Authorization": f"Bearer {h.token('agent', spoke)}"},
+        )
         assert r.status_code == 201, r.text
     agent_token = h.token("agent", "us-south-spoke-1")
     before = httpx.get(f"{h.url}/api/v1/spokes", headers={"Authorization": f"Bearer {reader}"}).json()
     for name, raw in bad_reports("us-south-spoke-1").items():  # each bad report: 422 from the real process
-        r = httpx.post(f"{h.url}/api/v1/reports", content=raw, headers={
-            "Authorization": f"Bearer {agent_token}", "Content-Type": "application/json"})
+        r = httpx.post(
+            f"{h.url}/api/v1/reports",
+            content=raw,
+            headers={"Authorization": f"Bearer {agent_token}", "Content-Type": "application/json"},
+        )
         assert r.status_code == 422, (name, r.status_code)
     after = httpx.get(f"{h.url}/api/v1/spokes", headers={"Authorization": f"Bearer {reader}"}).json()
     assert [(s["spoke"], s["lastSeen"], s["result"]) for s in after["items"]] == [
-        (s["spoke"], s["lastSeen"], s["result"]) for s in before["items"]]  # and changed nothing
+        (s["spoke"], s["lastSeen"], s["result"]) for s in before["items"]
+    ]  # and changed nothing
 
     from playwright.sync_api import sync_playwright
 
@@ -148,14 +203,24 @@ def test_dashboard_login_pages_and_cross_site_requests(hub: tuple[HubProcess, st
             assert page.evaluate("document.cookie") == ""  # scripts cannot read it
             tiles = page.locator("[data-spoke]")
             assert tiles.count() == 12  # every spoke the example fleet declares, reported or not
-            states = {tiles.nth(i).get_attribute("data-spoke"): tiles.nth(i).get_attribute("data-state")
-                      for i in range(tiles.count())}
+            states = {
+                tiles.nth(i).get_attribute("data-spoke"): tiles.nth(i).get_attribute("data-state")
+                for i in range(tiles.count())
+            }
             assert states["us-south-spoke-1"] == "in-sync" and states["us-south-spoke-2"] == "missing"
             assert states["eu-gb-spoke-1"] == "failed" and states["jp-tok-spoke-1"] == "held"
             assert states["eu-de-spoke-1"] == "never-reported"
             legend = page.inner_text("#legend")
-            for label in ("in sync", "drifted", "missing objects", "failed", "rolling out", "held by the gate",
-                          "never reported", "stale"):
+            for label in (
+                "in sync",
+                "drifted",
+                "missing objects",
+                "failed",
+                "rolling out",
+                "held by the gate",
+                "never reported",
+                "stale",
+            ):
                 assert label in legend
             assert page.locator("[data-region]").count() == 6
             assert "armada-billing" in page.inner_text("#drift") and "/spec/replicas" in page.inner_text("#drift")
@@ -182,8 +247,9 @@ def test_dashboard_login_pages_and_cross_site_requests(hub: tuple[HubProcess, st
             evil.wait_for_timeout(2000)
             refusals = " ".join(f.content() for f in evil.frames[1:])
             assert "CSRF token missing or wrong" in refusals  # the cookie went along; the CSRF check refused
-            state = httpx.get(f"{h.url}/api/v1/rollout", params={"revision": revision},
-                              headers={"Authorization": f"Bearer {reader}"}).json()
+            state = httpx.get(
+                f"{h.url}/api/v1/rollout", params={"revision": revision}, headers={"Authorization": f"Bearer {reader}"}
+            ).json()
             assert state["pausedBy"] == "" and state["approved"] == {}
             page.goto(f"{h.url}/")
             assert page.url == f"{h.url}/"  # and the forged logout did not sign the admin out
@@ -223,25 +289,56 @@ def test_dashboard_at_the_seeds_scale(tmp_path: Path) -> None:
     repo.git.add(A=True)
     repo.index.commit("the seed's fleet", author=ACTOR, committer=ACTOR)
     revision = repo.head.commit.hexsha
-    h = HubProcess(f"sqlite:///{tmp_path / 'hub.sqlite'}", "--repo", root.as_uri(), "--poll", "1s",
-                   "--state-dir", str(tmp_path / "cache"), log=tmp_path / "hub.log")
+    h = HubProcess(
+        f"sqlite:///{tmp_path / 'hub.sqlite'}",
+        "--repo",
+        root.as_uri(),
+        "--poll",
+        "1s",
+        "--state-dir",
+        str(tmp_path / "cache"),
+        log=tmp_path / "hub.log",
+    )
     try:
         reader = h.token("reader")
         deadline = time.monotonic() + 180
-        while httpx.get(f"{h.url}/api/v1/summary", headers={"Authorization": f"Bearer {reader}"}).json()[
-                "declaredRevision"] != revision:
+        while (
+            httpx.get(f"{h.url}/api/v1/summary", headers={"Authorization": f"Bearer {reader}"}).json()[
+                "declaredRevision"
+            ]
+            != revision
+        ):
             assert time.monotonic() < deadline, "the hub did not read the fleet repo"
             time.sleep(0.5)
         regions = ["us-south", "us-east", "eu-de", "eu-gb", "jp-tok", "au-syd"]
         for i, region in enumerate(regions):
             for n in range(1, 11 - i):  # some regions report fully, others partly
                 spoke = f"{region}-spoke-{n}"
-                drift = [{"group": "apps", "kind": "Deployment", "namespace": f"master-{region}-c{n:05d}",
-                          "name": "kube-apiserver", "status": "drifted", "paths": ["/spec/replicas"]}] if n == 3 else []
-                body = report(spoke, region, revision, "drifted" if drift else "in-sync",
-                              "canary" if n == 1 else "main", objects=drift)
-                r = httpx.post(f"{h.url}/api/v1/reports", json=body,
-                               headers={"Authorization": f"Bearer {h.token('agent', spoke)}"})
+                drift = (
+                    [
+                        {
+                            "group": "apps",
+                            "kind": "Deployment",
+                            "namespace": f"master-{region}-c{n:05d}",
+                            "name": "kube-apiserver",
+                            "status": "drifted",
+                            "paths": ["/spec/replicas"],
+                        }
+                    ]
+                    if n == 3
+                    else []
+                )
+                body = report(
+                    spoke,
+                    region,
+                    revision,
+                    "drifted" if drift else "in-sync",
+                    "canary" if n == 1 else "main",
+                    objects=drift,
+                )
+                r = httpx.post(
+                    f"{h.url}/api/v1/reports", json=body, headers={"Authorization": f"Bearer {h.token('agent', spoke)}"}
+                )
                 assert r.status_code == 201, r.text
         summary = httpx.get(f"{h.url}/api/v1/summary", headers={"Authorization": f"Bearer {reader}"}).json()
         assert summary["spokes"] == 60 and summary["clusters"] == 15_000 and summary["neverReported"] == 15

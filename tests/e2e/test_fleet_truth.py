@@ -65,10 +65,18 @@ class Fleet:
 
     def commit(self, value: str, roles: list[str], message: str, **wave_options: dict[str, Any]) -> str:
         fleet = fleet_copy()
-        fleet["rollout"] = {"waves": [{"name": "canary", "bakeTime": "0s", **wave_options.get("canary", {})},
-                                      {"name": "main", **wave_options.get("main", {})}]}
-        region = {"name": "us-south", "zones": ["dal10"], "clusters": [],
-                  "spokes": [{"name": self.names[r], "wave": self.waves[self.names[r]]} for r in roles]}
+        fleet["rollout"] = {
+            "waves": [
+                {"name": "canary", "bakeTime": "0s", **wave_options.get("canary", {})},
+                {"name": "main", **wave_options.get("main", {})},
+            ]
+        }
+        region = {
+            "name": "us-south",
+            "zones": ["dal10"],
+            "clusters": [],
+            "spokes": [{"name": self.names[r], "wave": self.waves[self.names[r]]} for r in roles],
+        }
         template = f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: app, namespace: ft}}\ndata: {{v: {value}}}\n"
         write_repo(self.root, fleet=fleet, regions=[region], templates={"spoke/app.yaml.j2": template})
         self.repo.git.add(A=True)
@@ -76,8 +84,16 @@ class Fleet:
         return self.repo.head.commit.hexsha
 
     def start_hub(self) -> None:
-        self.hub = HubProcess(f"sqlite:///{self.tmp / 'hub.sqlite'}", "--repo", self.root.as_uri(), "--poll", "1s",
-                              "--state-dir", str(self.tmp / "hub-cache"), log=self.tmp / "hub.log")
+        self.hub = HubProcess(
+            f"sqlite:///{self.tmp / 'hub.sqlite'}",
+            "--repo",
+            self.root.as_uri(),
+            "--poll",
+            "1s",
+            "--state-dir",
+            str(self.tmp / "hub-cache"),
+            log=self.tmp / "hub.log",
+        )
         self.reader, self.admin = self.hub.token("reader"), self.hub.token("admin")
 
     def start_agent(self, role: str, *extra: str) -> None:
@@ -87,16 +103,44 @@ class Fleet:
         token.write_text(self.hub.token("agent", name))
         log = open(self.tmp / f"agent-{role}.log", "ab")  # noqa: SIM115 - the child keeps it open
         self.agents[role] = subprocess.Popen(
-            [sys.executable, "-m", "razee", "agent", "--spoke", name, "--repo", self.root.as_uri(),
-             "--kubeconfig", self.kubeconfigs[role], "--hub", self.hub.url, "--hub-token-file", str(token),
-             "--state-dir", str(self.tmp / f"state-{role}"), "--interval", f"{INTERVAL}s", "--poll", "1s",
-             "--listen", f"127.0.0.1:{free_port()}", "--identity", f"{role}-0", "--no-infra", *extra],
-            stdout=log, stderr=log, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "razee",
+                "agent",
+                "--spoke",
+                name,
+                "--repo",
+                self.root.as_uri(),
+                "--kubeconfig",
+                self.kubeconfigs[role],
+                "--hub",
+                self.hub.url,
+                "--hub-token-file",
+                str(token),
+                "--state-dir",
+                str(self.tmp / f"state-{role}"),
+                "--interval",
+                f"{INTERVAL}s",
+                "--poll",
+                "1s",
+                "--listen",
+                f"127.0.0.1:{free_port()}",
+                "--identity",
+                f"{role}-0",
+                "--no-infra",
+                *extra,
+            ],
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
 
     def get(self, path: str, **params: Any) -> Any:
         assert self.hub is not None
-        r = httpx.get(self.hub.url + path, params=params, headers={"Authorization": f"Bearer {self.reader}"},
-                      timeout=15)
+        r = httpx.get(
+            self.hub.url + path, params=params, headers={"Authorization": f"Bearer {self.reader}"}, timeout=15
+        )
         r.raise_for_status()
         return r.json()
 
@@ -163,23 +207,38 @@ def test_the_gate_counts_declared_spokes_deadlines_approval_and_missing_objects(
 
     # a main-wave agent that starts before any canary waits, naming both canaries
     fleet.start_agent("m1", "--self-heal")
-    held = fleet.wait("m1 held by the canaries", lambda: (s := fleet.spoke("m1"))["result"] == "waiting"
-                      and f"{c2}: never reported" in (s["error"] or "") and s)
+    held = fleet.wait(
+        "m1 held by the canaries",
+        lambda: (s := fleet.spoke("m1"))["result"] == "waiting" and f"{c2}: never reported" in (s["error"] or "") and s,
+    )
     assert f"{c1}: never reported" in held["error"] and fleet.live("m1") is None
 
     # the canary starts late and still goes first; the silent canary c2 keeps holding the main wave, by name
     fleet.start_agent("c1")
     fleet.wait("c1 applied v1", lambda: fleet.live("c1") == "v1")
-    fleet.wait("m1 held by c2 alone", lambda: (e := fleet.spoke("m1")["error"] or "") and f"{c2}: never reported"
-               in e and c1 not in e.split("(", 1)[1])
+    fleet.wait(
+        "m1 held by c2 alone",
+        lambda: (
+            (e := fleet.spoke("m1")["error"] or "") and f"{c2}: never reported" in e and c1 not in e.split("(", 1)[1]
+        ),
+    )
     rollout = fleet.get("/api/v1/rollout", revision=first)
     assert rollout["waves"][0]["waiting"] == {c2: "never reported"} and rollout["neverReported"] == [c2]
     assert not rollout["waves"][1]["gate"]["allowed"] and c2 in rollout["waves"][1]["gate"]["reason"]
-    status = run_razee("rollout", "status", first[:12], env={"RAZEE_HUB": fleet.hub.url if fleet.hub else "",
-                                                             "RAZEE_HUB_TOKEN": fleet.reader})
+    status = run_razee(
+        "rollout",
+        "status",
+        first[:12],
+        env={"RAZEE_HUB": fleet.hub.url if fleet.hub else "", "RAZEE_HUB_TOKEN": fleet.reader},
+    )
     assert status.returncode == 0 and f"waiting  {c2}: never reported" in status.stdout
-    hub_status = run_razee("hub", "status", "-o", "json", env={"RAZEE_HUB": fleet.hub.url if fleet.hub else "",
-                                                               "RAZEE_HUB_TOKEN": fleet.reader})
+    hub_status = run_razee(
+        "hub",
+        "status",
+        "-o",
+        "json",
+        env={"RAZEE_HUB": fleet.hub.url if fleet.hub else "", "RAZEE_HUB_TOKEN": fleet.reader},
+    )
     states = {s["spoke"]: s["state"] for s in json.loads(hub_status.stdout)["spokes"]}
     assert states == {c1: "in-sync", c2: "never-reported", m1: "held"}
     assert fleet.live("m1") is None
@@ -190,8 +249,12 @@ def test_the_gate_counts_declared_spokes_deadlines_approval_and_missing_objects(
     assert fleet.live("c1") == "v2"
 
     # a progress deadline turns c2's silence into a failure: the rollout halts and names it
-    third = fleet.commit("v3", ["c1", "c2", "m1"], "bring the canary back, with a deadline",
-                         canary={"progressDeadline": "10s", "maxFailures": 0})
+    third = fleet.commit(
+        "v3",
+        ["c1", "c2", "m1"],
+        "bring the canary back, with a deadline",
+        canary={"progressDeadline": "10s", "maxFailures": 0},
+    )
     halted = fleet.wait("the deadline to halt v3", lambda: fleet.get("/api/v1/rollout", revision=third)["halted"])
     assert f"no progress within 10s: {c2}" in halted and "wave canary has 1 failed spoke(s)" in halted
     fleet.wait("m1 to report the halt", lambda: "halted" in (fleet.spoke("m1")["error"] or ""))
@@ -211,12 +274,28 @@ def test_the_gate_counts_declared_spokes_deadlines_approval_and_missing_objects(
 
     # kubectl delete of a managed object: drift ("missing") in the hub within one interval; --self-heal restores
     for role in ("c1", "m1"):
-        subprocess.run(["kubectl", "--kubeconfig", fleet.kubeconfigs[role], "--cache-dir", str(fleet.tmp / "kc"),
-                        "-n", "ft", "delete", "configmap",
-                        "app"], check=True, capture_output=True)
+        subprocess.run(
+            [
+                "kubectl",
+                "--kubeconfig",
+                fleet.kubeconfigs[role],
+                "--cache-dir",
+                str(fleet.tmp / "kc"),
+                "-n",
+                "ft",
+                "delete",
+                "configmap",
+                "app",
+            ],
+            check=True,
+            capture_output=True,
+        )
     deleted = time.monotonic()
-    missing = fleet.wait("c1's ConfigMap missing in the hub", lambda: fleet.get("/api/v1/drift", spoke=c1)["items"],
-                         timeout=INTERVAL * 1.1 + 60)
+    missing = fleet.wait(
+        "c1's ConfigMap missing in the hub",
+        lambda: fleet.get("/api/v1/drift", spoke=c1)["items"],
+        timeout=INTERVAL * 1.1 + 60,
+    )
     assert time.monotonic() - deleted < INTERVAL * 1.1 + 60
     assert [(d["kind"], d["name"], d["status"]) for d in missing] == [("ConfigMap", "app", "missing")]
     assert fleet.spoke("c1")["state"] == "missing" and fleet.get("/api/v1/summary")["missingObjects"] >= 1

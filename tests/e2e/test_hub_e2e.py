@@ -26,8 +26,9 @@ def hub(hub_db: str) -> Iterator[HubProcess]:
     h.close()
 
 
-def test_two_spokes_two_agents_one_hub_cli_and_dashboard(hub: HubProcess, tmp_path: Path,
-                                                         cluster_factory: Callable[[str], str]) -> None:
+def test_two_spokes_two_agents_one_hub_cli_and_dashboard(
+    hub: HubProcess, tmp_path: Path, cluster_factory: Callable[[str], str]
+) -> None:
     agents = []
     run = secrets.token_hex(3)  # fresh clusters per database backend: nothing carries over between runs
     spoke_a, spoke_b = f"e2e-{run}-a", f"e2e-{run}-b"
@@ -42,9 +43,22 @@ def test_two_spokes_two_agents_one_hub_cli_and_dashboard(hub: HubProcess, tmp_pa
         fleet.spoke = name
         fleet.commit("v1")
         token = hub.token("agent", name)
-        agents.append((fleet, Agent(AgentSettings(spoke=name, repo=fleet.url, kubeconfig=kubeconfig,
-                                                  state_dir=tmp_path / name / "state", hub=hub.url,
-                                                  hub_token=token, pass_options=PassOptions(infra=False)))))
+        agents.append(
+            (
+                fleet,
+                Agent(
+                    AgentSettings(
+                        spoke=name,
+                        repo=fleet.url,
+                        kubeconfig=kubeconfig,
+                        state_dir=tmp_path / name / "state",
+                        hub=hub.url,
+                        hub_token=token,
+                        pass_options=PassOptions(infra=False),
+                    )
+                ),
+            )
+        )
     for _, agent in agents:
         agent.report(agent.run_pass(leader=True))
         assert len(agent.outbox) == 0  # delivered

@@ -41,19 +41,32 @@ class Rollout:
             self.agents[spoke] = self.agent(spoke, tmp)
 
     def agent(self, spoke: str, tmp: Path) -> Agent:
-        return Agent(AgentSettings(spoke=spoke, repo=f"file://{self.root}", kubeconfig=self.kubeconfigs[spoke],
-                                   state_dir=tmp / spoke, hub=self.hub.url, hub_token=self.hub.token("agent", spoke),
-                                   pass_options=PassOptions(infra=False)))
+        return Agent(
+            AgentSettings(
+                spoke=spoke,
+                repo=f"file://{self.root}",
+                kubeconfig=self.kubeconfigs[spoke],
+                state_dir=tmp / spoke,
+                hub=self.hub.url,
+                hub_token=self.hub.token("agent", spoke),
+                pass_options=PassOptions(infra=False),
+            )
+        )
 
     def commit(self, value: str, broken: bool = False, message: str = "change") -> str:
         fleet = fleet_copy()
         fleet["rollout"] = {"waves": [{"name": "canary", "bakeTime": f"{int(BAKE)}s"}, {"name": "main"}]}
-        region = {"name": "us-south", "zones": ["dal10"], "clusters": [],
-                  "spokes": [{"name": s, "wave": w} for s, w in self.spokes.items()]}
+        region = {
+            "name": "us-south",
+            "zones": ["dal10"],
+            "clusters": [],
+            "spokes": [{"name": s, "wave": w} for s, w in self.spokes.items()],
+        }
         template = f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: app, namespace: ro}}\ndata: {{v: {value}}}\n"
         if broken:  # the apiserver rejects it: every spoke that applies this revision fails
-            template += ("---\napiVersion: v1\nkind: Service\nmetadata: {name: bad, namespace: ro}\n"
-                         "spec: {type: Bogus}\n")
+            template += (
+                "---\napiVersion: v1\nkind: Service\nmetadata: {name: bad, namespace: ro}\nspec: {type: Bogus}\n"
+            )
         for f in (self.root / "templates").rglob("*.j2") if (self.root / "templates").exists() else []:
             f.unlink()
         write_repo(self.root, fleet=fleet, regions=[region], templates={"spoke/app.yaml.j2": template})
@@ -81,7 +94,6 @@ class Rollout:
 
     def values(self) -> dict[str, str | None]:
         return {s: self.live(s) for s in self.spokes}
-
 
 
 def test_waves_bake_halt_fix_forward_pause_and_restart(tmp_path: Path, cluster_factory: Callable[[str], str]) -> None:
@@ -112,8 +124,9 @@ def test_waves_bake_halt_fix_forward_pause_and_restart(tmp_path: Path, cluster_f
         ro.step()
         assert ro.values() == {c1: "v2", m1: "v2", m2: "v2"}  # wave 2 never applied the broken revision
         reader = hub.token("reader")
-        state = httpx.get(f"{hub.url}/api/v1/rollout", params={"revision": broken},
-                          headers={"Authorization": f"Bearer {reader}"}).json()
+        state = httpx.get(
+            f"{hub.url}/api/v1/rollout", params={"revision": broken}, headers={"Authorization": f"Bearer {reader}"}
+        ).json()
         assert state["failed"] == [c1] and sorted(state["pending"]) == sorted([m1, m2])
         assert state["halted"].startswith("halted: wave canary has 1 failed spoke(s)")  # visible in the hub
         cli = run_razee("rollout", "status", broken, env={"RAZEE_HUB": hub.url, "RAZEE_HUB_TOKEN": reader})

@@ -24,14 +24,20 @@ from tests.helpers.hub import ARTIFACTS, HubProcess, launch_chromium, login
 from tests.helpers.hubprocs import post, wait_for
 from tests.helpers.reports import report
 
-WAVES: list[dict[str, Any]] = [{"name": "canary", "bakeTime": "0s", "progressDeadline": "2s", "maxFailures": 1},
-         {"name": "main", "bakeTime": "0s", "progressDeadline": "2s"}]
+WAVES: list[dict[str, Any]] = [
+    {"name": "canary", "bakeTime": "0s", "progressDeadline": "2s", "maxFailures": 1},
+    {"name": "main", "bakeTime": "0s", "progressDeadline": "2s"},
+]
 SPOKES = [("canary-live", "canary"), ("canary-dead", "canary"), ("main-1", "main")]
 
 
 def _rollout(h: HubProcess, token: str, revision: str) -> dict[str, Any]:
-    r = httpx.get(f"{h.url}/api/v1/rollout", params={"revision": revision},
-                  headers={"Authorization": f"Bearer {token}"}, timeout=60)
+    r = httpx.get(
+        f"{h.url}/api/v1/rollout",
+        params={"revision": revision},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    )
     assert r.status_code == 200, r.text
     return dict(r.json())
 
@@ -45,8 +51,11 @@ def _roll_out(h: HubProcess, tokens: dict[str, str], revision: str, reader: str)
     """The live canary applies, the dead one's deadline passes, then the main wave applies (healthy each)."""
     wait_for(f"the hub to read {revision[:12]}", lambda: _known(h, reader, revision))
     assert post(h, tokens["canary-live"], report("canary-live", revision=revision, wave="canary")).status_code == 201
-    wait_for("the canary wave to pass (the dead canary tolerated)",
-             lambda: _rollout(h, reader, revision)["waves"][1]["gate"]["allowed"], timeout=180)
+    wait_for(
+        "the canary wave to pass (the dead canary tolerated)",
+        lambda: _rollout(h, reader, revision)["waves"][1]["gate"]["allowed"],
+        timeout=180,
+    )
     assert post(h, tokens["main-1"], report("main-1", revision=revision, wave="main")).status_code == 201
 
 
@@ -54,8 +63,16 @@ def test_an_older_revision_keeps_its_true_rollout_after_the_fleet_moved_on(hub_d
     root = tmp_path / "fleet"
     repo = git.Repo.init(root, initial_branch="main")
     first = commit(root, repo, SPOKES, "first", waves=WAVES)
-    h = HubProcess(hub_db, "--repo", root.as_uri(), "--poll", "1s", "--state-dir", str(tmp_path / "cache"),
-                   log=tmp_path / "hub.log")
+    h = HubProcess(
+        hub_db,
+        "--repo",
+        root.as_uri(),
+        "--poll",
+        "1s",
+        "--state-dir",
+        str(tmp_path / "cache"),
+        log=tmp_path / "hub.log",
+    )
     try:
         reader = h.token("reader")
         tokens = {s: h.token("agent", s) for s in ("canary-live", "main-1")}
@@ -119,17 +136,31 @@ def test_a_halted_revision_is_halted_only_until_a_fix_supersedes_it(hub_db: str,
     root = tmp_path / "fleet"
     repo = git.Repo.init(root, initial_branch="main")
     spokes = [("canary-live", "canary"), ("main-1", "main")]
-    waves: list[dict[str, Any]] = [{"name": "canary", "bakeTime": "0s", "maxFailures": 0},
-                                   {"name": "main", "bakeTime": "0s"}]
+    waves: list[dict[str, Any]] = [
+        {"name": "canary", "bakeTime": "0s", "maxFailures": 0},
+        {"name": "main", "bakeTime": "0s"},
+    ]
     bad = commit(root, repo, spokes, "bad", waves=waves)
-    h = HubProcess(hub_db, "--repo", root.as_uri(), "--poll", "1s", "--state-dir", str(tmp_path / "cache"),
-                   log=tmp_path / "hub.log")
+    h = HubProcess(
+        hub_db,
+        "--repo",
+        root.as_uri(),
+        "--poll",
+        "1s",
+        "--state-dir",
+        str(tmp_path / "cache"),
+        log=tmp_path / "hub.log",
+    )
     try:
         reader = h.token("reader")
         canary = h.token("agent", "canary-live")
         wait_for("the hub to read the bad revision", lambda: _known(h, reader, bad))
-        assert post(h, canary, report("canary-live", revision=bad, wave="canary", result="failed",
-                                      error="apply failed")).status_code == 201
+        assert (
+            post(
+                h, canary, report("canary-live", revision=bad, wave="canary", result="failed", error="apply failed")
+            ).status_code
+            == 201
+        )
         halted = _rollout(h, reader, bad)
         assert halted["halted"] and "canary-live" in halted["halted"] and halted["failed"] == ["canary-live"]
 

@@ -42,8 +42,14 @@ def prometheus() -> Iterator[tuple[Exporter, PrometheusServer]]:
 
 
 class Fleet:
-    def __init__(self, tmp: Path, waves: dict[str, str], cluster_factory: Callable[[str], str], prometheus: str,
-                 hub_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        waves: dict[str, str],
+        cluster_factory: Callable[[str], str],
+        prometheus: str,
+        hub_args: tuple[str, ...] = (),
+    ) -> None:
         run = secrets.token_hex(3)
         self.spokes = {f"rs-{run}-{short}": wave for short, wave in waves.items()}
         self.root = tmp / "fleet"
@@ -59,27 +65,50 @@ class Fleet:
             client.CoreV1Api(api).create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="rs")))
             api.close()
             self.kubeconfigs[spoke] = kc
-        self.hub = HubProcess(f"sqlite:///{tmp / 'hub.sqlite'}", "--repo", self.root.as_uri(), "--poll", "1s",
-                              "--state-dir", str(tmp / "hub"), *hub_args)
+        self.hub = HubProcess(
+            f"sqlite:///{tmp / 'hub.sqlite'}",
+            "--repo",
+            self.root.as_uri(),
+            "--poll",
+            "1s",
+            "--state-dir",
+            str(tmp / "hub"),
+            *hub_args,
+        )
         for spoke, kc in self.kubeconfigs.items():
-            self.agents[spoke] = Agent(AgentSettings(
-                spoke=spoke, repo=self.root.as_uri(), kubeconfig=kc, state_dir=tmp / spoke, hub=self.hub.url,
-                hub_token=self.hub.token("agent", spoke), pass_options=PassOptions(infra=False),
-                prometheus=prometheus))
+            self.agents[spoke] = Agent(
+                AgentSettings(
+                    spoke=spoke,
+                    repo=self.root.as_uri(),
+                    kubeconfig=kc,
+                    state_dir=tmp / spoke,
+                    hub=self.hub.url,
+                    hub_token=self.hub.token("agent", spoke),
+                    pass_options=PassOptions(infra=False),
+                    prometheus=prometheus,
+                )
+            )
         self.reader = self.hub.token("reader")
 
     def commit(self, value: str, extra: bool = False, message: str = "change") -> str:
         fleet = fleet_copy()
         fleet["rollout"] = self.rollout or {"waves": [{"name": "canary"}, {"name": "main"}]}
-        region: dict[str, Any] = {"name": "us-south", "zones": ["dal10"], "clusters": [],
-                                  "spokes": [{"name": s, "wave": w} for s, w in self.spokes.items()]}
+        region: dict[str, Any] = {
+            "name": "us-south",
+            "zones": ["dal10"],
+            "clusters": [],
+            "spokes": [{"name": s, "wave": w} for s, w in self.spokes.items()],
+        }
         if self.region_windows is not None:
             region["windows"] = self.region_windows
-        templates = {"spoke/app.yaml.j2": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app, namespace: rs}\n"
-                                          f"data: {{v: {value}}}\n"}
+        templates = {
+            "spoke/app.yaml.j2": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app, namespace: rs}\n"
+            f"data: {{v: {value}}}\n"
+        }
         if extra:  # an object only this revision declares: a rollback prunes it
-            templates["spoke/extra.yaml.j2"] = ("apiVersion: v1\nkind: ConfigMap\n"
-                                                "metadata: {name: only-here, namespace: rs}\ndata: {a: b}\n")
+            templates["spoke/extra.yaml.j2"] = (
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: only-here, namespace: rs}\ndata: {a: b}\n"
+            )
         for f in (self.root / "templates").rglob("*.j2") if (self.root / "templates").exists() else []:
             f.unlink()
         write_repo(self.root, fleet=fleet, regions=[region], templates=templates)
@@ -110,8 +139,12 @@ class Fleet:
         return {s: self.live(s) for s in self.spokes}
 
     def view(self, revision: str) -> dict[str, Any]:
-        r = httpx.get(f"{self.hub.url}/api/v1/rollout", params={"revision": revision},
-                      headers={"Authorization": f"Bearer {self.reader}"}, timeout=30)
+        r = httpx.get(
+            f"{self.hub.url}/api/v1/rollout",
+            params={"revision": revision},
+            headers={"Authorization": f"Bearer {self.reader}"},
+            timeout=30,
+        )
         r.raise_for_status()
         return dict(r.json())
 
@@ -128,16 +161,20 @@ class Fleet:
 
 
 def _checked_waves(deadline: str | None = None) -> list[dict[str, Any]]:
-    canary: dict[str, Any] = {"name": "canary", "bakeTime": f"{BAKE}s", "maxFailures": 0, "checks": [
-        {"name": "error-rate", "query": QUERY, "max": 0.5, "interval": "1s"}]}
+    canary: dict[str, Any] = {
+        "name": "canary",
+        "bakeTime": f"{BAKE}s",
+        "maxFailures": 0,
+        "checks": [{"name": "error-rate", "query": QUERY, "max": 0.5, "interval": "1s"}],
+    }
     if deadline:
         canary["progressDeadline"] = deadline
     return [canary, {"name": "main"}]
 
 
 def test_failed_check_rolls_the_canary_back_and_a_fix_rolls_through(
-        tmp_path: Path, cluster_factory: Callable[[str], str],
-        prometheus: tuple[Exporter, PrometheusServer]) -> None:
+    tmp_path: Path, cluster_factory: Callable[[str], str], prometheus: tuple[Exporter, PrometheusServer]
+) -> None:
     exporter, prom = prometheus
     fleet = Fleet(tmp_path, {"c1": "canary", "m1": "main", "m2": "main"}, cluster_factory, prom.url)
     try:
@@ -173,7 +210,8 @@ def test_failed_check_rolls_the_canary_back_and_a_fix_rolls_through(
         view = fleet.view(bad)
         assert f"{c1}: check error-rate = 0.9 (max 0.5)" in view["halted"], view["halted"]
         assert [(r["spoke"], r["from"], r["to"], r["by"]) for r in view["rollbacks"]] == [
-            (c1, bad, good, "razee hub (onFailure: rollback)")]
+            (c1, bad, good, "razee hub (onFailure: rollback)")
+        ]
         assert "check error-rate = 0.9 (max 0.5)" in view["rollbacks"][0]["reason"]
         env = {"RAZEE_HUB": fleet.hub.url, "RAZEE_HUB_TOKEN": fleet.reader}
         cli = run_razee("rollout", "status", bad, env=env)
@@ -199,7 +237,8 @@ def test_failed_check_rolls_the_canary_back_and_a_fix_rolls_through(
 
 
 def test_unreachable_prometheus_holds_the_wave_then_fails_at_the_deadline(
-        tmp_path: Path, cluster_factory: Callable[[str], str]) -> None:
+    tmp_path: Path, cluster_factory: Callable[[str], str]
+) -> None:
     nowhere = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     fleet = Fleet(tmp_path, {"c1": "canary", "m1": "main"}, cluster_factory, nowhere)
     try:
@@ -224,7 +263,8 @@ def test_unreachable_prometheus_holds_the_wave_then_fails_at_the_deadline(
 
 
 def test_window_holds_a_wave_until_it_opens_across_a_dst_change(
-        tmp_path: Path, cluster_factory: Callable[[str], str], monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, cluster_factory: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     chicago = ZoneInfo("America/Chicago")
     # 2026-03-08: clocks in Chicago jump from 02:00 CST to 03:00 CDT: at 01:59 CST, 03:00 is one minute away
     start = datetime(2026, 3, 8, 1, 59, 0, tzinfo=chicago).timestamp()
@@ -232,15 +272,19 @@ def test_window_holds_a_wave_until_it_opens_across_a_dst_change(
     fleet = Fleet(tmp_path, {"c1": "canary", "m1": "main"}, cluster_factory, "http://127.0.0.1:9")
     try:
         c1, m1 = fleet.spokes
-        fleet.rollout = {"waves": [{"name": "canary"}, {"name": "main"}],
-                         "windows": [{"cron": "0 12 1 1 *", "duration": "1h", "timezone": "UTC"}]}
+        fleet.rollout = {
+            "waves": [{"name": "canary"}, {"name": "main"}],
+            "windows": [{"cron": "0 12 1 1 *", "duration": "1h", "timezone": "UTC"}],
+        }
         fleet.region_windows = [{"cron": "0 3 * * *", "duration": "1h", "timezone": "America/Chicago"}]
         revision = fleet.commit("v1")
         opened = time.monotonic()
         out = fleet.step()
         assert out[c1].result == "waiting" and fleet.live(c1) is None
-        assert out[c1].rollout["reason"] == ("wave canary in region us-south waits for a maintenance window: "
-                                             "next window opens at 2026-03-08 03:00 CDT (America/Chicago)")
+        assert out[c1].rollout["reason"] == (
+            "wave canary in region us-south waits for a maintenance window: "
+            "next window opens at 2026-03-08 03:00 CDT (America/Chicago)"
+        )
         deadline = time.monotonic() + 30
         while not fleet.view(revision)["waves"]:  # the hub reads the revision from the repo on its own poll
             assert time.monotonic() < deadline, "the hub did not read the revision"

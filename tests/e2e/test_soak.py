@@ -23,8 +23,20 @@ SOAK_TIMEOUT = 1800  # generous: the short form takes 5 to 8 minutes on a busy 2
 @pytest.mark.timeout(SOAK_TIMEOUT + 120)
 def test_short_soak_converges_everywhere_and_loses_nothing(tmp_path: Path) -> None:
     out = tmp_path / "soak.json"
-    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "soak"), "--short", "--json", str(out),
-                           "--home", str(tmp_path / "soak")], capture_output=True, text=True, timeout=SOAK_TIMEOUT)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "scripts" / "soak"),
+            "--short",
+            "--json",
+            str(out),
+            "--home",
+            str(tmp_path / "soak"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=SOAK_TIMEOUT,
+    )
     print(proc.stdout[-6000:])
     assert proc.returncode == 0, proc.stderr[-4000:] + proc.stdout[-3000:]
     doc = json.loads(out.read_text())

@@ -31,8 +31,10 @@ class FleetRepo:
         region = region_copy()
         region["spokes"] = [{"name": self.spoke, "wave": "main"}]
         region["clusters"] = []
-        text = template or (f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: app, namespace: {self.namespace}}}\n"
-                            f"data: {{value: {json.dumps(value)}}}\n")
+        text = template or (
+            f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: app, namespace: {self.namespace}}}\n"
+            f"data: {{value: {json.dumps(value)}}}\n"
+        )
         if self.path.exists():
             for f in (self.path / "templates").rglob("*.j2") if (self.path / "templates").exists() else []:
                 f.unlink()
@@ -42,6 +44,16 @@ class FleetRepo:
         return self.repo.head.commit.hexsha
 
     def agent(self, tmp: Path, kubeconfig: str, name: str = "agent", **kw: Any) -> Agent:
-        return Agent(AgentSettings(spoke=self.spoke, repo=self.url, kubeconfig=kubeconfig,
-                                   state_dir=tmp / name, identity=name, interval=1, poll=0.2,
-                                   pass_options=PassOptions(infra=False), **kw))
+        return Agent(
+            AgentSettings(
+                spoke=self.spoke,
+                repo=self.url,
+                kubeconfig=kubeconfig,
+                state_dir=tmp / name,
+                identity=name,
+                interval=1,
+                poll=0.2,
+                pass_options=PassOptions(infra=False),
+                **kw,
+            )
+        )

@@ -21,18 +21,31 @@ class Emulator:
     def __init__(self, moto: MotoServer, proxy: Proxy, url: str) -> None:
         self.moto, self.proxy, self.url = moto, proxy, url
         self.client = ec2(moto.url)
-        subnets = {s["AvailabilityZone"]: s["SubnetId"] for s in self.client.describe_subnets()["Subnets"]
-                   if s.get("DefaultForAz")}
+        subnets = {
+            s["AvailabilityZone"]: s["SubnetId"]
+            for s in self.client.describe_subnets()["Subnets"]
+            if s.get("DefaultForAz")
+        }
         # dal10 and dal12 launch into subnets; dal13 only names its availability zone (the default VPC's)
         self.subnets = {"dal10": subnets[AZ["dal10"]], "dal12": subnets[AZ["dal12"]]}
         vpc = self.client.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
-        self.group = self.client.create_security_group(GroupName="workers", Description="razee workers",
-                                                       VpcId=vpc)["GroupId"]
+        self.group = self.client.create_security_group(GroupName="workers", Description="razee workers", VpcId=vpc)[
+            "GroupId"
+        ]
 
     def settings(self) -> dict[str, Any]:
-        return copy.deepcopy({"regions": {"us-south": "us-east-1"}, "zones": {"dal13": AZ["dal13"]},
-                              "subnets": self.subnets, "flavors": TYPES, "image": "ami-12c6146b",
-                              "securityGroups": [self.group], "endpointUrl": self.url, "pageSize": 5})
+        return copy.deepcopy(
+            {
+                "regions": {"us-south": "us-east-1"},
+                "zones": {"dal13": AZ["dal13"]},
+                "subnets": self.subnets,
+                "flavors": TYPES,
+                "image": "ami-12c6146b",
+                "securityGroups": [self.group],
+                "endpointUrl": self.url,
+                "pageSize": 5,
+            }
+        )
 
 
 def fleet_doc(aws: Emulator) -> dict[str, Any]:
@@ -42,14 +55,19 @@ def fleet_doc(aws: Emulator) -> dict[str, Any]:
     return fleet
 
 
-def region_doc(clusters: int = 1, size: int = 2, zones: tuple[str, ...] = ZONES,
-               flavor: str = "b3c.4x16") -> dict[str, Any]:
+def region_doc(
+    clusters: int = 1, size: int = 2, zones: tuple[str, ...] = ZONES, flavor: str = "b3c.4x16"
+) -> dict[str, Any]:
     region = region_copy()
     region["zones"] = list(ZONES)
     region["spokes"] = [{"name": "spoke-a", "wave": "canary", "capacity": 50}]
-    region["clusters"] = [{"name": f"c{i}", "workerPools": [{"name": "default", "flavor": flavor, "sizePerZone": size,
-                                                              "zones": list(zones)}]}
-                          for i in range(clusters)]
+    region["clusters"] = [
+        {
+            "name": f"c{i}",
+            "workerPools": [{"name": "default", "flavor": flavor, "sizePerZone": size, "zones": list(zones)}],
+        }
+        for i in range(clusters)
+    ]
     return region
 
 

@@ -38,8 +38,9 @@ START_DEADLINE_S = 60.0
 @functools.cache
 def helm_batch() -> str:
     """razee-helm-batch, built by scripts/helm-batch/build (cached per helm version and source)."""
-    proc = subprocess.run(["bash", str(REPO / "scripts" / "helm-batch" / "build")], capture_output=True, text=True,
-                          timeout=1200)
+    proc = subprocess.run(
+        ["bash", str(REPO / "scripts" / "helm-batch" / "build")], capture_output=True, text=True, timeout=1200
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.strip().splitlines()[-1]
 
@@ -51,8 +52,13 @@ def helm() -> str:
 
 
 def run_helm(*args: str, home: Path) -> str:
-    env = {"PATH": str(Path(helm()).parent) + ":/usr/bin:/bin", "HOME": str(home),
-           "HELM_CACHE_HOME": str(home / "c"), "HELM_CONFIG_HOME": str(home / "g"), "HELM_DATA_HOME": str(home / "d")}
+    env = {
+        "PATH": str(Path(helm()).parent) + ":/usr/bin:/bin",
+        "HOME": str(home),
+        "HELM_CACHE_HOME": str(home / "c"),
+        "HELM_CONFIG_HOME": str(home / "g"),
+        "HELM_DATA_HOME": str(home / "d"),
+    }
     proc = subprocess.run([helm(), *args], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, f"helm {' '.join(args)}: {proc.stderr}"
     return proc.stdout
@@ -73,13 +79,23 @@ def package(chart: Path, dest: Path, version: str | None = None) -> Path:
     return Path(out.strip().rsplit(" ", 1)[-1])
 
 
-def context(cache_root: Path, repo: Path = CHARTS.parent, kube_version: str = "v1.36.3",
-            api_versions: tuple[str, ...] = (), kubeconfig: Path | None = None,
-            credentials: dict[str, dict[str, str]] | None = None) -> ExpandContext:
-    return ExpandContext(repo=repo, spoke="spoke-1", cluster="c1",
-                         capabilities=Capabilities(kube_version, api_versions, live=kubeconfig is not None),
-                         cache=SourceCache(cache_root), credentials=Credentials(credentials or {}),
-                         kubeconfig=kubeconfig)
+def context(
+    cache_root: Path,
+    repo: Path = CHARTS.parent,
+    kube_version: str = "v1.36.3",
+    api_versions: tuple[str, ...] = (),
+    kubeconfig: Path | None = None,
+    credentials: dict[str, dict[str, str]] | None = None,
+) -> ExpandContext:
+    return ExpandContext(
+        repo=repo,
+        spoke="spoke-1",
+        cluster="c1",
+        capabilities=Capabilities(kube_version, api_versions, live=kubeconfig is not None),
+        cache=SourceCache(cache_root),
+        credentials=Credentials(credentials or {}),
+        kubeconfig=kubeconfig,
+    )
 
 
 def declaration(spec: dict[str, Any], name: str = "corpus", namespace: str | None = "apps") -> Manifest:
@@ -136,8 +152,14 @@ def chart_repo() -> Iterator[ChartRepo]:
             folder.mkdir(exist_ok=True)
             package(chart, folder)
             package(chart, folder, version="0.2.0")
-            run_helm("repo", "index", str(folder), "--url", url + ("/private" if folder != root else ""),
-                     home=Path(tmp) / "helmhome")
+            run_helm(
+                "repo",
+                "index",
+                str(folder),
+                "--url",
+                url + ("/private" if folder != root else ""),
+                home=Path(tmp) / "helmhome",
+            )
         handler = functools.partial(_Handler, directory=str(root))
         server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -178,11 +200,14 @@ def _serve_registry(tmp: Path, port: int, auth: bool = False) -> subprocess.Pope
         auth_conf = f"auth: {{htpasswd: {{realm: razee-tests, path: {tmp / 'htpasswd'}}}}}\n"
     config.write_text(f"""version: 0.1
 log: {{level: error}}
-storage: {{filesystem: {{rootdirectory: {tmp / 'data'}}}, delete: {{enabled: true}}}}
+storage: {{filesystem: {{rootdirectory: {tmp / "data"}}}, delete: {{enabled: true}}}}
 http: {{addr: 127.0.0.1:{port}}}
 {auth_conf}""")
-    proc = subprocess.Popen(["/usr/bin/docker-registry", "serve", str(config)], stdout=subprocess.DEVNULL,
-                            stderr=open(tmp / "registry.log", "wb"))  # noqa: SIM115
+    proc = subprocess.Popen(
+        ["/usr/bin/docker-registry", "serve", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp / "registry.log", "wb"),  # noqa: SIM115
+    )
     deadline = time.monotonic() + START_DEADLINE_S
     while time.monotonic() < deadline:
         try:
@@ -221,23 +246,45 @@ def oci_registry_auth() -> Iterator[Registry]:
         proc = _serve_registry(Path(tmp), port, auth=True)
         try:
             archive = package(built_corpus(Path(tmp)), Path(tmp))
-            run_helm("push", str(archive), f"oci://127.0.0.1:{port}/charts", "--plain-http", "--username",
-                     REGISTRY_USER[0], "--password", REGISTRY_USER[1], home=Path(tmp) / "hh")
+            run_helm(
+                "push",
+                str(archive),
+                f"oci://127.0.0.1:{port}/charts",
+                "--plain-http",
+                "--username",
+                REGISTRY_USER[0],
+                "--password",
+                REGISTRY_USER[1],
+                home=Path(tmp) / "hh",
+            )
             yield Registry(f"127.0.0.1:{port}", archive)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
 
 
-def reference(chart: Path, tmp: Path, release: str, namespace: str, values: dict[str, Any], kube: str,
-              apis: tuple[str, ...]) -> list[dict[str, Any]]:
+def reference(
+    chart: Path, tmp: Path, release: str, namespace: str, values: dict[str, Any], kube: str, apis: tuple[str, ...]
+) -> list[dict[str, Any]]:
     """What the official `helm template` renders for `chart` (a folder or a .tgz): the fidelity tests' reference."""
     (tmp / "values.json").write_text(json.dumps(values))
-    args = [helm(), "template", release, str(chart), "--namespace", namespace, "--include-crds",
-            "--kube-version", kube, "--values", str(tmp / "values.json")]
+    args = [
+        helm(),
+        "template",
+        release,
+        str(chart),
+        "--namespace",
+        namespace,
+        "--include-crds",
+        "--kube-version",
+        kube,
+        "--values",
+        str(tmp / "values.json"),
+    ]
     args += [f"--api-versions={a}" for a in apis]
-    proc = subprocess.run(args, capture_output=True, text=True, timeout=300,
-                          env={"HOME": str(tmp), "PATH": "/usr/bin:/bin"})
+    proc = subprocess.run(
+        args, capture_output=True, text=True, timeout=300, env={"HOME": str(tmp), "PATH": "/usr/bin:/bin"}
+    )
     assert proc.returncode == 0, proc.stderr
     docs = re.split(r"^---\s*$", proc.stdout, flags=re.M)
     return [d for chunk in docs for d in yaml.safe_load_all(chunk) if d]

@@ -50,8 +50,9 @@ class Fleet:
         return run.plan
 
     def cli(self, *args: str) -> Any:
-        return run_razee(*args, "--repo", str(self.root), "--spoke", self.spoke, "--kubeconfig", self.kubeconfig,
-                         "--no-infra")
+        return run_razee(
+            *args, "--repo", str(self.root), "--spoke", self.spoke, "--kubeconfig", self.kubeconfig, "--no-infra"
+        )
 
 
 class Spokes:
@@ -69,8 +70,13 @@ class Spokes:
         """docs by spoke letter: write(a=..., b=...); spokes not named keep their documents."""
         for letter, text in docs.items():
             self.docs[self.name(letter)] = text
-        template = "".join(f"{{% {'if' if i == 0 else 'elif'} spoke.name == '{n}' %}}\n{{% raw %}}{self.docs[n]}"
-                           "{% endraw %}\n" for i, n in enumerate(self.names)) + "{% endif %}\n"
+        template = (
+            "".join(
+                f"{{% {'if' if i == 0 else 'elif'} spoke.name == '{n}' %}}\n{{% raw %}}{self.docs[n]}{{% endraw %}}\n"
+                for i, n in enumerate(self.names)
+            )
+            + "{% endif %}\n"
+        )
         region = region_copy()
         region["spokes"] = [{"name": n, "wave": "main"} for n in self.names]
         region["clusters"] = []
@@ -100,8 +106,9 @@ class Spokes:
         return run.plan
 
     def cli(self, letter: str, *args: str) -> Any:
-        return run_razee(*args, "--repo", str(self.root), "--spoke", self.name(letter), "--kubeconfig",
-                         self.kubeconfig, "--no-infra")
+        return run_razee(
+            *args, "--repo", str(self.root), "--spoke", self.name(letter), "--kubeconfig", self.kubeconfig, "--no-infra"
+        )
 
 
 def cm(ns: str, name: str, data: dict[str, str] | None = None, meta: str = "") -> str:

@@ -36,18 +36,22 @@ def hooked_chart(root: Path) -> tuple[Path, str]:
     return dest, f"gizmos.{group}"
 
 
-def render_chart(root: Path, release: str, namespace: str, values: dict[str, Any] | None = None,
-                 depends_on: tuple[str, ...] = ()) -> list[Manifest]:
+def render_chart(
+    root: Path, release: str, namespace: str, values: dict[str, Any] | None = None, depends_on: tuple[str, ...] = ()
+) -> list[Manifest]:
     """The chart at `root`/charts/hooked, expanded by razee's HelmExpander, as the pass's Manifests."""
     ctx = context(root / ".cache", repo=root)
     decl = declaration({"path": "charts/hooked", "values": values or {}}, name=release, namespace=namespace)
     expansion = HelmExpander().expand(decl, ctx)
-    return [Manifest(obj, Provenance(TEMPLATE, 1, 3, origin=Origin("HelmChart", release, file, depends_on)))
-            for obj, file in expansion.objects]
+    return [
+        Manifest(obj, Provenance(TEMPLATE, 1, 3, origin=Origin("HelmChart", release, file, depends_on)))
+        for obj, file in expansion.objects
+    ]
 
 
-def source_object(obj: dict[str, Any], source: str | None, depends_on: tuple[str, ...] = (),
-                  file: str = "templates/x.yaml") -> Manifest:
+def source_object(
+    obj: dict[str, Any], source: str | None, depends_on: tuple[str, ...] = (), file: str = "templates/x.yaml"
+) -> Manifest:
     """A hand-made object of source `source` (None: the template's own object)."""
     origin = Origin("HelmChart", source, file, depends_on) if source else None
     return Manifest(obj, Provenance(TEMPLATE, 1, 1, origin=origin))
@@ -55,17 +59,30 @@ def source_object(obj: dict[str, Any], source: str | None, depends_on: tuple[str
 
 def deployment(namespace: str, name: str, image: str = "registry.example.com/app:1") -> dict[str, Any]:
     labels = {"app.kubernetes.io/instance": name}
-    container = {"name": "app", "image": image,
-                 "resources": {"limits": {"cpu": "100m", "memory": "64Mi"},
-                               "requests": {"cpu": "100m", "memory": "64Mi"}}}
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": namespace},
-            "spec": {"replicas": 1, "selector": {"matchLabels": labels},
-                     "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}}}}
+    container = {
+        "name": "app",
+        "image": image,
+        "resources": {"limits": {"cpu": "100m", "memory": "64Mi"}, "requests": {"cpu": "100m", "memory": "64Mi"}},
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}},
+        },
+    }
 
 
 def configmap(namespace: str, name: str, data: dict[str, str] | None = None) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": namespace},
-            "data": data or {"k": "v"}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": namespace},
+        "data": data or {"k": "v"},
+    }
 
 
 @dataclass
@@ -108,16 +125,39 @@ class Engine:
             kube.close()
 
 
-def helm_install(chart: Path, release: str, namespace: str, kubeconfig: str, home: Path,
-                 values: dict[str, str] | None = None) -> None:
+def helm_install(
+    chart: Path, release: str, namespace: str, kubeconfig: str, home: Path, values: dict[str, str] | None = None
+) -> None:
     """A real `helm install --wait` of `chart` (helm's state under `home`, never the user's)."""
     helm_bin = helm()
-    env = {"PATH": str(Path(helm_bin).parent) + ":/usr/bin:/bin", "HOME": str(home),
-           "HELM_CACHE_HOME": str(home / "c"), "HELM_CONFIG_HOME": str(home / "g"), "HELM_DATA_HOME": str(home / "d")}
+    env = {
+        "PATH": str(Path(helm_bin).parent) + ":/usr/bin:/bin",
+        "HOME": str(home),
+        "HELM_CACHE_HOME": str(home / "c"),
+        "HELM_CONFIG_HOME": str(home / "g"),
+        "HELM_DATA_HOME": str(home / "d"),
+    }
     sets = [arg for k, v in (values or {}).items() for arg in ("--set-string", f"{k}={v}")]
-    proc = subprocess.run([helm_bin, "install", release, str(chart), "--namespace", namespace, "--kubeconfig",
-                           kubeconfig, "--wait", "--timeout", "240s", *sets], env=env, capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            helm_bin,
+            "install",
+            release,
+            str(chart),
+            "--namespace",
+            namespace,
+            "--kubeconfig",
+            kubeconfig,
+            "--wait",
+            "--timeout",
+            "240s",
+            *sets,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
 
 

@@ -17,8 +17,15 @@ from tests.conftest import REPO, run_razee
 
 ARTIFACTS = REPO / "test-artifacts"
 """Where browser tests leave screenshots and traces."""
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 class HubProcess:
@@ -32,8 +39,11 @@ class HubProcess:
         self.db = db
         self.log = log
         out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - the child keeps it open
-        self.proc = subprocess.Popen([sys.executable, "-m", "razee", "hub", "serve", "--db", db, "--listen",
-                                      f"127.0.0.1:{self.port}", *args], stdout=out, stderr=out)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "razee", "hub", "serve", "--db", db, "--listen", f"127.0.0.1:{self.port}", *args],
+            stdout=out,
+            stderr=out,
+        )
         deadline = time.monotonic() + timeout  # generous: a shared 2-core machine may start several at once
         while True:
             try:
@@ -65,6 +75,13 @@ def login(page: Any, url: str, token: str) -> None:
 
 def launch_chromium(playwright: Any, profile: Path) -> Any:
     """The machine's headless Chromium, with its home and caches in `profile` (a test's own folder)."""
-    return playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS,
-                                      env={**os.environ, "HOME": str(profile), "XDG_CONFIG_HOME": str(profile / "c"),
-                                           "XDG_CACHE_HOME": str(profile / "k")})
+    return playwright.chromium.launch(
+        executable_path="/usr/bin/chromium",
+        args=CHROMIUM_ARGS,
+        env={
+            **os.environ,
+            "HOME": str(profile),
+            "XDG_CONFIG_HOME": str(profile / "c"),
+            "XDG_CACHE_HOME": str(profile / "k"),
+        },
+    )

@@ -31,8 +31,7 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float = 120.0) -> Any
 
 
 def post(hub: HubProcess, token: str, body: dict[str, Any]) -> httpx.Response:
-    return httpx.post(hub.url + "/api/v1/reports", json=body, headers={"Authorization": f"Bearer {token}"},
-                      timeout=60)
+    return httpx.post(hub.url + "/api/v1/reports", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=60)
 
 
 class Receiver:
@@ -84,6 +83,7 @@ class Receiver:
 def fleet_repo(root: Path, spokes: list[tuple[str, str]]) -> tuple[git.Repo, str]:
     """A fleet repo of `spokes` in two waves, canary (no failure allowed, no bake) and main."""
     repo = git.Repo.init(root, initial_branch="main")
-    rev = commit(root, repo, spokes, "first", waves=[{"name": "canary", "bakeTime": "0s", "maxFailures": 0},
-                                                      {"name": "main"}])
+    rev = commit(
+        root, repo, spokes, "first", waves=[{"name": "canary", "bakeTime": "0s", "maxFailures": 0}, {"name": "main"}]
+    )
     return repo, rev

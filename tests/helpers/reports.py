@@ -16,13 +16,28 @@ from razee.hub.migrate import upgrade
 from razee.hub.store import Store, engine_for
 
 
-def report(spoke: str, region: str = "us-south", result: str = "applied", revision: str = "r1",
-           objects: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, Any]:
-    return {"schema": 1, "id": str(uuid.uuid4()), "time": time.time(), "spoke": spoke, "region": region,
-            "agent": f"{spoke}-0", "result": result, "source": {"revision": revision, "author": "a", "message": "m"},
-            "objects": objects if objects is not None else [
-                {"group": "", "kind": "ConfigMap", "namespace": "armada", "name": "a", "status": "synced"}],
-            **extra}
+def report(
+    spoke: str,
+    region: str = "us-south",
+    result: str = "applied",
+    revision: str = "r1",
+    objects: list[dict[str, Any]] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    return {
+        "schema": 1,
+        "id": str(uuid.uuid4()),
+        "time": time.time(),
+        "spoke": spoke,
+        "region": region,
+        "agent": f"{spoke}-0",
+        "result": result,
+        "source": {"revision": revision, "author": "a", "message": "m"},
+        "objects": objects
+        if objects is not None
+        else [{"group": "", "kind": "ConfigMap", "namespace": "armada", "name": "a", "status": "synced"}],
+        **extra,
+    }
 
 
 class Hub:
@@ -63,8 +78,18 @@ def bad_reports(spoke: str) -> dict[str, bytes]:
         "negative duration": body(durations={"total": -5.0}),
         "nested 1000 deep": nested.encode(),
         "infrastructure nested 10 deep": body(infrastructure={"a": {"b": {"c": {"d": {"e": {"f": 1}}}}}}),
-        "101 drift paths": body(objects=[{"group": "", "kind": "ConfigMap", "namespace": "a", "name": "b",
-                                          "status": "drifted", "paths": [f"/data/{i}" for i in range(101)]}]),
+        "101 drift paths": body(
+            objects=[
+                {
+                    "group": "",
+                    "kind": "ConfigMap",
+                    "namespace": "a",
+                    "name": "b",
+                    "status": "drifted",
+                    "paths": [f"/data/{i}" for i in range(101)],
+                }
+            ]
+        ),
         "error of 4001 characters": body(error="e" * 4001),
         "unknown status count": body(counts={"exploded": 1}),
     }

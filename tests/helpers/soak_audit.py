@@ -25,16 +25,20 @@ def commits_accounted(soak: Soak) -> list[str]:
         if c.outcome != c.expect:
             problems.append(f"{c.revision[:12]} ({c.step}): expected {c.expect}, it was {c.outcome or 'not seen'}")
         elif c.expect == "applied" and not set(view["applied"]) >= spokes:
-            problems.append(f"{c.revision[:12]} ({c.step}): the hub's history says applied by "
-                            f"{sorted(view['applied'])}, not all {len(spokes)} (failed: {view['failed']})")
+            problems.append(
+                f"{c.revision[:12]} ({c.step}): the hub's history says applied by "
+                f"{sorted(view['applied'])}, not all {len(spokes)} (failed: {view['failed']})"
+            )
         elif c.expect == "refused" and ran:
             problems.append(f"{c.revision[:12]} ({c.step}): refused, yet reported as run by {sorted(ran)}")
         elif c.expect == "rolled-back":
             back = {r["spoke"] for r in view["rollbacks"]}
             mains = ran - set(soak.canaries)
             if mains or not back or not back <= set(soak.canaries):
-                problems.append(f"{c.revision[:12]} ({c.step}): rolled back on {sorted(back)}, run by main-wave "
-                                f"spokes {sorted(mains)}")
+                problems.append(
+                    f"{c.revision[:12]} ({c.step}): rolled back on {sorted(back)}, run by main-wave "
+                    f"spokes {sorted(mains)}"
+                )
     return problems
 
 
@@ -54,11 +58,17 @@ def reports_accounted(soak: Soak) -> tuple[dict[str, Any], list[str]]:
     problems = []
     for spoke, agent in soak.agents.items():
         count = outbox_count(agent.outbox)
-        per[spoke] = {"put": count.put, "delivered": count.delivered, "pending": count.pending,
-                      "refusedByHub": count.refused, "stored": stored.get(spoke, 0)}
+        per[spoke] = {
+            "put": count.put,
+            "delivered": count.delivered,
+            "pending": count.pending,
+            "refusedByHub": count.refused,
+            "stored": stored.get(spoke, 0),
+        }
         if count.delivered != stored.get(spoke, 0):
-            problems.append(f"{spoke}: the agent delivered {count.delivered} report(s), the hub stored "
-                            f"{stored.get(spoke, 0)}")
+            problems.append(
+                f"{spoke}: the agent delivered {count.delivered} report(s), the hub stored {stored.get(spoke, 0)}"
+            )
         if count.refused:
             problems.append(f"{spoke}: the hub refused {count.refused} report(s)")
     total = {k: sum(p[k] for p in per.values()) for k in ("put", "delivered", "pending", "refusedByHub", "stored")}

@@ -82,8 +82,7 @@ class Commit:
 def key_of(obj: dict[str, Any]) -> Key:
     api_version = str(obj["apiVersion"])
     meta = obj.get("metadata") or {}
-    return Key(api_version.rpartition("/")[0], str(obj["kind"]), str(meta.get("namespace") or ""),
-               str(meta["name"]))
+    return Key(api_version.rpartition("/")[0], str(obj["kind"]), str(meta.get("namespace") or ""), str(meta["name"]))
 
 
 class SoakFleet:
@@ -104,15 +103,21 @@ class SoakFleet:
             for wave in spec["rollout"]["waves"]:
                 wave["bakeTime"] = bake
             spec["rollout"]["waves"][0]["checks"] = [
-                {"name": "error-rate", "query": CHECK_QUERY, "max": CHECK_MAX, "interval": "1s"}]
+                {"name": "error-rate", "query": CHECK_QUERY, "max": CHECK_MAX, "interval": "1s"}
+            ]
             spec["values"]["soak"] = {"step": 0}
 
         self.edit_yaml("environments/fleet.yaml", settings)
         self._git("init", "-q", "-b", "main")
 
     def _git(self, *args: str) -> str:
-        return subprocess.run(["git", "-c", "user.name=razee soak", "-c", "user.email=soak@razee.local", *args],
-                              cwd=self.root, check=True, capture_output=True, text=True).stdout.strip()
+        return subprocess.run(
+            ["git", "-c", "user.name=razee soak", "-c", "user.email=soak@razee.local", *args],
+            cwd=self.root,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
 
     def edit_yaml(self, path: str, change: Callable[[dict[str, Any]], None]) -> None:
         """Load a YAML file of the repo, change it in place, write it back (comments are lost: fine for a soak)."""
@@ -153,13 +158,17 @@ class SoakFleet:
             for spoke, kubeconfig in kubeconfigs.items():
                 kube = Kube(load_api_client(kubeconfig, None))
                 try:
-                    bundle = render_spoke(tree, spoke, for_apply=False, live=live_spoke(kube, kubeconfig),
-                                          sources=SourceOptions(self.root.parent / "soak-sources"))
+                    bundle = render_spoke(
+                        tree,
+                        spoke,
+                        for_apply=False,
+                        live=live_spoke(kube, kubeconfig),
+                        sources=SourceOptions(self.root.parent / "soak-sources"),
+                    )
                 finally:
                     kube.close()
                 out[spoke] = _expected(spoke, bundle.region, [m.obj for m in bundle.manifests])
         return out
-
 
     def spokes(self) -> dict[str, str]:
         """Spoke -> wave, as the working tree declares them."""

@@ -67,8 +67,9 @@ def results_by_revision(db: str, revision: str) -> dict[str, set[str]]:
     """Spoke -> the results its stored reports gave for `revision`."""
     out: dict[str, set[str]] = {}
     with psycopg.connect(db) as conn:
-        for spoke, result in conn.execute("SELECT DISTINCT spoke, result FROM reports WHERE revision = %s",
-                                          (revision,)):
+        for spoke, result in conn.execute(
+            "SELECT DISTINCT spoke, result FROM reports WHERE revision = %s", (revision,)
+        ):
             out.setdefault(str(spoke), set()).add(str(result))
     return out
 
@@ -76,6 +77,7 @@ def results_by_revision(db: str, revision: str) -> dict[str, set[str]]:
 def spokes_with_result(db: str, result: str, since: float) -> set[str]:
     """Spokes with a stored report of `result` received at or after `since` (the hub's clock)."""
     with psycopg.connect(db) as conn:
-        rows = conn.execute("SELECT DISTINCT spoke FROM reports WHERE result = %s AND received >= %s",
-                            (result, since)).fetchall()
+        rows = conn.execute(
+            "SELECT DISTINCT spoke FROM reports WHERE result = %s AND received >= %s", (result, since)
+        ).fetchall()
     return {str(r[0]) for r in rows}

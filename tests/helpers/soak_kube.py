@@ -33,8 +33,12 @@ class Cluster:
         self.server = str(cluster["server"])
         ctx = ssl.create_default_context(cafile=cluster["certificate-authority"])
         ctx.check_hostname = False
-        self.http = httpx.Client(base_url=self.server, verify=ctx, timeout=TIMEOUT,
-                                 headers={"Authorization": f"Bearer {doc['users'][0]['user']['token']}"})
+        self.http = httpx.Client(
+            base_url=self.server,
+            verify=ctx,
+            timeout=TIMEOUT,
+            headers={"Authorization": f"Bearer {doc['users'][0]['user']['token']}"},
+        )
         self.kinds: dict[tuple[str, str], tuple[str, str, bool]] = {}  # (group, kind) -> (base, plural, namespaced)
 
     def close(self) -> None:
@@ -89,8 +93,9 @@ class Cluster:
 
     def inventory(self) -> set[Key]:
         """What razee's in-cluster inventory (ConfigMaps in razee-system) records for this spoke."""
-        doc = self.get("/api/v1/namespaces/razee-system/configmaps",
-                       labelSelector=f"{INVENTORY_FOR_LABEL}={self.spoke}")
+        doc = self.get(
+            "/api/v1/namespaces/razee-system/configmaps", labelSelector=f"{INVENTORY_FOR_LABEL}={self.spoke}"
+        )
         keys = set()
         for item in (doc or {}).get("items") or []:
             for line in ((item.get("data") or {}).get("objects") or "").splitlines():
@@ -126,8 +131,10 @@ class Cluster:
                 problems.append(f"{self.spoke}: {key} data differs in {', '.join(changed)}")
         if inventory != set(expected.objects):
             extra, lacking = inventory - set(expected.objects), set(expected.objects) - inventory
-            problems.append(f"{self.spoke}: inventory differs: {len(extra)} extra ({_few(extra)}), "
-                            f"{len(lacking)} lacking ({_few(lacking)})")
+            problems.append(
+                f"{self.spoke}: inventory differs: {len(extra)} extra ({_few(extra)}), "
+                f"{len(lacking)} lacking ({_few(lacking)})"
+            )
         return problems
 
 

@@ -23,22 +23,30 @@ SHORT_IDLE = 30.0
 def parse(argv: list[str]) -> tuple[Options, argparse.Namespace]:
     p = argparse.ArgumentParser(prog="scripts/soak", description=__doc__)
     p.add_argument("--short", action="store_true", help="a subset of the steps (about 5 minutes; what CI runs)")
-    p.add_argument("--minutes", type=float, default=0.0,
-                   help="after the steps, this many minutes of idle/rollout cycles (the long form: 30)")
+    p.add_argument(
+        "--minutes",
+        type=float,
+        default=0.0,
+        help="after the steps, this many minutes of idle/rollout cycles (the long form: 30)",
+    )
     p.add_argument("--json", type=Path, help="write the summary here as JSON")
     p.add_argument("--regions", default="", help="development only: run just these regions' spokes (comma list)")
-    p.add_argument("--steps", default="", help="development only: these steps (comma list of " +
-                   ", ".join(STEPS) + ")")
+    p.add_argument("--steps", default="", help="development only: these steps (comma list of " + ", ".join(STEPS) + ")")
     p.add_argument("--home", type=Path, default=None, help="working folder (default: .testenv/soak in the repo)")
     p.add_argument("--idle", type=float, default=None, help="seconds of each idle window (default 60; --short 30)")
     p.add_argument("--agent-interval", default="60s", help="razee agent --interval (default: the fleet's 60s)")
     p.add_argument("--agent-poll", default="5s", help="razee agent --poll (default 5s, the agent's default)")
     a = p.parse_args(argv)
     base = Path(os.environ.get("RAZEE_TESTENV_DIR", REPO / ".testenv"))
-    opts = Options(home=a.home or base / "soak", short=a.short, minutes=a.minutes,
-                   regions=tuple(r for r in a.regions.split(",") if r), agent_interval=a.agent_interval,
-                   agent_poll=a.agent_poll, idle_seconds=a.idle if a.idle is not None else
-                   SHORT_IDLE if a.short else 60.0)
+    opts = Options(
+        home=a.home or base / "soak",
+        short=a.short,
+        minutes=a.minutes,
+        regions=tuple(r for r in a.regions.split(",") if r),
+        agent_interval=a.agent_interval,
+        agent_poll=a.agent_poll,
+        idle_seconds=a.idle if a.idle is not None else SHORT_IDLE if a.short else 60.0,
+    )
     return opts, a
 
 

@@ -104,9 +104,16 @@ class Sampler:
     def summary(self) -> dict[str, dict[str, dict[str, float | None]]]:
         """phase -> process -> {cpuPercent, cpuSeconds, seconds, rssMaxMiB, rssLastMiB}."""
         with self.lock:
-            return {phase: {name: {"cpuPercent": round(u.percent, 2) if u.percent is not None else None,
-                                   "cpuSeconds": round(u.cpu, 2), "seconds": round(u.wall, 1),
-                                   "rssMaxMiB": round(max(u.rss), 1) if u.rss else None,
-                                   "rssLastMiB": round(u.rss[-1], 1) if u.rss else None}
-                            for name, u in procs.items()}
-                    for phase, procs in self.usage.items()}
+            return {
+                phase: {
+                    name: {
+                        "cpuPercent": round(u.percent, 2) if u.percent is not None else None,
+                        "cpuSeconds": round(u.cpu, 2),
+                        "seconds": round(u.wall, 1),
+                        "rssMaxMiB": round(max(u.rss), 1) if u.rss else None,
+                        "rssLastMiB": round(u.rss[-1], 1) if u.rss else None,
+                    }
+                    for name, u in procs.items()
+                }
+                for phase, procs in self.usage.items()
+            }

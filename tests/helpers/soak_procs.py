@@ -42,8 +42,9 @@ class Clusters:
         self.env = {**os.environ, "RAZEE_TESTENV_DIR": str(state_dir)}
 
     def _testenv(self, *args: str) -> list[str]:
-        proc = subprocess.run([sys.executable, str(TESTENV), *args], capture_output=True, text=True, env=self.env,
-                              timeout=3600)
+        proc = subprocess.run(
+            [sys.executable, str(TESTENV), *args], capture_output=True, text=True, env=self.env, timeout=3600
+        )
         if proc.returncode != 0:
             raise RuntimeError(f"scripts/testenv {' '.join(args)} failed:\n{proc.stderr[-3000:]}")
         return proc.stdout.split()
@@ -51,7 +52,7 @@ class Clusters:
     def start(self, spokes: list[str]) -> dict[str, str]:
         """Spoke -> kubeconfig; starts what does not run (and resumes a paused cluster)."""
         out = self._testenv("start", *(cluster_name(s) for s in spokes))
-        return dict(zip(spokes, out[-len(spokes):], strict=True))
+        return dict(zip(spokes, out[-len(spokes) :], strict=True))
 
     def crash(self, spoke: str) -> None:
         """Stop the cluster's processes, keeping its data, as a crashed apiserver would."""
@@ -74,8 +75,14 @@ class Proc:
 
     def start(self) -> None:
         with open(self.log, "ab") as out:
-            self.popen = subprocess.Popen(self.args, stdout=out, stderr=out, stdin=subprocess.DEVNULL,
-                                          start_new_session=True, env={**os.environ, **(self.env or {})})
+            self.popen = subprocess.Popen(
+                self.args,
+                stdout=out,
+                stderr=out,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                env={**os.environ, **(self.env or {})},
+            )
 
     @property
     def pid(self) -> int | None:
@@ -110,9 +117,29 @@ class Hub(Proc):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.db = db
-        super().__init__("hub", razee_cmd("-v", "hub", "serve", "--db", db, "--listen", f"127.0.0.1:{self.port}",
-                                          "--repo", repo.as_uri(), "--poll", poll, "--state-dir", str(home / "hub"),
-                                          "--keep-reports", "1000000", "--keep-mib", "100000"), home / "hub.log")
+        super().__init__(
+            "hub",
+            razee_cmd(
+                "-v",
+                "hub",
+                "serve",
+                "--db",
+                db,
+                "--listen",
+                f"127.0.0.1:{self.port}",
+                "--repo",
+                repo.as_uri(),
+                "--poll",
+                poll,
+                "--state-dir",
+                str(home / "hub"),
+                "--keep-reports",
+                "1000000",
+                "--keep-mib",
+                "100000",
+            ),
+            home / "hub.log",
+        )
 
     def start(self, timeout: float = 180.0) -> None:
         super().start()
@@ -128,15 +155,20 @@ class Hub(Proc):
             time.sleep(0.3)
 
     def admin_token(self) -> str:
-        proc = subprocess.run(razee_cmd("hub", "token", "create", "--db", self.db, "--role", "admin"),
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            razee_cmd("hub", "token", "create", "--db", self.db, "--role", "admin"), capture_output=True, text=True
+        )
         if proc.returncode != 0:
             raise RuntimeError(f"razee hub token create failed: {proc.stderr[-2000:]}")
         return proc.stdout.strip()
 
     def token(self, admin: str, role: str, spoke: str | None = None) -> str:
-        r = httpx.post(self.url + "/api/v1/tokens", json={"role": role, "spoke": spoke}, timeout=60,
-                       headers={"Authorization": f"Bearer {admin}"})
+        r = httpx.post(
+            self.url + "/api/v1/tokens",
+            json={"role": role, "spoke": spoke},
+            timeout=60,
+            headers={"Authorization": f"Bearer {admin}"},
+        )
         r.raise_for_status()
         return str(r.json()["token"])
 
@@ -144,19 +176,55 @@ class Hub(Proc):
 class Agent(Proc):
     """`razee agent` for one spoke: self-healing, its state (git cache, outbox) in its own folder."""
 
-    def __init__(self, spoke: str, kubeconfig: str, repo: Path, hub: str, token: str, home: Path, prometheus: str,
-                 interval: str, poll: str) -> None:
+    def __init__(
+        self,
+        spoke: str,
+        kubeconfig: str,
+        repo: Path,
+        hub: str,
+        token: str,
+        home: Path,
+        prometheus: str,
+        interval: str,
+        poll: str,
+    ) -> None:
         self.spoke = spoke
         self.state_dir = home / "agents" / spoke
         self.state_dir.mkdir(parents=True, exist_ok=True)
         token_file = self.state_dir.parent / f"{spoke}.token"
         token_file.write_text(token)
         token_file.chmod(0o600)
-        super().__init__(f"agent {spoke}", razee_cmd(
-            "-v", "agent", "--spoke", spoke, "--repo", repo.as_uri(), "--kubeconfig", kubeconfig, "--hub", hub,
-            "--hub-token-file", str(token_file), "--state-dir", str(self.state_dir), "--interval", interval,
-            "--poll", poll, "--self-heal", "--listen", f"127.0.0.1:{free_port()}", "--prometheus", prometheus,
-            "--identity", f"soak-{spoke}"), home / "agents" / f"{spoke}.log")
+        super().__init__(
+            f"agent {spoke}",
+            razee_cmd(
+                "-v",
+                "agent",
+                "--spoke",
+                spoke,
+                "--repo",
+                repo.as_uri(),
+                "--kubeconfig",
+                kubeconfig,
+                "--hub",
+                hub,
+                "--hub-token-file",
+                str(token_file),
+                "--state-dir",
+                str(self.state_dir),
+                "--interval",
+                interval,
+                "--poll",
+                poll,
+                "--self-heal",
+                "--listen",
+                f"127.0.0.1:{free_port()}",
+                "--prometheus",
+                prometheus,
+                "--identity",
+                f"soak-{spoke}",
+            ),
+            home / "agents" / f"{spoke}.log",
+        )
 
     @property
     def outbox(self) -> Path:

@@ -110,9 +110,17 @@ class Soak:
         self.admin = self.hub.admin_token()
         self.view = HubView(self.hub.url, self.hub.token(self.admin, "reader"))
         for spoke in self.spokes:
-            self.agents[spoke] = Agent(spoke, kubeconfigs[spoke], self.fleet.root, self.hub.url,
-                                       self.hub.token(self.admin, "agent", spoke), self.opts.home, self.prom.url,
-                                       self.opts.agent_interval, self.opts.agent_poll)
+            self.agents[spoke] = Agent(
+                spoke,
+                kubeconfigs[spoke],
+                self.fleet.root,
+                self.hub.url,
+                self.hub.token(self.admin, "agent", spoke),
+                self.opts.home,
+                self.prom.url,
+                self.opts.agent_interval,
+                self.opts.agent_poll,
+            )
         self.commits.append(Commit("initial", first, self.fleet.marker, "applied", time.monotonic()))
         for agent in self.agents.values():
             agent.start()
@@ -156,8 +164,9 @@ class Soak:
         assert self.view is not None
         return self.view
 
-    def until(self, what: str, check: Callable[[], tuple[bool, Any]], deadline: float | None = None,
-              pause: float = 1.0) -> Any:
+    def until(
+        self, what: str, check: Callable[[], tuple[bool, Any]], deadline: float | None = None, pause: float = 1.0
+    ) -> Any:
         """Poll `check` (done?, what it saw) until done; SoakFailure naming `what` and the last thing seen past the
         deadline. Errors reading a process that is being restarted count as not yet."""
         end = time.monotonic() + (deadline or self.opts.deadline)
@@ -197,19 +206,27 @@ class Soak:
             view = self.hub_view().rollout(commit.revision)
             if not hub_at and set(view["applied"]) >= set(self.spokes):
                 hub_at = time.monotonic()
-            seen = {"markers": markers, "applied": view["applied"], "halted": view["halted"],
-                    "waiting": {w["name"]: w["waiting"] for w in view["waves"]}}
+            seen = {
+                "markers": markers,
+                "applied": view["applied"],
+                "halted": view["halted"],
+                "waiting": {w["name"]: w["waiting"] for w in view["waves"]},
+            }
             return bool(clusters_at and hub_at), seen
 
         self.until(f"{commit.revision[:12]} ({commit.step}) on every spoke", done)
         commit.converged_s = round(max(clusters_at, hub_at) - commit.committed_at, 1)
         commit.outcome = "applied"
-        self.say(f"  converged on all {len(self.spokes)} spokes in {commit.converged_s:.1f}s "
-                 f"(clusters {clusters_at - commit.committed_at:.1f}s, hub {hub_at - commit.committed_at:.1f}s)")
+        self.say(
+            f"  converged on all {len(self.spokes)} spokes in {commit.converged_s:.1f}s "
+            f"(clusters {clusters_at - commit.committed_at:.1f}s, hub {hub_at - commit.committed_at:.1f}s)"
+        )
         self.check_truth(commit.revision)
         self.check_hub(commit.revision)
-        self.until_true(f"the rollout of {commit.revision[:12]} to complete (every wave baked)",
-                   lambda: self.hub_view().rollout(commit.revision)["complete"])
+        self.until_true(
+            f"the rollout of {commit.revision[:12]} to complete (every wave baked)",
+            lambda: self.hub_view().rollout(commit.revision)["complete"],
+        )
         self.sampler.enter("between")
         return commit.converged_s
 
@@ -228,9 +245,11 @@ class Soak:
 
         def wrong() -> list[str]:
             spokes = self.hub_view().spokes()
-            return [f"{s}: {spokes.get(s, {}).get('revision', '')[:12]} {spokes.get(s, {}).get('state')}"
-                    for s in self.spokes if spokes.get(s, {}).get("revision") != revision
-                    or spokes[s]["state"] != "in-sync"]
+            return [
+                f"{s}: {spokes.get(s, {}).get('revision', '')[:12]} {spokes.get(s, {}).get('state')}"
+                for s in self.spokes
+                if spokes.get(s, {}).get("revision") != revision or spokes[s]["state"] != "in-sync"
+            ]
 
         self.until_none(f"the hub to show every spoke in sync on {revision[:12]}", wrong)
 

@@ -36,9 +36,13 @@ def revert_intruder(soak: Soak) -> None:
 def template_change(soak: Soak) -> Commit:
     """A change to a template every spoke renders (a new key in armada-spoke-info)."""
     n = soak.fleet.marker + 1
-    soak.fleet.edit_text("templates/spoke/armada-config.yaml.j2",
-                         lambda t: "\n".join(line for line in t.splitlines() if "ARMADA_SOAK_REVISION" not in line)
-                         + f'\n  ARMADA_SOAK_REVISION: "template change {n}"\n')
+    soak.fleet.edit_text(
+        "templates/spoke/armada-config.yaml.j2",
+        lambda t: (
+            "\n".join(line for line in t.splitlines() if "ARMADA_SOAK_REVISION" not in line)
+            + f'\n  ARMADA_SOAK_REVISION: "template change {n}"\n'
+        ),
+    )
     revert_intruder(soak)
     commit = soak.commit("template", "template change: armada-spoke-info gains ARMADA_SOAK_REVISION")
     soak.converge(commit)
@@ -75,8 +79,15 @@ def clusters_added_and_removed(soak: Soak) -> Commit:
         gone = [c["name"] for c in region["clusters"] if c["name"].startswith("soak-c")]
         removed.extend(gone)
         region["clusters"] = [c for c in region["clusters"] if c["name"] not in gone]
-        region["clusters"].append({"name": name, "spoke": NEW_CLUSTER_SPOKE, "workerPools": [
-            {"name": "default", "flavor": "b3c.4x16", "sizePerZone": 1, "zones": [region["zones"][0]]}]})
+        region["clusters"].append(
+            {
+                "name": name,
+                "spoke": NEW_CLUSTER_SPOKE,
+                "workerPools": [
+                    {"name": "default", "flavor": "b3c.4x16", "sizePerZone": 1, "zones": [region["zones"][0]]}
+                ],
+            }
+        )
 
     def remove(region: dict[str, Any]) -> None:
         removed.extend(c["name"] for c in region["clusters"] if c["name"] == "hsbc-risk")
@@ -120,13 +131,17 @@ def bad_commit(soak: Soak) -> Commit:
     """A commit the policy gate refuses: every agent rejects it, and every cluster keeps the revision before."""
     before = soak.commits[-1]
     (soak.fleet.root / INTRUDER).write_text(INTRUDER_TEMPLATE)
-    commit = soak.commit("refused", "refused: cluster-admin for soak-intruders (the gate must refuse it)",
-                         expect="refused")
+    commit = soak.commit(
+        "refused", "refused: cluster-admin for soak-intruders (the gate must refuse it)", expect="refused"
+    )
 
     def refusing() -> list[str]:
         spokes = soak.hub_view().spokes()
-        return [s for s in soak.spokes if spokes[s]["result"] != "rejected"
-                or commit.revision[:12] not in (spokes[s]["error"] or "")]
+        return [
+            s
+            for s in soak.spokes
+            if spokes[s]["result"] != "rejected" or commit.revision[:12] not in (spokes[s]["error"] or "")
+        ]
 
     soak.until_none(f"every agent to refuse {commit.revision[:12]}", refusing)
     commit.converged_s = round(time.monotonic() - commit.committed_at, 1)
@@ -145,8 +160,9 @@ def canary_check_fails(soak: Soak) -> Commit:
     canary = soak.canaries[0]
     soak.set_error_rate(canary, BAD_ERROR_RATE)
     revert_intruder(soak)
-    commit = soak.commit("canary-fails", f"canary check fails: {canary}'s error rate is {BAD_ERROR_RATE}",
-                         expect="rolled-back")
+    commit = soak.commit(
+        "canary-fails", f"canary check fails: {canary}'s error rate is {BAD_ERROR_RATE}", expect="rolled-back"
+    )
     mains = [s for s in soak.spokes if s not in soak.canaries]
     took: set[str] = set()
 
@@ -157,11 +173,14 @@ def canary_check_fails(soak: Soak) -> Commit:
             raise SoakFailure(f"a main-wave spoke applied {commit.revision[:12]} whose canary failed: {markers}")
         view = soak.hub_view().rollout(commit.revision)
         back = {r["spoke"] for r in view["rollbacks"] if r["to"] == good.revision}
-        return bool(view["halted"]) and back >= took and bool(took) and all(
-            markers[s] == good.marker for s in soak.spokes)
+        return (
+            bool(view["halted"]) and back >= took and bool(took) and all(markers[s] == good.marker for s in soak.spokes)
+        )
 
-    soak.until(f"{commit.revision[:12]}'s canaries to roll back to {good.revision[:12]}",
-               lambda: (rolled_back(), soak.markers()))
+    soak.until(
+        f"{commit.revision[:12]}'s canaries to roll back to {good.revision[:12]}",
+        lambda: (rolled_back(), soak.markers()),
+    )
     commit.converged_s = round(time.monotonic() - commit.committed_at, 1)
     commit.outcome = "rolled-back"
     soak.say(f"  halted and rolled back ({', '.join(sorted(took))}) in {commit.converged_s:.1f}s")
@@ -179,20 +198,39 @@ def kubectl_drift(soak: Soak) -> Commit | None:
     changed, deleted = soak.spokes[0], soak.spokes[-1]
     started, since = time.monotonic(), time.time()
     soak.sampler.enter("rollout")
-    for spoke, args in ((changed, ["patch", "configmap", "armada-spoke-info", "-n", "armada", "--type", "merge",
-                                   "-p", '{"data":{"ARMADA_LOG_LEVEL":"tampered-by-kubectl"}}']),
-                        (deleted, ["delete", "configmap", "armada-spoke-info", "-n", "armada"])):
-        proc = subprocess.run(["kubectl", "--kubeconfig", soak.clusters[spoke].kubeconfig, *args],
-                              capture_output=True, text=True,
-                              env={"PATH": f"{path}:/usr/bin:/bin", "HOME": str(soak.opts.home)})
+    for spoke, args in (
+        (
+            changed,
+            [
+                "patch",
+                "configmap",
+                "armada-spoke-info",
+                "-n",
+                "armada",
+                "--type",
+                "merge",
+                "-p",
+                '{"data":{"ARMADA_LOG_LEVEL":"tampered-by-kubectl"}}',
+            ],
+        ),
+        (deleted, ["delete", "configmap", "armada-spoke-info", "-n", "armada"]),
+    ):
+        proc = subprocess.run(
+            ["kubectl", "--kubeconfig", soak.clusters[spoke].kubeconfig, *args],
+            capture_output=True,
+            text=True,
+            env={"PATH": f"{path}:/usr/bin:/bin", "HOME": str(soak.opts.home)},
+        )
         if proc.returncode != 0:
             raise SoakFailure(f"kubectl {' '.join(args[:2])} on {spoke} failed: {proc.stderr}")
     revision = soak.commits[-1].revision
     soak.check_truth(revision, [changed, deleted])
     took = time.monotonic() - started
     soak.say(f"  kubectl drift on {changed} (a field) and {deleted} (an object) corrected in {took:.1f}s")
-    soak.until_true("the hub to record both corrections",
-                    lambda: soak.hub_view().spokes()[changed]["state"] == "in-sync" and healed_since(soak, since))
+    soak.until_true(
+        "the hub to record both corrections",
+        lambda: soak.hub_view().spokes()[changed]["state"] == "in-sync" and healed_since(soak, since),
+    )
     soak.event("drift corrected", took)
     soak.sampler.enter("between")
     return None
@@ -211,9 +249,13 @@ def restarts_mid_rollout(soak: Soak) -> Commit:
     agent_spoke = soak.canaries[0]
     crashed = next(s for s in soak.spokes if s not in soak.canaries)
     n = soak.fleet.marker + 1
-    soak.fleet.edit_text("templates/spoke/armada-config.yaml.j2",
-                         lambda t: "\n".join(line for line in t.splitlines() if "ARMADA_SOAK_REVISION" not in line)
-                         + f'\n  ARMADA_SOAK_REVISION: "restarts {n}"\n')
+    soak.fleet.edit_text(
+        "templates/spoke/armada-config.yaml.j2",
+        lambda t: (
+            "\n".join(line for line in t.splitlines() if "ARMADA_SOAK_REVISION" not in line)
+            + f'\n  ARMADA_SOAK_REVISION: "restarts {n}"\n'
+        ),
+    )
     revert_intruder(soak)
     commit = soak.commit("restarts", "template change, with an agent, an apiserver and the hub restarted meanwhile")
     time.sleep(3)
@@ -230,9 +272,16 @@ def restarts_mid_rollout(soak: Soak) -> Commit:
 
 
 STEPS: dict[str, Callable[[Soak], Commit | None]] = {
-    "template": template_change, "values": values_for_region, "clusters": clusters_added_and_removed,
-    "chart": chart_bump, "kustomize": kustomization_change, "refused": bad_commit, "canary": canary_check_fails,
-    "drift": kubectl_drift, "restarts": restarts_mid_rollout}
+    "template": template_change,
+    "values": values_for_region,
+    "clusters": clusters_added_and_removed,
+    "chart": chart_bump,
+    "kustomize": kustomization_change,
+    "refused": bad_commit,
+    "canary": canary_check_fails,
+    "drift": kubectl_drift,
+    "restarts": restarts_mid_rollout,
+}
 SHORT = ["restarts", "values", "refused", "canary", "drift"]
 LONG = ["template", "values", "clusters", "chart", "kustomize", "refused", "canary", "drift", "restarts"]
 

@@ -27,8 +27,9 @@ IMAGE = "icr.io/armada/metrics-server"
 """An image the small test fleet's allowed registries (icr.io/*) admit."""
 
 
-def one_spoke_repo(root: Path, templates: dict[str, str], with_chart: bool = True,
-                   fleet: dict[str, Any] | None = None) -> Path:
+def one_spoke_repo(
+    root: Path, templates: dict[str, str], with_chart: bool = True, fleet: dict[str, Any] | None = None
+) -> Path:
     """A fleet with one spoke (spoke-a) and no customer clusters, these templates and (optionally) charts/."""
     region = region_copy()
     region["spokes"] = [{"name": "spoke-a", "wave": "main"}]
@@ -45,8 +46,12 @@ def namespace_template(name: str) -> str:
 
 def helm_chart(name: str, namespace: str, spec: dict[str, Any]) -> str:
     """A HelmChart declaration as a template writes it."""
-    doc = {"apiVersion": "razee.io/v1", "kind": "HelmChart", "metadata": {"name": name, "namespace": namespace},
-           "spec": spec}
+    doc = {
+        "apiVersion": "razee.io/v1",
+        "kind": "HelmChart",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    }
     return yaml.safe_dump(doc, sort_keys=False)
 
 

@@ -48,8 +48,9 @@ def live_value(api_client: client.ApiClient, namespace: str) -> str | None:
         return None
 
 
-def test_bad_commits_are_rejected_and_the_last_good_one_enforced(fleet: FleetRepo, tmp_path: Path,
-                                                                 kubeconfig: str, api_client: client.ApiClient) -> None:
+def test_bad_commits_are_rejected_and_the_last_good_one_enforced(
+    fleet: FleetRepo, tmp_path: Path, kubeconfig: str, api_client: client.ApiClient
+) -> None:
     good = fleet.commit("v1")
     agent = fleet.agent(tmp_path, kubeconfig)
     first = step(agent)
@@ -63,9 +64,11 @@ def test_bad_commits_are_rejected_and_the_last_good_one_enforced(fleet: FleetRep
     assert bad.source["revision"] == good  # still enforcing the last good revision
     assert live_value(api_client, fleet.namespace) == "v1"
 
-    evil = ("apiVersion: v1\nkind: Pod\nmetadata: {name: x, namespace: " + fleet.namespace + "}\nspec:\n"
-            "  containers: [{name: c, image: docker.io/evil:1, resources: {requests: {cpu: 1m, memory: 1Mi}, "
-            "limits: {cpu: 1m, memory: 1Mi}}}]\n")
+    evil = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: x, namespace: " + fleet.namespace + "}\nspec:\n"
+        "  containers: [{name: c, image: docker.io/evil:1, resources: {requests: {cpu: 1m, memory: 1Mi}, "
+        "limits: {cpu: 1m, memory: 1Mi}}}]\n"
+    )
     fleet.commit("v2", template=evil)
     refused = step(agent)
     assert refused.result == "rejected" and any("[allowed-registries]" in f for f in refused.findings)
@@ -78,8 +81,9 @@ def test_bad_commits_are_rejected_and_the_last_good_one_enforced(fleet: FleetRep
     assert [r.body["result"] for r in report] == ["applied", "rejected", "rejected", "applied"]
 
 
-def test_drift_is_reported_and_healed_only_with_self_heal(fleet: FleetRepo, tmp_path: Path, kubeconfig: str,
-                                                         api_client: client.ApiClient) -> None:
+def test_drift_is_reported_and_healed_only_with_self_heal(
+    fleet: FleetRepo, tmp_path: Path, kubeconfig: str, api_client: client.ApiClient
+) -> None:
     fleet.commit("v1")
     agent = fleet.agent(tmp_path, kubeconfig)
     assert agent.run_pass(leader=True).result == "applied"
@@ -100,8 +104,9 @@ def test_drift_is_reported_and_healed_only_with_self_heal(fleet: FleetRepo, tmp_
     assert live_value(api_client, fleet.namespace) == "v1"
 
 
-def test_force_push_is_followed(fleet: FleetRepo, tmp_path: Path, kubeconfig: str,
-                                api_client: client.ApiClient) -> None:
+def test_force_push_is_followed(
+    fleet: FleetRepo, tmp_path: Path, kubeconfig: str, api_client: client.ApiClient
+) -> None:
     fleet.commit("v1")
     fleet.commit("v2")
     agent = fleet.agent(tmp_path, kubeconfig)
@@ -113,8 +118,9 @@ def test_force_push_is_followed(fleet: FleetRepo, tmp_path: Path, kubeconfig: st
     assert live_value(api_client, fleet.namespace) == "v2-rewritten"
 
 
-def test_unreachable_git_keeps_enforcing_then_catches_up(fleet: FleetRepo, tmp_path: Path, kubeconfig: str,
-                                                         api_client: client.ApiClient) -> None:
+def test_unreachable_git_keeps_enforcing_then_catches_up(
+    fleet: FleetRepo, tmp_path: Path, kubeconfig: str, api_client: client.ApiClient
+) -> None:
     good = fleet.commit("v1")
     agent = fleet.agent(tmp_path, kubeconfig)
     assert agent.run_pass(leader=True).result == "applied"
@@ -129,8 +135,9 @@ def test_unreachable_git_keeps_enforcing_then_catches_up(fleet: FleetRepo, tmp_p
     assert live_value(api_client, fleet.namespace) == "v2"
 
 
-def test_only_the_lease_holder_applies(fleet: FleetRepo, tmp_path: Path, kubeconfig: str,
-                                       api_client: client.ApiClient) -> None:
+def test_only_the_lease_holder_applies(
+    fleet: FleetRepo, tmp_path: Path, kubeconfig: str, api_client: client.ApiClient
+) -> None:
     fleet.commit("v1")
     first, second = fleet.agent(tmp_path, kubeconfig, "one"), fleet.agent(tmp_path, kubeconfig, "two")
     lead1, e1 = first.elect()
@@ -195,16 +202,42 @@ def test_reports_survive_a_hub_outage_and_arrive_in_order(tmp_path: Path) -> Non
         outbox.close()
 
 
-def test_sigterm_finishes_the_pass_and_releases_the_lease(fleet: FleetRepo, tmp_path: Path, kubeconfig: str,
-                                                          api_client: client.ApiClient) -> None:
+def test_sigterm_finishes_the_pass_and_releases_the_lease(
+    fleet: FleetRepo, tmp_path: Path, kubeconfig: str, api_client: client.ApiClient
+) -> None:
     revision = fleet.commit("v1")
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "razee", "agent", "--spoke", fleet.spoke, "--repo", fleet.url,
-                             "--kubeconfig", kubeconfig, "--state-dir", str(tmp_path / "proc"), "--interval", "2s",
-                             "--poll", "1s", "--no-infra", "--identity", "proc", "--listen", f"127.0.0.1:{port}"],
-                            env={**os.environ}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "razee",
+            "agent",
+            "--spoke",
+            fleet.spoke,
+            "--repo",
+            fleet.url,
+            "--kubeconfig",
+            kubeconfig,
+            "--state-dir",
+            str(tmp_path / "proc"),
+            "--interval",
+            "2s",
+            "--poll",
+            "1s",
+            "--no-infra",
+            "--identity",
+            "proc",
+            "--listen",
+            f"127.0.0.1:{port}",
+        ],
+        env={**os.environ},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while live_value(api_client, fleet.namespace) != "v1":
         assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read() if proc.stderr else ""
@@ -252,21 +285,35 @@ def test_apiserver_outage_mid_loop_then_convergence(tmp_path: Path, cluster_fact
     assert results.index("failed") < len(results) - 1
 
 
-def test_follows_a_repo_over_http_with_a_token_that_never_leaks(fleet: FleetRepo, tmp_path: Path, kubeconfig: str,
-                                                                 api_client: client.ApiClient,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_follows_a_repo_over_http_with_a_token_that_never_leaks(
+    fleet: FleetRepo, tmp_path: Path, kubeconfig: str, api_client: client.ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fleet.commit("over-http")
     token = f"tok-{secrets.token_hex(12)}"
     server = GitHttpServer(tmp_path, token=token)
     try:
-        agent = Agent(AgentSettings(spoke=fleet.spoke, repo=server.url("origin"), kubeconfig=kubeconfig,
-                                    state_dir=tmp_path / "http-agent", pass_options=PassOptions(infra=False)))
+        agent = Agent(
+            AgentSettings(
+                spoke=fleet.spoke,
+                repo=server.url("origin"),
+                kubeconfig=kubeconfig,
+                state_dir=tmp_path / "http-agent",
+                pass_options=PassOptions(infra=False),
+            )
+        )
         monkeypatch.setenv("RAZEE_GIT_TOKEN", token)
         out = agent.run_pass(leader=True)
         assert out.result == "applied", out.error
         assert live_value(api_client, fleet.namespace) == "over-http"
-        fresh = Agent(AgentSettings(spoke=fleet.spoke, repo=server.url("origin"), kubeconfig=kubeconfig,
-                                    state_dir=tmp_path / "http-agent-2", pass_options=PassOptions(infra=False)))
+        fresh = Agent(
+            AgentSettings(
+                spoke=fleet.spoke,
+                repo=server.url("origin"),
+                kubeconfig=kubeconfig,
+                state_dir=tmp_path / "http-agent-2",
+                pass_options=PassOptions(infra=False),
+            )
+        )
         monkeypatch.setenv("RAZEE_GIT_TOKEN", "wrong-" + token)
         denied = fresh.run_pass(leader=True)
         assert denied.result == "failed"
@@ -276,16 +323,21 @@ def test_follows_a_repo_over_http_with_a_token_that_never_leaks(fleet: FleetRepo
         server.close()
 
 
-def test_sigkill_mid_apply_then_restart_leaves_nothing_orphaned(tmp_path: Path, kubeconfig: str,
-                                                                 api_client: client.ApiClient) -> None:
+def test_sigkill_mid_apply_then_restart_leaves_nothing_orphaned(
+    tmp_path: Path, kubeconfig: str, api_client: client.ApiClient
+) -> None:
     namespace = f"rt-{secrets.token_hex(4)}"
     core = client.CoreV1Api(api_client)
-    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(
-        name=namespace, labels={"created-by": "razee-tests"})))
+    core.create_namespace(
+        client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace, labels={"created-by": "razee-tests"}))
+    )
 
     def config_maps(numbers: range) -> str:
-        return "".join(f"---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cm-{i}, namespace: {namespace}}}\n"
-                       f"data: {{i: '{i}'}}\n" for i in numbers)
+        return "".join(
+            f"---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cm-{i}, namespace: {namespace}}}\n"
+            f"data: {{i: '{i}'}}\n"
+            for i in numbers
+        )
 
     def live() -> set[str]:
         return {str(c.metadata.name) for c in core.list_namespaced_config_map(namespace).items} - {"kube-root-ca.crt"}
@@ -294,9 +346,29 @@ def test_sigkill_mid_apply_then_restart_leaves_nothing_orphaned(tmp_path: Path, 
         fleet = FleetRepo(tmp_path, namespace)
         fleet.commit("x", template=config_maps(range(400)))
         # the same replica identity restarts, as a Pod restarted in place would; it renews its own Lease
-        args = [sys.executable, "-m", "razee", "agent", "--spoke", fleet.spoke, "--repo", fleet.url, "--kubeconfig",
-                kubeconfig, "--state-dir", str(tmp_path / "state"), "--no-infra", "--interval", "2s", "--poll",
-                "1s", "--identity", "replica-0", "--listen", "127.0.0.1:0"]
+        args = [
+            sys.executable,
+            "-m",
+            "razee",
+            "agent",
+            "--spoke",
+            fleet.spoke,
+            "--repo",
+            fleet.url,
+            "--kubeconfig",
+            kubeconfig,
+            "--state-dir",
+            str(tmp_path / "state"),
+            "--no-infra",
+            "--interval",
+            "2s",
+            "--poll",
+            "1s",
+            "--identity",
+            "replica-0",
+            "--listen",
+            "127.0.0.1:0",
+        ]
         proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while len(live()) < 60:
@@ -324,13 +396,22 @@ def test_sigkill_mid_apply_then_restart_leaves_nothing_orphaned(tmp_path: Path, 
         core.delete_namespace(namespace)
 
 
-def test_a_watched_local_folder_triggers_a_pass(tmp_path: Path, namespace: str, kubeconfig: str,
-                                                api_client: client.ApiClient) -> None:
+def test_a_watched_local_folder_triggers_a_pass(
+    tmp_path: Path, namespace: str, kubeconfig: str, api_client: client.ApiClient
+) -> None:
     fleet = FleetRepo(tmp_path, namespace)
     fleet.commit("w1")
-    agent = Agent(AgentSettings(spoke=fleet.spoke, repo=str(fleet.path), kubeconfig=kubeconfig,
-                                state_dir=tmp_path / "watch", interval=3600, poll=0.1,
-                                pass_options=PassOptions(infra=False)))
+    agent = Agent(
+        AgentSettings(
+            spoke=fleet.spoke,
+            repo=str(fleet.path),
+            kubeconfig=kubeconfig,
+            state_dir=tmp_path / "watch",
+            interval=3600,
+            poll=0.1,
+            pass_options=PassOptions(infra=False),
+        )
+    )
     runner = threading.Thread(target=agent.run, daemon=True)
     runner.start()
     try:
@@ -348,8 +429,9 @@ def test_a_watched_local_folder_triggers_a_pass(tmp_path: Path, namespace: str, 
         runner.join(timeout=30)
 
 
-def test_the_agent_applies_only_signed_commits(fleet: FleetRepo, tmp_path: Path, kubeconfig: str,
-                                               api_client: client.ApiClient) -> None:
+def test_the_agent_applies_only_signed_commits(
+    fleet: FleetRepo, tmp_path: Path, kubeconfig: str, api_client: client.ApiClient
+) -> None:
     key = tmp_path / "ops"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     allowed = tmp_path / "allowed_signers"
@@ -359,20 +441,40 @@ def test_the_agent_applies_only_signed_commits(fleet: FleetRepo, tmp_path: Path,
     refused = agent.run_pass(leader=True)
     assert refused.result == "rejected" and "it is not signed" in refused.findings[0]
     assert live_value(api_client, fleet.namespace) is None
-    subprocess.run(["git", "-c", "gpg.format=ssh", "-c", f"user.signingkey={key}", "-c", "user.name=t", "-c",
-                    "user.email=t@example.com", "commit", "-q", "--allow-empty", "-S", "-m", "signed"],
-                   cwd=fleet.path, check=True)
+    subprocess.run(
+        [
+            "git",
+            "-c",
+            "gpg.format=ssh",
+            "-c",
+            f"user.signingkey={key}",
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-S",
+            "-m",
+            "signed",
+        ],
+        cwd=fleet.path,
+        check=True,
+    )
     signed = agent.run_pass(leader=True)
     assert signed.result == "applied", signed.findings
     assert live_value(api_client, fleet.namespace) == "unsigned"  # the content, now vouched for by a signature
 
 
 def test_reports_name_what_is_not_healthy(fleet: FleetRepo, tmp_path: Path, kubeconfig: str) -> None:
-    deploy = (f"apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: stuck, namespace: {fleet.namespace}}}\n"
-              "spec:\n  replicas: 1\n  selector: {matchLabels: {app: s}}\n  template:\n"
-              "    metadata: {labels: {app: s}}\n    spec:\n      containers:\n"
-              "      - {name: s, image: icr.io/fail/stuck:1, resources: {requests: {cpu: 1m, memory: 1Mi}, "
-              "limits: {cpu: 1m, memory: 1Mi}}}\n")
+    deploy = (
+        f"apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: stuck, namespace: {fleet.namespace}}}\n"
+        "spec:\n  replicas: 1\n  selector: {matchLabels: {app: s}}\n  template:\n"
+        "    metadata: {labels: {app: s}}\n    spec:\n      containers:\n"
+        "      - {name: s, image: icr.io/fail/stuck:1, resources: {requests: {cpu: 1m, memory: 1Mi}, "
+        "limits: {cpu: 1m, memory: 1Mi}}}\n"
+    )
     fleet.commit("x", template=deploy)
     out = fleet.agent(tmp_path, kubeconfig).run_pass(leader=True)
     assert out.result == "applied"
@@ -381,14 +483,22 @@ def test_reports_name_what_is_not_healthy(fleet: FleetRepo, tmp_path: Path, kube
     assert report["unhealthy"][0]["status"] in ("progressing", "degraded")
 
 
-def test_follows_a_repo_over_ssh(fleet: FleetRepo, tmp_path: Path, kubeconfig: str, api_client: client.ApiClient,
-                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_follows_a_repo_over_ssh(
+    fleet: FleetRepo, tmp_path: Path, kubeconfig: str, api_client: client.ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fleet.commit("over-ssh")
     server = SshServer(tmp_path / "sshd")
     try:
         monkeypatch.setenv("GIT_SSH_COMMAND", server.git_ssh_command())
-        agent = Agent(AgentSettings(spoke=fleet.spoke, repo=server.url(fleet.path), kubeconfig=kubeconfig,
-                                    state_dir=tmp_path / "ssh-agent", pass_options=PassOptions(infra=False)))
+        agent = Agent(
+            AgentSettings(
+                spoke=fleet.spoke,
+                repo=server.url(fleet.path),
+                kubeconfig=kubeconfig,
+                state_dir=tmp_path / "ssh-agent",
+                pass_options=PassOptions(infra=False),
+            )
+        )
         out = agent.run_pass(leader=True)
         assert out.result == "applied", out.error
         assert out.source["repo"].startswith("ssh://")

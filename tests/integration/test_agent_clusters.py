@@ -28,10 +28,20 @@ def test_a_pass_reports_its_clusters_and_pools(cluster_factory: Callable[[str], 
     revision = repo.index.commit("the example fleet", author=actor, committer=actor).hexsha
     view = load_fleet(origin).find_spoke(SPOKE)
     assert view is not None and view.clusters
+
     def agent() -> Agent:  # one run(once=True) each: a run closes its outbox and source at the end
-        return Agent(AgentSettings(spoke=SPOKE, repo=origin.as_uri(), kubeconfig=kubeconfig,
-                                   state_dir=tmp_path / "agent", identity="t", interval=1, poll=0.2,
-                                   provider_settings={"db": str(tmp_path / "cloud.sqlite"), "delay": "0"}))
+        return Agent(
+            AgentSettings(
+                spoke=SPOKE,
+                repo=origin.as_uri(),
+                kubeconfig=kubeconfig,
+                state_dir=tmp_path / "agent",
+                identity="t",
+                interval=1,
+                poll=0.2,
+                provider_settings={"db": str(tmp_path / "cloud.sqlite"), "delay": "0"},
+            )
+        )
 
     kubeconfig = cluster_factory("clusters-agent")
     first = agent().run(once=True)
@@ -50,7 +60,10 @@ def test_a_pass_reports_its_clusters_and_pools(cluster_factory: Callable[[str], 
         for p in declared.worker_pools:
             want = p.size_per_zone * len(p.zones)
             assert (pools[p.name]["desired"], pools[p.name]["observed"], pools[p.name]["flavor"]) == (
-                want, want, p.flavor), pools[p.name]
+                want,
+                want,
+                p.flavor,
+            ), pools[p.name]
         assert got["pending"] == 0
 
     hub = Hub(f"sqlite:///{tmp_path / 'hub.sqlite'}")

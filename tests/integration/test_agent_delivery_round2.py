@@ -43,9 +43,12 @@ class Proxy:
                     return self._answer(500, b"Internal Server Error", {})
                 if outer.mode in ("503", "429"):
                     return self._answer(int(outer.mode), b"{}", {"Retry-After": "7"})
-                r = httpx.post(upstream + self.path, content=raw, timeout=60,
-                               headers={"Authorization": self.headers["Authorization"],
-                                        "Content-Type": "application/json"})
+                r = httpx.post(
+                    upstream + self.path,
+                    content=raw,
+                    timeout=60,
+                    headers={"Authorization": self.headers["Authorization"], "Content-Type": "application/json"},
+                )
                 return self._answer(r.status_code, r.content, {})
 
             def _answer(self, status: int, body: bytes, headers: dict[str, str]) -> None:
@@ -70,8 +73,17 @@ class Proxy:
 
 
 def report(n: int) -> dict[str, Any]:
-    return {"schema": 1, "id": f"report-{n:04d}", "time": time.time(), "spoke": "edge", "region": "eu-de",
-            "agent": "edge-0", "result": "in-sync", "source": {"revision": "rev-1"}, "counts": {"synced": 3}}
+    return {
+        "schema": 1,
+        "id": f"report-{n:04d}",
+        "time": time.time(),
+        "spoke": "edge",
+        "region": "eu-de",
+        "agent": "edge-0",
+        "result": "in-sync",
+        "source": {"revision": "rev-1"},
+        "counts": {"synced": 3},
+    }
 
 
 @pytest.fixture
@@ -82,8 +94,12 @@ def hub(tmp_path: Path) -> Iterator[HubProcess]:
 
 
 def stored(hub: HubProcess, reader: str) -> list[str]:
-    items = httpx.get(hub.url + "/api/v1/spokes/edge/history", params={"limit": 1000}, timeout=60,
-                      headers={"Authorization": f"Bearer {reader}"}).json()["items"]
+    items = httpx.get(
+        hub.url + "/api/v1/spokes/edge/history",
+        params={"limit": 1000},
+        timeout=60,
+        headers={"Authorization": f"Bearer {reader}"},
+    ).json()["items"]
     return sorted(i["id"] for i in items)
 
 
@@ -93,7 +109,8 @@ def flush_now(delivery: Delivery) -> int:
 
 
 def test_case4_a_report_the_hub_keeps_failing_is_set_aside_and_the_reports_behind_it_delivered(
-        hub: HubProcess, tmp_path: Path) -> None:
+    hub: HubProcess, tmp_path: Path
+) -> None:
     token, reader = hub.token("agent", "edge"), hub.token("reader")
     proxy = Proxy(hub.url, failing="report-0002")
     outbox = Outbox(tmp_path / "outbox.sqlite")

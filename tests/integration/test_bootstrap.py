@@ -36,8 +36,11 @@ class HubProcess:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         self.url, self.db = f"http://127.0.0.1:{port}", db
-        self.proc = subprocess.Popen([sys.executable, "-m", "razee", "hub", "serve", "--db", db, "--listen",
-                                      f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "razee", "hub", "serve", "--db", db, "--listen", f"127.0.0.1:{port}"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         deadline = time.monotonic() + 120
         while True:
             try:
@@ -99,15 +102,35 @@ class Spoke:
         return any(n.metadata.name == NS for n in self.core.list_namespace().items)
 
 
-def bootstrap(spoke: str, hub: HubProcess, repo: str, admin_file: Path, kubeconfig: str, *extra: str,
-              env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return run_razee("bootstrap", "--spoke", spoke, "--hub", hub.url, "--repo", repo, "--admin-token-file",
-                     str(admin_file), "--kubeconfig", kubeconfig, *extra, env=env)
+def bootstrap(
+    spoke: str,
+    hub: HubProcess,
+    repo: str,
+    admin_file: Path,
+    kubeconfig: str,
+    *extra: str,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    return run_razee(
+        "bootstrap",
+        "--spoke",
+        spoke,
+        "--hub",
+        hub.url,
+        "--repo",
+        repo,
+        "--admin-token-file",
+        str(admin_file),
+        "--kubeconfig",
+        kubeconfig,
+        *extra,
+        env=env,
+    )
 
 
 def test_init_bootstrap_then_the_agent_reports_and_rotation(
-        tmp_path: Path, hub: HubProcess, git_server: tuple[GitHttpServer, Path, str],
-        cluster_factory: Callable[[str], str]) -> None:
+    tmp_path: Path, hub: HubProcess, git_server: tuple[GitHttpServer, Path, str], cluster_factory: Callable[[str], str]
+) -> None:
     server, git_root, git_token = git_server
     spoke = f"bs-{secrets.token_hex(3)}"
     spoke_cluster = Spoke(cluster_factory("bootstrap"))
@@ -115,8 +138,18 @@ def test_init_bootstrap_then_the_agent_reports_and_rotation(
 
     # A fleet repo of one's own, pushed to the git server the agent will follow.
     work = tmp_path / "fleet"
-    made = run_razee("init", str(work), "--spoke", spoke, "--hub", hub.url, "--fleet-repo", url,
-                     "--image", "registry.example.com/razee/razee:0.1.0")
+    made = run_razee(
+        "init",
+        str(work),
+        "--spoke",
+        spoke,
+        "--hub",
+        hub.url,
+        "--fleet-repo",
+        url,
+        "--image",
+        "registry.example.com/razee/razee:0.1.0",
+    )
     assert made.returncode == 0, made.stderr
     checked = run_razee("validate", "--repo", str(work))
     assert checked.returncode == 0, checked.stdout + checked.stderr
@@ -137,8 +170,9 @@ def test_init_bootstrap_then_the_agent_reports_and_rotation(
     bad_admin.write_text(run_razee("hub", "token", "create", "--db", hub.db, "--role", "reader").stdout)
     refused = bootstrap(spoke, hub, url, bad_admin, spoke_cluster.kubeconfig, "--git-token-file", str(git_file))
     assert refused.returncode == 2 and "admin token" in refused.stderr, refused.stderr
-    unknown = bootstrap("no-such-spoke", hub, url, admin_file, spoke_cluster.kubeconfig,
-                        "--git-token-file", str(git_file))
+    unknown = bootstrap(
+        "no-such-spoke", hub, url, admin_file, spoke_cluster.kubeconfig, "--git-token-file", str(git_file)
+    )
     assert unknown.returncode == 2 and "no-such-spoke" in unknown.stderr, unknown.stderr
     no_git = bootstrap(spoke, hub, url, admin_file, spoke_cluster.kubeconfig)  # the git server wants its token
     assert no_git.returncode == 4, no_git.stderr
@@ -175,28 +209,62 @@ def test_init_bootstrap_then_the_agent_reports_and_rotation(
     # The agent, run from what bootstrap wrote, reconciles the spoke and reports to the hub.
     token_file = tmp_path / "agent-token"
     token_file.write_text(creds["hub-token"])
-    ran = run_razee("agent", "--spoke", spoke, "--repo", url, "--hub", hub.url, "--hub-token-file",
-                    str(token_file), "--once", "--no-infra", "--kubeconfig", spoke_cluster.kubeconfig,
-                    "--state-dir", str(tmp_path / "state"), env={"RAZEE_GIT_TOKEN": git_token}, timeout=600)
+    ran = run_razee(
+        "agent",
+        "--spoke",
+        spoke,
+        "--repo",
+        url,
+        "--hub",
+        hub.url,
+        "--hub-token-file",
+        str(token_file),
+        "--once",
+        "--no-infra",
+        "--kubeconfig",
+        spoke_cluster.kubeconfig,
+        "--state-dir",
+        str(tmp_path / "state"),
+        env={"RAZEE_GIT_TOKEN": git_token},
+        timeout=600,
+    )
     assert ran.returncode == 0, ran.stdout[-2000:] + ran.stderr[-3000:]
     admin = admin_file.read_text().strip()
     spokes = httpx.get(hub.url + "/api/v1/spokes", headers={"Authorization": f"Bearer {admin}"}, timeout=15).json()
     [mine] = [s for s in spokes["items"] if s["spoke"] == spoke]
     assert mine["revision"] == revision
-    diff = run_razee("diff", "--spoke", spoke, "--repo", str(work), "--no-infra", "--kubeconfig",
-                     spoke_cluster.kubeconfig)
+    diff = run_razee(
+        "diff", "--spoke", spoke, "--repo", str(work), "--no-infra", "--kubeconfig", spoke_cluster.kubeconfig
+    )
     assert diff.returncode == 0, diff.stdout[-2000:] + diff.stderr
 
     # The first commit of one's own: pushed, picked up by the agent, applied and reported.
     (work / "templates" / "spoke" / "hello.yaml.j2").write_text(
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: hello, namespace: razee-system}\n"
-        "data: {spoke: {{ spoke.name | tojson }}}\n")
+        "data: {spoke: {{ spoke.name | tojson }}}\n"
+    )
     repo.git.add(A=True)
     repo.index.commit("first commit of our own", author=git.Actor("t", "t@example.com"))
     repo.git.push(str(git_root / "fleet.git"), "main")
-    ran = run_razee("agent", "--spoke", spoke, "--repo", url, "--hub", hub.url, "--hub-token-file",
-                    str(token_file), "--once", "--no-infra", "--kubeconfig", spoke_cluster.kubeconfig,
-                    "--state-dir", str(tmp_path / "state"), env={"RAZEE_GIT_TOKEN": git_token}, timeout=600)
+    ran = run_razee(
+        "agent",
+        "--spoke",
+        spoke,
+        "--repo",
+        url,
+        "--hub",
+        hub.url,
+        "--hub-token-file",
+        str(token_file),
+        "--once",
+        "--no-infra",
+        "--kubeconfig",
+        spoke_cluster.kubeconfig,
+        "--state-dir",
+        str(tmp_path / "state"),
+        env={"RAZEE_GIT_TOKEN": git_token},
+        timeout=600,
+    )
     assert ran.returncode == 0, ran.stdout[-2000:] + ran.stderr[-3000:]
     assert spoke_cluster.core.read_namespaced_config_map("hello", NS).data == {"spoke": spoke}
     spokes = httpx.get(hub.url + "/api/v1/spokes", headers={"Authorization": f"Bearer {admin}"}, timeout=15).json()
@@ -217,8 +285,9 @@ def test_init_bootstrap_then_the_agent_reports_and_rotation(
     assert rolled.metadata.generation == generation + 1
     assert new["git-token"] == git_token
     # the agent's own apply leaves bootstrap's stamp alone: its diff of the spoke is still clean
-    diff = run_razee("diff", "--spoke", spoke, "--repo", str(work), "--no-infra", "--kubeconfig",
-                     spoke_cluster.kubeconfig)
+    diff = run_razee(
+        "diff", "--spoke", spoke, "--repo", str(work), "--no-infra", "--kubeconfig", spoke_cluster.kubeconfig
+    )
     assert diff.returncode == 0, diff.stdout[-2000:] + diff.stderr
 
 

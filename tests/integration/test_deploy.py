@@ -73,12 +73,17 @@ def test_server_side_dry_run_accepts_every_object(cluster_factory: Callable[[str
     every = [d for name in FILES for d in docs(name)]
     namespaces = [d for d in every if d["kind"] == "Namespace"]
     assert {n["metadata"]["name"] for n in namespaces} == {"razee-hub", "razee-system"}
-    made = subprocess.run([*kubectl, "apply", "--server-side", "-f", "-"], text=True, capture_output=True,
-                          input="---\n".join(yaml.safe_dump(d) for d in namespaces))
+    made = subprocess.run(
+        [*kubectl, "apply", "--server-side", "-f", "-"],
+        text=True,
+        capture_output=True,
+        input="---\n".join(yaml.safe_dump(d) for d in namespaces),
+    )
     assert made.returncode == 0, made.stderr
     rest = "---\n".join(yaml.safe_dump(d) for d in every if d["kind"] != "Namespace")
-    dry = subprocess.run([*kubectl, "apply", "--server-side", "--dry-run=server", "-f", "-"], input=rest, text=True,
-                         capture_output=True)
+    dry = subprocess.run(
+        [*kubectl, "apply", "--server-side", "--dry-run=server", "-f", "-"], input=rest, text=True, capture_output=True
+    )
     assert dry.returncode == 0, dry.stderr
     assert dry.stdout.count("serverside-applied (server dry run)") == len(every) - len(namespaces), dry.stdout
 

@@ -48,14 +48,18 @@ spec:
 
 
 def gadget(group: str, ns: str, name: str, size: Any = 1) -> str:
-    return (f"---\napiVersion: {group}/v1\nkind: Gadget\nmetadata: {{name: {name}, namespace: {ns}}}\n"
-            f"spec: {{size: {size}}}\n")
+    return (
+        f"---\napiVersion: {group}/v1\nkind: Gadget\nmetadata: {{name: {name}, namespace: {ns}}}\n"
+        f"spec: {{size: {size}}}\n"
+    )
 
 
 # 1. Pruning respects ownership ----------------------------------------------------------------------------------
 
-def test_1_an_object_moved_to_another_spoke_is_handed_over_never_deleted(spokes: Spokes, namespace: str,
-                                                                          api_client: client.ApiClient) -> None:
+
+def test_1_an_object_moved_to_another_spoke_is_handed_over_never_deleted(
+    spokes: Spokes, namespace: str, api_client: client.ApiClient
+) -> None:
     core = client.CoreV1Api(api_client)
     spokes.write(a=cm(namespace, "moving") + cm(namespace, "a-only"), b=cm(namespace, "b-only"))
     spokes.apply("a")
@@ -79,8 +83,9 @@ def test_1_an_object_moved_to_another_spoke_is_handed_over_never_deleted(spokes:
         assert not spokes.diff(letter).has_changes
 
 
-def test_1_a_crd_one_spoke_still_declares_survives_the_other_letting_go(spokes: Spokes, namespace: str,
-                                                                        api_client: client.ApiClient) -> None:
+def test_1_a_crd_one_spoke_still_declares_survives_the_other_letting_go(
+    spokes: Spokes, namespace: str, api_client: client.ApiClient
+) -> None:
     group = f"g{secrets.token_hex(3)}.razee.test"
     ext = client.ApiextensionsV1Api(api_client)
     custom = client.CustomObjectsApi(api_client)
@@ -96,8 +101,9 @@ def test_1_a_crd_one_spoke_still_declares_survives_the_other_letting_go(spokes: 
     plan, result = spokes.apply("a")
     assert change_of(plan, f"gadgets.{group}").action == Action.KEEP and not result.pruned
     assert ext.read_custom_resource_definition(f"gadgets.{group}").metadata.uid == crd_uid
-    names = {g["metadata"]["name"] for g in custom.list_namespaced_custom_object(group, "v1", namespace,
-                                                                                "gadgets")["items"]}
+    names = {
+        g["metadata"]["name"] for g in custom.list_namespaced_custom_object(group, "v1", namespace, "gadgets")["items"]
+    }
     assert names == {"ga", "gb"}
     spokes.apply("b")
     owner = ext.read_custom_resource_definition(f"gadgets.{group}").metadata.labels["razee.io/inventory"]
@@ -105,8 +111,9 @@ def test_1_a_crd_one_spoke_still_declares_survives_the_other_letting_go(spokes: 
     ext.delete_custom_resource_definition(f"gadgets.{group}")
 
 
-def test_1_shared_namespaces_and_relabelled_objects_are_not_deleted(spokes: Spokes, namespace: str,
-                                                                    api_client: client.ApiClient) -> None:
+def test_1_shared_namespaces_and_relabelled_objects_are_not_deleted(
+    spokes: Spokes, namespace: str, api_client: client.ApiClient
+) -> None:
     core = client.CoreV1Api(api_client)
     shared = f"shared-{secrets.token_hex(3)}"
     ns_doc = f"---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: {shared}\n"
@@ -118,8 +125,9 @@ def test_1_shared_namespaces_and_relabelled_objects_are_not_deleted(spokes: Spok
     assert spokes.cli("b", "diff").returncode == 0
 
     # Someone takes an object away from razee by changing its label; then sa drops both from the repo.
-    core.patch_namespaced_config_map("someone-elses", namespace,
-                                     {"metadata": {"labels": {"razee.io/inventory": "not-razee"}}})
+    core.patch_namespaced_config_map(
+        "someone-elses", namespace, {"metadata": {"labels": {"razee.io/inventory": "not-razee"}}}
+    )
     spokes.write(a="")
     plan, result = spokes.apply("a", allow_mass_prune=True)
     assert change_of(plan, shared).action == Action.KEEP  # sb still manages objects in it
@@ -127,14 +135,17 @@ def test_1_shared_namespaces_and_relabelled_objects_are_not_deleted(spokes: Spok
     assert [k.name for k in result.pruned] == ["from-a"]
     assert core.read_namespace(shared).status.phase == "Active"
     assert core.read_namespaced_config_map("someone-elses", namespace).metadata.labels["razee.io/inventory"] == (
-        "not-razee")
+        "not-razee"
+    )
     core.delete_namespace(shared)
 
 
 # 2. Two spokes declaring one object: a conflict naming both, not a flap ------------------------------------------
 
-def test_2_one_object_declared_by_two_spokes_is_a_conflict_not_a_flap(spokes: Spokes, namespace: str,
-                                                                      api_client: client.ApiClient) -> None:
+
+def test_2_one_object_declared_by_two_spokes_is_a_conflict_not_a_flap(
+    spokes: Spokes, namespace: str, api_client: client.ApiClient
+) -> None:
     core = client.CoreV1Api(api_client)
     spokes.write(a=cm(namespace, "both", {"from": "a"}), b=cm(namespace, "both", {"from": "b"}) + cm(namespace, "b1"))
     spokes.apply("a")
@@ -143,8 +154,10 @@ def test_2_one_object_declared_by_two_spokes_is_a_conflict_not_a_flap(spokes: Sp
         plan, result = spokes.apply("b")
         both = change_of(plan, "both")
         assert both.action == Action.CONFLICT
-        assert both.conflicts == [f"spoke {spokes.name('b')}: {both.source}",
-                                  f"spoke {spokes.name('a')}: templates/spoke/objects.yaml.j2"]
+        assert both.conflicts == [
+            f"spoke {spokes.name('b')}: {both.source}",
+            f"spoke {spokes.name('a')}: templates/spoke/objects.yaml.j2",
+        ]
         assert [k.name for k in result.applied] in (["b1"], [])
         plan, result = spokes.apply("a")
         assert change_of(plan, "both").action == Action.UNCHANGED and not result.applied
@@ -157,8 +170,10 @@ def test_2_one_object_declared_by_two_spokes_is_a_conflict_not_a_flap(spokes: Sp
 
 # 3. An API group change never deletes the object -----------------------------------------------------------------
 
-def test_3_an_event_moved_to_another_api_group_is_not_pruned(spokes: Spokes, namespace: str,
-                                                             api_client: client.ApiClient) -> None:
+
+def test_3_an_event_moved_to_another_api_group_is_not_pruned(
+    spokes: Spokes, namespace: str, api_client: client.ApiClient
+) -> None:
     """The current server serves Event both as core v1 and as events.k8s.io/v1: one object under two groups (the
     pair #13 used, Ingress under extensions/v1beta1, is no longer served)."""
     old = f"""---
@@ -194,8 +209,7 @@ action: Probe
     spokes.write(a=new)
     plan, result = spokes.apply("a")
     assert result.ok and not result.pruned, plan.changes
-    assert [(c.key.group, c.action) for c in plan.changes] == [("events.k8s.io", Action.UPDATE),
-                                                               ("", Action.KEEP)]
+    assert [(c.key.group, c.action) for c in plan.changes] == [("events.k8s.io", Action.UPDATE), ("", Action.KEEP)]
     live = core.read_namespaced_event("web.probe", namespace)
     assert live.metadata.uid == uid and live.metadata.labels.get("moved") == "yes"  # the same object, changed
     assert not spokes.diff("a").has_changes
@@ -206,13 +220,16 @@ action: Probe
 
 # 4. A lost inventory is rebuilt from the label -------------------------------------------------------------------
 
-def test_4_a_lost_inventory_is_rebuilt_from_the_label(spokes: Spokes, namespace: str,
-                                                       api_client: client.ApiClient) -> None:
+
+def test_4_a_lost_inventory_is_rebuilt_from_the_label(
+    spokes: Spokes, namespace: str, api_client: client.ApiClient
+) -> None:
     core = client.CoreV1Api(api_client)
     spokes.write(a="".join(cm(namespace, f"c{i}") for i in range(4)))
     spokes.apply("a")
-    for item in core.list_namespaced_config_map("razee-system",
-                                                label_selector=f"razee.io/inventory-for={spokes.name('a')}").items:
+    for item in core.list_namespaced_config_map(
+        "razee-system", label_selector=f"razee.io/inventory-for={spokes.name('a')}"
+    ).items:
         core.delete_namespaced_config_map(item.metadata.name, "razee-system")  # type: ignore[arg-type]
     spokes.write(a="".join(cm(namespace, f"c{i}") for i in range(3)))
     plan = spokes.diff("a")
@@ -243,6 +260,7 @@ def test_4_razee_system_is_never_pruned(tmp_path: Path, cluster_factory: Any) ->
 
 
 # 5, 8, 10. Valid input never stalls a spoke --------------------------------------------------------------------
+
 
 def test_5_any_unicode_applies(spokes: Spokes, namespace: str, api_client: client.ApiClient) -> None:
     text = "café 😀 𝄞 中文"
@@ -285,11 +303,14 @@ spec:
     assert spokes.cli("a", "diff").returncode == 0
 
 
-def test_10_a_namespace_on_a_cluster_scoped_kind_is_dropped_with_a_warning(spokes: Spokes, namespace: str,
-                                                                           api_client: client.ApiClient) -> None:
+def test_10_a_namespace_on_a_cluster_scoped_kind_is_dropped_with_a_warning(
+    spokes: Spokes, namespace: str, api_client: client.ApiClient
+) -> None:
     name = f"razee-test-{secrets.token_hex(3)}"
-    role = f"---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: {name}\n" \
-           f"  namespace: {namespace}\nrules: []\n"
+    role = (
+        f"---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: {name}\n"
+        f"  namespace: {namespace}\nrules: []\n"
+    )
     spokes.write(a=role)
     r = spokes.cli("a", "diff")
     assert r.returncode == 1 and "metadata.namespace dropped, ClusterRole is cluster-scoped" in r.stdout
@@ -304,6 +325,7 @@ def test_10_a_namespace_on_a_cluster_scoped_kind_is_dropped_with_a_warning(spoke
 
 
 # 6. Immutable fields have a way forward -------------------------------------------------------------------------
+
 
 def _deployment(ns: str, app: str, annotations: str = "") -> str:
     return f"""---
@@ -321,8 +343,9 @@ metadata:
 """
 
 
-def test_6_immutable_fields_name_the_field_and_the_way_through(spokes: Spokes, namespace: str,
-                                                               api_client: client.ApiClient) -> None:
+def test_6_immutable_fields_name_the_field_and_the_way_through(
+    spokes: Spokes, namespace: str, api_client: client.ApiClient
+) -> None:
     apps = client.AppsV1Api(api_client)
     job = f"""---
 apiVersion: batch/v1
@@ -362,15 +385,27 @@ spec:
   clusterIP: 10.0.{octets[0]}.OCTET
   ports: [{{port: 80}}]
 """
-    spokes.write(a=_deployment(namespace, "one") + job.replace("IMAGE", "1") + sts.replace("SIZE", "1Gi")
-                 + svc.replace("OCTET", str(octets[1])))
+    spokes.write(
+        a=_deployment(namespace, "one")
+        + job.replace("IMAGE", "1")
+        + sts.replace("SIZE", "1Gi")
+        + svc.replace("OCTET", str(octets[1]))
+    )
     assert spokes.apply("a")[1].ok
     uid = apps.read_namespaced_deployment("imm", namespace).metadata.uid
-    spokes.write(a=_deployment(namespace, "two") + job.replace("IMAGE", "2") + sts.replace("SIZE", "2Gi")
-                 + svc.replace("OCTET", str(octets[2])))
+    spokes.write(
+        a=_deployment(namespace, "two")
+        + job.replace("IMAGE", "2")
+        + sts.replace("SIZE", "2Gi")
+        + svc.replace("OCTET", str(octets[2]))
+    )
     plan = spokes.diff("a")
-    for name, field in (("imm", "spec.selector"), ("once", "spec.template"), ("db", "spec"),
-                        ("fixed", "spec.clusterIP")):
+    for name, field in (
+        ("imm", "spec.selector"),
+        ("once", "spec.template"),
+        ("db", "spec"),
+        ("fixed", "spec.clusterIP"),
+    ):
         change = change_of(plan, name)
         assert change.action == Action.ERROR, change
         assert f"immutable field {field}" in change.reason and 'razee.io/recreate: "true"' in change.reason
@@ -380,8 +415,12 @@ spec:
     assert apps.read_namespaced_deployment("imm", namespace).spec.selector.match_labels == {"app": "one"}
 
     annotation = "  annotations: {razee.io/recreate: 'true'}\n"
-    spokes.write(a=_deployment(namespace, "two", annotation) + job.replace("IMAGE", "1")
-                 + sts.replace("SIZE", "1Gi") + svc.replace("OCTET", str(octets[1])))
+    spokes.write(
+        a=_deployment(namespace, "two", annotation)
+        + job.replace("IMAGE", "1")
+        + sts.replace("SIZE", "1Gi")
+        + svc.replace("OCTET", str(octets[1]))
+    )
     r = spokes.cli("a", "diff")
     assert r.returncode == 1 and f"recreate Deployment.apps {namespace}/imm: immutable field spec.selector" in r.stdout
     _, result = spokes.apply("a")
@@ -393,14 +432,17 @@ spec:
 
 # 9. The inventory is not capped by one ConfigMap ---------------------------------------------------------------
 
+
 def test_9_an_inventory_of_50000_objects_round_trips_in_shards(kubeconfig: str) -> None:
     from razee.kube.client import Kube, load_api_client
     from razee.kube.inventory import SHARD_BYTES, read_inventory, write_inventory
     from razee.objects import ObjectKey
 
     target = f"big-{secrets.token_hex(3)}"
-    entries = {ObjectKey("apps", "Deployment", f"master-cluster-{i // 10:05d}", f"component-{i % 10}"): "apps/v1"
-               for i in range(50_000)}
+    entries = {
+        ObjectKey("apps", "Deployment", f"master-cluster-{i // 10:05d}", f"component-{i % 10}"): "apps/v1"
+        for i in range(50_000)
+    }
     templates = {k: "cluster/master.yaml.j2" for k in entries}
     kube = Kube(load_api_client(kubeconfig, None))
     try:
@@ -419,8 +461,10 @@ def test_9_an_inventory_of_50000_objects_round_trips_in_shards(kubeconfig: str) 
         write_inventory(kube, back, one_more, templates, ensure_namespace=False)
         assert kube.counter.writes - before == 1  # only the shard that changed is written
         assert len(read_inventory(kube, target).entries) == 50_001
-        print(f"\ninventory of 50,000 objects: {len(sizes)} shards, {sum(sizes) / 1e6:.1f} MB, "
-              f"written in {write_seconds:.2f}s, read in {read_seconds:.2f}s with {read_requests} request")
+        print(
+            f"\ninventory of 50,000 objects: {len(sizes)} shards, {sum(sizes) / 1e6:.1f} MB, "
+            f"written in {write_seconds:.2f}s, read in {read_seconds:.2f}s with {read_requests} request"
+        )
         write_inventory(kube, back, {}, {}, ensure_namespace=False)
         assert read_inventory(kube, target).entries == {}
     finally:
@@ -429,8 +473,10 @@ def test_9_an_inventory_of_50000_objects_round_trips_in_shards(kubeconfig: str) 
 
 # 11. Terminating objects -----------------------------------------------------------------------------------------
 
-def test_11_a_prune_is_done_only_when_the_object_is_gone(tmp_path: Path, kubeconfig: str, namespace: str,
-                                                          api_client: client.ApiClient) -> None:
+
+def test_11_a_prune_is_done_only_when_the_object_is_gone(
+    tmp_path: Path, kubeconfig: str, namespace: str, api_client: client.ApiClient
+) -> None:
     core = client.CoreV1Api(api_client)
     spokes = Spokes(tmp_path, kubeconfig, count=1, engine={"pruneTimeout": "2s"})
     held = "  finalizers: [razee.test/hold]\n"
@@ -460,8 +506,10 @@ def test_11_a_prune_is_done_only_when_the_object_is_gone(tmp_path: Path, kubecon
 
 # 12. No half-applies ----------------------------------------------------------------------------------------------
 
-def test_12_a_bad_object_in_a_new_namespace_is_refused_before_anything_applies(spokes: Spokes,
-                                                                               api_client: client.ApiClient) -> None:
+
+def test_12_a_bad_object_in_a_new_namespace_is_refused_before_anything_applies(
+    spokes: Spokes, api_client: client.ApiClient
+) -> None:
     core = client.CoreV1Api(api_client)
     fresh = f"new-{secrets.token_hex(3)}"
     ns_doc = f"---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: {fresh}\n"
@@ -484,8 +532,9 @@ def test_12_a_bad_object_in_a_new_namespace_is_refused_before_anything_applies(s
 
 
 def test_12_a_namespaced_object_without_a_namespace_is_an_input_error(spokes: Spokes, namespace: str) -> None:
-    spokes.write(a="---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: nowhere\ndata: {k: v}\n"
-                 + cm(namespace, "fine"))
+    spokes.write(
+        a="---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: nowhere\ndata: {k: v}\n" + cm(namespace, "fine")
+    )
     plan = spokes.diff("a")
     change = change_of(plan, "nowhere")
     assert change.action == Action.ERROR and "metadata.namespace is missing" in change.reason
@@ -497,11 +546,16 @@ def test_12_a_namespaced_object_without_a_namespace_is_an_input_error(spokes: Sp
 
 
 def test_12_a_bad_custom_resource_of_a_new_crd_is_refused_before_anything_applies(
-        spokes: Spokes, namespace: str, api_client: client.ApiClient) -> None:
+    spokes: Spokes, namespace: str, api_client: client.ApiClient
+) -> None:
     group = f"n{secrets.token_hex(3)}.razee.test"
     ext = client.ApiextensionsV1Api(api_client)
-    spokes.write(a=crd(group) + gadget(group, namespace, "ok") + gadget(group, namespace, "tiny", size=0)
-                 + cm(namespace, "beside"))
+    spokes.write(
+        a=crd(group)
+        + gadget(group, namespace, "ok")
+        + gadget(group, namespace, "tiny", size=0)
+        + cm(namespace, "beside")
+    )
     r = spokes.cli("a", "diff")
     assert r.returncode == 2
     assert f"error Gadget.{group} {namespace}/tiny: invalid under the schema of CRD gadgets.{group}" in r.stdout

@@ -57,16 +57,37 @@ def _served(discovery: Discovery, api_version: str, kind: str) -> Resource:
 
 
 def test_example_spoke_applies_cleanly_becomes_healthy_and_then_has_no_diff(
-        cluster_factory: Callable[[str], str], tmp_path: Path) -> None:
+    cluster_factory: Callable[[str], str], tmp_path: Path
+) -> None:
     cloud = ["--infra-db", str(tmp_path / "cloud.sqlite")]
     kubeconfig = cluster_factory("example-apply")
     # pods become Ready through the cluster's kwok
-    first = run_razee("apply", "--spoke", "us-south-spoke-1", "--kubeconfig", kubeconfig, "-q", "--wait",
-                      "--timeout", "120", *cloud, cwd=Path("/"), env={"RAZEE_LOCAL_CLOUD_DELAY": "0"})
+    first = run_razee(
+        "apply",
+        "--spoke",
+        "us-south-spoke-1",
+        "--kubeconfig",
+        kubeconfig,
+        "-q",
+        "--wait",
+        "--timeout",
+        "120",
+        *cloud,
+        cwd=Path("/"),
+        env={"RAZEE_LOCAL_CLOUD_DELAY": "0"},
+    )
     assert first.returncode == 0, first.stderr
     assert "failed 0" in first.stderr
-    again = run_razee("diff", "--spoke", "us-south-spoke-1", "--kubeconfig", kubeconfig, *cloud, cwd=Path("/"),
-                      env={"RAZEE_LOCAL_CLOUD_DELAY": "0"})
+    again = run_razee(
+        "diff",
+        "--spoke",
+        "us-south-spoke-1",
+        "--kubeconfig",
+        kubeconfig,
+        *cloud,
+        cwd=Path("/"),
+        env={"RAZEE_LOCAL_CLOUD_DELAY": "0"},
+    )
     assert again.returncode == 0, again.stdout[-3000:]
     assert "0 to create, 0 to update, 0 to prune" in again.stdout
     assert "infrastructure (local): no changes" in again.stdout

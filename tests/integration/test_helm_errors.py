@@ -70,11 +70,12 @@ def test_values_files_then_inline_values(tmp_path: Path) -> None:
     repo = tmp_path / "fleet"
     (repo / "charts").mkdir(parents=True)
 
-
     shutil.copytree(Path(__file__).parents[1] / "data/charts", repo / "charts", dirs_exist_ok=True)
     (repo / "values.yaml").write_text("image: {tag: from-file}\nreplicas: 4\n")
-    got = HelmExpander().expand(declaration({"path": "charts/corpus", "valuesFiles": ["values.yaml"],
-                                             "values": {"replicas": 2}}), context(tmp_path / "c", repo=repo))
+    got = HelmExpander().expand(
+        declaration({"path": "charts/corpus", "valuesFiles": ["values.yaml"], "values": {"replicas": 2}}),
+        context(tmp_path / "c", repo=repo),
+    )
     dep = next(o for o, _ in got.objects if o["kind"] == "Deployment")
     assert dep["spec"]["replicas"] == 2
     assert dep["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":from-file")

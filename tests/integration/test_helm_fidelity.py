@@ -13,11 +13,22 @@ from tests.helpers.charts import built_corpus, context, declaration, helm, helm_
 
 CASES: list[tuple[str, str | None, dict[str, Any], str, tuple[str, ...]]] = [
     ("plain", "apps", {"image": {"tag": "1.0"}}, "v1.36.3", ()),
-    ("everything", "team-a", {
-        "image": {"tag": "2.0"}, "replicas": 3, "extraLabels": {"team": "a"}, "widgets": ["one", "two"],
-        "sub": {"enabled": False}, "inner": {"message": "set by parent"}, "global": {"tier": "gold"},
-        "greeting": "{{ .Release.Namespace }}/{{ .Chart.Name }}"},
-     "v1.30.2", ("policy/v1/PodDisruptionBudget", "widgets.corpus.example.com/v1")),
+    (
+        "everything",
+        "team-a",
+        {
+            "image": {"tag": "2.0"},
+            "replicas": 3,
+            "extraLabels": {"team": "a"},
+            "widgets": ["one", "two"],
+            "sub": {"enabled": False},
+            "inner": {"message": "set by parent"},
+            "global": {"tier": "gold"},
+            "greeting": "{{ .Release.Namespace }}/{{ .Chart.Name }}",
+        },
+        "v1.30.2",
+        ("policy/v1/PodDisruptionBudget", "widgets.corpus.example.com/v1"),
+    ),
     ("no-namespace", None, {"image": {"tag": "3"}, "sub": {"color": "green"}}, "v1.33.1", ("policy/v1",)),
 ]
 """name, release namespace (None: the declaration has none, so "default"), values, kube version, API versions."""
@@ -34,8 +45,15 @@ def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
 
 
 @pytest.mark.parametrize(("name", "namespace", "values", "kube", "apis"), CASES, ids=[c[0] for c in CASES])
-def test_razee_renders_what_helm_template_renders(tmp_path: Path, engine: str, name: str, namespace: str | None,
-                                                  values: dict[str, Any], kube: str, apis: tuple[str, ...]) -> None:
+def test_razee_renders_what_helm_template_renders(
+    tmp_path: Path,
+    engine: str,
+    name: str,
+    namespace: str | None,
+    values: dict[str, Any],
+    kube: str,
+    apis: tuple[str, ...],
+) -> None:
     rendercache._renders.clear()  # each engine renders for itself
     chart = built_corpus(tmp_path / "ref")
     release_ns = namespace or "default"
@@ -65,11 +83,13 @@ def test_razee_renders_what_helm_template_renders(tmp_path: Path, engine: str, n
 
 def test_capabilities_reach_the_chart(tmp_path: Path) -> None:
     values = {"image": {"tag": "1"}}
-    old = HelmExpander().expand(declaration({"path": "charts/corpus", "values": values}),
-                                context(tmp_path / "a", kube_version="v1.29.4"))
-    new = HelmExpander().expand(declaration({"path": "charts/corpus", "values": values}),
-                                context(tmp_path / "b", kube_version="v1.36.3",
-                                        api_versions=("policy/v1/PodDisruptionBudget",)))
+    old = HelmExpander().expand(
+        declaration({"path": "charts/corpus", "values": values}), context(tmp_path / "a", kube_version="v1.29.4")
+    )
+    new = HelmExpander().expand(
+        declaration({"path": "charts/corpus", "values": values}),
+        context(tmp_path / "b", kube_version="v1.36.3", api_versions=("policy/v1/PodDisruptionBudget",)),
+    )
     env = {o["kind"]: o for o, _ in old.objects}["Deployment"]["spec"]["template"]["spec"]["containers"][0]["env"]
     assert {"name": "KUBE_MINOR", "value": "29"} in env
     assert "PodDisruptionBudget" not in {o["kind"] for o, _ in old.objects}
@@ -78,8 +98,7 @@ def test_capabilities_reach_the_chart(tmp_path: Path) -> None:
 
 def test_the_fleet_tree_is_never_written(tmp_path: Path) -> None:
     before = sorted(p.name for p in (Path(__file__).parents[1] / "data/charts/corpus/charts").iterdir())
-    HelmExpander().expand(declaration({"path": "charts/corpus", "values": {"image": {"tag": "1"}}}),
-                          context(tmp_path))
+    HelmExpander().expand(declaration({"path": "charts/corpus", "values": {"image": {"tag": "1"}}}), context(tmp_path))
     after = sorted(p.name for p in (Path(__file__).parents[1] / "data/charts/corpus/charts").iterdir())
     assert before == after == ["inner"]
 

@@ -42,12 +42,14 @@ def install_corpus_crds(api_client: object) -> None:
             time.sleep(0.2)
 
 
-def test_lookup_reads_the_live_cluster_and_writes_nothing(kubeconfig: str, api_client: object, namespace: str,
-                                                          tmp_path: Path) -> None:
+def test_lookup_reads_the_live_cluster_and_writes_nothing(
+    kubeconfig: str, api_client: object, namespace: str, tmp_path: Path
+) -> None:
     install_corpus_crds(api_client)
     core = client.CoreV1Api(api_client)
-    core.create_namespaced_config_map(namespace, client.V1ConfigMap(
-        metadata=client.V1ObjectMeta(name="corpus-seed"), data={"seed": "live"}))
+    core.create_namespaced_config_map(
+        namespace, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="corpus-seed"), data={"seed": "live"})
+    )
     ctx = context(tmp_path, kubeconfig=Path(kubeconfig))
     spec = {**SPEC, "values": {**SPEC["values"]}}  # type: ignore[dict-item]
     got = HelmExpander().expand(declaration(spec, "rel", namespace), ctx)
@@ -64,8 +66,9 @@ def test_offline_lookup_sees_nothing_and_says_so(tmp_path: Path) -> None:
     assert any("lookup" in n and "offline" in n and "corpus" in n for n in ctx.notes)
 
 
-def test_a_first_install_renders_without_the_cluster_and_says_why(cluster_factory: Callable[[str], str],
-                                                                  tmp_path: Path) -> None:
+def test_a_first_install_renders_without_the_cluster_and_says_why(
+    cluster_factory: Callable[[str], str], tmp_path: Path
+) -> None:
     """A cluster that does not serve the chart's CRDs yet (a first install) cannot take helm's server dry run."""
     kubeconfig = cluster_factory("helm-fresh")
     ctx = context(tmp_path, kubeconfig=Path(kubeconfig))

@@ -49,8 +49,9 @@ def test_a_chart_from_an_http_repository(chart_repo: ChartRepo, tmp_path: Path) 
     assert other.info.version == "0.2.0" and other.info.digest != got.info.digest
 
 
-def test_a_pulled_chart_renders_what_helm_template_renders_from_the_archive(chart_repo: ChartRepo,
-                                                                            tmp_path: Path) -> None:
+def test_a_pulled_chart_renders_what_helm_template_renders_from_the_archive(
+    chart_repo: ChartRepo, tmp_path: Path
+) -> None:
     """razee renders a pulled chart from its archive unpacked once per digest; helm reads the .tgz itself."""
     spec = {"repo": chart_repo.url, "chart": "corpus", "version": "0.1.0", "values": VALUES}
     want = reference(chart_repo.archive, tmp_path, "corpus", "apps", VALUES, "v1.36.3", ())
@@ -62,12 +63,16 @@ def test_a_pulled_chart_renders_what_helm_template_renders_from_the_archive(char
         for obj in got:
             ref = by_id[ident(obj)]
             assert {**obj, "metadata": {**obj["metadata"], "namespace": ref["metadata"].get("namespace")}} == {
-                **ref, "metadata": {**ref["metadata"], "namespace": ref["metadata"].get("namespace")}}, ident(obj)
+                **ref,
+                "metadata": {**ref["metadata"], "namespace": ref["metadata"].get("namespace")},
+            }, ident(obj)
 
 
 def test_an_unknown_version_or_chart_is_an_input_error(chart_repo: ChartRepo, tmp_path: Path) -> None:
-    for field, spec in (("spec.version", {"version": "9.9.9", "chart": "corpus"}),
-                        ("spec.chart", {"version": "0.1.0", "chart": "nope"})):
+    for field, spec in (
+        ("spec.version", {"version": "9.9.9", "chart": "corpus"}),
+        ("spec.chart", {"version": "0.1.0", "chart": "nope"}),
+    ):
         with pytest.raises(InputError) as e:
             HelmExpander().expand(declaration({"repo": chart_repo.url, **spec}), context(tmp_path))
         assert e.value.exit_code == EXIT_USER_ERROR and f": {field}: " in str(e.value)
@@ -91,7 +96,8 @@ def test_a_pulled_chart_with_another_digest_is_refused(chart_repo: ChartRepo, tm
 def test_a_repository_that_goes_down_keeps_the_last_good_chart(chart_repo: ChartRepo, tmp_path: Path) -> None:
     port = free_port()
     server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", port), functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(chart_repo.root)))
+        ("127.0.0.1", port), functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(chart_repo.root))
+    )
     threading.Thread(target=server.serve_forever, daemon=True).start()
     # this server serves the index; the archives it names stay on the fixture's server
     spec = {"repo": f"http://127.0.0.1:{port}", "chart": "corpus", "version": "0.1.0", "values": VALUES}

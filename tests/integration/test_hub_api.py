@@ -37,8 +37,14 @@ def test_auth_missing_wrong_other_spoke_reader_and_revoked(hub: Hub) -> None:
 
 def test_ingest_is_idempotent_and_views_follow(hub: Hub) -> None:
     a, b = hub.token("agent", "spoke-a"), hub.token("agent", "spoke-b")
-    drifted = {"group": "apps", "kind": "Deployment", "namespace": "armada", "name": "api", "status": "drifted",
-               "paths": ["/spec/replicas"]}
+    drifted = {
+        "group": "apps",
+        "kind": "Deployment",
+        "namespace": "armada",
+        "name": "api",
+        "status": "drifted",
+        "paths": ["/spec/replicas"],
+    }
     first = report("spoke-a", objects=[drifted])
     assert hub.post(first, a).status_code == 201
     again = hub.post(first, a)
@@ -50,11 +56,17 @@ def test_ingest_is_idempotent_and_views_follow(hub: Hub) -> None:
     assert summary["byRevision"] == {"r1": 1, "r2": 1} and summary["byRegion"] == {"us-south": 1, "eu-de": 1}
     drift = hub.get("/api/v1/drift", region="us-south").json()["items"]
     assert [(d["spoke"], d["kind"], d["name"], d["paths"]) for d in drift] == [
-        ("spoke-a", "Deployment", "api", ["/spec/replicas"])]
+        ("spoke-a", "Deployment", "api", ["/spec/replicas"])
+    ]
     assert hub.get("/api/v1/drift", region="eu-de").json()["items"] == []
     rollout = hub.get("/api/v1/rollout", revision="r2").json()
     assert (rollout["revision"], rollout["applied"], rollout["failed"], rollout["pending"], rollout["halted"]) == (
-        "r2", [], ["spoke-b"], ["spoke-a"], "")
+        "r2",
+        [],
+        ["spoke-b"],
+        ["spoke-a"],
+        "",
+    )
     spokes = hub.get("/api/v1/spokes", limit=1).json()
     assert len(spokes["items"]) == 1 and spokes["items"][0]["spoke"] == "spoke-b"  # eu-de sorts first
     assert hub.get("/api/v1/spokes", limit=1, offset=1).json()["items"][0]["spoke"] == "spoke-a"
@@ -64,11 +76,24 @@ def test_ingest_is_idempotent_and_views_follow(hub: Hub) -> None:
 
 def test_malformed_oversized_and_secret_smuggling_reports_are_refused(hub: Hub) -> None:
     a = hub.token("agent", "spoke-a")
-    assert hub.client.post("/api/v1/reports", content=b"{not json", headers={
-        "Authorization": f"Bearer {a}"}).status_code == 422
+    assert (
+        hub.client.post("/api/v1/reports", content=b"{not json", headers={"Authorization": f"Bearer {a}"}).status_code
+        == 422
+    )
     assert hub.post({**report("spoke-a"), "result": "exploded"}, a).status_code == 422
-    smuggled = report("spoke-a", objects=[{"group": "", "kind": "Secret", "namespace": "x", "name": "s",
-                                           "status": "updated", "data": {"password": "c2VjcmV0"}}])
+    smuggled = report(
+        "spoke-a",
+        objects=[
+            {
+                "group": "",
+                "kind": "Secret",
+                "namespace": "x",
+                "name": "s",
+                "status": "updated",
+                "data": {"password": "c2VjcmV0"},
+            }
+        ],
+    )
     refused = hub.post(smuggled, a)
     assert refused.status_code == 422 and "c2VjcmV0" not in refused.text  # object contents are never accepted
     twice = {"group": "", "kind": "ConfigMap", "namespace": "a", "name": "b", "status": "drifted"}

@@ -26,8 +26,16 @@ def fleet_of(hub: Hub, spokes: int = 3, per_spoke: int = 30) -> dict[str, str]:
     for s in range(spokes):
         spoke, region = f"sp-{s}", ("us-south" if s % 2 == 0 else "eu-de")
         tokens[spoke] = hub.token("agent", spoke)
-        clusters = [cluster(f"{spoke}-c{i:03d}", "1.30.9" if i % 3 == 0 else "1.31.4", drifted=int(i % 10 == 1),
-                            failed=int(s == 0 and i == 2), observed=2 if i == 5 else 3) for i in range(per_spoke)]
+        clusters = [
+            cluster(
+                f"{spoke}-c{i:03d}",
+                "1.30.9" if i % 3 == 0 else "1.31.4",
+                drifted=int(i % 10 == 1),
+                failed=int(s == 0 and i == 2),
+                observed=2 if i == 5 else 3,
+            )
+            for i in range(per_spoke)
+        ]
         sources = [chart("nginx", "4.1.0" if s == 0 else "4.2.0", c["name"]) for c in clusters[:5]]
         body = report(spoke, region=region, revision="a" * 40, clusters=clusters, sources=sources)
         assert hub.post(body, tokens[spoke]).status_code == 201
@@ -54,8 +62,17 @@ def test_clusters_list_filter_page_and_count(hub_db: str) -> None:
     assert len(names(version="1.30")) == 30 and names(version="1.30") == names(version="1.30.9")
     assert names(version="1.3") == []  # a version matches whole components: 1.3 is not 1.30
     assert names(state="failed") == ["sp-0-c002"]
-    assert names(state="drifted") == ["sp-0-c001", "sp-0-c011", "sp-0-c021", "sp-1-c001", "sp-1-c011", "sp-1-c021",
-                                      "sp-2-c001", "sp-2-c011", "sp-2-c021"]
+    assert names(state="drifted") == [
+        "sp-0-c001",
+        "sp-0-c011",
+        "sp-0-c021",
+        "sp-1-c001",
+        "sp-1-c011",
+        "sp-1-c021",
+        "sp-2-c001",
+        "sp-2-c011",
+        "sp-2-c021",
+    ]
     assert names(prefix="sp-1-c00") == [f"sp-1-c00{i}" for i in range(10)]
     assert names(prefix="sp-1-c00", state="progressing", region="eu-de") == ["sp-1-c005"]
     assert names(prefix="%") == [] and names(prefix="sp_") == []  # no LIKE wildcards
@@ -117,23 +134,36 @@ def test_rows_are_written_only_when_they_change(hub_db: str) -> None:
     tokens = fleet_of(hub, spokes=2, per_spoke=50)
     before = _rows(hub)
     assert before[0] == 100 and before[1] == 10
-    steady = [cluster(f"sp-0-c{i:03d}", "1.30.9" if i % 3 == 0 else "1.31.4", drifted=int(i % 10 == 1),
-                      failed=int(i == 2), observed=2 if i == 5 else 3) for i in range(50)]
+    steady = [
+        cluster(
+            f"sp-0-c{i:03d}",
+            "1.30.9" if i % 3 == 0 else "1.31.4",
+            drifted=int(i % 10 == 1),
+            failed=int(i == 2),
+            observed=2 if i == 5 else 3,
+        )
+        for i in range(50)
+    ]
     sources = [chart("nginx", "4.1.0", c["name"]) for c in steady[:5]]
     again = report("sp-0", revision="a" * 40, clusters=steady, sources=sources)
     assert hub.post(again, tokens["sp-0"]).status_code == 201
     assert _rows(hub) == before  # the same picture: nothing written, not even the times
     steady[7] = cluster("sp-0-c007", drifted=1)  # one cluster drifts
-    assert hub.post(report("sp-0", revision="a" * 40, clusters=steady, sources=sources),
-                    tokens["sp-0"]).status_code == 201
+    assert (
+        hub.post(report("sp-0", revision="a" * 40, clusters=steady, sources=sources), tokens["sp-0"]).status_code == 201
+    )
     after = _rows(hub)
     assert after[0] == before[0] + 1 and after[1] == before[1]
     assert [n for n in after[2] if after[2][n] != before[2][n]] == ["sp-0-c007"]
     # a report without clusters (a pass that planned nothing) leaves them as they were; a dropped cluster goes
     assert hub.post(report("sp-0", revision="a" * 40), tokens["sp-0"]).status_code == 201
     assert _rows(hub) == after
-    assert hub.post(report("sp-0", revision="a" * 40, clusters=steady[1:], sources=sources[1:]),
-                    tokens["sp-0"]).status_code == 201
+    assert (
+        hub.post(
+            report("sp-0", revision="a" * 40, clusters=steady[1:], sources=sources[1:]), tokens["sp-0"]
+        ).status_code
+        == 201
+    )
     assert hub.get("/api/v1/clusters/sp-0-c000").status_code == 404 and _rows(hub)[1] == before[1] - 1
 
 
@@ -147,8 +177,10 @@ def test_declared_clusters_join_the_reports(hub_db: str, tmp_path: Path) -> None
     states = {c["name"]: c["state"] for c in hub.get("/api/v1/clusters").json()["items"]}
     assert states == {"c1": "never-reported", "c2": "never-reported"}
     token = hub.token("agent", "spoke-a")
-    assert hub.post(report("spoke-a", revision=first, clusters=[cluster("c1"), cluster("stray")]),
-                    token).status_code == 201
+    assert (
+        hub.post(report("spoke-a", revision=first, clusters=[cluster("c1"), cluster("stray")]), token).status_code
+        == 201
+    )
     items = {c["name"]: c for c in hub.get("/api/v1/clusters").json()["items"]}
     assert items["c1"]["state"] == "in-sync" and items["c1"]["declared"]
     assert items["stray"]["declared"] is False and items["c2"]["state"] == "never-reported"
@@ -180,8 +212,9 @@ def test_sources_by_chart_across_the_fleet(hub_db: str) -> None:
     assert hub.get("/api/v1/sources", chart="other").json()["items"] == []
     assert len(hub.get("/api/v1/sources").json()["items"]) == 3
     detail = hub.get("/api/v1/clusters/sp-0-c003").json()
-    assert detail["sources"] == [{"kind": "HelmChart", "name": "ingress", "chart": "nginx", "version": "4.1.0",
-                                  "digest": "sha256:410"}]
+    assert detail["sources"] == [
+        {"kind": "HelmChart", "name": "ingress", "chart": "nginx", "version": "4.1.0", "digest": "sha256:410"}
+    ]
 
 
 def test_bad_clusters_and_sources_are_refused_and_change_nothing(hub_db: str) -> None:
@@ -195,13 +228,24 @@ def test_bad_clusters_and_sources_are_refused_and_change_nothing(hub_db: str) ->
         "a control character": [{**good, "name": "c\x00"}],
         "21 pools": [{**good, "pools": good["pools"] * 21}],
         "an unknown field": [{**good, "colour": "red"}],
-        "21 out-of-sync keys": [cluster("c1", drifted=21) | {"master": {"outOfSync": [
-            {"group": "", "kind": "A", "namespace": "", "name": str(i), "status": "drifted"} for i in range(21)]}}],
+        "21 out-of-sync keys": [
+            cluster("c1", drifted=21)
+            | {
+                "master": {
+                    "outOfSync": [
+                        {"group": "", "kind": "A", "namespace": "", "name": str(i), "status": "drifted"}
+                        for i in range(21)
+                    ]
+                }
+            }
+        ],
     }
     for what, clusters in bad.items():
         assert hub.post(report("sp-0", clusters=clusters), token).status_code == 422, what
-    for what, sources in {"a source twice": [chart("x", "1", "c1")] * 2,
-                          "a 254-character chart": [chart("x" * 254, "1", None)]}.items():
+    for what, sources in {
+        "a source twice": [chart("x", "1", "c1")] * 2,
+        "a 254-character chart": [chart("x" * 254, "1", None)],
+    }.items():
         assert hub.post(report("sp-0", clusters=[], sources=sources), token).status_code == 422, what
     assert hub.get("/api/v1/clusters").json()["total"] == 0 and hub.get("/api/v1/sources").json()["items"] == []
 
@@ -212,10 +256,15 @@ def test_pages_list_search_and_escape(hub_db: str) -> None:
     evil = "<script>alert(1)</script>"
     clusters = [cluster("c1", drifted=1), cluster("c2")]
     clusters[0]["master"]["outOfSync"][0]["name"] = evil
-    assert hub.post(report("sp-0", revision="c" * 40, clusters=clusters,
-                           sources=[chart(evil, "1.0", "c1")]), token).status_code == 201
-    signed = hub.client.post("/login", data={"token": hub.reader}, headers={"Origin": "http://testserver"},
-                             follow_redirects=False)
+    assert (
+        hub.post(
+            report("sp-0", revision="c" * 40, clusters=clusters, sources=[chart(evil, "1.0", "c1")]), token
+        ).status_code
+        == 201
+    )
+    signed = hub.client.post(
+        "/login", data={"token": hub.reader}, headers={"Origin": "http://testserver"}, follow_redirects=False
+    )
     assert signed.status_code == 303, signed.text
     listing = hub.client.get("/clusters", params={"prefix": evil, "state": "drifted"})
     assert listing.status_code == 200 and evil not in listing.text and "&lt;script&gt;" in listing.text

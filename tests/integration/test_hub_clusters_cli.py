@@ -17,8 +17,13 @@ def test_cli_lists_filters_and_shows_clusters_and_sources(hub_db: str, tmp_path:
     try:
         agent = hub.token("agent", "sp-0")
         clusters = [cluster("blue-1"), cluster("blue-2", drifted=1), cluster("red-1", version="1.30.9")]
-        body = report("sp-0", region="eu-de", revision="d" * 40, clusters=clusters,
-                      sources=[chart("nginx", "4.1.0", "blue-1"), chart("nginx", "4.2.0", "red-1")])
+        body = report(
+            "sp-0",
+            region="eu-de",
+            revision="d" * 40,
+            clusters=clusters,
+            sources=[chart("nginx", "4.1.0", "blue-1"), chart("nginx", "4.2.0", "red-1")],
+        )
         assert post(hub, agent, body).status_code == 201
         env = {"RAZEE_HUB": hub.url, "RAZEE_HUB_TOKEN": hub.token("reader")}
 

@@ -70,14 +70,21 @@ def testbad_reports_are_422_and_change_nothing(hub_db: str) -> None:
     hub = Hub(hub_db)
     a = hub.token("agent", "spoke-a")
     assert hub.post(report("spoke-a", revision="good"), a).status_code == 201
-    before = (hub.get("/api/v1/summary").json(), hub.get("/api/v1/spokes").json(),
-              [x["id"] for x in hub.get("/api/v1/spokes/spoke-a/history").json()["items"]])
+    before = (
+        hub.get("/api/v1/summary").json(),
+        hub.get("/api/v1/spokes").json(),
+        [x["id"] for x in hub.get("/api/v1/spokes/spoke-a/history").json()["items"]],
+    )
     for name, raw in bad_reports("spoke-a").items():
-        r = hub.client.post("/api/v1/reports", content=raw, headers={"Authorization": f"Bearer {a}",
-                                                                     "Content-Type": "application/json"})
+        r = hub.client.post(
+            "/api/v1/reports", content=raw, headers={"Authorization": f"Bearer {a}", "Content-Type": "application/json"}
+        )
         assert r.status_code == 422, (name, r.status_code, r.text[:300])
-    after = (hub.get("/api/v1/summary").json(), hub.get("/api/v1/spokes").json(),
-             [x["id"] for x in hub.get("/api/v1/spokes/spoke-a/history").json()["items"]])
+    after = (
+        hub.get("/api/v1/summary").json(),
+        hub.get("/api/v1/spokes").json(),
+        [x["id"] for x in hub.get("/api/v1/spokes/spoke-a/history").json()["items"]],
+    )
     for doc in (before[1], after[1]):  # staleness and last-seen are the only things time changes
         for item in doc["items"]:
             item.pop("stale")

@@ -51,12 +51,10 @@ def trouble(log: Path) -> list[str]:
 
 def start_together(db: str, n: int, tmp_path: Path, *args: str) -> list[HubProcess]:
     with ThreadPoolExecutor(n) as pool:
-        return list(pool.map(lambda i: HubProcess(db, *args, log=tmp_path / f"hub{i}.log", timeout=240),
-                             range(n)))
+        return list(pool.map(lambda i: HubProcess(db, *args, log=tmp_path / f"hub{i}.log", timeout=240), range(n)))
 
 
-def test_replicas_started_together_on_a_fresh_database_migrate_once(pg_db: str, engine: Engine,
-                                                                    tmp_path: Path) -> None:
+def test_replicas_started_together_on_a_fresh_database_migrate_once(pg_db: str, engine: Engine, tmp_path: Path) -> None:
     hubs = start_together(pg_db, 4, tmp_path)
     try:
         head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
@@ -103,7 +101,8 @@ def test_upgrades_released_at_the_same_instant_serialise(postgres: Any) -> None:
     try:
         with e.connect() as c:
             assert c.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [
-                ScriptDirectory(str(MIGRATIONS)).get_current_head()]
+                ScriptDirectory(str(MIGRATIONS)).get_current_head()
+            ]
     finally:
         e.dispose()
 
@@ -124,8 +123,10 @@ def test_every_write_is_safe_with_two_writers(pg_db: str, engine: Engine, tmp_pa
     root = tmp_path / "fleet"
     repo, first = fleet_repo(root, [("c1", "canary"), ("m1", "main")])
     follow = ("--repo", root.as_uri(), "--poll", "1s", "--keep-reports", "5")
-    a, b = (HubProcess(pg_db, *follow, "--state-dir", str(tmp_path / f"cache{i}"), log=tmp_path / f"hub{i}.log")
-            for i in range(2))
+    a, b = (
+        HubProcess(pg_db, *follow, "--state-dir", str(tmp_path / f"cache{i}"), log=tmp_path / f"hub{i}.log")
+        for i in range(2)
+    )
     try:
         admin, reader = a.token("admin"), a.token("reader")
         tokens = {s: a.token("agent", s) for s in ("c1", "m1")}
@@ -146,8 +147,9 @@ def test_every_write_is_safe_with_two_writers(pg_db: str, engine: Engine, tmp_pa
         with engine.connect() as c:  # the spoke's state is the report the database took last (reports never
             # go back in time per spoke, whichever replica's clock stamped them)
             current = c.execute(select(SpokeState.report_id).where(SpokeState.name == "m1")).scalar_one()
-            newest = c.execute(select(Report.id).where(Report.spoke == "m1").order_by(Report.received.desc())
-                               .limit(1)).scalar_one()
+            newest = c.execute(
+                select(Report.id).where(Report.spoke == "m1").order_by(Report.received.desc()).limit(1)
+            ).scalar_one()
         assert current == newest and current in {x["id"] for x in bodies}
         history = [x["id"] for x in get(b, reader, "/api/v1/spokes/m1/history", limit=100)["items"]]
         # retention ran on both replicas (each trims on its first and every 16th report of a spoke, to 5 here):
@@ -157,13 +159,20 @@ def test_every_write_is_safe_with_two_writers(pg_db: str, engine: Engine, tmp_pa
         # rollout controls and tokens from both replicas at once: each answer is a success
         def control(i: int) -> int:
             h = hubs[i % 2]
-            path = ("/api/v1/rollout/pause", "/api/v1/rollout/resume",
-                    f"/api/v1/rollout/approve?revision={first}&wave=canary")[i % 3]
+            path = (
+                "/api/v1/rollout/pause",
+                "/api/v1/rollout/resume",
+                f"/api/v1/rollout/approve?revision={first}&wave=canary",
+            )[i % 3]
             return httpx.post(h.url + path, headers={"Authorization": f"Bearer {admin}"}, timeout=60).status_code
 
         def token(i: int) -> int:
-            return httpx.post(hubs[i % 2].url + "/api/v1/tokens", json={"role": "reader"},
-                              headers={"Authorization": f"Bearer {admin}"}, timeout=60).status_code
+            return httpx.post(
+                hubs[i % 2].url + "/api/v1/tokens",
+                json={"role": "reader"},
+                headers={"Authorization": f"Bearer {admin}"},
+                timeout=60,
+            ).status_code
 
         with ThreadPoolExecutor(8) as pool:
             assert set(pool.map(control, range(24))) == {200}
@@ -177,8 +186,10 @@ def test_every_write_is_safe_with_two_writers(pg_db: str, engine: Engine, tmp_pa
         revs = [first]
         for n in range(4):
             revs.append(commit(root, repo, [("c1", "canary"), ("m1", "main"), (f"x{n}", "main")], f"c{n}"))
-            wait_for(f"both replicas to read {revs[-1][:12]}",
-                     lambda: all(get(h, reader, "/api/v1/summary")["declaredRevision"] == revs[-1] for h in hubs))
+            wait_for(
+                f"both replicas to read {revs[-1][:12]}",
+                lambda: all(get(h, reader, "/api/v1/summary")["declaredRevision"] == revs[-1] for h in hubs),
+            )
         with engine.connect() as c:
             rows = c.execute(select(Revision.revision, Revision.seq).order_by(Revision.seq)).all()
         seqs = [seq for _, seq in rows]
@@ -244,8 +255,7 @@ class Producer(threading.Thread):
             time.sleep(0.05)
 
 
-def test_killing_one_replica_mid_load_loses_no_acknowledged_report(pg_db: str, engine: Engine,
-                                                                   tmp_path: Path) -> None:
+def test_killing_one_replica_mid_load_loses_no_acknowledged_report(pg_db: str, engine: Engine, tmp_path: Path) -> None:
     a, b = start_together(pg_db, 2, tmp_path, "--keep-reports", "100000")
     producers: list[Producer] = []
     try:
@@ -307,8 +317,14 @@ def every_view(hub: HubProcess, reader: str, spokes: list[str]) -> None:
     assert summary["spokes"] >= len(spokes)
     listed = {s["spoke"] for s in get(hub, reader, "/api/v1/spokes")["items"]}
     assert set(spokes) <= listed
-    for path in ("/api/v1/drift", "/api/v1/failures", "/api/v1/rollout", "/api/v1/revisions",
-                 f"/api/v1/spokes/{spokes[0]}", f"/api/v1/spokes/{spokes[0]}/history"):
+    for path in (
+        "/api/v1/drift",
+        "/api/v1/failures",
+        "/api/v1/rollout",
+        "/api/v1/revisions",
+        f"/api/v1/spokes/{spokes[0]}",
+        f"/api/v1/spokes/{spokes[0]}/history",
+    ):
         get(hub, reader, path)
     get(hub, reader, "/api/v1/rollout/state", revision="a" * 40)
     assert httpx.get(hub.url + "/healthz", timeout=60).status_code == 200
@@ -333,8 +349,16 @@ def test_one_replica_notifies_and_the_other_takes_over_when_it_dies(pg_db: str, 
         assert len(leader) == 1, "two replicas lead at once"
         old, survivor = (a, b) if leader[0] is a else (b, a)
         tokens = {s: a.token("agent", s) for s in ("s1", "s2", "s3")}
-        drifted = [{"group": "apps", "kind": "Deployment", "namespace": "a", "name": "api", "status": "drifted",
-                    "paths": ["/spec/replicas"]}]
+        drifted = [
+            {
+                "group": "apps",
+                "kind": "Deployment",
+                "namespace": "a",
+                "name": "api",
+                "status": "drifted",
+                "paths": ["/spec/replicas"],
+            }
+        ]
 
         def send(hub: HubProcess, spoke: str, drift: bool) -> None:
             body = report(spoke, result="drifted" if drift else "in-sync", objects=drifted if drift else [])
@@ -367,8 +391,13 @@ def test_one_replica_notifies_and_the_other_takes_over_when_it_dies(pg_db: str, 
         for e in got:
             assert e == by_id[e["id"]], f"two different events share the id {e['id']}"
         counted = Counter((e["event"], e["spoke"]) for e in by_id.values())
-        assert counted == {("drift-appeared", "s1"): 1, ("drift-appeared", "s2"): 1, ("drift-appeared", "s3"): 1,
-                           ("drift-cleared", "s1"): 1, ("drift-cleared", "s2"): 1}, got
+        assert counted == {
+            ("drift-appeared", "s1"): 1,
+            ("drift-appeared", "s2"): 1,
+            ("drift-appeared", "s3"): 1,
+            ("drift-cleared", "s1"): 1,
+            ("drift-cleared", "s2"): 1,
+        }, got
         assert len(got) - len(by_id) <= 1, f"only the event in flight at the kill may come twice: {got}"
         assert trouble(logs[survivor]) == [], "the survivor logged trouble"
     finally:

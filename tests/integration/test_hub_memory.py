@@ -33,16 +33,43 @@ def manifest_limit() -> int:
 
 def large_report(spoke: str, target: int) -> bytes:
     objects: list[dict[str, Any]] = []
-    body: dict[str, Any] = {"schema": 1, "id": str(uuid.uuid4()), "time": time.time(), "spoke": spoke,
-                            "region": "us-south", "agent": f"{spoke}-0", "result": "drifted",
-                            "source": {"revision": "r1"}, "objects": objects}
-    per = len(json.dumps({"group": "apps", "kind": "Deployment", "namespace": "master-c00000",
-                          "name": "kube-apiserver-00000", "status": "drifted",
-                          "paths": ["/spec/replicas", "/spec/template/spec/containers/0/image"]})) + 2
+    body: dict[str, Any] = {
+        "schema": 1,
+        "id": str(uuid.uuid4()),
+        "time": time.time(),
+        "spoke": spoke,
+        "region": "us-south",
+        "agent": f"{spoke}-0",
+        "result": "drifted",
+        "source": {"revision": "r1"},
+        "objects": objects,
+    }
+    per = (
+        len(
+            json.dumps(
+                {
+                    "group": "apps",
+                    "kind": "Deployment",
+                    "namespace": "master-c00000",
+                    "name": "kube-apiserver-00000",
+                    "status": "drifted",
+                    "paths": ["/spec/replicas", "/spec/template/spec/containers/0/image"],
+                }
+            )
+        )
+        + 2
+    )
     for i in range(min(target // per, 50_000)):
-        objects.append({"group": "apps", "kind": "Deployment", "namespace": f"master-c{i % 99999:05d}",
-                        "name": f"kube-apiserver-{i:05d}", "status": "drifted",
-                        "paths": ["/spec/replicas", "/spec/template/spec/containers/0/image"]})
+        objects.append(
+            {
+                "group": "apps",
+                "kind": "Deployment",
+                "namespace": f"master-c{i % 99999:05d}",
+                "name": f"kube-apiserver-{i:05d}",
+                "status": "drifted",
+                "paths": ["/spec/replicas", "/spec/template/spec/containers/0/image"],
+            }
+        )
     raw = json.dumps(body).encode()
     assert len(raw) <= MAX_REPORT_BYTES
     return raw
@@ -68,9 +95,23 @@ def test_four_concurrent_4mb_reports_and_history_stay_within_the_manifest_limit(
         assert r.returncode == 0, r.stderr
         tokens[spoke] = r.stdout.strip()
     reader = run_razee("hub", "token", "create", "--db", db, "--role", "reader").stdout.strip()
-    hub = subprocess.Popen([sys.executable, "-m", "razee", "hub", "serve", "--db", db, "--listen",
-                            f"127.0.0.1:{port}", "--keep-mib", "16"], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
+    hub = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "razee",
+            "hub",
+            "serve",
+            "--db",
+            db,
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--keep-mib",
+            "16",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -86,8 +127,12 @@ def test_four_concurrent_4mb_reports_and_history_stay_within_the_manifest_limit(
 
         def post(spoke: str) -> None:
             raw = large_report(spoke, MAX_REPORT_BYTES - 4096)
-            r = httpx.post(url + "/api/v1/reports", content=raw, timeout=300,
-                           headers={"Authorization": f"Bearer {tokens[spoke]}", "Content-Type": "application/json"})
+            r = httpx.post(
+                url + "/api/v1/reports",
+                content=raw,
+                timeout=300,
+                headers={"Authorization": f"Bearer {tokens[spoke]}", "Content-Type": "application/json"},
+            )
             statuses.append(r.status_code)
 
         for _ in range(ROUNDS):
@@ -97,12 +142,18 @@ def test_four_concurrent_4mb_reports_and_history_stay_within_the_manifest_limit(
             for t in threads:
                 t.join()
         assert statuses == [201] * (ROUNDS * CONCURRENT)
-        history = httpx.get(url + f"/api/v1/spokes/{spokes[0]}/history", params={"limit": 200},
-                            headers={"Authorization": f"Bearer {reader}"}, timeout=60).json()["items"]
+        history = httpx.get(
+            url + f"/api/v1/spokes/{spokes[0]}/history",
+            params={"limit": 200},
+            headers={"Authorization": f"Bearer {reader}"},
+            timeout=60,
+        ).json()["items"]
         assert 1 <= len(history) <= ROUNDS and all(h["bytes"] > 3 << 20 for h in history)
         peak = peak_rss(hub.pid)
-        print(f"hub peak RSS {peak >> 20} MiB (idle {idle >> 20} MiB) after {ROUNDS} rounds of {CONCURRENT} "
-              f"concurrent {MAX_REPORT_BYTES >> 20} MB reports; manifest limit {manifest_limit() >> 20} MiB")
+        print(
+            f"hub peak RSS {peak >> 20} MiB (idle {idle >> 20} MiB) after {ROUNDS} rounds of {CONCURRENT} "
+            f"concurrent {MAX_REPORT_BYTES >> 20} MB reports; manifest limit {manifest_limit() >> 20} MiB"
+        )
         assert peak < manifest_limit()
     finally:
         hub.terminate()

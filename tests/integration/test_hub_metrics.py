@@ -35,24 +35,52 @@ def raw(hub: HubProcess, token: str | None, body: bytes) -> int:
 def test_metrics_count_reports_latency_spokes_by_state_and_the_halted_rollout(hub_db: str, tmp_path: Path) -> None:
     root = tmp_path / "fleet"
     _, rev = fleet_repo(root, [("c1", "canary"), ("m1", "main"), ("m2", "main"), ("n1", "main")])
-    hub = HubProcess(hub_db, "--repo", root.as_uri(), "--poll", "1s", "--state-dir", str(tmp_path / "cache"),
-                     log=tmp_path / "hub.log")
+    hub = HubProcess(
+        hub_db,
+        "--repo",
+        root.as_uri(),
+        "--poll",
+        "1s",
+        "--state-dir",
+        str(tmp_path / "cache"),
+        log=tmp_path / "hub.log",
+    )
     try:
         tokens = {s: hub.token("agent", s) for s in ("c1", "m1", "m2")}
         reader = hub.token("reader")
         headers = {"Authorization": f"Bearer {reader}"}
-        wait_for("the declared fleet", lambda: httpx.get(hub.url + "/api/v1/summary", headers=headers,
-                                                         timeout=60).json()["declaredRevision"] == rev)
+        wait_for(
+            "the declared fleet",
+            lambda: (
+                httpx.get(hub.url + "/api/v1/summary", headers=headers, timeout=60).json()["declaredRevision"] == rev
+            ),
+        )
         first = report("c1", revision=rev, result="failed", wave="canary", error="boom")
         assert post(hub, tokens["c1"], first).status_code == 201
         assert post(hub, tokens["c1"], first).status_code == 200  # a retry of a stored report: a duplicate
-        drifted = [{"group": "apps", "kind": "Deployment", "namespace": "a", "name": "api", "status": "drifted",
-                    "paths": ["/spec/replicas"]}]
-        assert post(hub, tokens["m1"], report("m1", revision=rev, result="drifted", wave="main",
-                                              objects=drifted)).status_code == 201
+        drifted = [
+            {
+                "group": "apps",
+                "kind": "Deployment",
+                "namespace": "a",
+                "name": "api",
+                "status": "drifted",
+                "paths": ["/spec/replicas"],
+            }
+        ]
+        assert (
+            post(
+                hub, tokens["m1"], report("m1", revision=rev, result="drifted", wave="main", objects=drifted)
+            ).status_code
+            == 201
+        )
         missing = [{"group": "", "kind": "ConfigMap", "namespace": "a", "name": "gone", "status": "missing"}]
-        assert post(hub, tokens["m2"], report("m2", revision=rev, result="applied", wave="main",
-                                              objects=missing)).status_code == 201
+        assert (
+            post(
+                hub, tokens["m2"], report("m2", revision=rev, result="applied", wave="main", objects=missing)
+            ).status_code
+            == 201
+        )
         good = json.dumps(report("m1", revision=rev)).encode()
         assert raw(hub, None, good) == 401
         assert raw(hub, tokens["c1"], good) == 403
@@ -73,22 +101,35 @@ def test_metrics_count_reports_latency_spokes_by_state_and_the_halted_rollout(hu
             return m if states == expected_states and m.get("razee_hub_rollout_halted") else None
 
         m = wait_for("the fleet gauges", settled)
-        assert m["razee_hub_reports_ingested_total"] == {(("result", "failed"),): 1, (("result", "drifted"),): 1,
-                                                        (("result", "applied"),): 1}
+        assert m["razee_hub_reports_ingested_total"] == {
+            (("result", "failed"),): 1,
+            (("result", "drifted"),): 1,
+            (("result", "applied"),): 1,
+        }
         assert m["razee_hub_reports_duplicate_total"] == {(): 1}
         assert m["razee_hub_reports_rejected_total"] == {
-            (("reason", r),): 1 for r in ("unauthenticated", "forbidden", "invalid-json", "invalid-schema",
-                                          "clock-ahead", "too-large")}
+            (("reason", r),): 1
+            for r in ("unauthenticated", "forbidden", "invalid-json", "invalid-schema", "clock-ahead", "too-large")
+        }
         assert m["razee_hub_rollout_halted"] == {(("revision", rev),): 1}
         assert m["razee_hub_rollout_complete"] == {(("revision", rev),): 0}
-        assert m["razee_hub_objects"] == {(("status", "drifted"),): 1, (("status", "missing"),): 1,
-                                          (("status", "failed"),): 0}
+        assert m["razee_hub_objects"] == {
+            (("status", "drifted"),): 1,
+            (("status", "missing"),): 1,
+            (("status", "failed"),): 0,
+        }
         # latency by route template, never by raw path (labels stay bounded whatever the spokes are called)
-        counts = {dict(k)["route"]: v for k, v in m["razee_hub_request_duration_seconds_count"].items()
-                  if dict(k)["method"] == "GET"}
+        counts = {
+            dict(k)["route"]: v
+            for k, v in m["razee_hub_request_duration_seconds_count"].items()
+            if dict(k)["method"] == "GET"
+        }
         assert counts["/api/v1/spokes/{name}"] == 3
-        posts = {dict(k)["route"]: v for k, v in m["razee_hub_request_duration_seconds_count"].items()
-                 if dict(k)["method"] == "POST"}
+        posts = {
+            dict(k)["route"]: v
+            for k, v in m["razee_hub_request_duration_seconds_count"].items()
+            if dict(k)["method"] == "POST"
+        }
         assert posts["/api/v1/reports"] == 10
         assert not any("c1" in route for route in counts)
 

@@ -26,18 +26,45 @@ FLOOD_EACH = 3
 
 def flood_report(n: int) -> dict[str, Any]:
     path = f"/data/v{n % 2}"  # every object changes between consecutive reports
-    return {"schema": 1, "id": str(uuid.uuid4()), "time": time.time(), "spoke": "flood", "region": "eu-de",
-            "agent": "flood-0", "result": "drifted", "source": {"revision": "rev-1"},
-            "objects": [{"group": "", "kind": "ConfigMap", "namespace": "n", "name": f"c{i}", "status": "drifted",
-                         "paths": [path]} for i in range(FLOOD_OBJECTS)],
-            "counts": {"drifted": FLOOD_OBJECTS}}
+    return {
+        "schema": 1,
+        "id": str(uuid.uuid4()),
+        "time": time.time(),
+        "spoke": "flood",
+        "region": "eu-de",
+        "agent": "flood-0",
+        "result": "drifted",
+        "source": {"revision": "rev-1"},
+        "objects": [
+            {"group": "", "kind": "ConfigMap", "namespace": "n", "name": f"c{i}", "status": "drifted", "paths": [path]}
+            for i in range(FLOOD_OBJECTS)
+        ],
+        "counts": {"drifted": FLOOD_OBJECTS},
+    }
 
 
 def small_report(spoke: str) -> dict[str, Any]:
-    return {"schema": 1, "id": str(uuid.uuid4()), "time": time.time(), "spoke": spoke, "region": "us-south",
-            "agent": f"{spoke}-0", "result": "drifted", "source": {"revision": "rev-1"},
-            "objects": [{"group": "apps", "kind": "Deployment", "namespace": "ns", "name": "api", "status": "drifted",
-                         "paths": ["/spec/replicas"]}], "counts": {"synced": 10, "drifted": 1}}
+    return {
+        "schema": 1,
+        "id": str(uuid.uuid4()),
+        "time": time.time(),
+        "spoke": spoke,
+        "region": "us-south",
+        "agent": f"{spoke}-0",
+        "result": "drifted",
+        "source": {"revision": "rev-1"},
+        "objects": [
+            {
+                "group": "apps",
+                "kind": "Deployment",
+                "namespace": "ns",
+                "name": "api",
+                "status": "drifted",
+                "paths": ["/spec/replicas"],
+            }
+        ],
+        "counts": {"synced": 10, "drifted": 1},
+    }
 
 
 @pytest.fixture
@@ -68,8 +95,9 @@ def test_case3_one_tokens_flood_is_capped_and_another_spokes_reports_are_stored(
                         refusals.append(r.headers.get("retry-after"))
                     time.sleep(float(r.headers.get("retry-after") or 1))
                 with lock:
-                    (acked if r.status_code == 201 else unexpected).append(body["id"] if r.status_code == 201
-                                                                           else f"flood {r.status_code}")
+                    (acked if r.status_code == 201 else unexpected).append(
+                        body["id"] if r.status_code == 201 else f"flood {r.status_code}"
+                    )
 
     engine = engine_for(hub.db)
     store = Store(engine)
@@ -79,8 +107,13 @@ def test_case3_one_tokens_flood_is_capped_and_another_spokes_reports_are_stored(
         """A reader during the flood: the flood spoke's rows are all of one report or all of another."""
         while not done.is_set():
             with store.session() as s:
-                groups = dict(s.execute(select(ObjectState.paths, func.count()).where(ObjectState.spoke == "flood")
-                                        .group_by(ObjectState.paths)).all())
+                groups = dict(
+                    s.execute(
+                        select(ObjectState.paths, func.count())
+                        .where(ObjectState.spoke == "flood")
+                        .group_by(ObjectState.paths)
+                    ).all()
+                )
             if len(groups) > 1 or (groups and sum(groups.values()) != FLOOD_OBJECTS):
                 mixes.append(groups)
             time.sleep(0.05)
@@ -110,17 +143,20 @@ def test_case3_one_tokens_flood_is_capped_and_another_spokes_reports_are_stored(
     assert len(acked) == FLOOD_CLIENTS * FLOOD_EACH  # every report eventually stored
     assert not mixes, f"a reader saw a half-written set of rows: {mixes[:3]}"
     with httpx.Client(timeout=60, headers={"Authorization": f"Bearer {reader}"}) as http:
-        stored = {i["id"] for i in http.get(hub.url + "/api/v1/spokes/flood/history",
-                                            params={"limit": 1000}).json()["items"]}
-        quiet = {i["id"] for i in http.get(hub.url + "/api/v1/spokes/quiet/history",
-                                           params={"limit": 1000}).json()["items"]}
+        stored = {
+            i["id"] for i in http.get(hub.url + "/api/v1/spokes/flood/history", params={"limit": 1000}).json()["items"]
+        }
+        quiet = {
+            i["id"] for i in http.get(hub.url + "/api/v1/spokes/quiet/history", params={"limit": 1000}).json()["items"]
+        }
     assert set(acked) <= stored
     assert set(quiet_ids) <= quiet and len(quiet_ids) >= 5
     with store.session() as s:  # the rows are exactly the latest report's objects
         latest = s.get(SpokeState, "flood")
         assert latest is not None
-        rows = s.execute(select(ObjectState.paths, func.count()).where(ObjectState.spoke == "flood")
-                         .group_by(ObjectState.paths)).all()
+        rows = s.execute(
+            select(ObjectState.paths, func.count()).where(ObjectState.spoke == "flood").group_by(ObjectState.paths)
+        ).all()
     with store.session() as s:
         report = s.get(Report, latest.report_id)
         assert report is not None
@@ -133,25 +169,36 @@ def test_case3_only_what_changed_is_written_and_the_rows_match_the_latest_report
     token, reader = hub.token("agent", "partial"), hub.token("reader")
 
     def report(objects: list[tuple[str, str, str]]) -> dict[str, Any]:
-        return {**small_report("partial"), "objects": [
-            {"group": "", "kind": "ConfigMap", "namespace": "n", "name": name, "status": status, "paths": [path]}
-            for name, status, path in objects]}
+        return {
+            **small_report("partial"),
+            "objects": [
+                {"group": "", "kind": "ConfigMap", "namespace": "n", "name": name, "status": status, "paths": [path]}
+                for name, status, path in objects
+            ],
+        }
 
     first = [(f"c{i}", "drifted", "/a") for i in range(100)]
     # 10 change their paths, 5 their status, 5 are gone, 20 are in sync again, 5 are new
-    second = ([(f"c{i}", "drifted", "/b") for i in range(10)] + [(f"c{i}", "failed", "/a") for i in range(10, 15)]
-              + [(f"c{i}", "synced", "/a") for i in range(20, 40)]
-              + [(f"c{i}", "drifted", "/a") for i in range(40, 100)]
-              + [(f"new{i}", "missing", "/") for i in range(5)])
+    second = (
+        [(f"c{i}", "drifted", "/b") for i in range(10)]
+        + [(f"c{i}", "failed", "/a") for i in range(10, 15)]
+        + [(f"c{i}", "synced", "/a") for i in range(20, 40)]
+        + [(f"c{i}", "drifted", "/a") for i in range(40, 100)]
+        + [(f"new{i}", "missing", "/") for i in range(5)]
+    )
     with httpx.Client(timeout=60) as http:
         for objects in (first, second):
-            r = http.post(hub.url + "/api/v1/reports", json=report(objects),
-                          headers={"Authorization": f"Bearer {token}"})
+            r = http.post(
+                hub.url + "/api/v1/reports", json=report(objects), headers={"Authorization": f"Bearer {token}"}
+            )
             assert r.status_code == 201, r.text
         got: set[tuple[str, str, str]] = set()
         for status_view in ("/api/v1/drift", "/api/v1/failures"):
-            items = http.get(hub.url + status_view, params={"spoke": "partial", "limit": 1000},
-                             headers={"Authorization": f"Bearer {reader}"}).json()["items"]
+            items = http.get(
+                hub.url + status_view,
+                params={"spoke": "partial", "limit": 1000},
+                headers={"Authorization": f"Bearer {reader}"},
+            ).json()["items"]
             got |= {(o["name"], o["status"], o["paths"][0]) for o in items}
     assert got == {o for o in second if o[1] != "synced"}
 
@@ -168,8 +215,13 @@ def test_case3_rows_compared_before_another_report_came_first_are_compared_again
     store = Store(engine)
 
     def made(names: list[str], path: str) -> ReportIn:
-        body = {**small_report("race"), "objects": [{"group": "", "kind": "ConfigMap", "namespace": "n", "name": n,
-                                                     "status": "drifted", "paths": [path]} for n in names]}
+        body = {
+            **small_report("race"),
+            "objects": [
+                {"group": "", "kind": "ConfigMap", "namespace": "n", "name": n, "status": "drifted", "paths": [path]}
+                for n in names
+            ],
+        }
         return ReportIn.model_validate(body)
 
     first, late, between = made(["a", "b", "c"], "/1"), made(["a", "b", "d"], "/2"), made(["c", "e"], "/3")

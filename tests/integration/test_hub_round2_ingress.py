@@ -92,8 +92,11 @@ def test_case1_login_body_is_bounded_before_authentication(sqlite_hub: HubProces
     hub = sqlite_hub
     admin = hub.token("admin")
     # statuses, deterministically: the declared length alone is refused, nothing of the body is awaited
-    for path, extra, expected in (("/login", (), 413), ("/api/v1/tokens", (), 401),
-                                  ("/api/v1/tokens", (f"Authorization: Bearer {admin}",), 413)):
+    for path, extra, expected in (
+        ("/login", (), 413),
+        ("/api/v1/tokens", (), 401),
+        ("/api/v1/tokens", (f"Authorization: Bearer {admin}",), 413),
+    ):
         with socket.create_connection(("127.0.0.1", hub.port), timeout=60) as sock:
             sock.sendall(head(path, f"Content-Length: {200 * MiB}", *extra))
             assert read_status(sock) == expected, path
@@ -104,16 +107,26 @@ def test_case1_login_body_is_bounded_before_authentication(sqlite_hub: HubProces
     assert r.status_code == 413 and "4096 bytes" in r.json()["detail"]  # the 413 names the limit
     # authentication before parsing: junk JSON without a token is a 401, with an admin token a 422
     assert httpx.post(hub.url + "/api/v1/tokens", content=b"{junk", timeout=60).status_code == 401
-    assert httpx.post(hub.url + "/api/v1/tokens", content=b"{junk", timeout=60,
-                      headers={"Authorization": f"Bearer {admin}"}).status_code == 422
-    big = httpx.post(hub.url + "/api/v1/tokens", content=b"[" + b"1," * (25 * MiB) + b"1]", timeout=120,
-                     headers={"Authorization": f"Bearer {admin}"})
+    assert (
+        httpx.post(
+            hub.url + "/api/v1/tokens", content=b"{junk", timeout=60, headers={"Authorization": f"Bearer {admin}"}
+        ).status_code
+        == 422
+    )
+    big = httpx.post(
+        hub.url + "/api/v1/tokens",
+        content=b"[" + b"1," * (25 * MiB) + b"1]",
+        timeout=120,
+        headers={"Authorization": f"Bearer {admin}"},
+    )
     assert big.status_code == 413 and "16384 bytes" in big.json()["detail"]
 
     # memory: four 200 MiB /login bodies at once (two chunked), then 50 MB of JSON to /api/v1/tokens, no token
     outcomes: list[tuple[int | None, int]] = []
-    floods = [("/login", 200 * MiB, i % 2 == 0) for i in range(4)] + [("/api/v1/tokens", 50 * MiB, False),
-                                                                      ("/api/v1/tokens", 50 * MiB, True)]
+    floods = [("/login", 200 * MiB, i % 2 == 0) for i in range(4)] + [
+        ("/api/v1/tokens", 50 * MiB, False),
+        ("/api/v1/tokens", 50 * MiB, True),
+    ]
     threads = [threading.Thread(target=lambda f=f: outcomes.append(flood(hub.port, *f))) for f in floods]
     for t in threads:
         t.start()
@@ -138,8 +151,12 @@ def start_limited_hub(db: str, log: Path, nofile: int, *args: str) -> tuple[subp
         resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
 
     out = open(log, "ab")  # noqa: SIM115 - the child keeps it open
-    proc = subprocess.Popen([sys.executable, "-m", "razee", "hub", "serve", "--db", db, "--listen",
-                             f"127.0.0.1:{port}", *args], stdout=out, stderr=out, preexec_fn=limit)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "razee", "hub", "serve", "--db", db, "--listen", f"127.0.0.1:{port}", *args],
+        stdout=out,
+        stderr=out,
+        preexec_fn=limit,
+    )
     wait_for("the hub", lambda: _healthy(f"http://127.0.0.1:{port}") or proc.poll() is not None)
     assert proc.poll() is None, log.read_text()
     return proc, port
@@ -202,8 +219,13 @@ def test_case2_slow_clients_are_timed_out_and_cannot_exhaust_descriptors(tmp_pat
 
 def fleet(root: Path) -> tuple[git.Repo, str]:
     repo = git.Repo.init(root, initial_branch="main")
-    rev = commit(root, repo, [("spoke-a", "canary"), ("spoke-b", "main")], "first",
-                 waves=[{"name": "canary", "bakeTime": "0s"}, {"name": "main"}])
+    rev = commit(
+        root,
+        repo,
+        [("spoke-a", "canary"), ("spoke-b", "main")],
+        "first",
+        waves=[{"name": "canary", "bakeTime": "0s"}, {"name": "main"}],
+    )
     return repo, rev
 
 
@@ -219,14 +241,25 @@ def test_case4_what_the_api_accepts_both_databases_store(hub_db: str, tmp_path: 
         auth = {"Authorization": f"Bearer {reader}"}
 
         def obj(**over: Any) -> dict[str, Any]:
-            return {"group": "apps", "kind": "Deployment", "namespace": "ns", "name": "n", "status": "drifted",
-                    "paths": ["/spec/replicas"], **over}
+            return {
+                "group": "apps",
+                "kind": "Deployment",
+                "namespace": "ns",
+                "name": "n",
+                "status": "drifted",
+                "paths": ["/spec/replicas"],
+                **over,
+            }
 
         # Kubernetes' own limits are stored on both databases (a 140- and a 253-character group were a 500 on PG)
         longest = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 61])
         assert len(longest) == 253
-        ok = report("spoke-a", revision="f" * 64, error="line one\n\tline two", objects=[
-            obj(group=longest, name="n" * 253, namespace="s" * 63, kind="K" * 63), obj(group="g" * 140)])
+        ok = report(
+            "spoke-a",
+            revision="f" * 64,
+            error="line one\n\tline two",
+            objects=[obj(group=longest, name="n" * 253, namespace="s" * 63, kind="K" * 63), obj(group="g" * 140)],
+        )
         assert post(hub, agent, ok).status_code == 201
         drift = httpx.get(hub.url + "/api/v1/drift", params={"spoke": "spoke-a"}, headers=auth, timeout=60).json()
         assert {d["group"] for d in drift["items"]} == {longest, "g" * 140}
@@ -254,8 +287,9 @@ def test_case4_what_the_api_accepts_both_databases_store(hub_db: str, tmp_path: 
             r = post(hub, agent, body)
             loc = field.strip().split(".")
             assert r.status_code == 422, (field, r.status_code, r.text[:300])
-            assert any(d["loc"][:len(loc)] == [int(p) if p.isdigit() else p for p in loc]
-                       for d in r.json()["detail"]), (field, r.text[:300])
+            assert any(
+                d["loc"][: len(loc)] == [int(p) if p.isdigit() else p for p in loc] for d in r.json()["detail"]
+            ), (field, r.text[:300])
         history = httpx.get(hub.url + "/api/v1/spokes/spoke-a/history", headers=auth, timeout=60).json()
         assert len(history["items"]) == 1  # only the good report
 
@@ -268,8 +302,10 @@ def test_case4_what_the_api_accepts_both_databases_store(hub_db: str, tmp_path: 
             assert refused(httpx.get(hub.url + "/", headers={"Cookie": cookie}, timeout=60), "razee_session")
             assert refused(httpx.post(hub.url + "/logout", headers={"Cookie": cookie}, timeout=60), "razee_session")
         for cookie in ("razee_session=rzh_%00_x", "razee_session=%00"):  # not decoded: just a wrong session
-            for r in (httpx.get(hub.url + "/", headers={"Cookie": cookie}, timeout=60),
-                      httpx.post(hub.url + "/logout", headers={"Cookie": cookie}, timeout=60)):
+            for r in (
+                httpx.get(hub.url + "/", headers={"Cookie": cookie}, timeout=60),
+                httpx.post(hub.url + "/logout", headers={"Cookie": cookie}, timeout=60),
+            ):
                 assert r.status_code < 500, (cookie, r.status_code)
         assert "Traceback" not in (tmp_path / "hub.log").read_text()
     finally:
@@ -290,11 +326,20 @@ def test_case4_no_input_reaches_a_500_on_any_route(hub_db: str, tmp_path: Path) 
         routes: list[tuple[str, str, list[str]]] = []
         for path, methods in spec["paths"].items():
             for method, op in methods.items():
-                routes.append((method.upper(), path, [p["name"] for p in op.get("parameters", [])
-                                                      if p["in"] == "query"]))
-        routes += [("GET", "/", []), ("GET", "/rollout", []), ("GET", "/spoke/{name}", []), ("GET", "/login", []),
-                   ("POST", "/login", []), ("POST", "/logout", []), ("POST", "/ui/rollout/{action}", []),
-                   ("GET", "/readyz", []), ("GET", "/metrics", [])]
+                routes.append(
+                    (method.upper(), path, [p["name"] for p in op.get("parameters", []) if p["in"] == "query"])
+                )
+        routes += [
+            ("GET", "/", []),
+            ("GET", "/rollout", []),
+            ("GET", "/spoke/{name}", []),
+            ("GET", "/login", []),
+            ("POST", "/login", []),
+            ("POST", "/logout", []),
+            ("POST", "/ui/rollout/{action}", []),
+            ("GET", "/readyz", []),
+            ("GET", "/metrics", []),
+        ]
         assert len(routes) >= 20
         seen = 0
         with httpx.Client(timeout=60) as client:
@@ -316,16 +361,29 @@ def test_case4_no_input_reaches_a_500_on_any_route(hub_db: str, tmp_path: Path) 
 
 def test_case6_unknown_revisions_waves_and_spokes_are_404s(tmp_path: Path) -> None:
     _, rev = fleet(tmp_path / "fleet")
-    hub = HubProcess(f"sqlite:///{tmp_path / 'hub.sqlite'}", "--repo", str(tmp_path / "fleet"), "--poll", "1s",
-                     "--state-dir", str(tmp_path / "state"))
+    hub = HubProcess(
+        f"sqlite:///{tmp_path / 'hub.sqlite'}",
+        "--repo",
+        str(tmp_path / "fleet"),
+        "--poll",
+        "1s",
+        "--state-dir",
+        str(tmp_path / "state"),
+    )
     try:
         admin = {"Authorization": f"Bearer {hub.token('admin')}"}
-        wait_for("the followed revision", lambda: httpx.get(hub.url + "/api/v1/revisions", headers=admin,
-                                                            timeout=60).json()["items"])
+        wait_for(
+            "the followed revision",
+            lambda: httpx.get(hub.url + "/api/v1/revisions", headers=admin, timeout=60).json()["items"],
+        )
 
         def approve(revision: str, wave: str) -> httpx.Response:
-            return httpx.post(hub.url + "/api/v1/rollout/approve", params={"revision": revision, "wave": wave},
-                              headers=admin, timeout=60)
+            return httpx.post(
+                hub.url + "/api/v1/rollout/approve",
+                params={"revision": revision, "wave": wave},
+                headers=admin,
+                timeout=60,
+            )
 
         assert approve("0" * 40, "main").status_code == 404  # an unknown revision
         r = approve(rev, "mian")
@@ -347,8 +405,9 @@ def test_case6_unknown_query_parameters_are_422_with_the_name(sqlite_hub: HubPro
     reader = {"Authorization": f"Bearer {hub.token('reader')}"}
     r = httpx.get(hub.url + "/api/v1/drift", params={"status": "bogus"}, headers=reader, timeout=60)
     assert refused(r, "status") and "namespace" in r.text  # says which parameters the route takes
-    assert refused(httpx.get(hub.url + "/api/v1/spokes", params={"regoin": "eu-de"}, headers=reader, timeout=60),
-                   "regoin")
+    assert refused(
+        httpx.get(hub.url + "/api/v1/spokes", params={"regoin": "eu-de"}, headers=reader, timeout=60), "regoin"
+    )
     assert refused(httpx.get(hub.url + "/api/v1/tokens/self", params={"x": "1"}, headers=reader, timeout=60), "x")
     known = httpx.get(hub.url + "/api/v1/drift", params={"region": "eu-de", "limit": 5}, headers=reader, timeout=60)
     assert known.status_code == 200
@@ -363,13 +422,14 @@ def test_case6_readyz_answers_503_while_the_database_is_down(tmp_path: Path) -> 
         try:
             assert httpx.get(hub.url + "/readyz", timeout=60).status_code == 200
             server.stop()
-            r = wait_for("/readyz to say 503", lambda: (lambda r: r if r.status_code == 503 else None)(
-                httpx.get(hub.url + "/readyz", timeout=60)))
+            r = wait_for(
+                "/readyz to say 503",
+                lambda: (lambda r: r if r.status_code == 503 else None)(httpx.get(hub.url + "/readyz", timeout=60)),
+            )
             assert r.json()["status"] == "database unreachable"
             assert httpx.get(hub.url + "/healthz", timeout=60).status_code == 200  # liveness: the process is fine
             server.start()
-            wait_for("/readyz to say 200 again",
-                     lambda: httpx.get(hub.url + "/readyz", timeout=60).status_code == 200)
+            wait_for("/readyz to say 200 again", lambda: httpx.get(hub.url + "/readyz", timeout=60).status_code == 200)
         finally:
             hub.close()
     finally:

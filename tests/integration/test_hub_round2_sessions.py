@@ -46,8 +46,13 @@ def set_cookie(response: httpx.Response) -> dict[str, str]:
     (header,) = [h for h in response.headers.get_list("set-cookie") if h.startswith(COOKIE + "=")]
     morsel = SimpleCookie(header)[COOKIE]
     flags = {part.strip().split("=")[0].lower() for part in header.split(";")[1:]}
-    return {"value": morsel.value, "samesite": morsel["samesite"].lower(), "max-age": str(morsel["max-age"]),
-            "secure": str("secure" in flags), "httponly": str("httponly" in flags)}
+    return {
+        "value": morsel.value,
+        "samesite": morsel["samesite"].lower(),
+        "max-age": str(morsel["max-age"]),
+        "secure": str("secure" in flags),
+        "httponly": str("httponly" in flags),
+    }
 
 
 def sign_in(hub: HubProcess, token: str, **headers: str) -> httpx.Response:
@@ -138,8 +143,9 @@ def test_case5_revoking_a_token_ends_its_sessions_at_once(hub: HubProcess) -> No
     assert revoked.returncode == 0, revoked.stderr
     assert not signed_in(hub, cli_session)  # sessions are never cached: at once, even from the CLI
     assert signed_in(hub, api_session)
-    r = httpx.delete(f"{hub.url}/api/v1/tokens/{token_id(by_api)}", headers={"Authorization": f"Bearer {admin}"},
-                     timeout=60)
+    r = httpx.delete(
+        f"{hub.url}/api/v1/tokens/{token_id(by_api)}", headers={"Authorization": f"Bearer {admin}"}, timeout=60
+    )
     assert r.status_code == 200
     assert not signed_in(hub, api_session)  # the next request
     assert signed_in(hub, admin_session)  # another token's session goes on
@@ -151,9 +157,12 @@ def test_case5_sign_in_refuses_a_post_from_another_origin(tmp_path: Path) -> Non
     hub = HubProcess(f"sqlite:///{tmp_path / 'hub.sqlite'}")
     try:
         reader = hub.token("reader")
-        for headers in ({"Origin": "http://evil.example"}, {"Origin": "null"},
-                        {"Origin": f"http://127.0.0.1:{hub.port + 1}"},  # another port is another origin
-                        {"Referer": "http://evil.example/page"}):
+        for headers in (
+            {"Origin": "http://evil.example"},
+            {"Origin": "null"},
+            {"Origin": f"http://127.0.0.1:{hub.port + 1}"},  # another port is another origin
+            {"Referer": "http://evil.example/page"},
+        ):
             r = sign_in(hub, reader, **headers)
             assert r.status_code == 403 and "set-cookie" not in r.headers, headers
         for headers in ({"Origin": hub.url}, {"Referer": hub.url + "/login"}, {}):
@@ -172,8 +181,12 @@ def test_case5_secure_comes_from_configuration_and_trusted_proxies(tmp_path: Pat
         (["--trusted-proxy", "10.0.0.0/8"], https, False),  # a proxy, but not this peer
         (["--cookie-secure"], {}, True),
         (["--public-url", "https://hub.example.com"], {"Origin": "https://hub.example.com"}, True),
-        (["--public-url", "https://hub.example.com", "--no-cookie-secure"], {"Origin": "https://hub.example.com"},
-         False)]
+        (
+            ["--public-url", "https://hub.example.com", "--no-cookie-secure"],
+            {"Origin": "https://hub.example.com"},
+            False,
+        ),
+    ]
     for n, (args, headers, secure) in enumerate(configs):
         hub = HubProcess(f"sqlite:///{tmp_path / f'hub{n}.sqlite'}", *args)
         try:
@@ -187,13 +200,15 @@ def test_case5_secure_comes_from_configuration_and_trusted_proxies(tmp_path: Pat
     for bad in (["--trusted-proxy", "not-a-network"], ["--public-url", "ftp://hub"]):
         refused = run_razee("hub", "serve", "--db", f"sqlite:///{tmp_path / 'bad.sqlite'}", *bad, timeout=60)
         assert refused.returncode == 2 and bad[0] in refused.stderr and "Traceback" not in refused.stderr, (
-            refused.stderr)
+            refused.stderr
+        )
         assert not (tmp_path / "bad.sqlite").exists()  # refused before anything was made
 
 
 # -- case 6 ---------------------------------------------------------------------------------------------------------
 def test_case6_revocation_is_at_once_through_the_api_and_within_the_documented_bound_through_the_cli(
-        hub: HubProcess) -> None:
+    hub: HubProcess,
+) -> None:
     admin = hub.token("admin")
     by_api, by_cli = hub.token("reader"), hub.token("reader")
     assert bearer(hub, by_api).status_code == 200 and bearer(hub, by_cli).status_code == 200  # both now cached
@@ -202,8 +217,9 @@ def test_case6_revocation_is_at_once_through_the_api_and_within_the_documented_b
     time.sleep(REVOCATION_BOUND + 0.5)  # the bound for a revocation the running hub did not make
     assert bearer(hub, by_cli).status_code == 401
     assert bearer(hub, by_api).status_code == 200
-    r = httpx.delete(f"{hub.url}/api/v1/tokens/{token_id(by_api)}", headers={"Authorization": f"Bearer {admin}"},
-                     timeout=60)
+    r = httpx.delete(
+        f"{hub.url}/api/v1/tokens/{token_id(by_api)}", headers={"Authorization": f"Bearer {admin}"}, timeout=60
+    )
     assert r.status_code == 200
     assert bearer(hub, by_api).status_code == 401  # the hub that revoked it: the next request
     assert bearer(hub, admin).status_code == 200
@@ -213,12 +229,16 @@ def test_case6_a_report_never_sets_a_revisions_commit_metadata(hub: HubProcess) 
     revision = "c0ffee" * 6 + "abcd"
     spoke = "meta-spoke"
     body = report(spoke, revision=revision)
-    body["source"].update(author="Release Manager <rm@example.com>", message="please approve wave main",
-                          committedAt="2030-01-01T00:00:00Z")
+    body["source"].update(
+        author="Release Manager <rm@example.com>",
+        message="please approve wave main",
+        committedAt="2030-01-01T00:00:00Z",
+    )
     assert post(hub, hub.token("agent", spoke), body).status_code == 201
     reader = hub.token("reader")
-    (row,) = [r for r in bearer(hub, reader, "/api/v1/revisions", limit=100).json()["items"]
-              if r["revision"] == revision]
+    (row,) = [
+        r for r in bearer(hub, reader, "/api/v1/revisions", limit=100).json()["items"] if r["revision"] == revision
+    ]
     assert (row["author"], row["message"], row["committedAt"]) == ("", "", "")  # the repo follower's job alone
     rollout = bearer(hub, reader, "/api/v1/rollout", revision=revision).json()
     assert "Release Manager" not in str(rollout) and "please approve" not in str(rollout)
@@ -241,8 +261,19 @@ def test_case6_questions_about_unknown_revisions_create_nothing(hub: HubProcess)
 
 def big_report(spoke: str, n: int = 8000) -> dict[str, Any]:
     """A valid report of about 1.3 MB: n synced objects with long names."""
-    return report(spoke, objects=[{"group": "apps", "kind": "Deployment", "namespace": "ns",
-                                   "name": f"object-{i}-" + "x" * 60, "status": "synced"} for i in range(n)])
+    return report(
+        spoke,
+        objects=[
+            {
+                "group": "apps",
+                "kind": "Deployment",
+                "namespace": "ns",
+                "name": f"object-{i}-" + "x" * 60,
+                "status": "synced",
+            }
+            for i in range(n)
+        ],
+    )
 
 
 def test_case6_the_sqlite_file_follows_what_retention_keeps(tmp_path: Path) -> None:
@@ -275,8 +306,10 @@ def test_case6_the_sqlite_file_follows_what_retention_keeps(tmp_path: Path) -> N
         after = size()
     finally:
         hub.close()
-    print(f"SQLite file and WAL: {filled / 1e6:.1f} MB with 40 reports; {after / 1e6:.1f} MB once retention kept "
-          f"2 ({kept / 1e6:.1f} MB of reports): {filled / after:.1f}x smaller")
+    print(
+        f"SQLite file and WAL: {filled / 1e6:.1f} MB with 40 reports; {after / 1e6:.1f} MB once retention kept "
+        f"2 ({kept / 1e6:.1f} MB of reports): {filled / after:.1f}x smaller"
+    )
     assert filled > 10 * kept  # the fill was real
     assert after < 2 * kept + (1 << 20), (filled, after, kept)  # near what is kept, not the high-water mark
 
@@ -359,9 +392,13 @@ def test_the_dashboards_approve_form_names_an_unknown_revision_or_wave_and_recor
     cookie = cookie_of(hub, admin)
     csrf = re.search(r'name=csrf value="([0-9a-f]+)"', page(hub, cookie).text)
     assert csrf is not None
-    r = httpx.post(hub.url + "/ui/rollout/approve", data={"csrf": csrf.group(1), "revision": "f" * 40,
-                                                          "wave": "main"},
-                   cookies={COOKIE: cookie}, timeout=60, follow_redirects=False)
+    r = httpx.post(
+        hub.url + "/ui/rollout/approve",
+        data={"csrf": csrf.group(1), "revision": "f" * 40, "wave": "main"},
+        cookies={COOKIE: cookie},
+        timeout=60,
+        follow_redirects=False,
+    )
     assert r.status_code == 404, r.text
     assert f"knows no revision {'f' * 40}" in r.text
     engine = engine_for(hub.db)

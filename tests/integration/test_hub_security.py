@@ -33,11 +33,17 @@ def test_hub_manifest_runs_as_non_root_and_is_accepted(kubeconfig: str, tmp_path
         assert c["securityContext"]["readOnlyRootFilesystem"] is True
     # the Namespace for real, then a server-side dry run of everything else
     kubectl = ["kubectl", "--kubeconfig", kubeconfig, "--cache-dir", str(tmp_path / "kube-cache")]
-    subprocess.run([*kubectl, "apply", "--server-side", "-f", "-"], check=True,
-                   input=yaml.safe_dump(docs[0]), text=True, capture_output=True)
+    subprocess.run(
+        [*kubectl, "apply", "--server-side", "-f", "-"],
+        check=True,
+        input=yaml.safe_dump(docs[0]),
+        text=True,
+        capture_output=True,
+    )
     rest = "---\n".join(yaml.safe_dump(d) for d in docs[1:])
-    r = subprocess.run([*kubectl, "apply", "--server-side", "--dry-run=server", "-f", "-"], input=rest, text=True,
-                       capture_output=True)
+    r = subprocess.run(
+        [*kubectl, "apply", "--server-side", "--dry-run=server", "-f", "-"], input=rest, text=True, capture_output=True
+    )
     assert r.returncode == 0, r.stderr
 
 
@@ -48,10 +54,22 @@ def test_canary_secret_never_reaches_the_hub(tmp_path: Path, kubeconfig: str, na
     upgrade(store.engine)
     hub = TestClient(create_app(store))
     fleet = FleetRepo(tmp_path, namespace)
-    fleet.commit("x", template=(f"apiVersion: v1\nkind: Secret\nmetadata: {{name: s, namespace: {namespace}}}\n"
-                                f"data: {{password: {base64.b64encode(canary.encode()).decode()}}}\n"))
-    agent = Agent(AgentSettings(spoke=fleet.spoke, repo=fleet.url, kubeconfig=kubeconfig, state_dir=tmp_path / "a",
-                                pass_options=PassOptions(infra=False)))
+    fleet.commit(
+        "x",
+        template=(
+            f"apiVersion: v1\nkind: Secret\nmetadata: {{name: s, namespace: {namespace}}}\n"
+            f"data: {{password: {base64.b64encode(canary.encode()).decode()}}}\n"
+        ),
+    )
+    agent = Agent(
+        AgentSettings(
+            spoke=fleet.spoke,
+            repo=fleet.url,
+            kubeconfig=kubeconfig,
+            state_dir=tmp_path / "a",
+            pass_options=PassOptions(infra=False),
+        )
+    )
     token = create_token(store, "agent", fleet.spoke)[0]
     for _ in range(2):  # applied, then in sync
         body = agent.run_pass(leader=True).to_report()
@@ -68,11 +86,15 @@ def test_an_upgrade_keeps_the_data(tmp_path: Path) -> None:
     engine = engine_for(f"sqlite:///{db}")
     upgrade(engine, "0001")  # a hub database as the first release left it
     with sqlite3.connect(db) as conn:
-        conn.execute("INSERT INTO spokes (name, region, agent, last_seen, report_id, result, revision, objects, "
-                     "drifted, failed, unhealthy) VALUES ('old-spoke', 'eu-de', 'a', 1.0, 'r', 'applied', 'rev', "
-                     "5, 0, 0, 0)")
-        conn.execute("INSERT INTO reports (id, spoke, received, result, revision, body) VALUES "
-                     "('r', 'old-spoke', 1.0, 'applied', 'rev', '{}')")
+        conn.execute(
+            "INSERT INTO spokes (name, region, agent, last_seen, report_id, result, revision, objects, "
+            "drifted, failed, unhealthy) VALUES ('old-spoke', 'eu-de', 'a', 1.0, 'r', 'applied', 'rev', "
+            "5, 0, 0, 0)"
+        )
+        conn.execute(
+            "INSERT INTO reports (id, spoke, received, result, revision, body) VALUES "
+            "('r', 'old-spoke', 1.0, 'applied', 'rev', '{}')"
+        )
     engine.dispose()
     store = Store(engine_for(f"sqlite:///{db}"))
     upgrade(store.engine)  # the new release migrates at start-up: nothing is lost

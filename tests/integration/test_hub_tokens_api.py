@@ -28,7 +28,10 @@ def test_admin_creates_an_agent_token_bound_to_its_spoke_and_revokes_it(hub: Hub
     assert created["role"] == "agent" and created["spoke"] == "spoke-a" and created["token"].startswith("rzh_")
     token = created["token"]
     assert hub.client.get("/api/v1/tokens/self", headers=auth(token)).json() == {
-        "id": created["id"], "role": "agent", "spoke": "spoke-a"}
+        "id": created["id"],
+        "role": "agent",
+        "spoke": "spoke-a",
+    }
     assert hub.post(report("spoke-a"), token).status_code == 201
     assert hub.post(report("spoke-b"), token).status_code == 403
 
@@ -50,8 +53,13 @@ def test_only_admins_create_or_revoke_and_never_an_admin_token(hub: Hub) -> None
     assert hub.client.delete(f"/api/v1/tokens/{agent_id}", headers=auth(hub.reader)).status_code == 403
     assert hub.client.get("/api/v1/tokens/self", headers=auth(agent)).status_code == 200  # not revoked by that
 
-    for bad in ({"role": "admin"}, {"role": "agent"}, {"role": "reader", "spoke": "spoke-a"},
-                {"role": "agent", "spoke": "Not_A_Name"}, {"role": "agent", "spoke": "s", "extra": 1}):
+    for bad in (
+        {"role": "admin"},
+        {"role": "agent"},
+        {"role": "reader", "spoke": "spoke-a"},
+        {"role": "agent", "spoke": "Not_A_Name"},
+        {"role": "agent", "spoke": "s", "extra": 1},
+    ):
         resp = hub.client.post("/api/v1/tokens", json=bad, headers=auth(hub.admin))
         assert resp.status_code == 422, (bad, resp.text)
     reader = hub.client.post("/api/v1/tokens", json={"role": "reader"}, headers=auth(hub.admin))
@@ -59,8 +67,9 @@ def test_only_admins_create_or_revoke_and_never_an_admin_token(hub: Hub) -> None
 
 
 def test_token_values_never_come_back_after_creation(hub: Hub) -> None:
-    created = hub.client.post("/api/v1/tokens", json={"role": "agent", "spoke": "spoke-a"},
-                              headers=auth(hub.admin)).json()
+    created = hub.client.post(
+        "/api/v1/tokens", json={"role": "agent", "spoke": "spoke-a"}, headers=auth(hub.admin)
+    ).json()
     secret = created["token"].split("_", 2)[2]
     for path in ("/api/v1/tokens/self", "/api/v1/openapi.json", "/api/v1/summary"):
         assert secret not in hub.client.get(path, headers=auth(hub.admin)).text

@@ -35,16 +35,51 @@ def test_answers_of_a_real_hub_map_onto_razee_errors(hub: HubProcess) -> None:
     assert client.get_json("/api/v1/summary")["spokes"] == 0 and client.current == hub.url
 
     cases: list[tuple[HubClient, str, str, object, type[HubAuthError | HubNotFound | HubRefused], int, str]] = [
-        (HubClient([hub.url], "rzh_not-a-token-of-this-hub"), "GET", "/api/v1/summary", None, HubAuthError,
-         401, "the hub refused the token (401"),
-        (client, "POST", "/api/v1/rollout/pause", None, HubAuthError, 403,
-         "the hub refused the token (403: an admin token is required)"),
-        (client, "GET", "/api/v1/spokes/nope", None, HubNotFound, 404,
-         "the hub answered 404 for /api/v1/spokes/nope: no spoke nope is declared or has reported"),
-        (HubClient([hub.url], admin), "POST", "/api/v1/tokens", {"role": "agent", "spoke": "x" * 20_000},
-         HubRefused, 413, "the hub refused /api/v1/tokens (413: request body larger than"),
-        (HubClient([hub.url], agent), "POST", "/api/v1/reports", {"id": "r1"}, HubRefused, 422,
-         "the hub refused /api/v1/reports (422: "),
+        (
+            HubClient([hub.url], "rzh_not-a-token-of-this-hub"),
+            "GET",
+            "/api/v1/summary",
+            None,
+            HubAuthError,
+            401,
+            "the hub refused the token (401",
+        ),
+        (
+            client,
+            "POST",
+            "/api/v1/rollout/pause",
+            None,
+            HubAuthError,
+            403,
+            "the hub refused the token (403: an admin token is required)",
+        ),
+        (
+            client,
+            "GET",
+            "/api/v1/spokes/nope",
+            None,
+            HubNotFound,
+            404,
+            "the hub answered 404 for /api/v1/spokes/nope: no spoke nope is declared or has reported",
+        ),
+        (
+            HubClient([hub.url], admin),
+            "POST",
+            "/api/v1/tokens",
+            {"role": "agent", "spoke": "x" * 20_000},
+            HubRefused,
+            413,
+            "the hub refused /api/v1/tokens (413: request body larger than",
+        ),
+        (
+            HubClient([hub.url], agent),
+            "POST",
+            "/api/v1/reports",
+            {"id": "r1"},
+            HubRefused,
+            422,
+            "the hub refused /api/v1/reports (422: ",
+        ),
     ]
     for c, method, path, body, kind, status, words in cases:
         with pytest.raises(kind) as e:

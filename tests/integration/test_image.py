@@ -40,14 +40,25 @@ class Bundle:
     def command(self, *args: str, entrypoint: list[str] | None = None) -> list[str]:
         """The runtime's command line for ARGS, as the image's user, in its rootfs, with only its environment."""
         user = self.process["user"]
-        return ["unshare", "--fork", "--pid", "--mount-proc", "--kill-child=SIGTERM", f"--root={self.rootfs}",
-                f"--wd={self.process['cwd']}", f"--setuid={user['uid']}", f"--setgid={user['gid']}",
-                "/usr/bin/env", "-i", *self.process["env"],
-                *(entrypoint if entrypoint is not None else self.image_config["config"]["Entrypoint"]), *args]
+        return [
+            "unshare",
+            "--fork",
+            "--pid",
+            "--mount-proc",
+            "--kill-child=SIGTERM",
+            f"--root={self.rootfs}",
+            f"--wd={self.process['cwd']}",
+            f"--setuid={user['uid']}",
+            f"--setgid={user['gid']}",
+            "/usr/bin/env",
+            "-i",
+            *self.process["env"],
+            *(entrypoint if entrypoint is not None else self.image_config["config"]["Entrypoint"]),
+            *args,
+        ]
 
     def run(self, *args: str, entrypoint: list[str] | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(self.command(*args, entrypoint=entrypoint), capture_output=True, text=True,
-                              timeout=300)
+        return subprocess.run(self.command(*args, entrypoint=entrypoint), capture_output=True, text=True, timeout=300)
 
 
 def _blob(layout: Path, digest: str) -> dict[str, Any]:
@@ -58,8 +69,7 @@ def _blob(layout: Path, digest: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def image_archive() -> str:
-    proc = subprocess.run(["bash", str(REPO / "scripts" / "build-image")], capture_output=True, text=True,
-                          timeout=3600)
+    proc = subprocess.run(["bash", str(REPO / "scripts" / "build-image")], capture_output=True, text=True, timeout=3600)
     assert proc.returncode == 0, f"scripts/build-image failed:\n{proc.stderr[-4000:]}"
     path = proc.stdout.strip().splitlines()[-1]
     assert path.endswith(".oci.tar") and Path(path).is_file(), path
@@ -79,8 +89,12 @@ def bundle(image_archive: str, tmp_path_factory: pytest.TempPathFactory) -> Bund
     tag = entry["annotations"]["org.opencontainers.image.ref.name"]
     manifest = _blob(layout, entry["digest"])
     image_config = _blob(layout, manifest["config"]["digest"])
-    proc = subprocess.run(["umoci", "unpack", "--image", f"{layout}:{tag}", str(base / "bundle")],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        ["umoci", "unpack", "--image", f"{layout}:{tag}", str(base / "bundle")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     process = json.loads((base / "bundle" / "config.json").read_text())["process"]
     return Bundle(layout, base / "bundle" / "rootfs", image_config, manifest, process)
@@ -158,7 +172,7 @@ def _free_port() -> int:
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     """SIGTERM to the containerised process, as a runtime stops a container (unshare itself ignores SIGTERM)."""
     children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
-    for pid in (children.read_text().split() if children.exists() else []):
+    for pid in children.read_text().split() if children.exists() else []:
         os.kill(int(pid), signal.SIGTERM)
     try:
         proc.wait(timeout=60)
@@ -173,8 +187,11 @@ def serve_hub(bundle: Bundle) -> Iterator[Any]:
 
     def start(db: str) -> str:
         port = _free_port()
-        proc = subprocess.Popen(bundle.command("hub", "serve", "--db", db, "--listen", f"127.0.0.1:{port}"),
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            bundle.command("hub", "serve", "--db", db, "--listen", f"127.0.0.1:{port}"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         procs.append(proc)
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 180

@@ -39,12 +39,11 @@ def aws(moto: MotoServer) -> Iterator[Emulator]:
     proxy.close()
 
 
-
-
 def razee(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     command, rest = args[0], args[1:]
-    return run_razee(command, "--repo", str(root), "--spoke", "spoke-a", "--no-kube", *rest,
-                     env={**CREDENTIALS, **(env or {})})
+    return run_razee(
+        command, "--repo", str(root), "--spoke", "spoke-a", "--no-kube", *rest, env={**CREDENTIALS, **(env or {})}
+    )
 
 
 def test_create_scale_up_and_down_from_empty(aws: Emulator, tmp_path: Path) -> None:
@@ -61,18 +60,25 @@ def test_create_scale_up_and_down_from_empty(aws: Emulator, tmp_path: Path) -> N
     for i in instances:
         t = tags(i)
         assert {k: t[f"razee:{k}"] for k in ("fleet", "spoke", "pool", "flavor", "version", "encrypted")} == {
-            "fleet": "test-fleet", "spoke": "spoke-a", "pool": "default", "flavor": "b3c.4x16", "version": "1.20.2",
-            "encrypted": "true"}
-        assert t["Name"] == t["razee:worker"] and t["razee:worker"].startswith(f"{t['razee:cluster']}-default-"
-                                                                                f"{t['razee:zone']}-")
+            "fleet": "test-fleet",
+            "spoke": "spoke-a",
+            "pool": "default",
+            "flavor": "b3c.4x16",
+            "version": "1.20.2",
+            "encrypted": "true",
+        }
+        assert t["Name"] == t["razee:worker"] and t["razee:worker"].startswith(
+            f"{t['razee:cluster']}-default-{t['razee:zone']}-"
+        )
         assert i["InstanceType"] == "m5.xlarge"
         assert i["Placement"]["AvailabilityZone"] == AZ[t["razee:zone"]]
         if t["razee:zone"] in aws.subnets:
             assert i["SubnetId"] == aws.subnets[t["razee:zone"]]
         assert [g["GroupId"] for g in i["SecurityGroups"]] == [aws.group]
         assert i["MetadataOptions"]["HttpTokens"] == "required"
-    volumes = aws.client.describe_volumes(Filters=[{"Name": "attachment.instance-id",
-                                                    "Values": [i["InstanceId"] for i in instances]}])["Volumes"]
+    volumes = aws.client.describe_volumes(
+        Filters=[{"Name": "attachment.instance-id", "Values": [i["InstanceId"] for i in instances]}]
+    )["Volumes"]
     assert len(volumes) == 12 and all(v["Encrypted"] for v in volumes)  # encryptedDisks: true by default
     templates = aws.client.describe_launch_templates()["LaunchTemplates"]
     assert sorted(t["LaunchTemplateName"] for t in templates) == ["razee-test-fleet-c0", "razee-test-fleet-c1"]
@@ -197,8 +203,20 @@ def test_removed_clusters_honour_the_mass_deletion_limit(aws: Emulator, tmp_path
 
 def test_sigkill_mid_apply_then_convergence_without_duplicates(aws: Emulator, tmp_path: Path) -> None:
     root = write_repo(tmp_path / "fleet", fleet=fleet_doc(aws), regions=[region_doc(clusters=3, size=10)])
-    args = [sys.executable, "-m", "razee", "apply", "-q", "--repo", str(root), "--spoke", "spoke-a", "--no-kube",
-            "--concurrency", "2"]
+    args = [
+        sys.executable,
+        "-m",
+        "razee",
+        "apply",
+        "-q",
+        "--repo",
+        str(root),
+        "--spoke",
+        "spoke-a",
+        "--no-kube",
+        "--concurrency",
+        "2",
+    ]
     env = {**os.environ, **CREDENTIALS}
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
@@ -252,8 +270,13 @@ apply_infra(cloud, plan, ExecOptions(concurrency=1))
 @pytest.mark.parametrize("when", ["before", "after"])
 def test_a_crash_between_describe_and_create_leaves_no_duplicate(aws: Emulator, tmp_path: Path, when: str) -> None:
     root = write_repo(tmp_path / "fleet", fleet=fleet_doc(aws), regions=[region_doc(size=2)])
-    crash = subprocess.run([sys.executable, "-c", CRASH, str(root), when], env={**os.environ, **CREDENTIALS},
-                           capture_output=True, text=True, timeout=120)
+    crash = subprocess.run(
+        [sys.executable, "-c", CRASH, str(root), when],
+        env={**os.environ, **CREDENTIALS},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert crash.returncode == -signal.SIGKILL, crash.stderr
     assert sum(worker_counts(aws.client).values()) == (2 if when == "before" else 3)
     applied = razee(root, "apply")
@@ -264,8 +287,9 @@ def test_a_crash_between_describe_and_create_leaves_no_duplicate(aws: Emulator, 
 
 def test_lost_answers_and_throttling_are_retried_without_duplicates(aws: Emulator, tmp_path: Path) -> None:
     # The emulator ignores ClientToken: the same token twice makes two instances. Idempotency must not rely on it.
-    twice = [aws.client.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1, ClientToken="same")
-             for _ in range(2)]
+    twice = [
+        aws.client.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1, ClientToken="same") for _ in range(2)
+    ]
     assert twice[0]["Instances"][0]["InstanceId"] != twice[1]["Instances"][0]["InstanceId"]
     aws.client.terminate_instances(InstanceIds=[t["Instances"][0]["InstanceId"] for t in twice])
 
@@ -282,8 +306,10 @@ def test_lost_answers_and_throttling_are_retried_without_duplicates(aws: Emulato
     assert all(f.times == 0 for f in aws.proxy.faults)
 
     write_repo(root, fleet=fleet_doc(aws), regions=[region_doc(clusters=2, size=1)])
-    aws.proxy.faults = [Fault("TerminateInstances", 503, "Unavailable", times=2),
-                        Fault("TerminateInstances", 500, "InternalError", times=1, after=True)]
+    aws.proxy.faults = [
+        Fault("TerminateInstances", 503, "Unavailable", times=2),
+        Fault("TerminateInstances", 500, "InternalError", times=1, after=True),
+    ]
     down = razee(root, "apply")
     assert down.returncode == 0, down.stderr
     assert "infrastructure: 6 done, 0 failed, 3 retried" in down.stderr
@@ -322,8 +348,9 @@ def test_auth_and_validation_errors_are_reported_once_and_change_nothing(aws: Em
     assert sum(aws.proxy.seen.values()) == 0
 
     write_repo(root, fleet=fleet_doc(aws), regions=[region_doc()])
-    nothing = razee(root, "diff", env={"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "",
-                                       "AWS_EC2_METADATA_DISABLED": "true"})
+    nothing = razee(
+        root, "diff", env={"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_EC2_METADATA_DISABLED": "true"}
+    )
     assert nothing.returncode == 4 and "Unable to locate credentials" in nothing.stderr, nothing.stderr
     assert "the standard chain" in nothing.stderr
 
@@ -332,9 +359,16 @@ def test_credentials_never_reach_output_or_logs(aws: Emulator, tmp_path: Path) -
     canary = "razeeCANARYsecret" + "x" * 23
     env = {"AWS_SECRET_ACCESS_KEY": canary, "AWS_SESSION_TOKEN": "razeeCANARYtoken" + "y" * 20}
     root = write_repo(tmp_path / "fleet", fleet=fleet_doc(aws), regions=[region_doc(size=1)])
-    aws.proxy.faults += [Fault("RunInstances", 503, "RequestLimitExceeded", times=2),
-                         Fault("DeleteLaunchTemplate", 403, "UnauthorizedOperation", times=1,
-                               message=f"a careless endpoint echoes the secret {canary}")]
+    aws.proxy.faults += [
+        Fault("RunInstances", 503, "RequestLimitExceeded", times=2),
+        Fault(
+            "DeleteLaunchTemplate",
+            403,
+            "UnauthorizedOperation",
+            times=1,
+            message=f"a careless endpoint echoes the secret {canary}",
+        ),
+    ]
     cli = ["--repo", str(root), "--spoke", "spoke-a", "--no-kube"]
     outputs = [run_razee("-vv", "diff", *cli, env={**CREDENTIALS, **env}), razee(root, "diff", "-o", "json", env=env)]
     outputs.append(run_razee("-vv", "--log-format", "json", "apply", *cli, env={**CREDENTIALS, **env}))

@@ -51,8 +51,10 @@ class Spoke:
     def commit(self, size: int, message: str) -> str:
         region = region_doc(clusters=2, size=size)
         region["spokes"] = [{"name": self.name, "wave": "main", "capacity": 10}]
-        app = (f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: app, namespace: {self.namespace}}}\n"
-               "data: {workers: \"{{ clusters | length }}\"}\n")
+        app = (
+            f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: app, namespace: {self.namespace}}}\n"
+            'data: {workers: "{{ clusters | length }}"}\n'
+        )
         write_repo(self.origin, fleet=fleet_doc(self.aws), regions=[region], templates={"spoke/app.yaml.j2": app})
         self.repo.git.add(A=True)
         self.repo.index.commit(message, author=ACTOR, committer=ACTOR)
@@ -60,11 +62,35 @@ class Spoke:
 
     def agent(self, *extra: str) -> dict[str, Any]:
         env = {**os.environ, **CREDENTIALS, "AWS_SECRET_ACCESS_KEY": CANARY}
-        proc = subprocess.run([sys.executable, "-m", "razee", "-v", "agent", "--once", "--spoke", self.name,
-                               "--repo", f"file://{self.origin}", "--kubeconfig", self.kubeconfig,
-                               "--state-dir", str(self.tmp / "state"), "--hub", self.hub.url,
-                               "--hub-token-file", str(self.token_file), "--identity", "agent-0", *extra],
-                              env=env, capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "razee",
+                "-v",
+                "agent",
+                "--once",
+                "--spoke",
+                self.name,
+                "--repo",
+                f"file://{self.origin}",
+                "--kubeconfig",
+                self.kubeconfig,
+                "--state-dir",
+                str(self.tmp / "state"),
+                "--hub",
+                self.hub.url,
+                "--hub-token-file",
+                str(self.token_file),
+                "--identity",
+                "agent-0",
+                *extra,
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert CANARY not in proc.stdout + proc.stderr
         assert proc.returncode in (0, 1), proc.stderr
         report: dict[str, Any] = json.loads(proc.stdout)
@@ -72,12 +98,12 @@ class Spoke:
 
 
 def owned(aws: Emulator, spoke: str) -> list[dict[str, Any]]:
-    return [i for i in live_instances(aws.client)
-            if {"Key": "razee:spoke", "Value": spoke} in i.get("Tags", [])]
+    return [i for i in live_instances(aws.client) if {"Key": "razee:spoke", "Value": spoke} in i.get("Tags", [])]
 
 
 def test_the_agent_converges_aws_infrastructure_and_reports_it_to_the_hub(
-        aws: Emulator, tmp_path: Path, namespace: str, kubeconfig: str) -> None:
+    aws: Emulator, tmp_path: Path, namespace: str, kubeconfig: str
+) -> None:
     hub = HubProcess(f"sqlite:///{tmp_path / 'hub.sqlite'}")
     try:
         spoke = Spoke(tmp_path, aws, namespace, kubeconfig, hub)
@@ -107,8 +133,9 @@ def test_the_agent_converges_aws_infrastructure_and_reports_it_to_the_hub(
         assert in_sync["result"] == "in-sync", in_sync
 
         reader = hub.token("reader")
-        history = httpx.get(f"{hub.url}/api/v1/spokes/{spoke.name}/history",
-                            headers={"Authorization": f"Bearer {reader}"}, timeout=30).json()["items"]
+        history = httpx.get(
+            f"{hub.url}/api/v1/spokes/{spoke.name}/history", headers={"Authorization": f"Bearer {reader}"}, timeout=30
+        ).json()["items"]
         assert [h["result"] for h in history] == ["in-sync", "healed", "drifted", "applied", "applied"]
         assert history[-1]["revision"] == first_rev
         with sqlite3.connect(tmp_path / "hub.sqlite") as db:

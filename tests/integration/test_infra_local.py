@@ -34,8 +34,12 @@ def big_region(clusters: int = 3, size: int = 10) -> dict[str, Any]:
     region["zones"] = ["dal10", "dal12", "dal13"]
     region["spokes"] = [{"name": "spoke-a", "wave": "canary", "capacity": 50}]
     region["clusters"] = [
-        {"name": f"c{i}", "workerPools": [{"name": "default", "flavor": "b3c.4x16", "sizePerZone": size,
-                                           "zones": ["dal10", "dal12", "dal13"]}]}
+        {
+            "name": f"c{i}",
+            "workerPools": [
+                {"name": "default", "flavor": "b3c.4x16", "sizePerZone": size, "zones": ["dal10", "dal12", "dal13"]}
+            ],
+        }
         for i in range(clusters)
     ]
     return region
@@ -66,8 +70,17 @@ def test_failing_and_lost_requests_are_retried_and_never_duplicated(tmp_path: Pa
 def test_a_request_that_keeps_failing_is_reported_and_changes_nothing(tmp_path: Path) -> None:
     root = write_repo(tmp_path / "fleet", regions=[big_region(clusters=1, size=1)])
     db = tmp_path / "cloud.sqlite"
-    r = run_razee("apply", "--repo", str(root), "--spoke", "spoke-a", "--no-kube", "--infra-db", str(db),
-                  env={"RAZEE_LOCAL_CLOUD_FAIL_RATE": "1", "RAZEE_LOCAL_CLOUD_DELAY": "0"})
+    r = run_razee(
+        "apply",
+        "--repo",
+        str(root),
+        "--spoke",
+        "spoke-a",
+        "--no-kube",
+        "--infra-db",
+        str(db),
+        env={"RAZEE_LOCAL_CLOUD_FAIL_RATE": "1", "RAZEE_LOCAL_CLOUD_DELAY": "0"},
+    )
     assert r.returncode == 4
     assert "create cluster c0" in r.stderr and "injected failure" in r.stderr and "gave up after 5 attempts" in r.stderr
     assert worker_counts(db) == Counter()
@@ -77,8 +90,22 @@ def test_killed_mid_apply_then_a_second_apply_converges_without_duplicates(tmp_p
     root = write_repo(tmp_path / "fleet", regions=[big_region()])
     db = tmp_path / "cloud.sqlite"
     env = {**os.environ, "RAZEE_LOCAL_CLOUD_DELAY": "0", "RAZEE_LOCAL_CLOUD_LATENCY": "0.02"}
-    args = [sys.executable, "-m", "razee", "apply", "-q", "--repo", str(root), "--spoke", "spoke-a", "--no-kube",
-            "--infra-db", str(db), "--concurrency", "2"]
+    args = [
+        sys.executable,
+        "-m",
+        "razee",
+        "apply",
+        "-q",
+        "--repo",
+        str(root),
+        "--spoke",
+        "spoke-a",
+        "--no-kube",
+        "--infra-db",
+        str(db),
+        "--concurrency",
+        "2",
+    ]
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -133,7 +160,8 @@ def test_example_spoke_infrastructure_converges_from_empty(tmp_path: Path) -> No
     fleet = load_fleet(BUILTIN_FLEET)
     view = fleet.find_spoke("us-south-spoke-1")
     assert view is not None
-    want = Counter({(c.name, p.name, z): p.size_per_zone for c in view.clusters for p in c.worker_pools
-                    for z in p.zones})
+    want = Counter(
+        {(c.name, p.name, z): p.size_per_zone for c in view.clusters for p in c.worker_pools for z in p.zones}
+    )
     assert worker_counts(db) == +want
     assert run_razee("diff", *cli, env=env).returncode == 0

@@ -99,15 +99,25 @@ spec:
     assert apps.read_namespaced_deployment("web", namespace).spec.replicas == 2
 
 
-def test_conflict_with_another_manager_is_reported_not_forced(fleet: Fleet, namespace: str,
-                                                            api_client: client.ApiClient) -> None:
+def test_conflict_with_another_manager_is_reported_not_forced(
+    fleet: Fleet, namespace: str, api_client: client.ApiClient
+) -> None:
     core = client.CoreV1Api(api_client)
     fleet.write(cm(namespace, "shared", {"k": "razee"}))
     fleet.apply()
     core.patch_namespaced_config_map(  # another tool takes the field with server-side apply
-        "shared", namespace, {"apiVersion": "v1", "kind": "ConfigMap",
-                              "metadata": {"name": "shared", "namespace": namespace}, "data": {"k": "other"}},
-        field_manager="other-tool", force=True, _content_type="application/apply-patch+yaml")
+        "shared",
+        namespace,
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "shared", "namespace": namespace},
+            "data": {"k": "other"},
+        },
+        field_manager="other-tool",
+        force=True,
+        _content_type="application/apply-patch+yaml",
+    )
     fleet.write(cm(namespace, "shared", {"k": "razee-v2"}))
     run = fleet.plan(take_over_conflicts=False)  # as `razee apply` run by a person
     try:
@@ -125,24 +135,43 @@ def test_conflict_with_another_manager_is_reported_not_forced(fleet: Fleet, name
     assert "takes over /data/k from other-tool" in forced.stdout.replace(".data.k", "/data/k")
     assert core.read_namespaced_config_map("shared", namespace).data == {"k": "razee-v2"}
     core.patch_namespaced_config_map(  # the other tool again; now the annotation decides
-        "shared", namespace, {"apiVersion": "v1", "kind": "ConfigMap",
-                              "metadata": {"name": "shared", "namespace": namespace}, "data": {"k": "other"}},
-        field_manager="other-tool", force=True, _content_type="application/apply-patch+yaml")
+        "shared",
+        namespace,
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "shared", "namespace": namespace},
+            "data": {"k": "other"},
+        },
+        field_manager="other-tool",
+        force=True,
+        _content_type="application/apply-patch+yaml",
+    )
     fleet.write(cm(namespace, "shared", {"k": "razee-v3"}, "  annotations: {razee.io/force: 'true'}\n"))
     _, result = fleet.apply(take_over_conflicts=False)
     assert result.ok
     assert core.read_namespaced_config_map("shared", namespace).data == {"k": "razee-v3"}
 
 
-def test_an_unattended_pass_takes_conflicting_fields_over_and_says_so(fleet: Fleet, namespace: str,
-                                                                      api_client: client.ApiClient) -> None:
+def test_an_unattended_pass_takes_conflicting_fields_over_and_says_so(
+    fleet: Fleet, namespace: str, api_client: client.ApiClient
+) -> None:
     core = client.CoreV1Api(api_client)
     fleet.write(cm(namespace, "shared", {"k": "razee"}) + cm(namespace, "unrelated", {"u": "1"}))
     fleet.apply()
     core.patch_namespaced_config_map(
-        "shared", namespace, {"apiVersion": "v1", "kind": "ConfigMap",
-                              "metadata": {"name": "shared", "namespace": namespace}, "data": {"k": "other"}},
-        field_manager="other-tool", force=True, _content_type="application/apply-patch+yaml")
+        "shared",
+        namespace,
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "shared", "namespace": namespace},
+            "data": {"k": "other"},
+        },
+        field_manager="other-tool",
+        force=True,
+        _content_type="application/apply-patch+yaml",
+    )
     fleet.write(cm(namespace, "shared", {"k": "razee-v2"}) + cm(namespace, "unrelated", {"u": "2"}))
     plan, result = fleet.apply()  # the fleet's default (engine.conflicts: takeover), as the agent runs it
     assert result.ok, result.failed
@@ -152,15 +181,20 @@ def test_an_unattended_pass_takes_conflicting_fields_over_and_says_so(fleet: Fle
     assert shared.to_json()["takeovers"] == shared.takeovers
     assert core.read_namespaced_config_map("shared", namespace).data == {"k": "razee-v2"}
     assert core.read_namespaced_config_map("unrelated", namespace).data == {"u": "2"}
-    managers = {m.manager for m in core.read_namespaced_config_map("shared", namespace).metadata.managed_fields
-                if m.operation == "Apply" and "f:k" in json.dumps(m.fields_v1)}
+    managers = {
+        m.manager
+        for m in core.read_namespaced_config_map("shared", namespace).metadata.managed_fields
+        if m.operation == "Apply" and "f:k" in json.dumps(m.fields_v1)
+    }
     assert managers == {"razee"}
 
 
 def test_secret_values_never_appear_in_diffs(fleet: Fleet, namespace: str) -> None:
     canary = f"canary-{secrets.token_hex(8)}"
-    secret = (f"---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n  namespace: {namespace}\n"
-              f"type: Opaque\nstringData:\n  password: {canary}\n")
+    secret = (
+        f"---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n  namespace: {namespace}\n"
+        f"type: Opaque\nstringData:\n  password: {canary}\n"
+    )
     fleet.write(secret)
     for args in (("diff",), ("diff", "-o", "json"), ("apply",)):
         r = fleet.cli(*args)
@@ -241,8 +275,7 @@ spec:
     client.ApiextensionsV1Api(api_client).delete_custom_resource_definition(f"widgets.{group}")
 
 
-def test_a_crash_mid_apply_loses_track_of_nothing(fleet: Fleet, namespace: str,
-                                                   api_client: client.ApiClient) -> None:
+def test_a_crash_mid_apply_loses_track_of_nothing(fleet: Fleet, namespace: str, api_client: client.ApiClient) -> None:
     core = client.CoreV1Api(api_client)
     fleet.write("".join(cm(namespace, f"c{i}", {"i": str(i)}) for i in range(12)))
     run = fleet.plan(concurrency=1)
@@ -252,6 +285,7 @@ def test_a_crash_mid_apply_loses_track_of_nothing(fleet: Fleet, namespace: str,
         applied.append(change.key.name)
         if len(applied) == 3:
             raise KeyboardInterrupt  # stands in for SIGKILL: nothing after this point runs
+
     try:
         with pytest.raises(KeyboardInterrupt):
             run.apply(crash_after_three)

@@ -42,19 +42,25 @@ def ctx(tmp_path: Path) -> ExpandContext:
 
 # overlay -> the file each object comes from, in kustomize's output order
 EXPECTED_FILES = {
-    "overlays/eu": [("Namespace", "platform-eu", "overlays/eu/namespace.yaml"),
-                    ("ConfigMap", "eu-web-config-tbg6m24t68", "base/kustomization.yaml"),
-                    ("Service", "eu-web", "base/service.yaml"),
-                    ("Deployment", "eu-web", "base/deployment.yaml")],
-    "overlays/us": [("ConfigMap", "scrape-config", "components/monitoring/scrape-config.yaml"),
-                    ("ConfigMap", "web-config-m6tgfgmdgf", "base/kustomization.yaml"),
-                    ("Secret", "web-credentials-292682mmt8", "overlays/us/kustomization.yaml"),
-                    ("Service", "web", "base/service.yaml"),
-                    ("Deployment", "web", "base/deployment.yaml")],
-    "overlays/fifo": [("Deployment", "web", "base/deployment.yaml"),
-                      ("Service", "web", "base/service.yaml"),
-                      ("ConfigMap", "web-config-m6tgfgmdgf", "base/kustomization.yaml"),
-                      ("Namespace", "platform-fifo", "overlays/fifo/namespace.yaml")],
+    "overlays/eu": [
+        ("Namespace", "platform-eu", "overlays/eu/namespace.yaml"),
+        ("ConfigMap", "eu-web-config-tbg6m24t68", "base/kustomization.yaml"),
+        ("Service", "eu-web", "base/service.yaml"),
+        ("Deployment", "eu-web", "base/deployment.yaml"),
+    ],
+    "overlays/us": [
+        ("ConfigMap", "scrape-config", "components/monitoring/scrape-config.yaml"),
+        ("ConfigMap", "web-config-m6tgfgmdgf", "base/kustomization.yaml"),
+        ("Secret", "web-credentials-292682mmt8", "overlays/us/kustomization.yaml"),
+        ("Service", "web", "base/service.yaml"),
+        ("Deployment", "web", "base/deployment.yaml"),
+    ],
+    "overlays/fifo": [
+        ("Deployment", "web", "base/deployment.yaml"),
+        ("Service", "web", "base/service.yaml"),
+        ("ConfigMap", "web-config-m6tgfgmdgf", "base/kustomization.yaml"),
+        ("Namespace", "platform-fifo", "overlays/fifo/namespace.yaml"),
+    ],
 }
 
 
@@ -108,9 +114,10 @@ def test_a_remote_base_past_the_check_still_cannot_reach_the_network(tmp_path: P
     or file the walk did not catch fails offline instead of fetching."""
     top = tmp_path / "fleet" / "overlay"
     top.mkdir(parents=True)
-    for remote in ("https://github.com/kubernetes-sigs/kustomize//examples/helloWorld?ref=v5.8.1",
-                   "https://raw.githubusercontent.com/kubernetes-sigs/kustomize/v5.8.1/examples/helloWorld/"
-                   "service.yaml"):
+    for remote in (
+        "https://github.com/kubernetes-sigs/kustomize//examples/helloWorld?ref=v5.8.1",
+        "https://raw.githubusercontent.com/kubernetes-sigs/kustomize/v5.8.1/examples/helloWorld/service.yaml",
+    ):
         (top / "kustomization.yaml").write_text(f"resources:\n- {remote}\n")
         tree = Tree(top.parent.resolve(), top.resolve(), top.resolve() / "kustomization.yaml", {}, [top.resolve()])
         with pytest.raises(InputError) as err:
@@ -122,8 +129,10 @@ def test_a_remote_base_past_the_check_still_cannot_reach_the_network(tmp_path: P
 
 
 def test_paths_leaving_the_fleet_repo_are_refused(ctx: ExpandContext) -> None:
-    assert "overlays/outside/kustomization.yaml:4: resources[0]: '../../../charts/corpus' leads outside the " \
-           "fleet repo" in refused("overlays/outside", ctx)
+    assert (
+        "overlays/outside/kustomization.yaml:4: resources[0]: '../../../charts/corpus' leads outside the "
+        "fleet repo" in refused("overlays/outside", ctx)
+    )
     assert "../charts is outside the fleet repo" in refused("../charts", ctx)
     assert "'../../nowhere' is neither a file nor a folder in the fleet repo" in refused("overlays/missing", ctx)
     assert "base/deployment.yaml is not a folder" in refused("base/deployment.yaml", ctx)
@@ -139,8 +148,10 @@ def test_a_symlink_escaping_the_fleet_repo_is_refused(tmp_path: Path) -> None:
     (repo / "overlays" / "sneaky" / "kustomization.yaml").write_text("resources:\n- ../linked\n")
     ctx = context(tmp_path / "cache", repo=repo)
     message = refused("overlays/sneaky", ctx)
-    assert "overlays/sneaky/kustomization.yaml:2: resources[0]: '../linked' leads outside the fleet repo through " \
-           "a symlink" in message
+    assert (
+        "overlays/sneaky/kustomization.yaml:2: resources[0]: '../linked' leads outside the fleet repo through "
+        "a symlink" in message
+    )
     assert refused("overlays/linked", ctx).endswith("overlays/linked is outside the fleet repo")
 
 

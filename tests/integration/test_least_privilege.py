@@ -23,7 +23,10 @@ def agent_kubeconfig(admin_kubeconfig: str, dest: Path) -> Path:
     while True:
         try:
             answer = core.create_namespaced_service_account_token(
-                "razee-agent", "razee-system", {"spec": {"expirationSeconds": 3600}})  # type: ignore[arg-type]
+                "razee-agent",
+                "razee-system",
+                {"spec": {"expirationSeconds": 3600}},  # type: ignore[arg-type]
+            )
             break
         except client.ApiException as e:
             assert e.status == 404 and time.monotonic() < deadline, f"no token for razee-agent: {e.status}"
@@ -37,8 +40,7 @@ def agent_kubeconfig(admin_kubeconfig: str, dest: Path) -> Path:
     return dest
 
 
-def test_agent_service_account_can_reconcile_and_no_more(cluster_factory: Callable[[str], str],
-                                                          tmp_path: Path) -> None:
+def test_agent_service_account_can_reconcile_and_no_more(cluster_factory: Callable[[str], str], tmp_path: Path) -> None:
     admin = cluster_factory("least-privilege")
     common = ["--spoke", SPOKE, "--no-infra", "-q"]
     first = run_razee("apply", *common, "--kubeconfig", admin, cwd=Path("/"))  # bootstrap, as an operator would
@@ -53,12 +55,24 @@ def test_agent_service_account_can_reconcile_and_no_more(cluster_factory: Callab
     api = config.new_client_from_config(config_file=str(agent))
     try:
         auth = client.AuthorizationV1Api(api)
-        for verb, resource, group, ns in [("create", "pods", "", "kube-system"), ("delete", "nodes", "", None),
-                                          ("create", "mutatingwebhookconfigurations",
-                                           "admissionregistration.k8s.io", None),
-                                          ("impersonate", "users", "", None)]:
-            review = auth.create_self_subject_access_review({"spec": {"resourceAttributes": {  # type: ignore[arg-type]
-                "verb": verb, "resource": resource, "group": group, "namespace": ns}}})
+        for verb, resource, group, ns in [
+            ("create", "pods", "", "kube-system"),
+            ("delete", "nodes", "", None),
+            ("create", "mutatingwebhookconfigurations", "admissionregistration.k8s.io", None),
+            ("impersonate", "users", "", None),
+        ]:
+            review = auth.create_self_subject_access_review(
+                {
+                    "spec": {
+                        "resourceAttributes": {  # type: ignore[arg-type]
+                            "verb": verb,
+                            "resource": resource,
+                            "group": group,
+                            "namespace": ns,
+                        }
+                    }
+                }
+            )
             assert review.status.allowed is False, f"agent may {verb} {resource}"
     finally:
         api.close()

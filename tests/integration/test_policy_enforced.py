@@ -29,8 +29,9 @@ spec:
 """
 
 
-def test_a_violation_applies_nothing_at_all(tmp_path: Path, kubeconfig: str, namespace: str,
-                                            api_client: client.ApiClient) -> None:
+def test_a_violation_applies_nothing_at_all(
+    tmp_path: Path, kubeconfig: str, namespace: str, api_client: client.ApiClient
+) -> None:
     fleet = Fleet(tmp_path, kubeconfig)
     fleet.write(cm(namespace, "good", {"a": "1"}) + BAD_POD.format(ns=namespace))
     for command in ("diff", "apply"):
@@ -64,9 +65,12 @@ def test_the_preview_refuses_a_violating_revision(tmp_path: Path, kubeconfig: st
     assert ok.returncode == 0 and json.loads(ok.stdout)["summary"]["objects"] == 0
 
 
-TEAM_RULE = {"name": "require-team-label", "match": {"kinds": ["ConfigMap"]},
-             "expression": "has(object.metadata.labels) && 'team' in object.metadata.labels",
-             "message": "every object needs a team label"}
+TEAM_RULE = {
+    "name": "require-team-label",
+    "match": {"kinds": ["ConfigMap"]},
+    "expression": "has(object.metadata.labels) && 'team' in object.metadata.labels",
+    "message": "every object needs a team label",
+}
 
 
 def _fleet_with_rule(root: Path, spoke: str, docs: str) -> None:
@@ -78,8 +82,9 @@ def _fleet_with_rule(root: Path, spoke: str, docs: str) -> None:
     write_repo(root, fleet=f, regions=[region], templates={"spoke/objects.yaml.j2": docs})
 
 
-def test_a_custom_rule_is_enforced_by_diff_apply_and_the_preview(tmp_path: Path, kubeconfig: str, namespace: str,
-                                                                 api_client: client.ApiClient) -> None:
+def test_a_custom_rule_is_enforced_by_diff_apply_and_the_preview(
+    tmp_path: Path, kubeconfig: str, namespace: str, api_client: client.ApiClient
+) -> None:
     fleet = Fleet(tmp_path, kubeconfig)
     labelled = cm(namespace, "good", {"a": "1"}, meta="  labels: {team: core}\n")
     _fleet_with_rule(fleet.root, fleet.spoke, labelled + cm(namespace, "orphan", {"a": "1"}))
@@ -87,8 +92,10 @@ def test_a_custom_rule_is_enforced_by_diff_apply_and_the_preview(tmp_path: Path,
         r = fleet.cli(command)
         assert r.returncode == 2, r.stderr
         assert "policy gate: 1 violation(s); nothing is applied" in r.stderr
-        assert (f"templates/spoke/objects.yaml.j2:11: [require-team-label] ConfigMap {namespace}/orphan: "
-                "every object needs a team label") in r.stderr
+        assert (
+            f"templates/spoke/objects.yaml.j2:11: [require-team-label] ConfigMap {namespace}/orphan: "
+            "every object needs a team label"
+        ) in r.stderr
     core = client.CoreV1Api(api_client)
     assert {c.metadata.name for c in core.list_namespaced_config_map(namespace).items} & {"good", "orphan"} == set()
 
@@ -108,8 +115,9 @@ def test_a_custom_rule_is_enforced_by_diff_apply_and_the_preview(tmp_path: Path,
     assert f"[require-team-label] ConfigMap {namespace}/orphan" in r.stderr
 
 
-def test_the_agent_refuses_a_revision_that_breaks_a_custom_rule(tmp_path: Path, kubeconfig: str, namespace: str,
-                                                                api_client: client.ApiClient) -> None:
+def test_the_agent_refuses_a_revision_that_breaks_a_custom_rule(
+    tmp_path: Path, kubeconfig: str, namespace: str, api_client: client.ApiClient
+) -> None:
     origin = tmp_path / "origin"
     spoke = f"p-{secrets.token_hex(4)}"
     repo = git.Repo.init(origin, initial_branch="main")
@@ -123,15 +131,26 @@ def test_the_agent_refuses_a_revision_that_breaks_a_custom_rule(tmp_path: Path, 
         return repo.head.commit.hexsha
 
     good = commit(labelled)
-    agent = Agent(AgentSettings(spoke=spoke, repo=f"file://{origin}", kubeconfig=kubeconfig,
-                                state_dir=tmp_path / "state", identity="agent", interval=1, poll=0.2,
-                                pass_options=PassOptions(infra=False)))
+    agent = Agent(
+        AgentSettings(
+            spoke=spoke,
+            repo=f"file://{origin}",
+            kubeconfig=kubeconfig,
+            state_dir=tmp_path / "state",
+            identity="agent",
+            interval=1,
+            poll=0.2,
+            pass_options=PassOptions(infra=False),
+        )
+    )
     first = agent.run_pass(leader=True)
     assert first.result == "applied" and first.source["revision"] == good
     commit(labelled + cm(namespace, "orphan", {"a": "1"}))
     refused = agent.run_pass(leader=True)
     assert refused.result == "rejected" and refused.source["revision"] == good
-    assert any(f"[require-team-label] ConfigMap {namespace}/orphan: every object needs a team label" in f
-               for f in refused.findings), refused.findings
+    assert any(
+        f"[require-team-label] ConfigMap {namespace}/orphan: every object needs a team label" in f
+        for f in refused.findings
+    ), refused.findings
     core = client.CoreV1Api(api_client)
     assert "orphan" not in {c.metadata.name for c in core.list_namespaced_config_map(namespace).items}

@@ -55,9 +55,17 @@ class History:
 
 
 def _eu() -> dict[str, Any]:
-    return {"name": "eu-de", "zones": ["fra02"], "spokes": [{"name": "eu-spoke", "wave": "main"}],
-            "clusters": [{"name": "e1", "workerPools": [{"name": "default", "flavor": "b3c.4x16", "sizePerZone": 1,
-                                                         "zones": ["fra02"]}]}]}
+    return {
+        "name": "eu-de",
+        "zones": ["fra02"],
+        "spokes": [{"name": "eu-spoke", "wave": "main"}],
+        "clusters": [
+            {
+                "name": "e1",
+                "workerPools": [{"name": "default", "flavor": "b3c.4x16", "sizePerZone": 1, "zones": ["fra02"]}],
+            }
+        ],
+    }
 
 
 @pytest.fixture
@@ -103,7 +111,8 @@ def test_remove_a_spoke(history: History) -> None:
 
 def test_a_template_used_everywhere(history: History) -> None:
     history.templates["cluster/master.yaml.j2"] = history.templates["cluster/master.yaml.j2"].replace(
-        "  version:", "  owner: razee\n  version:")
+        "  version:", "  owner: razee\n  version:"
+    )
     history.commit("label every master")
     s = history.summary()
     fleet = load_fleet(history.root)
@@ -153,8 +162,10 @@ def test_markdown_and_narrowing(history: History) -> None:
 
 
 def test_secret_values_are_masked_in_previews(history: History) -> None:
-    secret = ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n  namespace: armada\n"
-              "stringData:\n  token: {{ values.token | tojson }}\n")
+    secret = (
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n  namespace: armada\n"
+        "stringData:\n  token: {{ values.token | tojson }}\n"
+    )
     history.templates["spoke/secret.yaml.j2"] = secret
     history.fleet["values"]["token"] = "canary-old-0001"
     history.commit("secret")
@@ -170,13 +181,14 @@ def test_shortcut_equals_full_render_on_random_commits(history: History) -> None
     rng = random.Random(1234)
     edits = [
         lambda: history.regions["us-south"]["clusters"][rng.randrange(2)].update(
-            values={"replicas": rng.randint(1, 9)}),
+            values={"replicas": rng.randint(1, 9)}
+        ),
         lambda: history.regions["eu-de"].update(values={"replicas": rng.randint(1, 9)}),
-        lambda: history.regions["us-south"]["spokes"][rng.randrange(2)].update(
-            values={"replicas": rng.randint(1, 9)}),
+        lambda: history.regions["us-south"]["spokes"][rng.randrange(2)].update(values={"replicas": rng.randint(1, 9)}),
         lambda: history.fleet["values"].update(replicas=rng.randint(1, 9)),
         lambda: history.regions["eu-de"]["clusters"].append(
-            {**history.regions["eu-de"]["clusters"][0], "name": f"e{rng.randint(100, 999)}"}),
+            {**history.regions["eu-de"]["clusters"][0], "name": f"e{rng.randint(100, 999)}"}
+        ),
         lambda: history.regions["us-south"]["zones"].append(f"dal{rng.randint(20, 99)}"),
     ]
     rendered_fast = rendered_full = 0
@@ -199,25 +211,52 @@ def test_template_only_commits_match_the_full_render(history: History) -> None:
     history.templates["_labels.yaml.j2"] = "{% macro labels() %}{app: master, tier: {{ 'one' }}}{% endmacro %}\n"
     history.templates["cluster/extra.yaml.j2"] = (
         '{% import "_labels.yaml.j2" as l %}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n'
-        '  name: extra\n  namespace: master-{{ cluster.name }}\n  labels: {{ l.labels() }}\ndata: {a: "1"}\n')
+        '  name: extra\n  namespace: master-{{ cluster.name }}\n  labels: {{ l.labels() }}\ndata: {a: "1"}\n'
+    )
     history.templates["cluster/inc.yaml.j2"] = '{% include "_body.txt" %}\n'
-    history.templates["_body.txt"] = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: inc\n"
-                                      "  namespace: master-{{ cluster.name }}\ndata: {b: \"1\"}\n")
+    history.templates["_body.txt"] = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: inc\n"
+        '  namespace: master-{{ cluster.name }}\ndata: {b: "1"}\n'
+    )
     history.commit("templates with an import and an include")
     edits = [
-        ("a macro that one template imports",
-         lambda: history.templates.update({"_labels.yaml.j2": history.templates["_labels.yaml.j2"].replace(
-             "'one'", "'two'")})),
-        ("a file a template includes",
-         lambda: history.templates.update({"_body.txt": history.templates["_body.txt"].replace('"1"', '"2"')})),
-        ("one template's own text",
-         lambda: history.templates.update({"cluster/master.yaml.j2": history.templates[
-             "cluster/master.yaml.j2"].replace("  version:", "  owner: razee\n  version:")})),
-        ("a new template", lambda: history.templates.update({"spoke/new.yaml.j2": (
-            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: new, namespace: armada}\ndata: {c: x}\n")})),
+        (
+            "a macro that one template imports",
+            lambda: history.templates.update(
+                {"_labels.yaml.j2": history.templates["_labels.yaml.j2"].replace("'one'", "'two'")}
+            ),
+        ),
+        (
+            "a file a template includes",
+            lambda: history.templates.update({"_body.txt": history.templates["_body.txt"].replace('"1"', '"2"')}),
+        ),
+        (
+            "one template's own text",
+            lambda: history.templates.update(
+                {
+                    "cluster/master.yaml.j2": history.templates["cluster/master.yaml.j2"].replace(
+                        "  version:", "  owner: razee\n  version:"
+                    )
+                }
+            ),
+        ),
+        (
+            "a new template",
+            lambda: history.templates.update(
+                {
+                    "spoke/new.yaml.j2": (
+                        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: new, namespace: armada}\ndata: {c: x}\n"
+                    )
+                }
+            ),
+        ),
         ("a template removed", lambda: history.templates.pop("cluster/extra.yaml.j2")),
-        ("a comment only", lambda: history.templates.update({"cluster/master.yaml.j2": "{# note #}\n" + history.
-                                                            templates["cluster/master.yaml.j2"]})),
+        (
+            "a comment only",
+            lambda: history.templates.update(
+                {"cluster/master.yaml.j2": "{# note #}\n" + history.templates["cluster/master.yaml.j2"]}
+            ),
+        ),
     ]
     changed_counts = []
     for label, edit in edits:

@@ -87,12 +87,20 @@ def test_a_pinned_file_is_fetched_verified_and_read(server: FileServer, ctx: Exp
     url = server.put("calico/v3.28/calico.yaml", BUNDLE)
     result = expand(url, sha256_hex(BUNDLE), ctx)
     got = [(o["kind"], o["metadata"]["name"], file) for o, file in result.objects]
-    assert got == [("Namespace", "calico-system", url), ("ServiceAccount", "calico-node", url),
-                   ("ClusterRole", "calico-node", url), ("DaemonSet", "calico-node", url)]
+    assert got == [
+        ("Namespace", "calico-system", url),
+        ("ServiceAccount", "calico-node", url),
+        ("ClusterRole", "calico-node", url),
+        ("DaemonSet", "calico-node", url),
+    ]
     assert result.objects[3][0]["spec"]["template"]["spec"]["containers"][0]["image"] == "calico/node:v3.28.0"
     info = result.info
-    assert (info.name, info.kind, info.chart, info.digest) == ("calico", "RemoteManifests", url,
-                                                               "sha256:" + sha256_hex(BUNDLE))
+    assert (info.name, info.kind, info.chart, info.digest) == (
+        "calico",
+        "RemoteManifests",
+        url,
+        "sha256:" + sha256_hex(BUNDLE),
+    )
     assert ctx.cache.get("sha256:" + sha256_hex(BUNDLE)) == BUNDLE  # kept by digest
 
 
@@ -133,8 +141,10 @@ def test_a_sha256_mismatch_names_both_digests_and_keeps_nothing(server: FileServ
     url = server.put("calico.yaml", tampered)
     err = failure(url, sha256_hex(BUNDLE), ctx)
     assert isinstance(err, InputError) and err.exit_code == EXIT_USER_ERROR
-    assert str(err) == (f"{WHERE}: spec.sha256: RemoteManifests calico: {url} has sha256 {sha256_hex(tampered)}, "
-                        f"the spec pins {sha256_hex(BUNDLE)}: refused, nothing applied")
+    assert str(err) == (
+        f"{WHERE}: spec.sha256: RemoteManifests calico: {url} has sha256 {sha256_hex(tampered)}, "
+        f"the spec pins {sha256_hex(BUNDLE)}: refused, nothing applied"
+    )
     assert ctx.cache.get("sha256:" + sha256_hex(tampered)) is None
 
 
@@ -143,27 +153,41 @@ def test_credentials_come_from_the_settings_by_host_and_are_never_shown(server: 
     host = url.split("/")[2]
     without = failure(url, sha256_hex(BUNDLE), context(tmp_path / "c1"))
     assert isinstance(without, ServiceError) and "answered 401" in str(without)
-    wrong = failure(url, sha256_hex(BUNDLE),
-                    context(tmp_path / "c2", credentials={host: {"username": USER, "password": "nope-secret"}}))
+    wrong = failure(
+        url,
+        sha256_hex(BUNDLE),
+        context(tmp_path / "c2", credentials={host: {"username": USER, "password": "nope-secret"}}),
+    )
     assert "answered 401" in str(wrong) and "nope-secret" not in str(wrong)
-    ok = expand(url, sha256_hex(BUNDLE),
-                context(tmp_path / "c3", credentials={host: {"username": USER, "password": PASSWORD}}))
+    ok = expand(
+        url, sha256_hex(BUNDLE), context(tmp_path / "c3", credentials={host: {"username": USER, "password": PASSWORD}})
+    )
     assert len(ok.objects) == 4
     assert PASSWORD not in repr(ok) and PASSWORD not in repr(ok.info.to_json())
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    (b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: a: b\n",
-     "{url}:6: invalid YAML: mapping values are not allowed"),
-    (b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {}\n",
-     "{url}:5: manifest has no metadata.name"),
-    (b"apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n- {kind: X}\n",
-     "{url}:1 item 2: manifest has no apiVersion"),
-    (b"# nothing but a comment\n---\n", "{url} holds no manifests"),
-    (b"\xff\xfe binary", "{url} is not UTF-8 text"),
-])
-def test_a_bad_file_names_the_url_and_line(server: FileServer, ctx: ExpandContext, text: bytes,
-                                           message: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: a: b\n",
+            "{url}:6: invalid YAML: mapping values are not allowed",
+        ),
+        (
+            b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"
+            b"---\napiVersion: v1\nkind: ConfigMap\nmetadata: {}\n",
+            "{url}:5: manifest has no metadata.name",
+        ),
+        (
+            b"apiVersion: v1\nkind: List\nitems:\n"
+            b"- {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n- {kind: X}\n",
+            "{url}:1 item 2: manifest has no apiVersion",
+        ),
+        (b"# nothing but a comment\n---\n", "{url} holds no manifests"),
+        (b"\xff\xfe binary", "{url} is not UTF-8 text"),
+    ],
+)
+def test_a_bad_file_names_the_url_and_line(server: FileServer, ctx: ExpandContext, text: bytes, message: str) -> None:
     url = server.put("bad.yaml", text)
     err = failure(url, sha256_hex(text), ctx)
     assert isinstance(err, InputError) and err.exit_code == EXIT_USER_ERROR
@@ -194,7 +218,11 @@ items:
 """
     url = server.put("anchors.yaml", text)
     objects = [obj for obj, _ in expand(url, sha256_hex(text), ctx).objects]
-    assert objects[1] == {"apiVersion": "v1", "kind": "ConfigMap",
-                          "metadata": {"name": "b", "labels": {"app": "calico"}}, "data": {"x": "1", "y": "2"}}
+    assert objects[1] == {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "b", "labels": {"app": "calico"}},
+        "data": {"x": "1", "y": "2"},
+    }
     objects[0]["metadata"]["labels"]["app"] = "changed"  # what a caller gets is its own, not shared with the cache
     assert expand(url, sha256_hex(text), ctx).objects[1][0]["metadata"]["labels"] == {"app": "calico"}

@@ -40,8 +40,9 @@ def everything(r: Any) -> str:
     return str(r.stdout) + str(r.stderr)
 
 
-def test_canary_secret_never_leaks(tmp_path: Path, kubeconfig: str, namespace: str,
-                                   api_client: client.ApiClient) -> None:
+def test_canary_secret_never_leaks(
+    tmp_path: Path, kubeconfig: str, namespace: str, api_client: client.ApiClient
+) -> None:
     canary = f"canary-{secrets.token_hex(12)}"
     fleet, env = make_fleet(tmp_path, kubeconfig, namespace, canary)
     base = ["--repo", str(fleet.root), "--spoke", fleet.spoke, "--kubeconfig", kubeconfig, "--no-infra"]
@@ -68,8 +69,9 @@ def test_canary_secret_never_leaks(tmp_path: Path, kubeconfig: str, namespace: s
     repo.index.commit("secret", author=actor, committer=actor)
     rotated = f"canary-{secrets.token_hex(12)}"
     (tmp_path / "db2.yaml").write_text(f"password: {rotated}\n")
-    recipient = str(pyrage.x25519.Identity.from_str(Path(env["RAZEE_AGE_IDENTITY"]).read_text().split()[-1])
-                    .to_public())
+    recipient = str(
+        pyrage.x25519.Identity.from_str(Path(env["RAZEE_AGE_IDENTITY"]).read_text().split()[-1]).to_public()
+    )
     run_razee("secret", "encrypt", "-r", recipient, str(tmp_path / "db2.yaml"), "db", "--repo", str(fleet.root))
     repo.git.add(A=True)
     repo.index.commit("rotate", author=actor, committer=actor)
@@ -79,8 +81,9 @@ def test_canary_secret_never_leaks(tmp_path: Path, kubeconfig: str, namespace: s
         assert canary not in everything(r) and rotated not in everything(r)
 
 
-def test_without_identity_apply_refuses_and_render_uses_placeholders(tmp_path: Path, kubeconfig: str,
-                                                                      namespace: str) -> None:
+def test_without_identity_apply_refuses_and_render_uses_placeholders(
+    tmp_path: Path, kubeconfig: str, namespace: str
+) -> None:
     canary = f"canary-{secrets.token_hex(12)}"
     fleet, _ = make_fleet(tmp_path, kubeconfig, namespace, canary)
     r = fleet.cli("apply")
@@ -92,20 +95,30 @@ def test_without_identity_apply_refuses_and_render_uses_placeholders(tmp_path: P
     wrong = tmp_path / "wrong.key"
     wrong.write_text(f"{pyrage.x25519.Identity.generate()}\n")
     bad = run_razee(
-        "diff", "--repo", str(fleet.root), "--spoke", fleet.spoke, "--kubeconfig", kubeconfig, "--no-infra",
-        env={"RAZEE_AGE_IDENTITY": str(wrong)})
+        "diff",
+        "--repo",
+        str(fleet.root),
+        "--spoke",
+        fleet.spoke,
+        "--kubeconfig",
+        kubeconfig,
+        "--no-infra",
+        env={"RAZEE_AGE_IDENTITY": str(wrong)},
+    )
     assert bad.returncode == 2 and "cannot decrypt with the given age identity" in bad.stderr
 
 
-def test_a_template_that_copies_a_secret_elsewhere_is_refused(tmp_path: Path, kubeconfig: str,
-                                                               namespace: str) -> None:
+def test_a_template_that_copies_a_secret_elsewhere_is_refused(tmp_path: Path, kubeconfig: str, namespace: str) -> None:
     canary = f"canary-{secrets.token_hex(12)}"
     fleet, env = make_fleet(tmp_path, kubeconfig, namespace, canary)
-    leak = (f"---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: oops, namespace: {namespace}}}\n"
-            "data: {copy: {{ secrets.db.password | tojson }}}\n")
+    leak = (
+        f"---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: oops, namespace: {namespace}}}\n"
+        "data: {copy: {{ secrets.db.password | tojson }}}\n"
+    )
     (fleet.root / "templates" / "spoke" / "leak.yaml.j2").write_text(leak)
-    r = run_razee("diff", "--repo", str(fleet.root), "--spoke", fleet.spoke, "--kubeconfig", kubeconfig,
-                  "--no-infra", env=env)
+    r = run_razee(
+        "diff", "--repo", str(fleet.root), "--spoke", fleet.spoke, "--kubeconfig", kubeconfig, "--no-infra", env=env
+    )
     assert r.returncode == 2
     assert "contains the value of secrets.db.password; secret values may only go into a Secret" in r.stderr
     assert canary not in everything(r)
@@ -118,8 +131,11 @@ def test_decrypted_renders_never_reach_the_render_cache(tmp_path: Path, kubeconf
     fleet, env = make_fleet(tmp_path, kubeconfig, namespace, canary)
     cache = Path(os.environ["RAZEE_CACHE_DIR"])
     base = ["--repo", str(fleet.root), "--spoke", fleet.spoke]
-    for r in (run_razee("render", *base, env=env), run_razee("render", *base, "--show-secrets", env=env),
-              run_razee("diff", *base, "--kubeconfig", kubeconfig, "--no-infra", env=env)):
+    for r in (
+        run_razee("render", *base, env=env),
+        run_razee("render", *base, "--show-secrets", env=env),
+        run_razee("diff", *base, "--kubeconfig", kubeconfig, "--no-infra", env=env),
+    ):
         assert r.returncode in (0, 1), r.stderr
     needles = (canary.encode(), base64.b64encode(canary.encode()))
     for path in cache.rglob("*"):

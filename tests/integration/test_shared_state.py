@@ -11,13 +11,19 @@ from tests.conftest import run_razee
 from tests.fleetrepo import region_copy, write_repo
 
 
-def test_agent_once_then_diff_shows_no_infrastructure_to_create(tmp_path: Path, kubeconfig: str,
-                                                               namespace: str) -> None:
+def test_agent_once_then_diff_shows_no_infrastructure_to_create(
+    tmp_path: Path, kubeconfig: str, namespace: str
+) -> None:
     spoke = f"s-{secrets.token_hex(4)}"
     region = region_copy()
     region["spokes"] = [{"name": spoke, "wave": "main"}]
-    region["clusters"] = [{"name": f"{spoke}-c1", "spoke": spoke, "workerPools": [
-        {"name": "default", "flavor": "b3c.4x16", "sizePerZone": 1, "zones": [region["zones"][0]]}]}]
+    region["clusters"] = [
+        {
+            "name": f"{spoke}-c1",
+            "spoke": spoke,
+            "workerPools": [{"name": "default", "flavor": "b3c.4x16", "sizePerZone": 1, "zones": [region["zones"][0]]}],
+        }
+    ]
     template = f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: app, namespace: {namespace}}}\ndata: {{v: '1'}}\n"
     root = write_repo(tmp_path / "fleet", regions=[region], templates={"spoke/app.yaml.j2": template})
     # the defaults only: no --state-dir, no --infra-db; the state folder follows XDG_STATE_HOME (HOME stays clean)
@@ -26,8 +32,19 @@ def test_agent_once_then_diff_shows_no_infrastructure_to_create(tmp_path: Path, 
     assert before.returncode == 1, before.stderr
     assert "infrastructure (local): 1 create-cluster, 1 create-worker" in before.stdout
 
-    agent = run_razee("agent", "--once", "--spoke", spoke, "--repo", str(root), "--kubeconfig", kubeconfig,
-                      "--identity", "once", env=env)
+    agent = run_razee(
+        "agent",
+        "--once",
+        "--spoke",
+        spoke,
+        "--repo",
+        str(root),
+        "--kubeconfig",
+        kubeconfig,
+        "--identity",
+        "once",
+        env=env,
+    )
     assert agent.returncode == 0, agent.stderr
     report = json.loads(agent.stdout)
     assert report["result"] == "applied" and report["infrastructure"]["done"] == 2, report

@@ -13,8 +13,14 @@ from tests.fleetrepo import write_repo
 
 
 def git(root: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args], cwd=root,
-                          check=True, capture_output=True, text=True, env={**os.environ, **(env or {})}).stdout
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+    ).stdout
 
 
 def ssh_key(tmp: Path, name: str) -> tuple[Path, str]:
@@ -31,8 +37,18 @@ def repo(tmp_path: Path) -> Path:
 
 
 def diff(root: Path, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return run_razee("diff", "--repo", str(root), "--spoke", "spoke-a", "--no-kube", "--infra-db",
-                     str(tmp_path / "cloud.sqlite"), "--require-signed", *extra)
+    return run_razee(
+        "diff",
+        "--repo",
+        str(root),
+        "--spoke",
+        "spoke-a",
+        "--no-kube",
+        "--infra-db",
+        str(tmp_path / "cloud.sqlite"),
+        "--require-signed",
+        *extra,
+    )
 
 
 def test_ssh_signatures(repo: Path, tmp_path: Path) -> None:
@@ -72,12 +88,34 @@ def test_gpg_signatures(repo: Path, tmp_path: Path) -> None:
     home = tmp_path / "gnupg"
     home.mkdir(mode=0o700)
     env = {"GNUPGHOME": str(home)}
-    subprocess.run(["gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", "", "--quick-gen-key",
-                    "Razee Ops <ops@example.com>", "ed25519", "sign", "never"], check=True, env={**os.environ, **env},
-                   capture_output=True)
+    subprocess.run(
+        [
+            "gpg",
+            "--batch",
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            "",
+            "--quick-gen-key",
+            "Razee Ops <ops@example.com>",
+            "ed25519",
+            "sign",
+            "never",
+        ],
+        check=True,
+        env={**os.environ, **env},
+        capture_output=True,
+    )
     public = tmp_path / "ops.asc"
-    public.write_text(subprocess.run(["gpg", "--armor", "--export", "ops@example.com"], check=True, text=True,
-                                     capture_output=True, env={**os.environ, **env}).stdout)
+    public.write_text(
+        subprocess.run(
+            ["gpg", "--armor", "--export", "ops@example.com"],
+            check=True,
+            text=True,
+            capture_output=True,
+            env={**os.environ, **env},
+        ).stdout
+    )
     git(repo, "add", "-A")
     git(repo, "-c", "user.signingkey=ops@example.com", "commit", "-q", "-S", "-m", "gpg signed", env=env)
     r = diff(repo, tmp_path, "--trusted-keys", str(public))

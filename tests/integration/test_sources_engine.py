@@ -41,8 +41,9 @@ def _exists(read: object, *args: str) -> bool:
         raise
 
 
-def test_hooks_run_in_their_phases_once_per_content(kubeconfig: str, api_client: object, namespace: str,
-                                                    tmp_path: Path) -> None:
+def test_hooks_run_in_their_phases_once_per_content(
+    kubeconfig: str, api_client: object, namespace: str, tmp_path: Path
+) -> None:
     hooked_chart(tmp_path)
     engine = Engine(kubeconfig)
     core, batch = client.CoreV1Api(api_client), client.BatchV1Api(api_client)
@@ -92,8 +93,9 @@ def test_hooks_run_in_their_phases_once_per_content(kubeconfig: str, api_client:
     assert "ran for the source's current content" in change_named(again, "ConfigMap", "rel-installed").reason
 
 
-def test_a_failed_pre_hook_stops_its_source(kubeconfig: str, api_client: object, namespace: str,
-                                            tmp_path: Path) -> None:
+def test_a_failed_pre_hook_stops_its_source(
+    kubeconfig: str, api_client: object, namespace: str, tmp_path: Path
+) -> None:
     hooked_chart(tmp_path)
     engine = Engine(kubeconfig, hook_timeout=90.0)
     _, result, _, _ = engine.apply(render_chart(tmp_path, "bad", namespace, {"failHook": True}))
@@ -114,8 +116,9 @@ def test_a_failed_pre_hook_stops_its_source(kubeconfig: str, api_client: object,
         kube.close()
 
 
-def test_chart_crds_stay_when_the_chart_leaves_unless_they_opt_in(kubeconfig: str, api_client: object,
-                                                                  namespace: str, tmp_path: Path) -> None:
+def test_chart_crds_stay_when_the_chart_leaves_unless_they_opt_in(
+    kubeconfig: str, api_client: object, namespace: str, tmp_path: Path
+) -> None:
     _, crd = hooked_chart(tmp_path)
     engine = Engine(kubeconfig)
     own = [source_object(configmap(namespace, "own"), None)]
@@ -148,10 +151,12 @@ def test_chart_crds_stay_when_the_chart_leaves_unless_they_opt_in(kubeconfig: st
 
 def test_a_source_applies_once_what_it_depends_on_is_healthy(kubeconfig: str, namespace: str) -> None:
     engine = Engine(kubeconfig)
-    manifests = [source_object(configmap(namespace, "app-config"), "app", ("db",)),
-                 source_object(deployment(namespace, "app"), "app", ("db",)),
-                 source_object(deployment(namespace, "db"), "db"),
-                 source_object(configmap(namespace, "own"), None)]
+    manifests = [
+        source_object(configmap(namespace, "app-config"), "app", ("db",)),
+        source_object(deployment(namespace, "app"), "app", ("db",)),
+        source_object(deployment(namespace, "db"), "db"),
+        source_object(configmap(namespace, "own"), None),
+    ]
     _, result, order, _ = engine.apply(manifests)
     assert result.ok, result.failed
     names = [k.name for k in order]
@@ -161,25 +166,32 @@ def test_a_source_applies_once_what_it_depends_on_is_healthy(kubeconfig: str, na
 
 def test_a_dependency_that_never_becomes_healthy_holds_its_dependents(kubeconfig: str, namespace: str) -> None:
     engine = Engine(kubeconfig, hook_timeout=8.0)
-    manifests = [source_object(configmap(namespace, "web-config"), "web", ("broken",)),
-                 source_object(deployment(namespace, "broken", image="icr.io/fail/db:1"), "broken"),
-                 source_object(configmap(namespace, "own"), None)]
+    manifests = [
+        source_object(configmap(namespace, "web-config"), "web", ("broken",)),
+        source_object(deployment(namespace, "broken", image="icr.io/fail/db:1"), "broken"),
+        source_object(configmap(namespace, "own"), None),
+    ]
     _, result, order, _ = engine.apply(manifests)
     assert [k.name for k in order] == ["own", "broken"]
-    (key, why), = result.failed
+    ((key, why),) = result.failed
     assert key.name == "web-config"
-    assert why.startswith("not applied: HelmChart web depends on HelmChart broken, which is not healthy after 8s: "
-                          f"Deployment.apps {namespace}/broken"), why
+    assert why.startswith(
+        "not applied: HelmChart web depends on HelmChart broken, which is not healthy after 8s: "
+        f"Deployment.apps {namespace}/broken"
+    ), why
 
 
-def test_objects_helm_installed_are_adopted_in_place(kubeconfig: str, api_client: object, namespace: str,
-                                                     tmp_path: Path) -> None:
+def test_objects_helm_installed_are_adopted_in_place(
+    kubeconfig: str, api_client: object, namespace: str, tmp_path: Path
+) -> None:
     chart, crd = hooked_chart(tmp_path)
     helm_install(chart, "moved", namespace, kubeconfig, tmp_path / "helmhome")
     core, apps = client.CoreV1Api(api_client), client.AppsV1Api(api_client)
     secret = core.read_namespaced_secret("sh.helm.release.v1.moved.v1", namespace)
-    uids = {"deploy": apps.read_namespaced_deployment("moved", namespace).metadata.uid,
-            "cm": core.read_namespaced_config_map("moved-settings", namespace).metadata.uid}
+    uids = {
+        "deploy": apps.read_namespaced_deployment("moved", namespace).metadata.uid,
+        "cm": core.read_namespaced_config_map("moved-settings", namespace).metadata.uid,
+    }
 
     engine = Engine(kubeconfig)
     plan, result, _, _ = engine.apply(render_chart(tmp_path, "moved", namespace))
@@ -187,8 +199,9 @@ def test_objects_helm_installed_are_adopted_in_place(kubeconfig: str, api_client
     assert not plan.has_errors, plan.summary()
     adopted = change_named(plan, "Deployment", "moved")
     assert adopted.action == Action.UPDATE
-    assert adopted.reason.startswith(f"adopted from Helm release {namespace}/moved: razee takes its fields over"), \
+    assert adopted.reason.startswith(f"adopted from Helm release {namespace}/moved: razee takes its fields over"), (
         adopted.reason
+    )
     assert "sh.helm.release.v1.moved.v*" in adopted.reason
     live = apps.read_namespaced_deployment("moved", namespace)
     assert live.metadata.uid == uids["deploy"]
@@ -203,8 +216,9 @@ def test_objects_helm_installed_are_adopted_in_place(kubeconfig: str, api_client
     assert not second.has_changes and not second.has_errors, json.dumps(second.to_json())[:2000]
 
 
-def test_a_hook_created_again_is_checked_by_the_server_first(kubeconfig: str, api_client: object,
-                                                             namespace: str) -> None:
+def test_a_hook_created_again_is_checked_by_the_server_first(
+    kubeconfig: str, api_client: object, namespace: str
+) -> None:
     engine = Engine(kubeconfig)
 
     def manifests(label: str) -> list[Manifest]:
@@ -226,8 +240,9 @@ def test_a_hook_created_again_is_checked_by_the_server_first(kubeconfig: str, ap
     assert change_named(engine.diff(manifests("two")), "ConfigMap", "seed").action == Action.RECREATE
 
 
-def test_fields_helm_set_otherwise_are_conflicts_taken_over_by_the_agent(kubeconfig: str, api_client: object,
-                                                                         namespace: str, tmp_path: Path) -> None:
+def test_fields_helm_set_otherwise_are_conflicts_taken_over_by_the_agent(
+    kubeconfig: str, api_client: object, namespace: str, tmp_path: Path
+) -> None:
     chart, _ = hooked_chart(tmp_path)
     helm_install(chart, "other", namespace, kubeconfig, tmp_path / "helmhome", {"version": "0"})
     core = client.CoreV1Api(api_client)

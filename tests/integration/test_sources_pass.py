@@ -63,7 +63,8 @@ def path_spec(replicas: int = 2) -> dict[str, Any]:
 
 
 def test_a_path_chart_is_diffed_applied_kept_in_sync_healed_and_pruned(
-        cluster_factory: Callable[[str], str], tmp_path: Path) -> None:
+    cluster_factory: Callable[[str], str], tmp_path: Path
+) -> None:
     kubeconfig = cluster_factory("sources-path")
     root = tmp_path / "fleet"
     declare(root, "metrics", path_spec())
@@ -102,11 +103,16 @@ def test_a_path_chart_is_diffed_applied_kept_in_sync_healed_and_pruned(
 
 
 def test_a_chart_from_an_http_repository_applies_and_the_pass_carries_its_source(
-        cluster_factory: Callable[[str], str], tmp_path: Path, charts: ChartServer) -> None:
+    cluster_factory: Callable[[str], str], tmp_path: Path, charts: ChartServer
+) -> None:
     kubeconfig = cluster_factory("sources-http")
     root = tmp_path / "fleet"
-    spec: dict[str, Any] = {"repo": charts.url, "chart": "armada-metrics", "version": "0.1.0",
-            "values": {"replicas": 1, "image": {"repository": IMAGE}}}
+    spec: dict[str, Any] = {
+        "repo": charts.url,
+        "chart": "armada-metrics",
+        "version": "0.1.0",
+        "values": {"replicas": 1, "image": {"repository": IMAGE}},
+    }
     declare(root, "metrics", spec)
     code, out, err = cli(root, "diff", "-o", "json", kubeconfig=kubeconfig)
     assert code == 1, err
@@ -114,21 +120,41 @@ def test_a_chart_from_an_http_repository_applies_and_the_pass_carries_its_source
     plans = plan if isinstance(plan, list) else [plan]
     sources = [s for p in plans for s in p.get("sources", [])]
     digest = "sha256:" + hashlib.sha256((charts.root / "armada-metrics-0.1.0.tgz").read_bytes()).hexdigest()
-    assert sources == [{"name": "metrics", "kind": "HelmChart", "chart": "armada-metrics", "version": "0.1.0",
-                        "digest": digest, "cluster": None}]
+    assert sources == [
+        {
+            "name": "metrics",
+            "kind": "HelmChart",
+            "chart": "armada-metrics",
+            "version": "0.1.0",
+            "digest": digest,
+            "cluster": None,
+        }
+    ]
     changes = [c for p in plans for c in p["kubernetes"]["changes"]]
     origin = {c["object"]["kind"]: c["source"].get("origin") for c in changes}
-    assert origin["Deployment"] == {"kind": "HelmChart", "name": "metrics",
-                                    "file": "armada-metrics/templates/deployment.yaml"}
+    assert origin["Deployment"] == {
+        "kind": "HelmChart",
+        "name": "metrics",
+        "file": "armada-metrics/templates/deployment.yaml",
+    }
     assert origin["Namespace"] is None
 
-    result = reconcile(root, Target("spoke-a", kubeconfig), PassOptions(infra=False, sources=SourceOptions(
-        tmp_path / "sources")), Intent(ApplyMode.CHANGES, health_wait=None))
+    result = reconcile(
+        root,
+        Target("spoke-a", kubeconfig),
+        PassOptions(infra=False, sources=SourceOptions(tmp_path / "sources")),
+        Intent(ApplyMode.CHANGES, health_wait=None),
+    )
     assert result.ok and result.outcome == "applied"
     assert [(s.name, s.chart, s.version, s.digest) for s in result.run.sources] == [
-        ("metrics", "armada-metrics", "0.1.0", digest)]
-    again = reconcile(root, Target("spoke-a", kubeconfig), PassOptions(infra=False, sources=SourceOptions(
-        tmp_path / "sources")), Intent(ApplyMode.CHANGES, health_wait=None))
+        ("metrics", "armada-metrics", "0.1.0", digest)
+    ]
+    again = reconcile(
+        root,
+        Target("spoke-a", kubeconfig),
+        PassOptions(infra=False, sources=SourceOptions(tmp_path / "sources")),
+        Intent(ApplyMode.CHANGES, health_wait=None),
+    )
     assert again.outcome == "in-sync" and again.run.sources == result.run.sources
 
 
@@ -139,15 +165,19 @@ def test_a_policy_finding_inside_a_chart_names_the_template_the_source_and_the_c
     assert code == 2, out + err
     text = out + err
     assert f"{DECLARING}:1: " in text  # the declaring template's file and line
-    assert ("[allowed-registries] Deployment.apps metrics/metrics from HelmChart metrics, "
-            "armada-metrics/templates/deployment.yaml") in text
+    assert (
+        "[allowed-registries] Deployment.apps metrics/metrics from HelmChart metrics, "
+        "armada-metrics/templates/deployment.yaml"
+    ) in text
 
 
 def test_depends_on_a_cycle_or_an_unknown_name_fails_validate_with_file_and_line(tmp_path: Path) -> None:
     root = tmp_path / "fleet"
-    two = ("{% for name, other in [('a', 'b'), ('b', 'a')] %}\n---\n"
-           "apiVersion: razee.io/v1\nkind: HelmChart\nmetadata: {name: '{{ name }}', namespace: metrics}\n"
-           "spec:\n  path: charts/armada-metrics\n  dependsOn: ['{{ other }}', missing]\n{% endfor %}\n")
+    two = (
+        "{% for name, other in [('a', 'b'), ('b', 'a')] %}\n---\n"
+        "apiVersion: razee.io/v1\nkind: HelmChart\nmetadata: {name: '{{ name }}', namespace: metrics}\n"
+        "spec:\n  path: charts/armada-metrics\n  dependsOn: ['{{ other }}', missing]\n{% endfor %}\n"
+    )
     one_spoke_repo(root, {"spoke/ns.yaml.j2": namespace_template("metrics"), "spoke/apps.yaml.j2": two})
     code, out, err = cli(root, "validate")
     text = out + err
@@ -157,12 +187,17 @@ def test_depends_on_a_cycle_or_an_unknown_name_fails_validate_with_file_and_line
 
 
 def test_the_agent_keeps_the_last_good_revision_while_the_chart_repository_is_down(
-        tmp_path: Path, namespace: str, kubeconfig: str, charts: ChartServer) -> None:
+    tmp_path: Path, namespace: str, kubeconfig: str, charts: ChartServer
+) -> None:
     fleet = FleetRepo(tmp_path, namespace)
 
     def commit(version: str) -> str:
-        spec = {"repo": charts.url, "chart": "armada-metrics", "version": version,
-                "values": {"replicas": 1, "image": {"repository": IMAGE}}}
+        spec = {
+            "repo": charts.url,
+            "chart": "armada-metrics",
+            "version": version,
+            "values": {"replicas": 1, "image": {"repository": IMAGE}},
+        }
         return fleet.commit(version, template=helm_chart("metrics", namespace, spec))
 
     good = commit("0.1.0")
@@ -170,8 +205,16 @@ def test_the_agent_keeps_the_last_good_revision_while_the_chart_repository_is_do
     first = agent.run_pass(leader=True)
     assert first.result == "applied", first.error
     digest = "sha256:" + hashlib.sha256((charts.root / "armada-metrics-0.1.0.tgz").read_bytes()).hexdigest()
-    assert first.sources == [{"name": "metrics", "kind": "HelmChart", "chart": "armada-metrics", "version": "0.1.0",
-                              "digest": digest, "cluster": None}]  # the report carries the pass's source
+    assert first.sources == [
+        {
+            "name": "metrics",
+            "kind": "HelmChart",
+            "chart": "armada-metrics",
+            "version": "0.1.0",
+            "digest": digest,
+            "cluster": None,
+        }
+    ]  # the report carries the pass's source
     assert (tmp_path / "agent" / "sources" / "blobs").is_dir()  # pulled charts live in the agent's state folder
     live = apps(kubeconfig).read_namespaced_deployment("metrics", namespace)
     assert live.metadata.labels["helm.sh/chart"] == "armada-metrics-0.1.0"
@@ -181,15 +224,19 @@ def test_the_agent_keeps_the_last_good_revision_while_the_chart_repository_is_do
     during = agent.run_pass(leader=True)
     assert during.result == "in-sync", during.error
     assert during.source["revision"] == good and newer not in agent.state.rejected
-    assert apps(kubeconfig).read_namespaced_deployment("metrics", namespace) \
-        .metadata.labels["helm.sh/chart"] == "armada-metrics-0.1.0"
+    assert (
+        apps(kubeconfig).read_namespaced_deployment("metrics", namespace).metadata.labels["helm.sh/chart"]
+        == "armada-metrics-0.1.0"
+    )
 
     charts.up()
     after = agent.run_pass(leader=True)
     assert after.result == "applied" and after.source["revision"] == newer, after.error
     assert [s["version"] for s in after.sources] == ["0.2.0"]
-    assert apps(kubeconfig).read_namespaced_deployment("metrics", namespace) \
-        .metadata.labels["helm.sh/chart"] == "armada-metrics-0.2.0"
+    assert (
+        apps(kubeconfig).read_namespaced_deployment("metrics", namespace).metadata.labels["helm.sh/chart"]
+        == "armada-metrics-0.2.0"
+    )
     shutil.rmtree(tmp_path / "agent", ignore_errors=True)
 
 
@@ -200,31 +247,52 @@ def test_a_secret_passed_into_a_chart_may_only_come_out_in_a_secret(tmp_path: Pa
     key_file.write_text(f"{identity}\n")
     root = tmp_path / "fleet"
     leaky = helm_chart("metrics", "metrics", path_spec()).replace(
-        "repository: icr.io/armada/metrics-server", "repository: icr.io/armada/metrics-server\n      tag: "
-        "'{{ secrets.db.password }}'")
+        "repository: icr.io/armada/metrics-server",
+        "repository: icr.io/armada/metrics-server\n      tag: '{{ secrets.db.password }}'",
+    )
     one_spoke_repo(root, {"spoke/ns.yaml.j2": namespace_template("metrics"), "spoke/metrics.yaml.j2": leaky})
     plain = tmp_path / "db.yaml"
     plain.write_text(f"password: {canary}\n")
     enc = run_razee("secret", "encrypt", "-r", str(identity.to_public()), str(plain), "db", "--repo", str(root))
     assert enc.returncode == 0, enc.stderr
-    proc = run_razee("--no-cache", "diff", "--repo", str(root), "--spoke", "spoke-a", "--kubeconfig", kubeconfig,
-                     "--no-infra", cwd=root, env={"RAZEE_AGE_IDENTITY": str(key_file)})
+    proc = run_razee(
+        "--no-cache",
+        "diff",
+        "--repo",
+        str(root),
+        "--spoke",
+        "spoke-a",
+        "--kubeconfig",
+        kubeconfig,
+        "--no-infra",
+        cwd=root,
+        env={"RAZEE_AGE_IDENTITY": str(key_file)},
+    )
     assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert ("templates/spoke/metrics.yaml.j2:1: Deployment.apps metrics/metrics contains the value of "
-            "secrets.db.password; secret values may only go into a Secret") in proc.stderr
+    assert (
+        "templates/spoke/metrics.yaml.j2:1: Deployment.apps metrics/metrics contains the value of "
+        "secrets.db.password; secret values may only go into a Secret"
+    ) in proc.stderr
     assert canary not in proc.stdout + proc.stderr
 
 
-def test_a_cached_render_with_sources_holds_while_the_chart_and_capabilities_do(tmp_path: Path,
-                                                                                kubeconfig: str) -> None:
+def test_a_cached_render_with_sources_holds_while_the_chart_and_capabilities_do(
+    tmp_path: Path, kubeconfig: str
+) -> None:
     root = tmp_path / "fleet"
     declare(root, "metrics", path_spec())
     cache = MemoryRenderCache()
     kube = Kube(load_api_client(kubeconfig, None))
     try:
+
         def render(live: bool = True) -> SpokeBundle:
-            return render_spoke(root, "spoke-a", cache, live=live_spoke(kube, kubeconfig) if live else None,
-                                sources=SourceOptions(tmp_path / "sources"))
+            return render_spoke(
+                root,
+                "spoke-a",
+                cache,
+                live=live_spoke(kube, kubeconfig) if live else None,
+                sources=SourceOptions(tmp_path / "sources"),
+            )
 
         first = render()
         assert first.stamp is not None and first.stamp.live and first.stamp.inputs == ("charts",)
@@ -234,7 +302,8 @@ def test_a_cached_render_with_sources_holds_while_the_chart_and_capabilities_do(
         edited = render()
         assert edited is not first
         args = next(m for m in edited.manifests if m.kind == "Deployment").obj["spec"]["template"]["spec"][
-            "containers"][0]["args"]
+            "containers"
+        ][0]["args"]
         assert "--v=4" in args
         offline = render(live=False)  # the same inputs, offline: expanded again with the declared kube version
         assert offline is not edited and offline.stamp is not None and not offline.stamp.live
@@ -244,11 +313,16 @@ def test_a_cached_render_with_sources_holds_while_the_chart_and_capabilities_do(
         kube.close()
 
 
-def test_a_chart_many_releases_use_is_read_from_its_repository_once_per_pass(tmp_path: Path,
-                                                                              charts: ChartServer) -> None:
+def test_a_chart_many_releases_use_is_read_from_its_repository_once_per_pass(
+    tmp_path: Path, charts: ChartServer
+) -> None:
     root = tmp_path / "fleet"
-    spec: dict[str, Any] = {"repo": charts.url, "chart": "armada-metrics", "version": "0.1.0",
-                            "values": {"replicas": 1, "image": {"repository": IMAGE}}}
+    spec: dict[str, Any] = {
+        "repo": charts.url,
+        "chart": "armada-metrics",
+        "version": "0.1.0",
+        "values": {"replicas": 1, "image": {"repository": IMAGE}},
+    }
     releases = "---\n".join(helm_chart(f"metrics-{i}", f"metrics-{i}", spec) for i in range(6))
     one_spoke_repo(root, {"spoke/metrics.yaml.j2": releases})
     options = SourceOptions(tmp_path / "sources")

@@ -24,8 +24,12 @@ def test_a_change_inside_a_chart_is_previewed_with_the_chain_and_the_offline_not
     fleet = fleet_copy()
     fleet["policies"]["rules"]["resources"] = {"enabled": False}  # the corpus chart sets no resources
     spec = {"path": "charts/corpus", "values": {"image": {"repository": "icr.io/corpus", "tag": "1.0"}}}
-    one_spoke_repo(root, {"spoke/ns.yaml.j2": namespace_template("apps"),
-                          "spoke/corpus.yaml.j2": helm_chart("corpus", "apps", spec)}, with_chart=False, fleet=fleet)
+    one_spoke_repo(
+        root,
+        {"spoke/ns.yaml.j2": namespace_template("apps"), "spoke/corpus.yaml.j2": helm_chart("corpus", "apps", spec)},
+        with_chart=False,
+        fleet=fleet,
+    )
     shutil.copytree(REPO / "tests" / "data" / "charts", root / "charts")
     repo = git.Repo.init(root, initial_branch="main")
     repo.git.add(A=True)
@@ -41,10 +45,15 @@ def test_a_change_inside_a_chart_is_previewed_with_the_chain_and_the_offline_not
     assert (change.key.kind, change.key.name, change.paths) == ("Deployment", "corpus-corpus", ["/spec/replicas"])
     assert change.source is not None and change.source.template == "templates/spoke/corpus.yaml.j2"
     assert str(change.source.origin) == "HelmChart corpus, corpus/templates/deployment.yaml"
-    assert spoke.notes == ["HelmChart corpus (corpus 0.1.0): `lookup` sees nothing offline",
-                           "HelmChart corpus: 1 test hook(s) not applied (razee never runs `helm test`)"]
+    assert spoke.notes == [
+        "HelmChart corpus (corpus 0.1.0): `lookup` sees nothing offline",
+        "HelmChart corpus: 1 test hook(s) not applied (razee never runs `helm test`)",
+    ]
     shown = "\n".join(line.plain for line in preview_lines(preview))
     assert "via HelmChart corpus, corpus/templates/deployment.yaml" in shown
     assert "  note: HelmChart corpus (corpus 0.1.0): `lookup` sees nothing offline" in shown
     assert preview.to_json()["spokes"][0]["objects"][0]["source"]["origin"] == {
-        "kind": "HelmChart", "name": "corpus", "file": "corpus/templates/deployment.yaml"}
+        "kind": "HelmChart",
+        "name": "corpus",
+        "file": "corpus/templates/deployment.yaml",
+    }

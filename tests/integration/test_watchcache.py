@@ -51,10 +51,14 @@ class Spoke:
                 if f"{ns}/{name}" in skip:
                     continue
                 value = values.get(f"{ns}/{name}", "v1")
-                docs.append(f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}, namespace: {ns}}}\n"
-                            f"data: {{value: {json.dumps(value)}}}\n")
-        docs.append(f"apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {{name: {self.name}}}\n"
-                    "rules: [{apiGroups: [''], resources: [configmaps], verbs: [get]}]\n")
+                docs.append(
+                    f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}, namespace: {ns}}}\n"
+                    f"data: {{value: {json.dumps(value)}}}\n"
+                )
+        docs.append(
+            f"apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {{name: {self.name}}}\n"
+            "rules: [{apiGroups: [''], resources: [configmaps], verbs: [get]}]\n"
+        )
         region = region_copy()
         region["spokes"] = [{"name": self.name, "wave": "main"}]
         region["clusters"] = []
@@ -63,9 +67,18 @@ class Spoke:
         write_repo(self.root, regions=[region], templates={"spoke/objects.yaml.j2": "---\n".join(docs)})
 
     def agent(self, tmp: Path, kubeconfig: str, **kw: Any) -> Agent:
-        return Agent(AgentSettings(spoke=self.name, repo=str(self.root), kubeconfig=kubeconfig,
-                                   state_dir=tmp / f"agent-{secrets.token_hex(3)}", interval=3600, poll=1,
-                                   pass_options=PassOptions(infra=False), **kw))
+        return Agent(
+            AgentSettings(
+                spoke=self.name,
+                repo=str(self.root),
+                kubeconfig=kubeconfig,
+                state_dir=tmp / f"agent-{secrets.token_hex(3)}",
+                interval=3600,
+                poll=1,
+                pass_options=PassOptions(infra=False),
+                **kw,
+            )
+        )
 
 
 @pytest.fixture
@@ -74,16 +87,18 @@ def namespaces(api_client: client.ApiClient) -> Iterator[list[str]]:
     core = client.CoreV1Api(api_client)
     names = [f"rw-{secrets.token_hex(3)}-{i}" for i in range(4)]
     for name in names:
-        core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(
-            name=name, labels={"created-by": "razee-tests"})))
+        core.create_namespace(
+            client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels={"created-by": "razee-tests"}))
+        )
     yield names
     for name in names:
         core.delete_namespace(name)
 
 
 @pytest.fixture
-def watched_agent(tmp_path: Path, kubeconfig: str, namespaces: list[str],
-                  api_client: client.ApiClient) -> Iterator[tuple[Spoke, Agent]]:
+def watched_agent(
+    tmp_path: Path, kubeconfig: str, namespaces: list[str], api_client: client.ApiClient
+) -> Iterator[tuple[Spoke, Agent]]:
     spoke = Spoke(tmp_path / "fleet", namespaces)
     spoke.write()
     agent = spoke.agent(tmp_path, kubeconfig)
@@ -122,8 +137,13 @@ def wait_until(what: str, check: Callable[[], bool]) -> None:
 
 def kubectl(kubeconfig: str, *args: str) -> str:
     cache = Path(kubeconfig).parent / "kubectl-cache"  # never the home directory
-    return subprocess.run(["kubectl", "--kubeconfig", kubeconfig, "--cache-dir", str(cache), *args], check=True,
-                          capture_output=True, text=True, timeout=120).stdout
+    return subprocess.run(
+        ["kubectl", "--kubeconfig", kubeconfig, "--cache-dir", str(cache), *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
 
 
 def configmap(ns: str, name: str) -> ObjectKey:
@@ -136,7 +156,8 @@ def status_of(outcome: PassReport, ns: str, name: str) -> dict[str, Any]:
 
 
 def test_an_idle_pass_lists_nothing_and_a_pass_right_after_an_apply_sees_it(
-        watched_agent: tuple[Spoke, Agent], lists: dict[str, int], api_client: client.ApiClient) -> None:
+    watched_agent: tuple[Spoke, Agent], lists: dict[str, int], api_client: client.ApiClient
+) -> None:
     spoke, agent = watched_agent
     first = agent.run_pass(leader=True)
     assert first.result == "applied", first.error
@@ -163,20 +184,41 @@ def test_an_idle_pass_lists_nothing_and_a_pass_right_after_an_apply_sees_it(
     assert core.read_namespaced_config_map("app", ns0).data == {"value": "v2"}
 
 
-def test_drift_by_edit_and_by_delete_is_seen_and_healed(watched_agent: tuple[Spoke, Agent],
-                                                         kubeconfig: str, api_client: client.ApiClient) -> None:
+def test_drift_by_edit_and_by_delete_is_seen_and_healed(
+    watched_agent: tuple[Spoke, Agent], kubeconfig: str, api_client: client.ApiClient
+) -> None:
     spoke, agent = watched_agent
     assert agent.run_pass(leader=True).result == "applied"
     assert agent.run_pass(leader=True).result == "in-sync"
     cache = cache_of(agent)
     ns0, ns3 = spoke.namespaces[0], spoke.namespaces[3]
 
-    edited = kubectl(kubeconfig, "-n", ns0, "patch", "configmap", "app", "--type", "merge",
-                     "-p", '{"data": {"value": "by-hand"}}', "-o", "jsonpath={.metadata.resourceVersion}")
+    edited = kubectl(
+        kubeconfig,
+        "-n",
+        ns0,
+        "patch",
+        "configmap",
+        "app",
+        "--type",
+        "merge",
+        "-p",
+        '{"data": {"value": "by-hand"}}',
+        "-o",
+        "jsonpath={.metadata.resourceVersion}",
+    )
     kubectl(kubeconfig, "-n", ns3, "delete", "configmap", "extra")
-    wait_until("the watch delivers the edit", lambda: int(
-        (cache.cached(configmap(ns0, "app")) or {"metadata": {"resourceVersion": "0"}})["metadata"]["resourceVersion"])
-        >= int(edited))
+    wait_until(
+        "the watch delivers the edit",
+        lambda: (
+            int(
+                (cache.cached(configmap(ns0, "app")) or {"metadata": {"resourceVersion": "0"}})["metadata"][
+                    "resourceVersion"
+                ]
+            )
+            >= int(edited)
+        ),
+    )
     wait_until("the watch delivers the delete", lambda: cache.cached(configmap(ns3, "extra")) is None)
 
     drifted = agent.run_pass(leader=True)
@@ -197,8 +239,9 @@ def test_drift_by_edit_and_by_delete_is_seen_and_healed(watched_agent: tuple[Spo
     assert again.result == "in-sync"
 
 
-def test_an_object_created_by_someone_else_with_the_label_is_seen(watched_agent: tuple[Spoke, Agent],
-                                                                  api_client: client.ApiClient) -> None:
+def test_an_object_created_by_someone_else_with_the_label_is_seen(
+    watched_agent: tuple[Spoke, Agent], api_client: client.ApiClient
+) -> None:
     spoke, agent = watched_agent
     assert agent.run_pass(leader=True).result == "applied"
     cache = cache_of(agent)
@@ -220,16 +263,22 @@ def test_an_object_created_by_someone_else_with_the_label_is_seen(watched_agent:
     assert found["status"] == "pending" and found["message"] == "not yet managed by razee"
 
 
-def test_watches_follow_the_desired_set_and_stop_with_the_loop(tmp_path: Path, kubeconfig: str,
-                                                               namespace: str, api_client: client.ApiClient) -> None:
+def test_watches_follow_the_desired_set_and_stop_with_the_loop(
+    tmp_path: Path, kubeconfig: str, namespace: str, api_client: client.ApiClient
+) -> None:
     spoke = Spoke(tmp_path / "fleet", [namespace])
     spoke.write()
     agent = spoke.agent(tmp_path, kubeconfig)
     runner = threading.Thread(target=agent.run, daemon=True)
     runner.start()
     try:
-        wait_until("the loop starts its watches", lambda: agent.session.live is not None and any(
-            res.plural == "configmaps" and ns == namespace for res, ns, _ in agent.session.live.watched()))
+        wait_until(
+            "the loop starts its watches",
+            lambda: (
+                agent.session.live is not None
+                and any(res.plural == "configmaps" and ns == namespace for res, ns, _ in agent.session.live.watched())
+            ),
+        )
         assert any(t.name.startswith("razee-watch") for t in threading.enumerate())
     finally:
         agent.stop.set()
@@ -255,8 +304,9 @@ def test_watches_follow_the_desired_set_and_stop_with_the_loop(tmp_path: Path, k
     assert not [t for t in threading.enumerate() if t.name.startswith("razee-watch")]
 
 
-def test_a_restarted_apiserver_makes_the_copies_list_again(tmp_path: Path, cluster_factory: Any,
-                                                            kubeconfig: str) -> None:
+def test_a_restarted_apiserver_makes_the_copies_list_again(
+    tmp_path: Path, cluster_factory: Any, kubeconfig: str
+) -> None:
     restarted = cluster_factory("watch-restart")
     testenv = [sys.executable, str(REPO / "scripts" / "testenv")]
     api = config.new_client_from_config(config_file=restarted)
@@ -280,8 +330,10 @@ def test_a_restarted_apiserver_makes_the_copies_list_again(tmp_path: Path, clust
         # The new apiserver's watch cache starts at the current revision: the old resourceVersion is 410 Gone.
         wait_until("the copies are LISTed again", lambda: cache.relists > lists_before and cache.healthy())
         edited = core.patch_namespaced_config_map("app", namespace, {"data": {"value": "after-restart"}})
-        wait_until("the watch delivers the edit", lambda: (cache.cached(configmap(namespace, "app")) or {}).get(
-            "data") == {"value": "after-restart"})
+        wait_until(
+            "the watch delivers the edit",
+            lambda: (cache.cached(configmap(namespace, "app")) or {}).get("data") == {"value": "after-restart"},
+        )
         drifted = agent.run_pass(leader=True)
         assert drifted.result == "drifted", drifted.error
         assert cache.last.listed == 0

@@ -18,9 +18,16 @@ def entry(name: str, status: str) -> dict[str, str]:
 
 
 def test_master_objects_are_counted_per_cluster_and_bounded() -> None:
-    pairs = [("c1", entry("a", "synced")), ("c1", entry("b", "updated")), ("c1", entry("c", "drifted")),
-             ("c1", entry("d", "missing")), ("c1", entry("e", "failed")), ("c1", entry("f", "pending")),
-             (None, entry("spoke-own", "failed")), ("c2", entry("g", "created"))]
+    pairs = [
+        ("c1", entry("a", "synced")),
+        ("c1", entry("b", "updated")),
+        ("c1", entry("c", "drifted")),
+        ("c1", entry("d", "missing")),
+        ("c1", entry("e", "failed")),
+        ("c1", entry("f", "pending")),
+        (None, entry("spoke-own", "failed")),
+        ("c2", entry("g", "created")),
+    ]
     pairs += [("c3", entry(f"x{i}", "drifted")) for i in range(MAX_CLUSTER_KEYS + 5)]
     out = masters(pairs)
     assert set(out) == {"c1", "c2", "c3"}  # the spoke's own objects are no cluster's
@@ -37,21 +44,46 @@ def worker(i: int, pool: str, zone: str, state: WorkerState = WorkerState.NORMAL
 
 
 def test_pools_compare_desired_and_observed_workers() -> None:
-    desired = [DesiredCluster("c1", "1.31.4", False, (DesiredPool("default", "b3c.4x16", 2, ("dal10", "dal12")),)),
-               DesiredCluster("c2", "1.31.4", False, (DesiredPool("gpu", "g2.8x64", 1, ("dal10",)),))]
-    actual = [ActualCluster("c1", "spoke-a", "1.30.9", "normal",
-                            (worker(1, "default", "dal10"), worker(2, "default", "dal10", WorkerState.PROVISIONING),
-                             worker(3, "default", "dal12"), worker(4, "old", "dal12"),
-                             worker(5, "default", "dal12", WorkerState.DELETING)))]
+    desired = [
+        DesiredCluster("c1", "1.31.4", False, (DesiredPool("default", "b3c.4x16", 2, ("dal10", "dal12")),)),
+        DesiredCluster("c2", "1.31.4", False, (DesiredPool("gpu", "g2.8x64", 1, ("dal10",)),)),
+    ]
+    actual = [
+        ActualCluster(
+            "c1",
+            "spoke-a",
+            "1.30.9",
+            "normal",
+            (
+                worker(1, "default", "dal10"),
+                worker(2, "default", "dal10", WorkerState.PROVISIONING),
+                worker(3, "default", "dal12"),
+                worker(4, "old", "dal12"),
+                worker(5, "default", "dal12", WorkerState.DELETING),
+            ),
+        )
+    ]
     plan = plan_infra("spoke-a", "local", desired, actual)
     result = InfraResult(done=[(InfraChange(InfraAction.CREATE_CLUSTER, "c2", "new"), "ok")])
     out = pools(plan, result)
     c1, c2 = out["c1"], out["c2"]
     assert (c1["version"], c1["observedVersion"]) == ("1.31.4", "1.30.9")
-    assert c1["pools"][0] == {"name": "default", "flavor": "b3c.4x16", "zones": ["dal10", "dal12"], "desired": 4,
-                              "observed": 3, "ready": 2}
-    assert c1["pools"][1] == {"name": "old", "flavor": "b3c.4x16", "zones": ["dal12"], "desired": 0,
-                              "observed": 1, "ready": 1}  # a pool the repo dropped, its worker not gone yet
+    assert c1["pools"][0] == {
+        "name": "default",
+        "flavor": "b3c.4x16",
+        "zones": ["dal10", "dal12"],
+        "desired": 4,
+        "observed": 3,
+        "ready": 2,
+    }
+    assert c1["pools"][1] == {
+        "name": "old",
+        "flavor": "b3c.4x16",
+        "zones": ["dal12"],
+        "desired": 0,
+        "observed": 1,
+        "ready": 1,
+    }  # a pool the repo dropped, its worker not gone yet
     assert c1["pending"] == sum(1 for c in plan.changes if c.cluster == "c1") > 0
     assert c2["observedVersion"] == "" and c2["pools"][0]["observed"] == 0
     assert c2["pending"] == sum(1 for c in plan.changes if c.cluster == "c2") - 1  # one was done this pass
@@ -59,11 +91,20 @@ def test_pools_compare_desired_and_observed_workers() -> None:
 
 def test_sources_once_per_cluster_and_kind() -> None:
     chart = SourceInfo("ingress", "HelmChart", "nginx", "4.1.0", "sha256:" + "a" * 64, "c1")
-    out = describe_sources([chart, chart, SourceInfo("ingress", "HelmChart", "nginx", "4.1.0", None, "c2"),
-                            SourceInfo("base", "Kustomization", None, None, None, None),
-                            SourceInfo("x" * 300, "HelmChart", "y" * 300, None, None, None)])
+    out = describe_sources(
+        [
+            chart,
+            chart,
+            SourceInfo("ingress", "HelmChart", "nginx", "4.1.0", None, "c2"),
+            SourceInfo("base", "Kustomization", None, None, None, None),
+            SourceInfo("x" * 300, "HelmChart", "y" * 300, None, None, None),
+        ]
+    )
     assert [(s["cluster"], s["kind"], s["name"][:7]) for s in out] == [
-        ("c1", "HelmChart", "ingress"), ("c2", "HelmChart", "ingress"), (None, "Kustomization", "base"),
-        (None, "HelmChart", "xxxxxxx")]
+        ("c1", "HelmChart", "ingress"),
+        ("c2", "HelmChart", "ingress"),
+        (None, "Kustomization", "base"),
+        (None, "HelmChart", "xxxxxxx"),
+    ]
     assert out[0] == chart.to_json()
     assert len(out[-1]["name"]) == 253 and len(out[-1]["chart"]) == 253

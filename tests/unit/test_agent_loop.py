@@ -56,8 +56,9 @@ class _NoChecks:
 def test_a_completed_revision_is_not_checked_again_when_a_spoke_returns_to_it() -> None:
     """Found by the fleet soak (issue 28): a canary rolled back because its error rate went bad returned to the good
     revision, whose checks started afresh with the same bad error rate; the good revision failed too."""
-    runner: Any = SimpleNamespace(source=SimpleNamespace(state=SimpleNamespace(completed=[REVISION])),
-                                  checks=_NoChecks())
+    runner: Any = SimpleNamespace(
+        source=SimpleNamespace(state=SimpleNamespace(completed=[REVISION])), checks=_NoChecks()
+    )
     report = _report(PassOutcome.APPLIED)
     PassRunner._run_checks(runner, None, REVISION, report)  # type: ignore[arg-type]
     assert report.checks == []

@@ -29,10 +29,17 @@ def test_waits_double_up_to_the_cap() -> None:
     assert b.delay(10_000) == 10.0  # a long outage stays at the cap, never overflows
 
 
-@given(first=st.floats(0.001, 10), extra=st.floats(0, 100), factor=st.floats(1, 4), jitter=st.floats(0, 0.9),
-       attempt=st.integers(1, 200), r=st.floats(0, 1))
-def test_a_wait_stays_within_the_jitter_of_its_base(first: float, extra: float, factor: float, jitter: float,
-                                                     attempt: int, r: float) -> None:
+@given(
+    first=st.floats(0.001, 10),
+    extra=st.floats(0, 100),
+    factor=st.floats(1, 4),
+    jitter=st.floats(0, 0.9),
+    attempt=st.integers(1, 200),
+    r=st.floats(0, 1),
+)
+def test_a_wait_stays_within_the_jitter_of_its_base(
+    first: float, extra: float, factor: float, jitter: float, attempt: int, r: float
+) -> None:
     b = Backoff(first, first + extra, factor, jitter)
     base = b.base(attempt)
     assert first <= base <= b.cap
@@ -47,8 +54,10 @@ def test_retry_counts_failures_in_a_row_and_starts_over() -> None:
     assert r.failed() == 0.5
 
 
-@pytest.mark.parametrize("bad", [dict(first=0, cap=1), dict(first=2, cap=1), dict(first=1, cap=2, factor=0.5),
-                                 dict(first=1, cap=2, jitter=1.0)])
+@pytest.mark.parametrize(
+    "bad",
+    [dict(first=0, cap=1), dict(first=2, cap=1), dict(first=1, cap=2, factor=0.5), dict(first=1, cap=2, jitter=1.0)],
+)
 def test_nonsense_settings_are_refused(bad: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         Backoff(**bad)

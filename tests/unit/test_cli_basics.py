@@ -48,8 +48,9 @@ def test_unexpected_error_exits_3_with_log(tmp_path: Path) -> None:
         "c.cli.main = boom\n"
         "c.main(['render'])\n"
     )
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       env={**os.environ, "RAZEE_LOG_DIR": str(tmp_path)})
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "RAZEE_LOG_DIR": str(tmp_path)}
+    )
     assert r.returncode == 3
     assert "unexpected error: RuntimeError: kaboom" in r.stderr
     assert "Traceback" not in r.stderr
@@ -74,12 +75,14 @@ def test_help_imports_no_command_module() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, razee.cli as c\n"
-            "try:\n    c.cli.main(['--help'], standalone_mode=False)\nexcept SystemExit:\n    pass\n"
-            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('kubernetes', 'rich', 'jinja2', 'pydantic',"
-            " 'fastapi', 'sqlalchemy', 'git', 'httpx', 'yaml') or m.startswith('razee.cli.') and m not in"
-            " ('razee.cli.context', 'razee.cli.lazy'))\n"
-            "print('HEAVY', heavy)\n")
+    code = (
+        "import sys, razee.cli as c\n"
+        "try:\n    c.cli.main(['--help'], standalone_mode=False)\nexcept SystemExit:\n    pass\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('kubernetes', 'rich', 'jinja2', 'pydantic',"
+        " 'fastapi', 'sqlalchemy', 'git', 'httpx', 'yaml') or m.startswith('razee.cli.') and m not in"
+        " ('razee.cli.context', 'razee.cli.lazy'))\n"
+        "print('HEAVY', heavy)\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "HEAVY []" in out, out
     for name in ("render", "validate", "diff", "apply", "secret", "agent", "hub", "rollout"):

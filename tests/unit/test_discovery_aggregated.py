@@ -8,23 +8,69 @@ from typing import Any
 
 from razee.kube.discovery import Discovery, Resource, parse_aggregated
 
-APIS = {"kind": "APIGroupDiscoveryList", "items": [
-    {"metadata": {"name": "apps"}, "versions": [
-        {"version": "v1", "resources": [
-            {"resource": "deployments", "responseKind": {"group": "apps", "version": "v1", "kind": "Deployment"},
-             "scope": "Namespaced", "verbs": ["get", "list", "watch"]}]}]},
-    {"metadata": {"name": "metrics.k8s.io"}, "versions": [
-        {"version": "v1beta1", "freshness": "Stale", "resources": []}]},
-    {"metadata": {"name": "example.com"}, "versions": [
-        {"version": "v2", "resources": [
-            {"resource": "widgets", "responseKind": {"group": "example.com", "version": "v2", "kind": "Widget"},
-             "scope": "Cluster", "verbs": ["get"]}]},
-        {"version": "v1", "resources": []}]},
-]}
-CORE = {"kind": "APIGroupDiscoveryList", "items": [{"metadata": {"name": ""}, "versions": [
-    {"version": "v1", "resources": [
-        {"resource": "configmaps", "responseKind": {"group": "", "version": "v1", "kind": "ConfigMap"},
-         "scope": "Namespaced", "verbs": ["list"]}]}]}]}
+APIS = {
+    "kind": "APIGroupDiscoveryList",
+    "items": [
+        {
+            "metadata": {"name": "apps"},
+            "versions": [
+                {
+                    "version": "v1",
+                    "resources": [
+                        {
+                            "resource": "deployments",
+                            "responseKind": {"group": "apps", "version": "v1", "kind": "Deployment"},
+                            "scope": "Namespaced",
+                            "verbs": ["get", "list", "watch"],
+                        }
+                    ],
+                }
+            ],
+        },
+        {
+            "metadata": {"name": "metrics.k8s.io"},
+            "versions": [{"version": "v1beta1", "freshness": "Stale", "resources": []}],
+        },
+        {
+            "metadata": {"name": "example.com"},
+            "versions": [
+                {
+                    "version": "v2",
+                    "resources": [
+                        {
+                            "resource": "widgets",
+                            "responseKind": {"group": "example.com", "version": "v2", "kind": "Widget"},
+                            "scope": "Cluster",
+                            "verbs": ["get"],
+                        }
+                    ],
+                },
+                {"version": "v1", "resources": []},
+            ],
+        },
+    ],
+}
+CORE = {
+    "kind": "APIGroupDiscoveryList",
+    "items": [
+        {
+            "metadata": {"name": ""},
+            "versions": [
+                {
+                    "version": "v1",
+                    "resources": [
+                        {
+                            "resource": "configmaps",
+                            "responseKind": {"group": "", "version": "v1", "kind": "ConfigMap"},
+                            "scope": "Namespaced",
+                            "verbs": ["list"],
+                        }
+                    ],
+                }
+            ],
+        }
+    ],
+}
 
 
 def test_aggregated_documents_give_resources_and_preferred_versions() -> None:
@@ -52,8 +98,17 @@ class _Server:
         gv = path.removeprefix("/apis/").removeprefix("/api/")
         docs = {"v1": CORE["items"][0], "apps/v1": APIS["items"][0], "example.com/v2": APIS["items"][2]}
         res = docs[gv]["versions"][0]["resources"]
-        return {"resources": [{"name": r["resource"], "kind": r["responseKind"]["kind"],
-                               "namespaced": r["scope"] == "Namespaced", "verbs": r["verbs"]} for r in res]}
+        return {
+            "resources": [
+                {
+                    "name": r["resource"],
+                    "kind": r["responseKind"]["kind"],
+                    "namespaced": r["scope"] == "Namespaced",
+                    "verbs": r["verbs"],
+                }
+                for r in res
+            ]
+        }
 
 
 def test_a_pass_needing_many_group_versions_asks_twice_when_the_server_aggregates() -> None:

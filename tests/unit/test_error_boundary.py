@@ -26,20 +26,23 @@ def test_a_422_is_an_input_error_by_its_class_and_the_service_failures_are_not()
 
 def _main_raising(raise_line: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """`razee render` through main(), with the command replaced by one that raises (as test_cli_basics does)."""
-    code = ("import razee.cli as c, razee.cli.render_cmd as r\n"
-            "from razee.kube.errors import from_response\n"
-            "def boom(*a, **k):\n"
-            f"    {raise_line}\n"
-            "r.render_cmd.callback = boom\n"
-            f"c.main([*{list(args)!r}, 'render'])\n")
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env={**os.environ, **env}, timeout=60)
+    code = (
+        "import razee.cli as c, razee.cli.render_cmd as r\n"
+        "from razee.kube.errors import from_response\n"
+        "def boom(*a, **k):\n"
+        f"    {raise_line}\n"
+        "r.render_cmd.callback = boom\n"
+        f"c.main([*{list(args)!r}, 'render'])\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, **env}, timeout=60
+    )
 
 
 def test_an_invalid_object_exits_2_through_the_error_boundary() -> None:
     r = _main_raising(f"raise from_response(422, {REFUSED!r}, 'PATCH /x')", {})
     assert r.returncode == EXIT_USER_ERROR, r.stderr
-    assert r.stderr.startswith("error: PATCH /x: ConfigMap \"x\" is invalid")
+    assert r.stderr.startswith('error: PATCH /x: ConfigMap "x" is invalid')
     assert "Traceback" not in r.stderr
 
 

@@ -121,6 +121,7 @@ def test_spoke_over_capacity(tmp_path: Path) -> None:
     def edit(r: dict[str, Any]) -> None:
         r["spokes"][0]["capacity"] = 1
         r["clusters"][1]["spoke"] = "spoke-a"
+
     (err,) = _with(edit, tmp_path)
     assert "spoke spoke-a is over its capacity of 1" in err
 
@@ -130,6 +131,7 @@ def test_no_free_capacity(tmp_path: Path) -> None:
         for s in r["spokes"]:
             s["capacity"] = 1
         r["clusters"].append({**r["clusters"][1], "name": "c3"})
+
     (err,) = _with(edit, tmp_path)
     assert "no spoke of the region has free capacity for cluster c3" in err
 

@@ -18,10 +18,18 @@ from tests.fleetrepo import TEMPLATES, region_copy, write_repo
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-10, 10**6), st.text(max_size=12),
-                    st.sampled_from(["dal10", "b3c.4x16", "1.20.2", "canary", "spoke-a", "*", "&a", "<<"]))
-values = st.recursive(scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=10), inner, max_size=4)), max_leaves=12)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-10, 10**6),
+    st.text(max_size=12),
+    st.sampled_from(["dal10", "b3c.4x16", "1.20.2", "canary", "spoke-a", "*", "&a", "<<"]),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=10), inner, max_size=4)),
+    max_leaves=12,
+)
 
 
 def _try(fn: Any) -> None:
@@ -39,8 +47,11 @@ def test_any_region_text_loads_or_fails_cleanly(text: str) -> None:
 
 
 @FUZZ
-@given(st.dictionaries(st.sampled_from(["name", "zones", "spokes", "clusters", "values", "provider", "extra"]),
-                       values, max_size=6))
+@given(
+    st.dictionaries(
+        st.sampled_from(["name", "zones", "spokes", "clusters", "values", "provider", "extra"]), values, max_size=6
+    )
+)
 def test_any_region_structure_loads_or_fails_cleanly(doc: dict[str, Any]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = write_repo(Path(tmp))
@@ -49,13 +60,33 @@ def test_any_region_structure_loads_or_fails_cleanly(doc: dict[str, Any]) -> Non
         _try(lambda: load_fleet(root))
 
 
-fragments = st.sampled_from([
-    "{{ values.replicas }}", "{{ cluster.name }}", "{{ nope }}", "{% for x in range(3) %}a{{ x }}{% endfor %}",
-    "{% if spoke.name %}", "{% endif %}", "{{ ''.__class__ }}", "{{ cluster.__init__ }}", "{% include 'x' %}",
-    "{% include '../environments/fleet.yaml' %}", "{{ 1/0 }}", "---\n", "apiVersion: v1\n", "kind: ConfigMap\n",
-    "metadata: {name: a}\n", "data: {k: v}\n", ": :\n", "- [\n", "{{ range(10**9) | list }}", "&a x\n*a\n",
-    "{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}", "{{ values | to_yaml }}", "{{ secrets.db.x }}",
-])
+fragments = st.sampled_from(
+    [
+        "{{ values.replicas }}",
+        "{{ cluster.name }}",
+        "{{ nope }}",
+        "{% for x in range(3) %}a{{ x }}{% endfor %}",
+        "{% if spoke.name %}",
+        "{% endif %}",
+        "{{ ''.__class__ }}",
+        "{{ cluster.__init__ }}",
+        "{% include 'x' %}",
+        "{% include '../environments/fleet.yaml' %}",
+        "{{ 1/0 }}",
+        "---\n",
+        "apiVersion: v1\n",
+        "kind: ConfigMap\n",
+        "metadata: {name: a}\n",
+        "data: {k: v}\n",
+        ": :\n",
+        "- [\n",
+        "{{ range(10**9) | list }}",
+        "&a x\n*a\n",
+        "{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}",
+        "{{ values | to_yaml }}",
+        "{{ secrets.db.x }}",
+    ]
+)
 
 
 @FUZZ
@@ -68,8 +99,9 @@ def test_any_template_renders_or_fails_cleanly(text: str) -> None:
 
 
 def test_recursive_template_is_refused(tmp_path: Path) -> None:
-    root = write_repo(tmp_path, templates={**TEMPLATES,
-                                           "spoke/loop.yaml.j2": "{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}"})
+    root = write_repo(
+        tmp_path, templates={**TEMPLATES, "spoke/loop.yaml.j2": "{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}"}
+    )
     fleet = load_fleet(root)
     try:
         render_spokes(root, fleet, fleet.spokes())
@@ -80,8 +112,14 @@ def test_recursive_template_is_refused(tmp_path: Path) -> None:
 
 
 def test_oversized_template_is_refused(tmp_path: Path) -> None:
-    root = write_repo(tmp_path, templates={**TEMPLATES, "spoke/_big.yaml.j2": "x" * (1 << 20 + 1),
-                                           "spoke/uses.yaml.j2": "{% include 'spoke/_big.yaml.j2' %}"})
+    root = write_repo(
+        tmp_path,
+        templates={
+            **TEMPLATES,
+            "spoke/_big.yaml.j2": "x" * (1 << 20 + 1),
+            "spoke/uses.yaml.j2": "{% include 'spoke/_big.yaml.j2' %}",
+        },
+    )
     fleet = load_fleet(root)
     try:
         render_spokes(root, fleet, fleet.spokes())

@@ -13,8 +13,12 @@ def test_deployment_states() -> None:
     assert h.status == HealthStatus.PROGRESSING and h.reason == "1 of 3 updated replicas available"
     done = {**partial, "availableReplicas": 3}
     assert assess({**base, "status": done}).status == HealthStatus.HEALTHY
-    stuck = {**partial, "conditions": [{"type": "Progressing", "status": "False",
-                                         "reason": "ProgressDeadlineExceeded", "message": "too slow"}]}
+    stuck = {
+        **partial,
+        "conditions": [
+            {"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded", "message": "too slow"}
+        ],
+    }
     assert assess({**base, "status": stuck}).status == HealthStatus.DEGRADED
 
 

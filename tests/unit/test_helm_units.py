@@ -63,16 +63,26 @@ metadata: {name: s, namespace: elsewhere}
 def test_output_is_split_into_objects_with_their_files() -> None:
     objects = parse_output(OUTPUT)
     assert [(o["metadata"]["name"], f) for o, f in objects][:3] == [
-        ("things.example.com", "app/crds/things.yaml"), ("gizmos.example.com", "app/crds/things.yaml"),
-        ("cm", "app/templates/all.yaml")]
+        ("things.example.com", "app/crds/things.yaml"),
+        ("gizmos.example.com", "app/crds/things.yaml"),
+        ("cm", "app/templates/all.yaml"),
+    ]
 
 
 def test_namespaced_objects_go_to_the_release_namespace() -> None:
     objects = parse_output(OUTPUT)
     default_namespaces(objects, "rel-ns")
     got: dict[str, Any] = {o["metadata"]["name"]: o["metadata"].get("namespace") for o, _ in objects}
-    assert got == {"things.example.com": None, "gizmos.example.com": None, "cm": "rel-ns", "t": None,
-                   "g": "rel-ns", "r": None, "i": None, "s": "elsewhere"}
+    assert got == {
+        "things.example.com": None,
+        "gizmos.example.com": None,
+        "cm": "rel-ns",
+        "t": None,
+        "g": "rel-ns",
+        "r": None,
+        "i": None,
+        "s": "elsewhere",
+    }
 
 
 def test_crd_files_start_with_crds() -> None:
@@ -82,12 +92,15 @@ def test_crd_files_start_with_crds() -> None:
     assert _file("app/templates/deploy.yaml", "app") == "app/templates/deploy.yaml"
 
 
-@pytest.mark.parametrize(("spec", "field"), [
-    ({"repo": "https://x", "chart": "c"}, "spec"),
-    ({"repo": "ftp://x", "chart": "c", "version": "1"}, "spec"),
-    ({"path": "p", "digest": "md5:00"}, "spec.digest"),
-    ({"path": "p", "dependsOn": "a"}, "spec.dependsOn"),
-])
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        ({"repo": "https://x", "chart": "c"}, "spec"),
+        ({"repo": "ftp://x", "chart": "c", "version": "1"}, "spec"),
+        ({"path": "p", "digest": "md5:00"}, "spec.digest"),
+        ({"path": "p", "dependsOn": "a"}, "spec.dependsOn"),
+    ],
+)
 def test_bad_specs_name_the_field(spec: dict[str, Any], field: str) -> None:
     with pytest.raises(InputError) as e:
         parse_spec(declaration(spec))

@@ -10,15 +10,27 @@ from razee.objects import Origin, Provenance
 from razee.plan.order import source_waves
 
 
-def obj(annotations: dict[str, str], kind: str = "Job", api: str = "batch/v1",
-        status: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"apiVersion": api, "kind": kind, "metadata": {"name": "x", "annotations": annotations},
-            "status": status or {}}
+def obj(
+    annotations: dict[str, str], kind: str = "Job", api: str = "batch/v1", status: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return {
+        "apiVersion": api,
+        "kind": kind,
+        "metadata": {"name": "x", "annotations": annotations},
+        "status": status or {},
+    }
 
 
 def test_hook_annotations_are_read_as_helm_does() -> None:
-    hook = hook_of(obj({"helm.sh/hook": "pre-install, pre-upgrade", "helm.sh/hook-weight": "-5",
-                        "helm.sh/hook-delete-policy": "hook-succeeded"}))
+    hook = hook_of(
+        obj(
+            {
+                "helm.sh/hook": "pre-install, pre-upgrade",
+                "helm.sh/hook-weight": "-5",
+                "helm.sh/hook-delete-policy": "hook-succeeded",
+            }
+        )
+    )
     assert hook is not None
     assert hook.events == {"pre-install", "pre-upgrade"} and hook.weight == -5
     assert hook.phase(install=True) == PRE and hook.phase(install=False) == PRE
@@ -38,8 +50,16 @@ def test_install_and_upgrade_hooks_run_only_at_their_event() -> None:
 
 def test_hook_outcomes() -> None:
     complete = {"conditions": [{"type": "Complete", "status": "True"}]}
-    failed = {"conditions": [{"type": "Failed", "status": "True", "reason": "DeadlineExceeded",
-                              "message": "Job was active longer than specified deadline"}]}
+    failed = {
+        "conditions": [
+            {
+                "type": "Failed",
+                "status": "True",
+                "reason": "DeadlineExceeded",
+                "message": "Job was active longer than specified deadline",
+            }
+        ]
+    }
     assert ended(obj({}, status=complete)) == (True, "")
     ok, why = ended(obj({}, status=failed))
     assert ok is False and "DeadlineExceeded" in why

@@ -24,8 +24,9 @@ def exposed(tmp_path: Path) -> set[str]:
     upgrade(engine)
     store = Store(engine)
     store.record_revision("a" * 40, {}, {"fleet": "f", "waves": [{"name": "all"}], "spokes": []}, None)
-    metrics = HubMetrics(FleetWatch(store), Notifier([parse_target("http://127.0.0.1:9/x")], Journal(store),
-                                                     Leadership(engine)))
+    metrics = HubMetrics(
+        FleetWatch(store), Notifier([parse_target("http://127.0.0.1:9/x")], Journal(store), Leadership(engine))
+    )
     metrics.ingested.labels("applied").inc()
     metrics.rejected.labels("forbidden").inc()
     metrics.latency.labels("GET", "/healthz").observe(0.01)

@@ -11,10 +11,17 @@ from razee.hub.notify import parse_target
 from razee.hub.transitions import Event, Snapshot, SpokeView, Transitions, changes
 
 
-def snap(spokes: dict[str, str] | None = None, drift: dict[str, int] | None = None, revision: str = "a" * 40,
-         halted: str = "", complete: bool = False, rejected: dict[str, tuple[str, str]] | None = None) -> Snapshot:
-    views = {name: SpokeView(state, "us-south", (drift or {}).get(name, 0), 0)
-             for name, state in (spokes or {}).items()}
+def snap(
+    spokes: dict[str, str] | None = None,
+    drift: dict[str, int] | None = None,
+    revision: str = "a" * 40,
+    halted: str = "",
+    complete: bool = False,
+    rejected: dict[str, tuple[str, str]] | None = None,
+) -> Snapshot:
+    views = {
+        name: SpokeView(state, "us-south", (drift or {}).get(name, 0), 0) for name, state in (spokes or {}).items()
+    }
     return Snapshot(0.0, views, revision, halted, complete, False, rejected or {})
 
 
@@ -73,9 +80,15 @@ def test_notify_urls() -> None:
 
 
 def test_payloads() -> None:
-    event = Event("revision-rejected", "revision abc rejected by spoke s1: <!channel> & co", spoke="s1",
-                  revision="abc", reason="<!channel> & co")
+    event = Event(
+        "revision-rejected",
+        "revision abc rejected by spoke s1: <!channel> & co",
+        spoke="s1",
+        revision="abc",
+        reason="<!channel> & co",
+    )
     assert parse_target("slack+https://x.example/h").payload(event) == {
-        "text": ":no_entry: razee: revision abc rejected by spoke s1: &lt;!channel&gt; &amp; co"}
+        "text": ":no_entry: razee: revision abc rejected by spoke s1: &lt;!channel&gt; &amp; co"
+    }
     body = parse_target("https://x.example/h").payload(event)
     assert body["event"] == "revision-rejected" and body["reason"] == "<!channel> & co" and body["id"] == event.id

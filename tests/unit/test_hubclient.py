@@ -24,8 +24,9 @@ TOKEN = "rzh_s3cret-token-that-must-never-show"
 class Answer:
     """What a loopback hub answers: a status, a JSON or text body, headers, and a delay before answering."""
 
-    def __init__(self, status: int = 200, body: object = None, headers: dict[str, str] | None = None,
-                 delay: float = 0.0) -> None:
+    def __init__(
+        self, status: int = 200, body: object = None, headers: dict[str, str] | None = None, delay: float = 0.0
+    ) -> None:
         self.status, self.body, self.headers, self.delay = status, body, headers or {}, delay
 
 
@@ -114,23 +115,50 @@ def test_a_refusal_is_the_hubs_word_and_is_not_failed_over(hubs: list[LoopbackHu
     assert other.seen == [] and client.current == refusing.url
 
 
-@pytest.mark.parametrize(("answer", "kind", "exit_code", "words"), [
-    (Answer(401, {"detail": "invalid or revoked token"}), HubAuthError, EXIT_USER_ERROR,
-     "the hub refused the token (401: invalid or revoked token); this needs an admin token"),
-    (Answer(403, {"detail": "an admin token is required"}), HubAuthError, EXIT_USER_ERROR,
-     "the hub refused the token (403: an admin token is required); this needs an admin token"),
-    (Answer(404, {"detail": "no revision abc"}), HubNotFound, EXIT_SERVICE,
-     "the hub answered 404 for /api/v1/rollout/pause: no revision abc"),
-    (Answer(413, "Request Entity Too Large"), HubRefused, EXIT_USER_ERROR,
-     "the hub refused /api/v1/rollout/pause (413: Request Entity Too Large)"),
-    (Answer(422, {"detail": [{"loc": ["query", "wave"], "msg": "field required"}]}), HubRefused, EXIT_USER_ERROR,
-     "the hub refused /api/v1/rollout/pause (422: query.wave: field required)"),
-    (Answer(409, {"detail": "already approved"}), HubError, EXIT_SERVICE,
-     "the hub answered 409 for /api/v1/rollout/pause: already approved"),
-])
-def test_each_status_maps_onto_one_error_class_and_exit_code(hubs: list[LoopbackHub], answer: Answer,
-                                                             kind: type[RazeeError], exit_code: int,
-                                                             words: str) -> None:
+@pytest.mark.parametrize(
+    ("answer", "kind", "exit_code", "words"),
+    [
+        (
+            Answer(401, {"detail": "invalid or revoked token"}),
+            HubAuthError,
+            EXIT_USER_ERROR,
+            "the hub refused the token (401: invalid or revoked token); this needs an admin token",
+        ),
+        (
+            Answer(403, {"detail": "an admin token is required"}),
+            HubAuthError,
+            EXIT_USER_ERROR,
+            "the hub refused the token (403: an admin token is required); this needs an admin token",
+        ),
+        (
+            Answer(404, {"detail": "no revision abc"}),
+            HubNotFound,
+            EXIT_SERVICE,
+            "the hub answered 404 for /api/v1/rollout/pause: no revision abc",
+        ),
+        (
+            Answer(413, "Request Entity Too Large"),
+            HubRefused,
+            EXIT_USER_ERROR,
+            "the hub refused /api/v1/rollout/pause (413: Request Entity Too Large)",
+        ),
+        (
+            Answer(422, {"detail": [{"loc": ["query", "wave"], "msg": "field required"}]}),
+            HubRefused,
+            EXIT_USER_ERROR,
+            "the hub refused /api/v1/rollout/pause (422: query.wave: field required)",
+        ),
+        (
+            Answer(409, {"detail": "already approved"}),
+            HubError,
+            EXIT_SERVICE,
+            "the hub answered 409 for /api/v1/rollout/pause: already approved",
+        ),
+    ],
+)
+def test_each_status_maps_onto_one_error_class_and_exit_code(
+    hubs: list[LoopbackHub], answer: Answer, kind: type[RazeeError], exit_code: int, words: str
+) -> None:
     client = HubClient([hub(hubs, answer).url], TOKEN)
     with pytest.raises(kind) as e:
         client.call("POST", "/api/v1/rollout/pause", hint="this needs an admin token")
@@ -154,11 +182,13 @@ def test_a_busy_hubs_retry_after_is_kept_the_longest_of_all(hubs: list[LoopbackH
     assert e.value.retry_after is None  # a header it cannot read asks for nothing
 
 
-def test_server_errors_refused_connections_and_timeouts_are_service_errors(hubs: list[LoopbackHub],
-                                                                           down: str) -> None:
+def test_server_errors_refused_connections_and_timeouts_are_service_errors(hubs: list[LoopbackHub], down: str) -> None:
     broken, slow = hub(hubs, Answer(500, "Internal Server Error")), hub(hubs, Answer(200, {}, delay=3))
-    for urls, statuses, words in (([broken.url], (500,), "HTTP 500"), ([down], (None,), "ConnectError"),
-                                  ([slow.url], (None,), "ReadTimeout")):
+    for urls, statuses, words in (
+        ([broken.url], (500,), "HTTP 500"),
+        ([down], (None,), "ConnectError"),
+        ([slow.url], (None,), "ReadTimeout"),
+    ):
         with pytest.raises(HubUnavailable) as e:
             HubClient(urls, TOKEN, timeout=0.5).get_json("/api/v1/summary")
         assert e.value.exit_code == EXIT_SERVICE and e.value.statuses == statuses
@@ -172,8 +202,9 @@ def test_an_answer_that_is_not_json_is_a_service_error(hubs: list[LoopbackHub]) 
     assert e.value.exit_code == EXIT_SERVICE and "not JSON" in str(e.value)
 
 
-def test_the_token_goes_in_the_header_only_never_in_errors_or_logs(hubs: list[LoopbackHub], down: str,
-                                                                   caplog: pytest.LogCaptureFixture) -> None:
+def test_the_token_goes_in_the_header_only_never_in_errors_or_logs(
+    hubs: list[LoopbackHub], down: str, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)  # httpx's and httpcore's own logs included
     echo401, echo422, echo500 = (hub(hubs, Answer(s, "ECHO")) for s in (401, 422, 500))
     good = hub(hubs)

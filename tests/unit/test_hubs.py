@@ -20,11 +20,18 @@ from razee.hubclient import parse_hubs
 
 def test_hub_lists_are_parsed_in_order_and_bad_entries_named_without_credentials() -> None:
     assert parse_hubs(["https://a.example.com/", "http://b:8080, https://c"]) == (
-        "https://a.example.com", "http://b:8080", "https://c")
+        "https://a.example.com",
+        "http://b:8080",
+        "https://c",
+    )
     assert parse_hubs(["http://a,http://a"]) == ("http://a",)
-    for bad, words in ((["http://a,,http://b"], "an empty URL"), (["ftp://user:s3cret@h"], "ftp://***@h"),
-                       (["http://a:70000"], "invalid port"), (["a.example.com"], "a.example.com"),
-                       (["https://"], "not an http")):
+    for bad, words in (
+        (["http://a,,http://b"], "an empty URL"),
+        (["ftp://user:s3cret@h"], "ftp://***@h"),
+        (["http://a:70000"], "invalid port"),
+        (["a.example.com"], "a.example.com"),
+        (["https://"], "not an http"),
+    ):
         with pytest.raises(UsageError) as e:
             parse_hubs(bad)
         assert words in e.value.message and "s3cret" not in e.value.message

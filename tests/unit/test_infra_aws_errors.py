@@ -15,22 +15,28 @@ SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
 def fail(code: str, status: int, message: str = "no") -> Any:
     def fn() -> None:
-        raise ClientError({"Error": {"Code": code, "Message": message},
-                           "ResponseMetadata": {"HTTPStatusCode": status}}, "RunInstances")
+        raise ClientError(
+            {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}},
+            "RunInstances",
+        )
+
     return fn
 
 
-@pytest.mark.parametrize(("code", "status", "kind"), [
-    ("RequestLimitExceeded", 503, TransientProviderError),
-    ("Throttling", 400, TransientProviderError),
-    ("SomethingNew", 502, TransientProviderError),
-    ("InsufficientInstanceCapacity", 500, TransientProviderError),
-    ("UnauthorizedOperation", 403, FatalProviderError),
-    ("AuthFailure", 401, FatalProviderError),
-    ("InvalidParameterValue", 400, FatalProviderError),
-    ("InvalidAMIID.NotFound", 400, FatalProviderError),
-    ("InvalidInstanceID.NotFound", 400, ProviderError),
-])
+@pytest.mark.parametrize(
+    ("code", "status", "kind"),
+    [
+        ("RequestLimitExceeded", 503, TransientProviderError),
+        ("Throttling", 400, TransientProviderError),
+        ("SomethingNew", 502, TransientProviderError),
+        ("InsufficientInstanceCapacity", 500, TransientProviderError),
+        ("UnauthorizedOperation", 403, FatalProviderError),
+        ("AuthFailure", 401, FatalProviderError),
+        ("InvalidParameterValue", 400, FatalProviderError),
+        ("InvalidAMIID.NotFound", 400, FatalProviderError),
+        ("InvalidInstanceID.NotFound", 400, ProviderError),
+    ],
+)
 def test_errors_are_sorted_by_what_a_retry_can_do(code: str, status: int, kind: type[ProviderError]) -> None:
     with pytest.raises(ProviderError) as e:
         call(Scrubber([]), "run instance", fail(code, status))

@@ -11,13 +11,26 @@ from razee.infra.planner import InfraOptions, plan_infra
 OWNER = "spoke-a"
 
 
-def desired(name: str = "c1", size: int = 2, zones: tuple[str, ...] = ("z1", "z2"), flavor: str = "b3c.4x16",
-            version: str = "1.20.2", encrypted: bool = True) -> DesiredCluster:
+def desired(
+    name: str = "c1",
+    size: int = 2,
+    zones: tuple[str, ...] = ("z1", "z2"),
+    flavor: str = "b3c.4x16",
+    version: str = "1.20.2",
+    encrypted: bool = True,
+) -> DesiredCluster:
     return DesiredCluster(name, version, encrypted, (DesiredPool("default", flavor, size, zones),))
 
 
-def workers(n: int, zone: str, flavor: str = "b3c.4x16", version: str = "1.20.2", encrypted: bool = True,
-            state: WorkerState = WorkerState.NORMAL, start: int = 0) -> list[Worker]:
+def workers(
+    n: int,
+    zone: str,
+    flavor: str = "b3c.4x16",
+    version: str = "1.20.2",
+    encrypted: bool = True,
+    state: WorkerState = WorkerState.NORMAL,
+    start: int = 0,
+) -> list[Worker]:
     return [Worker(f"w-{zone}-{start + i}", "default", zone, flavor, encrypted, version, state) for i in range(n)]
 
 
@@ -32,8 +45,7 @@ def actions(plan: InfraPlan) -> Counter[str]:
 def test_new_cluster_gets_workers_spread_over_its_zones() -> None:
     plan = plan_infra(OWNER, "local", [desired(size=3, zones=("z1", "z2", "z3"))], [])
     assert actions(plan) == {"create-cluster": 1, "create-worker": 9}
-    assert Counter(c.zone for c in plan.changes if c.action == InfraAction.CREATE_WORKER) == {"z1": 3, "z2": 3,
-                                                                                                "z3": 3}
+    assert Counter(c.zone for c in plan.changes if c.action == InfraAction.CREATE_WORKER) == {"z1": 3, "z2": 3, "z3": 3}
 
 
 def test_in_sync_cluster_has_no_changes() -> None:
@@ -55,8 +67,13 @@ def test_zone_removed_from_pool_deletes_its_workers() -> None:
 
 
 def test_flavor_change_replaces_rolling_within_the_limit() -> None:
-    plan = plan_infra(OWNER, "local", [desired(size=3, zones=("z1",), flavor="m3c.8x64")],
-                      [actual(workers(3, "z1"))], InfraOptions(max_replace=2))
+    plan = plan_infra(
+        OWNER,
+        "local",
+        [desired(size=3, zones=("z1",), flavor="m3c.8x64")],
+        [actual(workers(3, "z1"))],
+        InfraOptions(max_replace=2),
+    )
     creates = [c for c in plan.changes if c.action == InfraAction.CREATE_WORKER]
     deletes = [c for c in plan.changes if c.action == InfraAction.DELETE_WORKER]
     assert len(creates) == 3 and len(deletes) == 3
@@ -85,9 +102,12 @@ def test_old_workers_wait_while_their_replacements_provision() -> None:
 
 
 def test_version_upgrade_master_first_then_workers_one_at_a_time() -> None:
-    plan = plan_infra(OWNER, "local", [desired(version="1.20.2")],
-                      [actual(workers(2, "z1", version="1.19.8") + workers(2, "z2", version="1.19.8"),
-                              version="1.19.8")])
+    plan = plan_infra(
+        OWNER,
+        "local",
+        [desired(version="1.20.2")],
+        [actual(workers(2, "z1", version="1.19.8") + workers(2, "z2", version="1.19.8"), version="1.19.8")],
+    )
     assert plan.changes[0].action == InfraAction.UPGRADE_MASTER and plan.changes[0].wave == 0
     upgrades = [c for c in plan.changes if c.action == InfraAction.UPGRADE_WORKER]
     assert len(upgrades) == 4

@@ -20,7 +20,7 @@ from razee.infra.local import LocalCloud
 from razee.infra.registry import GROUP, load_plugin, open_provider, provider_names
 from tests.fleetrepo import fleet_copy, region_copy, write_repo
 
-ACME = '''
+ACME = """
 from pydantic import BaseModel, Field
 from razee.infra.provider import ProviderPlugin
 
@@ -40,7 +40,7 @@ class AcmeCloud:
 
 PLUGIN = ProviderPlugin("acme", "Acme Cloud, shipped by a third party", AcmeSettings, AcmeCloud)
 NOT_A_PLUGIN = object()
-'''
+"""
 
 
 def install_acme(site: Path, entry: str = "acme_razee:PLUGIN", name: str = "acme") -> Path:
@@ -66,8 +66,10 @@ def test_builtin_providers_register_through_entry_points_like_any_plugin() -> No
 
 
 def test_the_registry_imports_no_provider_module() -> None:
-    probe = ("import sys, razee.infra.registry, razee.reconcile; "
-             "print(sorted(m for m in sys.modules if m.startswith(('razee.infra.local', 'razee.infra.aws', 'boto'))))")
+    probe = (
+        "import sys, razee.infra.registry, razee.reconcile; "
+        "print(sorted(m for m in sys.modules if m.startswith(('razee.infra.local', 'razee.infra.aws', 'boto'))))"
+    )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
@@ -79,8 +81,9 @@ def test_a_third_party_provider_is_found_listed_and_opened(tmp_path: Path) -> No
     assert listed.returncode == 0, listed.stderr
     acme = next(p for p in json.loads(listed.stdout) if p["name"] == "acme")
     assert acme["package"] == "acme-razee 1.2.0" and acme["entryPoint"] == "acme_razee:PLUGIN"
-    assert acme["settings"] == [{"name": "apiUrl", "type": "str", "required": True, "default": None,
-                                 "description": "where Acme's API answers"}]
+    assert acme["settings"] == [
+        {"name": "apiUrl", "type": "str", "required": True, "default": None, "description": "where Acme's API answers"}
+    ]
     text = run_with(site, "-m", "razee", "providers")
     assert "acme: Acme Cloud, shipped by a third party" in text.stdout
     assert "providers.acme.apiUrl  str, required: where Acme's API answers" in text.stdout
@@ -137,16 +140,22 @@ def test_settings_layer_fleet_then_region_and_errors_name_file_line_and_field(tm
     text = (root / "environments/fleet.yaml").read_text().splitlines()
     line = next(n for n, t in enumerate(text, 1) if "failRate" in t)
     assert f"environments/fleet.yaml:{line}: providers.local.failRate: Input should be less than or equal to 1" in found
-    assert any(f.startswith("environments/regions/us-south.yaml:") and "providers.local.dealy: Extra inputs" in f
-               for f in found), found
+    assert any(
+        f.startswith("environments/regions/us-south.yaml:") and "providers.local.dealy: Extra inputs" in f
+        for f in found
+    ), found
 
 
 def test_an_unknown_provider_in_the_fleet_repo_is_a_usage_error(tmp_path: Path) -> None:
     fleet = fleet_copy()
     fleet["provider"] = "gcp"
     root = write_repo(tmp_path / "fleet", fleet=fleet)
-    diff = subprocess.run([sys.executable, "-m", "razee", "diff", "--repo", str(root), "--spoke", "spoke-a",
-                           "--no-kube"], capture_output=True, text=True, timeout=120)
+    diff = subprocess.run(
+        [sys.executable, "-m", "razee", "diff", "--repo", str(root), "--spoke", "spoke-a", "--no-kube"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert diff.returncode == 2
     assert "unknown infrastructure provider 'gcp'" in diff.stderr and "razee.providers" in diff.stderr
     assert diff.stdout == ""

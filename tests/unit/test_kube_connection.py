@@ -13,12 +13,19 @@ from razee.kube.connection import DirectConnection, LibraryConnection, connect
 
 
 def kubeconfig(tmp_path: Path, user: dict[str, Any], cluster: dict[str, Any] | None = None) -> str:
-    doc = {"apiVersion": "v1", "kind": "Config", "current-context": "c",
-           "clusters": [{"name": "k", "cluster": cluster or {"server": "https://127.0.0.1:6443/",
-                                                               "insecure-skip-tls-verify": True}}],
-           "users": [{"name": "u", "user": user}],
-           "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u"}},
-                        {"name": "other", "context": {"cluster": "missing", "user": "u"}}]}
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "c",
+        "clusters": [
+            {"name": "k", "cluster": cluster or {"server": "https://127.0.0.1:6443/", "insecure-skip-tls-verify": True}}
+        ],
+        "users": [{"name": "u", "user": user}],
+        "contexts": [
+            {"name": "c", "context": {"cluster": "k", "user": "u"}},
+            {"name": "other", "context": {"cluster": "missing", "user": "u"}},
+        ],
+    }
     path = tmp_path / "kubeconfig"
     path.write_text(json.dumps(doc))
     return str(path)
@@ -39,9 +46,16 @@ def test_a_token_file_is_read_again(tmp_path: Path) -> None:
 
 
 def test_exec_plugins_go_through_the_official_client(tmp_path: Path) -> None:
-    user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": "echo",
-                     "args": ['{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential",'
-                              '"status":{"token":"from-exec"}}']}}
+    user = {
+        "exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": "echo",
+            "args": [
+                '{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential",'
+                '"status":{"token":"from-exec"}}'
+            ],
+        }
+    }
     conn = connect(kubeconfig(tmp_path, user), None)
     assert isinstance(conn, LibraryConnection)
     assert conn.auth_headers()["authorization"] == "Bearer from-exec"

@@ -29,17 +29,28 @@ def refusal(repo: Path, rel: str) -> str:
     return str(err.value).removeprefix("decl: ")
 
 
-@pytest.mark.parametrize(("spec", "message"), [
-    ({"path": "kustomize/eu", "pathz": 1}, f"{WHERE}: spec.pathz: Kustomization platform: Extra inputs are not "
-                                            "permitted"),
-    ({}, f"{WHERE}: spec.path: Kustomization platform: Field required"),
-    ({"path": "/etc"}, f"{WHERE}: spec.path: Kustomization platform: path must be a folder of the fleet repo, "
-                       "relative to its root, not '/etc'"),
-    ({"path": " "}, f"{WHERE}: spec.path: Kustomization platform: path is empty: name a folder of the fleet repo"),
-    ({"path": "https://example.com/k"}, f"{WHERE}: spec.path: Kustomization platform: path must be a folder of the "
-                                        "fleet repo, relative to its root, not 'https://example.com/k'"),
-    ("kustomize/eu", f"{WHERE}: spec: Kustomization needs a spec mapping"),
-])
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (
+            {"path": "kustomize/eu", "pathz": 1},
+            f"{WHERE}: spec.pathz: Kustomization platform: Extra inputs are not permitted",
+        ),
+        ({}, f"{WHERE}: spec.path: Kustomization platform: Field required"),
+        (
+            {"path": "/etc"},
+            f"{WHERE}: spec.path: Kustomization platform: path must be a folder of the fleet repo, "
+            "relative to its root, not '/etc'",
+        ),
+        ({"path": " "}, f"{WHERE}: spec.path: Kustomization platform: path is empty: name a folder of the fleet repo"),
+        (
+            {"path": "https://example.com/k"},
+            f"{WHERE}: spec.path: Kustomization platform: path must be a folder of the "
+            "fleet repo, relative to its root, not 'https://example.com/k'",
+        ),
+        ("kustomize/eu", f"{WHERE}: spec: Kustomization needs a spec mapping"),
+    ],
+)
 def test_a_bad_spec_names_the_declaring_template_line_and_field(spec: object, message: str) -> None:
     with pytest.raises(InputError) as err:
         parse_spec(declaration("Kustomization", spec))
@@ -51,11 +62,19 @@ def test_a_good_spec() -> None:
     assert (spec.path, spec.depends_on) == ("kustomize/overlays/eu", ["cert-manager"])
 
 
-@pytest.mark.parametrize("entry", [
-    "https://github.com/org/repo//deploy?ref=v1", "http://example.com/x.yaml", "ssh://git@example.com/org/repo",
-    "git@github.com:org/repo.git//deploy", "github.com/org/repo/deploy?ref=v1", "git::https://example.com/org/r",
-    "file:///srv/git/repo", "gh:org/repo",
-])
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "https://github.com/org/repo//deploy?ref=v1",
+        "http://example.com/x.yaml",
+        "ssh://git@example.com/org/repo",
+        "git@github.com:org/repo.git//deploy",
+        "github.com/org/repo/deploy?ref=v1",
+        "git::https://example.com/org/r",
+        "file:///srv/git/repo",
+        "gh:org/repo",
+    ],
+)
 def test_what_kustomize_would_fetch_is_remote(entry: str) -> None:
     assert is_remote(entry)
 
@@ -75,26 +94,35 @@ def test_every_field_that_names_a_file_is_held_to_the_fleet_repo(tmp_path: Path)
     repo = tmp_path / "fleet"
     (tmp_path / "secret.env").write_text("TOKEN=x\n")
     write(repo / "k", "configMapGenerator:\n- name: c\n  envs:\n  - ../../secret.env\n")
-    assert refusal(repo, "k") == "k/kustomization.yaml:4: configMapGenerator[0].envs[0]: '../../secret.env' leads " \
-                                 "outside the fleet repo"
+    assert (
+        refusal(repo, "k") == "k/kustomization.yaml:4: configMapGenerator[0].envs[0]: '../../secret.env' leads "
+        "outside the fleet repo"
+    )
     write(repo / "k", "secretGenerator:\n- name: s\n  files:\n  - token=../../secret.env\n")
     assert "secretGenerator[0].files[0]: '../../secret.env' leads outside" in refusal(repo, "k")
     write(repo / "k", "patches:\n- path: https://example.com/patch.yaml\n")
-    assert "k/kustomization.yaml:2: patches[0].path: 'https://example.com/patch.yaml' is remote: it would fetch " \
-           "from the network at render time" in refusal(repo, "k")
+    assert (
+        "k/kustomization.yaml:2: patches[0].path: 'https://example.com/patch.yaml' is remote: it would fetch "
+        "from the network at render time" in refusal(repo, "k")
+    )
     write(repo / "k", "components:\n- github.com/org/repo/components/x?ref=v1\n")
     assert "components[0]: 'github.com/org/repo/components/x?ref=v1' is remote" in refusal(repo, "k")
     write(repo / "k", "resources: [a.yaml]\nhelmCharts:\n- {name: x, repo: https://charts.example.com}\n")
-    assert refusal(repo, "k") == "k/kustomization.yaml:2: helmCharts: kustomize's chart inflation pulls charts " \
-                                 "from the network at render time; declare a HelmChart source instead"
+    assert (
+        refusal(repo, "k") == "k/kustomization.yaml:2: helmCharts: kustomize's chart inflation pulls charts "
+        "from the network at render time; declare a HelmChart source instead"
+    )
 
 
 def test_inline_patches_and_files_inside_the_repo_pass(tmp_path: Path) -> None:
     repo = tmp_path / "fleet"
     write(repo / "base", "resources: [cm.yaml]\n")
     (repo / "base" / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\n")
-    write(repo / "k", "resources: [../base]\npatches:\n- patch: |-\n    - op: add\n      path: /x\n      value: 1\n"
-                      "  target: {kind: ConfigMap}\nconfigMapGenerator:\n- name: c\n  files: [k=../k/x.txt]\n")
+    write(
+        repo / "k",
+        "resources: [../base]\npatches:\n- patch: |-\n    - op: add\n      path: /x\n      value: 1\n"
+        "  target: {kind: ConfigMap}\nconfigMapGenerator:\n- name: c\n  files: [k=../k/x.txt]\n",
+    )
     tree = walk(repo, "k", fail)
     assert tree.folders == [(repo / "k").resolve(), (repo / "base").resolve()]
     assert tree.rel(tree.top_file) == "k/kustomization.yaml"
@@ -107,8 +135,7 @@ def test_a_base_must_hold_a_kustomization_and_yaml_errors_name_the_file(tmp_path
     assert refusal(repo, "k") == "plain is named as a base but has no kustomization"
     write(repo / "k", "resources: [a.yaml\n")
     assert refusal(repo, "k").startswith("k/kustomization.yaml:2: invalid YAML")
-    assert refusal(repo, "plain") == "plain has no kustomization (kustomization.yaml, kustomization.yml, " \
-                                     "Kustomization)"
+    assert refusal(repo, "plain") == "plain has no kustomization (kustomization.yaml, kustomization.yml, Kustomization)"
 
 
 def test_the_digest_covers_every_folder_the_build_reads_and_nothing_else(tmp_path: Path) -> None:
@@ -151,8 +178,11 @@ def test_the_source_kinds_are_registered_under_their_names() -> None:
 
 def test_a_kustomize_binary_that_is_not_there_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RAZEE_KUSTOMIZE", "/nonexistent/kustomize")
-    with pytest.raises(UsageError, match=r"\$RAZEE_KUSTOMIZE names /nonexistent/kustomize, which is not an "
-                                         r"executable file"):
+    with pytest.raises(
+        UsageError,
+        match=r"\$RAZEE_KUSTOMIZE names /nonexistent/kustomize, which is not an "
+        r"executable file",
+    ):
         kustomize_path()
     monkeypatch.delenv("RAZEE_KUSTOMIZE")
     monkeypatch.setenv("PATH", "/nonexistent")

@@ -85,9 +85,11 @@ def test_unknown_rule_names_are_an_error(tmp_path: Path) -> None:
 def test_digest_pinning_option(tmp_path: Path) -> None:
     fleet = fleet_copy()
     fleet["policies"]["rules"]["allowed-registries"] = {"options": {"requireDigest": True}}
-    pod = ("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: armada}\nspec:\n  containers:\n"
-           "  - {name: c, image: 'icr.io/x:1', resources: {requests: {cpu: 1m, memory: 1Mi}, "
-           "limits: {cpu: 1m, memory: 1Mi}}}\n")
+    pod = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: armada}\nspec:\n  containers:\n"
+        "  - {name: c, image: 'icr.io/x:1', resources: {requests: {cpu: 1m, memory: 1Mi}, "
+        "limits: {cpu: 1m, memory: 1Mi}}}\n"
+    )
     root = write_repo(tmp_path, fleet=fleet, templates={**TEMPLATES, "spoke/pod.yaml.j2": pod})
     f = load_fleet(root)
     (finding,) = check_policies(f, render_spokes(root, f, f.spokes()))

@@ -30,7 +30,8 @@ POSITIONS = ("containers", "initContainers", "ephemeralContainers")
 TEMPLATE = "templates/spoke/pods.yaml.j2"
 
 BASE_CONTAINER: dict[str, Any] = {
-    "name": "app", "image": "icr.io/app:1",
+    "name": "app",
+    "image": "icr.io/app:1",
     "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "10m", "memory": "16Mi"}},
     "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
 }
@@ -96,8 +97,11 @@ def objects(variant: dict[str, Any], everywhere: bool = False) -> list[tuple[str
                 if pos != "containers":
                     spec[pos] = [{**c, "name": "extra"}]
             at = variant.get("at") or ("container" if pos != "pod" else "pod")
-            prefix = {"pod": base, "container": f"{base}.{'containers' if pos == 'pod' else pos}[0]",
-                      "meta": ".".join((*POD_SPEC_PATHS[kind][:-1], "metadata"))}[at]
+            prefix = {
+                "pod": base,
+                "container": f"{base}.{'containers' if pos == 'pod' else pos}[0]",
+                "meta": ".".join((*POD_SPEC_PATHS[kind][:-1], "metadata")),
+            }[at]
             out.append((kind, pos, spec, prefix))
     return out
 
@@ -142,8 +146,10 @@ def test_violations_are_found_from_the_controls_level_up(fleet: Fleet, case: dic
 def test_conforming_objects_pass(fleet: Fleet, case: dict[str, Any]) -> None:
     for n, variant in enumerate(case["conforming"]):
         lv = variant.get("level", "restricted")
-        objs = [wrap(kind, f"{kind.lower()}-{pos.lower()}-{n}", f"lvl-{lv}", spec, variant.get("meta") or {})
-                for kind, pos, spec, _ in objects(variant, everywhere=True)]
+        objs = [
+            wrap(kind, f"{kind.lower()}-{pos.lower()}-{n}", f"lvl-{lv}", spec, variant.get("meta") or {})
+            for kind, pos, spec, _ in objects(variant, everywhere=True)
+        ]
         found = pss_findings(fleet, objs)
         assert all(v == [] for v in found.values()), (variant, {k: v for k, v in found.items() if v})
 
@@ -158,14 +164,18 @@ def test_the_checklist_covers_every_control() -> None:
 def test_level_by_fleet_region_and_namespace(tmp_path: Path) -> None:
     """The namespace beats the region, which beats the fleet; the `privileged` level switches the controls off."""
     f = fleet_copy()
-    f["policies"]["podSecurity"] = {"level": "privileged", "regions": {"us-south": "restricted"},
-                                    "namespaces": {"legacy-*": "baseline"}}
+    f["policies"]["podSecurity"] = {
+        "level": "privileged",
+        "regions": {"us-south": "restricted"},
+        "namespaces": {"legacy-*": "baseline"},
+    }
     fleet = load_fleet(write_repo(tmp_path / "a", fleet=f))
     no_drop = merge(BASE_POD, {"containers": [merge(BASE_CONTAINER, {"securityContext": {"capabilities": None}})]})
     objs = [wrap("Deployment", "modern", "armada", no_drop, {}), wrap("Deployment", "old", "legacy-x", no_drop, {})]
     found = pss_findings(fleet, objs)
-    assert found["modern"] == [("pss-capabilities", "spec.template.spec.containers[0].securityContext"
-                                                     ".capabilities.drop")]
+    assert found["modern"] == [
+        ("pss-capabilities", "spec.template.spec.containers[0].securityContext.capabilities.drop")
+    ]
     assert found["old"] == []
     f["policies"]["podSecurity"] = {"level": "privileged"}
     fleet = load_fleet(write_repo(tmp_path / "b", fleet=f))
@@ -179,8 +189,9 @@ def test_unknown_region_in_pod_security_is_an_error(tmp_path: Path) -> None:
     fleet = load_fleet(write_repo(tmp_path, fleet=f))
     (finding,) = check_policies(fleet, [])
     assert isinstance(finding, Finding)
-    assert str(finding).startswith("environments/fleet.yaml: policies.podSecurity.regions.us-nowhere: unknown "
-                                   "region 'us-nowhere'")
+    assert str(finding).startswith(
+        "environments/fleet.yaml: policies.podSecurity.regions.us-nowhere: unknown region 'us-nowhere'"
+    )
 
 
 def test_a_bad_level_is_a_schema_error_with_file_and_line(tmp_path: Path) -> None:
@@ -188,17 +199,24 @@ def test_a_bad_level_is_a_schema_error_with_file_and_line(tmp_path: Path) -> Non
     f["policies"]["podSecurity"] = {"level": "strict"}
     r = run_razee("validate", "--repo", str(write_repo(tmp_path, fleet=f)))
     assert r.returncode == 2  # validate reports findings as input errors, as diff does
-    assert re.search(r"environments/fleet\.yaml:\d+: policies\.podSecurity\.level: Input should be 'privileged', "
-                     r"'baseline' or 'restricted'", r.stderr), r.stderr
+    assert re.search(
+        r"environments/fleet\.yaml:\d+: policies\.podSecurity\.level: Input should be 'privileged', "
+        r"'baseline' or 'restricted'",
+        r.stderr,
+    ), r.stderr
 
 
 def test_baseline_is_the_default_and_refuses_an_added_capability(tmp_path: Path) -> None:
     """The issue's first pass-through: SYS_ADMIN on a container of an otherwise plain fleet."""
-    pod = ("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: armada}\nspec:\n  containers:\n"
-           "  - {name: c, image: 'icr.io/x:1', securityContext: {capabilities: {add: [SYS_ADMIN]}},\n"
-           "     resources: {requests: {cpu: 1m, memory: 1Mi}, limits: {cpu: 1m, memory: 1Mi}}}\n")
+    pod = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: armada}\nspec:\n  containers:\n"
+        "  - {name: c, image: 'icr.io/x:1', securityContext: {capabilities: {add: [SYS_ADMIN]}},\n"
+        "     resources: {requests: {cpu: 1m, memory: 1Mi}, limits: {cpu: 1m, memory: 1Mi}}}\n"
+    )
     root = write_repo(tmp_path, templates={**TEMPLATES, "spoke/pod.yaml.j2": pod})
     r = run_razee("validate", "--repo", str(root))
     assert r.returncode == 2  # refused by the policy gate: an input error, as diff says
-    assert ("templates/spoke/pod.yaml.j2:1: spec.containers[0].securityContext.capabilities.add: [pss-capabilities] "
-            "Pod armada/p: container 'c' adds SYS_ADMIN") in r.stderr
+    assert (
+        "templates/spoke/pod.yaml.j2:1: spec.containers[0].securityContext.capabilities.add: [pss-capabilities] "
+        "Pod armada/p: container 'c' adds SYS_ADMIN"
+    ) in r.stderr

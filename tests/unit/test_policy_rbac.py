@@ -51,8 +51,11 @@ def test_without_allowances_every_path_is_refused(tmp_path: Path) -> None:
 
 
 def test_allowed_by_name_and_category_only(tmp_path: Path) -> None:
-    allow = {"ClusterRole/deployer": ["bind"], "Role/armada/*": ["wildcard-resources"],
-             "ValidatingWebhookConfiguration/gatekeeper": ["webhook"]}
+    allow = {
+        "ClusterRole/deployer": ["bind"],
+        "Role/armada/*": ["wildcard-resources"],
+        "ValidatingWebhookConfiguration/gatekeeper": ["webhook"],
+    }
     found = _findings(tmp_path, allow)
     assert len(found) == 1 and "deployer: grants the escalate verb" in found[0]  # bind was allowed, escalate not
 
@@ -61,7 +64,8 @@ def test_malformed_allowances_are_an_error(tmp_path: Path) -> None:
     assert _findings(tmp_path / "a", {"ClusterRole/deployer": ["sudo"]}) == [
         "environments/fleet.yaml: policies.rules.rbac-escalation.options: rbac-escalation: "
         "options.allow['ClusterRole/deployer']: unknown sudo; known: wildcard-verbs, wildcard-resources, "
-        "wildcard-api-groups, escalate, bind, impersonate, webhook"]
+        "wildcard-api-groups, escalate, bind, impersonate, webhook"
+    ]
     assert "options.allow must map" in _findings(tmp_path / "b", ["ClusterRole/deployer"])[0]
 
 

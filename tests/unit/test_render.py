@@ -70,8 +70,9 @@ def _bad_template(tmp_path: Path, text: str, name: str = "cluster/bad.yaml.j2") 
 
 
 def test_missing_variable_is_an_error_not_a_blank(tmp_path: Path) -> None:
-    rc, out, err = _bad_template(tmp_path, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n"
-                                           "data:\n  a: {{ values.nope }}\n")
+    rc, out, err = _bad_template(
+        tmp_path, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: {{ values.nope }}\n"
+    )
     assert rc == 2 and out == ""
     assert "templates/cluster/bad.yaml.j2:6: undefined value:" in err
     assert "nope" in err
@@ -113,8 +114,10 @@ def test_duplicate_objects_name_both_sources(tmp_path: Path) -> None:
     dup = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: armada\n"
     rc, out, err = _bad_template(tmp_path, dup, name="spoke/zz-dup.yaml.j2")
     assert rc == 2 and out == ""
-    assert "templates/spoke/zz-dup.yaml.j2:1: duplicate object Namespace armada: also rendered by " \
-           "templates/spoke/base.yaml.j2 document 1 (rendered line 1)" in err
+    assert (
+        "templates/spoke/zz-dup.yaml.j2:1: duplicate object Namespace armada: also rendered by "
+        "templates/spoke/base.yaml.j2 document 1 (rendered line 1)" in err
+    )
 
 
 @pytest.mark.parametrize(
@@ -126,8 +129,10 @@ def test_duplicate_objects_name_both_sources(tmp_path: Path) -> None:
         ("- a\n- b\n", "a manifest must be a mapping, not list"),
         ("a: [\n", "in rendered output (rendered for "),
         ("apiVersion: v1\nkind: ConfigMap\nkind: Secret\nmetadata: {name: a}\n", "duplicate key 'kind'"),
-        ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: &d {a: b}\nextra: *d\n",
-         "YAML anchors and aliases are not allowed in rendered manifests"),
+        (
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: &d {a: b}\nextra: *d\n",
+            "YAML anchors and aliases are not allowed in rendered manifests",
+        ),
     ],
 )
 def test_invalid_manifests(tmp_path: Path, text: str, message: str) -> None:
@@ -150,8 +155,10 @@ def test_validate_lists_findings_and_exits_2(tmp_path: Path) -> None:
     assert r.stdout == ""
     lines = r.stderr.strip().splitlines()
     # one finding for the template problem, naming every cluster it hits, not one line per cluster
-    assert lines == ["error: templates/cluster/bad.yaml.j2:1: undefined value: 'nope' is undefined "
-                     "(rendering for 2 clusters: c1, c2)"]
+    assert lines == [
+        "error: templates/cluster/bad.yaml.j2:1: undefined value: 'nope' is undefined "
+        "(rendering for 2 clusters: c1, c2)"
+    ]
 
 
 def test_validate_ok_summary(tmp_path: Path) -> None:
@@ -189,14 +196,20 @@ def test_example_fleet_labels_namespaces_for_pod_security_admission_at_the_fleet
         shutil.copytree(REPO / part, tmp_path / part)
     fleet_file = tmp_path / "environments" / "fleet.yaml"
     spec = yaml.safe_load(fleet_file.read_text())
-    spec["policies"]["podSecurity"] = {"level": "restricted", "regions": {"us-south": "baseline"},
-                                       "namespaces": {"master-*": "restricted"}}
+    spec["policies"]["podSecurity"] = {
+        "level": "restricted",
+        "regions": {"us-south": "baseline"},
+        "namespaces": {"master-*": "restricted"},
+    }
     fleet_file.write_text(yaml.safe_dump(spec))
     fleet = load_fleet(tmp_path)
     spoke = next(s for s in fleet.spokes() if s.spoke.name == "us-south-spoke-1")
     (render,) = render_spokes(tmp_path, fleet, [spoke])
-    labels = {m.obj["metadata"]["name"]: m.obj["metadata"]["labels"].get("pod-security.kubernetes.io/enforce")
-              for m in render.manifests if m.obj["kind"] == "Namespace"}
+    labels = {
+        m.obj["metadata"]["name"]: m.obj["metadata"]["labels"].get("pod-security.kubernetes.io/enforce")
+        for m in render.manifests
+        if m.obj["kind"] == "Namespace"
+    }
     assert labels["armada"] == "baseline" and labels["razee-system"] == "baseline"  # the region's level
     masters = [v for k, v in labels.items() if k.startswith("master-")]
     assert masters and set(masters) == {"restricted"}  # the namespace glob wins

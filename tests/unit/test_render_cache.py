@@ -12,8 +12,15 @@ from tests.fleetrepo import write_repo
 
 
 def bundle(name: str = "s", decrypted: bool = False) -> SpokeBundle:
-    m = Manifest({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "n"},
-                  "data": {"k": "café 😀"}}, Provenance("templates/spoke/a.yaml.j2", 1, 3, "c1"))
+    m = Manifest(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "x", "namespace": "n"},
+            "data": {"k": "café 😀"},
+        },
+        Provenance("templates/spoke/a.yaml.j2", 1, 3, "c1"),
+    )
     return SpokeBundle(name, "r", "main", (m,), EngineSettings("takeover"), decrypted=decrypted)
 
 

@@ -21,8 +21,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _render(root: Path, workers: str, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[object]]]:
     fleet = load_fleet(root)
-    return [(r.spoke, [(m.key, m.obj, m.source) for m in r.manifests])
-            for r in render_spokes(root, fleet, fleet.spokes(), processes=int(workers))]
+    return [
+        (r.spoke, [(m.key, m.obj, m.source) for m in r.manifests])
+        for r in render_spokes(root, fleet, fleet.spokes(), processes=int(workers))
+    ]
 
 
 def test_forked_render_equals_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -47,7 +49,8 @@ def test_forked_render_equals_in_process(tmp_path: Path, monkeypatch: pytest.Mon
 def test_forked_render_collects_every_spokes_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = generate(tmp_path / "fleet", REPO, spokes_per_region=1, clusters_per_spoke=20)
     (root / "templates" / "cluster" / "broken.yaml.j2").write_text(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: {{ cluster.nope }}}\n")
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: {{ cluster.nope }}}\n"
+    )
     monkeypatch.setattr(parallel, "MIN_CLUSTERS", 1)
     messages = []
     for workers in ("2", "1"):
@@ -57,8 +60,9 @@ def test_forked_render_collects_every_spokes_errors(tmp_path: Path, monkeypatch:
         messages.append([str(f) for f in e.value.findings])
     assert messages[0] == messages[1]
     assert len(messages[0]) == 6  # one per spoke, each naming its 20 clusters
-    assert all("templates/cluster/broken.yaml.j2:3: undefined value" in m and "for 20 clusters" in m
-               for m in messages[0])
+    assert all(
+        "templates/cluster/broken.yaml.j2:3: undefined value" in m and "for 20 clusters" in m for m in messages[0]
+    )
 
 
 def test_small_jobs_stay_in_process() -> None:
@@ -66,11 +70,13 @@ def test_small_jobs_stay_in_process() -> None:
 
     def job(i: int) -> int:
         import os
+
         pid[0] = os.getpid()
         return i * 2
 
     assert parallel.fork_map(job, [1, 2, 3], weight=10, processes=2) == [2, 4, 6]
     import os
+
     assert pid[0] == os.getpid()  # ran here: the list it changed is ours
 
 
@@ -83,8 +89,11 @@ def test_forked_preview_equals_in_process(tmp_path: Path, monkeypatch: pytest.Mo
     new_root = tmp_path / "new"
     shutil.copytree(old_root, new_root)
     template = new_root / "templates" / "cluster" / "namespace.yaml.j2"
-    template.write_text(template.read_text().replace('    razee.io/managed: "true"',
-                                                     '    razee.io/managed: "true"\n    razee.io/touched: x', 1))
+    template.write_text(
+        template.read_text().replace(
+            '    razee.io/managed: "true"', '    razee.io/managed: "true"\n    razee.io/touched: x', 1
+        )
+    )
     region = new_root / "environments" / "regions" / "eu-de.yaml"
     region.write_text(region.read_text().replace("sizePerZone: 1", "sizePerZone: 4", 1))
     monkeypatch.setattr(parallel, "MIN_CLUSTERS", 1)

@@ -19,8 +19,7 @@ QUERY = 'sum(rate(http_requests_total{code=~"5..",spoke="{{ spoke.name }}"}[5m])
 
 def _fleet(checks: list[dict[str, Any]], **rollout: Any) -> dict[str, Any]:
     fleet = fleet_copy()
-    fleet["rollout"] = {"waves": [{"name": "canary", "bakeTime": "1m", "checks": checks}, {"name": "main"}],
-                        **rollout}
+    fleet["rollout"] = {"waves": [{"name": "canary", "bakeTime": "1m", "checks": checks}, {"name": "main"}], **rollout}
     return fleet
 
 
@@ -36,8 +35,11 @@ def _line_of(root: Path, text: str) -> int:
 
 
 def test_the_issue_format_loads(tmp_path: Path) -> None:
-    fleet = _fleet([{"name": "error-rate", "query": QUERY, "max": 0.5, "interval": "30s"}], onFailure="rollback",
-                   windows=[{"cron": "0 2 * * 1-5", "duration": "4h", "timezone": "America/Chicago"}])
+    fleet = _fleet(
+        [{"name": "error-rate", "query": QUERY, "max": 0.5, "interval": "30s"}],
+        onFailure="rollback",
+        windows=[{"cron": "0 2 * * 1-5", "duration": "4h", "timezone": "America/Chicago"}],
+    )
     region = region_copy()
     region["windows"] = [{"cron": "0 3 * * *", "duration": "2h", "timezone": "Europe/Berlin"}]
     loaded = load_fleet(write_repo(tmp_path, fleet=fleet, regions=[region]))
@@ -48,13 +50,16 @@ def test_the_issue_format_loads(tmp_path: Path) -> None:
     assert loaded.regions[0].windows is not None and loaded.regions[0].windows[0].cron == "0 3 * * *"
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ('sum(rate(x{spoke="{{ spoke.nmae }}"}[5m]))', "check 'error-rate' for spoke spoke-a: "),
-    ('sum(x{spoke="{{ spoke.name | }}"})', "check 'error-rate': Jinja syntax error"),
-    ('sum(rate(x{spoke="a"}[5m])', "query is not valid PromQL: '(' opened at column 4 is never closed"),
-    ('x{code="5..}', "quote \" opened at column 8 is never closed"),
-    ("{{ values.nothing_here }}", "'dict object' has no attribute 'nothing_here'"),
-])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ('sum(rate(x{spoke="{{ spoke.nmae }}"}[5m]))', "check 'error-rate' for spoke spoke-a: "),
+        ('sum(x{spoke="{{ spoke.name | }}"})', "check 'error-rate': Jinja syntax error"),
+        ('sum(rate(x{spoke="a"}[5m])', "query is not valid PromQL: '(' opened at column 4 is never closed"),
+        ('x{code="5..}', 'quote " opened at column 8 is never closed'),
+        ("{{ values.nothing_here }}", "'dict object' has no attribute 'nothing_here'"),
+    ],
+)
 def test_bad_check_queries_are_reported_at_their_line(tmp_path: Path, query: str, expected: str) -> None:
     root = write_repo(tmp_path, fleet=_fleet([{"name": "error-rate", "query": query, "max": 1}]))
     errors = _errors(root)
@@ -63,12 +68,15 @@ def test_bad_check_queries_are_reported_at_their_line(tmp_path: Path, query: str
     assert expected in errors[0]
 
 
-@pytest.mark.parametrize(("check", "field", "expected"), [
-    ({"name": "e", "query": "up"}, "name: e", "needs a threshold"),
-    ({"name": "e", "query": "up", "min": 2, "max": 1}, "name: e", "min 2.0 is above max 1.0"),
-    ({"name": "e", "query": "up", "max": 1, "interval": "soon"}, "interval:", "invalid duration 'soon'"),
-    ({"name": "e", "query": "up", "max": 1, "missing": "ignore"}, "missing:", "Input should be 'fail' or 'pass'"),
-])
+@pytest.mark.parametrize(
+    ("check", "field", "expected"),
+    [
+        ({"name": "e", "query": "up"}, "name: e", "needs a threshold"),
+        ({"name": "e", "query": "up", "min": 2, "max": 1}, "name: e", "min 2.0 is above max 1.0"),
+        ({"name": "e", "query": "up", "max": 1, "interval": "soon"}, "interval:", "invalid duration 'soon'"),
+        ({"name": "e", "query": "up", "max": 1, "missing": "ignore"}, "missing:", "Input should be 'fail' or 'pass'"),
+    ],
+)
 def test_bad_check_fields(tmp_path: Path, check: dict[str, Any], field: str, expected: str) -> None:
     root = write_repo(tmp_path, fleet=_fleet([check]))
     errors = _errors(root)
@@ -76,12 +84,15 @@ def test_bad_check_fields(tmp_path: Path, check: dict[str, Any], field: str, exp
     assert errors[0].split(":")[:2] == ["environments/fleet.yaml", str(_line_of(root, field))]
 
 
-@pytest.mark.parametrize(("window", "expected"), [
-    ({"cron": "0 2 * *", "duration": "4h"}, "needs 5 fields"),
-    ({"cron": "0 25 * * *", "duration": "4h"}, "hour: '25' is outside 0-23"),
-    ({"cron": "0 2 * * 1-5", "duration": "4h", "timezone": "Mars/Olympus"}, "unknown time zone 'Mars/Olympus'"),
-    ({"cron": "0 2 * * 1-5", "duration": "9000h"}, "at most 7 days"),
-])
+@pytest.mark.parametrize(
+    ("window", "expected"),
+    [
+        ({"cron": "0 2 * *", "duration": "4h"}, "needs 5 fields"),
+        ({"cron": "0 25 * * *", "duration": "4h"}, "hour: '25' is outside 0-23"),
+        ({"cron": "0 2 * * 1-5", "duration": "4h", "timezone": "Mars/Olympus"}, "unknown time zone 'Mars/Olympus'"),
+        ({"cron": "0 2 * * 1-5", "duration": "9000h"}, "at most 7 days"),
+    ],
+)
 def test_bad_windows(tmp_path: Path, window: dict[str, Any], expected: str) -> None:
     root = write_repo(tmp_path, fleet=_fleet([], windows=[window]))
     errors = _errors(root)

@@ -6,15 +6,27 @@ from __future__ import annotations
 from razee.fleet.model import Wave
 from razee.rollout.gate import SpokeRollout, decide, wave_states
 
-WAVES = [Wave(name="canary", bake_time="10m", max_failures=0), Wave(name="main", max_failures="50%"),
-         Wave(name="last", require_approval=True)]
+WAVES = [
+    Wave(name="canary", bake_time="10m", max_failures=0),
+    Wave(name="main", max_failures="50%"),
+    Wave(name="last", require_approval=True),
+]
 NOW = 100_000.0
 
 
-def spoke(name: str, wave: str, revision: str = "new", result: str = "applied", applied: float | None = NOW - 3600,
-          unhealthy: int = 0, degraded: int = 0, tried_result: str = "") -> SpokeRollout:
-    return SpokeRollout(name, wave, revision, result, applied, unhealthy, degraded, tried=bool(tried_result),
-                        tried_result=tried_result)
+def spoke(
+    name: str,
+    wave: str,
+    revision: str = "new",
+    result: str = "applied",
+    applied: float | None = NOW - 3600,
+    unhealthy: int = 0,
+    degraded: int = 0,
+    tried_result: str = "",
+) -> SpokeRollout:
+    return SpokeRollout(
+        name, wave, revision, result, applied, unhealthy, degraded, tried=bool(tried_result), tried_result=tried_result
+    )
 
 
 def declared(fleet: list[SpokeRollout]) -> dict[str, str]:
@@ -107,8 +119,10 @@ def test_refusing_a_newer_revision_is_no_failure_of_the_one_a_spoke_enforces() -
     """Found by the fleet soak (issue 28): after a commit the policy gate refused, every agent reported `rejected`
     under the revision it kept enforcing; the gate counted that revision failed on them, halted it although it had
     completed, and onFailure: rollback sent the canaries back to an older revision."""
-    fleet = [spoke("c1", "canary", revision="good", result="rejected"),
-             spoke("m1", "main", revision="good", result="rejected")]
+    fleet = [
+        spoke("c1", "canary", revision="good", result="rejected"),
+        spoke("m1", "main", revision="good", result="rejected"),
+    ]
     states = wave_states("good", WAVES[:2], declared(fleet), fleet, NOW, NOW - 7200)
     assert [(s.applied, s.failed) for s in states] == [(("c1",), ()), (("m1",), ())]
     assert decide("good", "main", WAVES, declared(fleet), fleet, NOW).allowed

@@ -26,12 +26,15 @@ def spoke(name: str, wave: str, revision: str = "new", **kw: object) -> SpokeRol
 
 
 def test_a_failed_check_fails_the_spoke_and_the_halt_names_check_and_value() -> None:
-    fleet = [spoke("c1", "canary", check_failed="check error-rate = 0.93 (max 0.5)"),
-             spoke("m1", "main", revision="old")]
+    fleet = [
+        spoke("c1", "canary", check_failed="check error-rate = 0.93 (max 0.5)"),
+        spoke("m1", "main", revision="old"),
+    ]
     held = decide("new", "main", WAVES, MEMBERS, fleet, NOW)
     assert held.halted and held.failed == ("c1",)
-    assert held.reason == ("halted: wave canary has 1 failed spoke(s) (c1); c1: check error-rate = 0.93 "
-                           "(max 0.5); it allows 0")
+    assert held.reason == (
+        "halted: wave canary has 1 failed spoke(s) (c1); c1: check error-rate = 0.93 (max 0.5); it allows 0"
+    )
     # sticky: rolled back to an older revision, the spoke still counts as failed for this one
     back = [spoke("c1", "canary", revision="old", result="waiting", check_failed="check error-rate = 0.93 (max 0.5)")]
     assert decide("new", "main", WAVES, MEMBERS, back, NOW).halted
@@ -57,15 +60,18 @@ def test_a_failure_in_the_last_wave_halts_the_revision() -> None:
     assert revision_halt(WAVES, wave_states("new", WAVES, MEMBERS, [spoke("c1", "canary")], NOW, NOW)) is None
 
 
-@pytest.mark.parametrize(("values", "check", "result", "value"), [
-    ([0.1, 0.3], CHECK, "pass", 0.3),
-    ([0.1, 0.9], CHECK, "fail", 0.9),
-    ([], CHECK, "fail", None),
-    ([], Check(name="e", query="up", max=1, missing="pass"), "pass", None),
-    ([float("nan")], CHECK, "fail", None),
-    ([2.0], Check(name="e", query="up", min=3), "fail", 2.0),
-    ([4.0, 5.0], Check(name="e", query="up", min=3), "pass", 4.0),
-])
+@pytest.mark.parametrize(
+    ("values", "check", "result", "value"),
+    [
+        ([0.1, 0.3], CHECK, "pass", 0.3),
+        ([0.1, 0.9], CHECK, "fail", 0.9),
+        ([], CHECK, "fail", None),
+        ([], Check(name="e", query="up", max=1, missing="pass"), "pass", None),
+        ([float("nan")], CHECK, "fail", None),
+        ([2.0], Check(name="e", query="up", min=3), "fail", 2.0),
+        ([4.0, 5.0], Check(name="e", query="up", min=3), "pass", 4.0),
+    ],
+)
 def test_judging_a_query_result(values: list[float], check: Check, result: str, value: float | None) -> None:
     judged = judge(check, values)
     assert (judged.result, judged.value) == (result, value)
@@ -78,12 +84,15 @@ def _at(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second:
 WEEKNIGHTS = Window(cron="0 2 * * 1-5", duration="4h", timezone="America/Chicago")
 
 
-@pytest.mark.parametrize(("instant", "open_", "reason"), [
-    (_at(2026, 3, 6, 1, 59), False, "next window opens at 2026-03-06 02:00 CST (America/Chicago)"),  # Friday
-    (_at(2026, 3, 6, 2, 0), True, ""),
-    (_at(2026, 3, 6, 5, 59), True, ""),
-    (_at(2026, 3, 6, 6, 0), False, "next window opens at 2026-03-09 02:00 CDT (America/Chicago)"),  # over the DST
-])
+@pytest.mark.parametrize(
+    ("instant", "open_", "reason"),
+    [
+        (_at(2026, 3, 6, 1, 59), False, "next window opens at 2026-03-06 02:00 CST (America/Chicago)"),  # Friday
+        (_at(2026, 3, 6, 2, 0), True, ""),
+        (_at(2026, 3, 6, 5, 59), True, ""),
+        (_at(2026, 3, 6, 6, 0), False, "next window opens at 2026-03-09 02:00 CDT (America/Chicago)"),  # over the DST
+    ],
+)
 def test_windows_open_and_close_in_their_time_zone(instant: float, open_: bool, reason: str) -> None:
     assert is_open(WEEKNIGHTS, instant) is open_
     assert window_reason([WEEKNIGHTS], instant) == reason
@@ -109,27 +118,34 @@ def test_windows_hold_a_wave_until_open_except_urgent_or_started() -> None:
     closed = Windows([WEEKNIGHTS], _at(2026, 3, 6, 1, 0), label="region us-south")
     fleet = [spoke("c1", "canary"), spoke("m1", "main", revision="old")]
     held = decide("new", "main", WAVES, MEMBERS, fleet, NOW, windows=closed)
-    assert held.reason == ("wave main in region us-south waits for a maintenance window: next window opens at "
-                           "2026-03-06 02:00 CST (America/Chicago)")
-    assert decide("new", "main", WAVES, MEMBERS, fleet, NOW, windows=replace(closed, clock=_at(2026, 3, 6, 3, 0))
-                  ).allowed
+    assert held.reason == (
+        "wave main in region us-south waits for a maintenance window: next window opens at "
+        "2026-03-06 02:00 CST (America/Chicago)"
+    )
+    assert decide(
+        "new", "main", WAVES, MEMBERS, fleet, NOW, windows=replace(closed, clock=_at(2026, 3, 6, 3, 0))
+    ).allowed
     assert decide("new", "main", WAVES, MEMBERS, fleet, NOW, windows=closed, urgent=True).allowed
     # a wave that started inside the window finishes after it closed
     started = [*fleet, spoke("m2", "main")]
     members = {**MEMBERS, "m2": "main"}
     assert decide("new", "main", WAVES, members, started, NOW, windows=closed).allowed
     # ...but only in its own region (peers)
-    assert not decide("new", "main", WAVES, members, started, NOW,
-                      windows=replace(closed, peers=frozenset({"m1"}))).allowed
+    assert not decide(
+        "new", "main", WAVES, members, started, NOW, windows=replace(closed, peers=frozenset({"m1"}))
+    ).allowed
     assert decide("new", "main", WAVES, MEMBERS, fleet, NOW, windows=Windows()).allowed  # no windows: any time
 
 
-@pytest.mark.parametrize(("had", "completed", "expected"), [
-    (["bad", "v2", "v1"], {"v2", "v1"}, "v2"),  # the newest completed one it had
-    (["bad", "v2", "v1"], {"v1"}, "v1"),  # v2 never completed (the canary took bad before main finished v2)
-    (["bad"], {"v0"}, None),  # never had a completed revision: nothing to return to
-    (["bad", "v1"], {"bad", "v1"}, "v1"),  # never the halted one itself
-])
+@pytest.mark.parametrize(
+    ("had", "completed", "expected"),
+    [
+        (["bad", "v2", "v1"], {"v2", "v1"}, "v2"),  # the newest completed one it had
+        (["bad", "v2", "v1"], {"v1"}, "v1"),  # v2 never completed (the canary took bad before main finished v2)
+        (["bad"], {"v0"}, None),  # never had a completed revision: nothing to return to
+        (["bad", "v1"], {"bad", "v1"}, "v1"),  # never the halted one itself
+    ],
+)
 def test_rollback_target(had: list[str], completed: set[str], expected: str | None) -> None:
     assert rollback_target(had, completed, "bad") == expected
 
@@ -142,6 +158,7 @@ def test_a_new_rollback_is_one_notification() -> None:
     after = Snapshot(1.0, spokes, rollbacks={("c1", "b" * 40): ("g" * 40, "halted: wave canary ...")})
     events = changes(before, after)
     assert [(e.kind, e.spoke, e.region, e.revision, e.state) for e in events] == [
-        ("rollout-rolled-back", "c1", "us-south", "b" * 40, "g" * 40)]
+        ("rollout-rolled-back", "c1", "us-south", "b" * 40, "g" * 40)
+    ]
     assert events[0].text == f"spoke c1 rolled back from {'b' * 12} to {'g' * 12}: halted: wave canary ..."
     assert changes(after, after) == []

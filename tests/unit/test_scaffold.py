@@ -16,11 +16,14 @@ def test_the_agent_template_is_the_example_fleets() -> None:
     assert shipped.read_text() == (REPO / "templates" / "spoke" / "razee-agent.yaml.j2").read_text()
 
 
-@pytest.mark.parametrize(("image", "allowed"), [
-    ("registry.example.com/razee/razee:0.1.0", "registry.example.com/razee/*"),
-    ("registry.example.com:5000/razee@sha256:abc", "registry.example.com:5000/*"),
-    ("razee:0.1.0", "razee*"),
-])
+@pytest.mark.parametrize(
+    ("image", "allowed"),
+    [
+        ("registry.example.com/razee/razee:0.1.0", "registry.example.com/razee/*"),
+        ("registry.example.com:5000/razee@sha256:abc", "registry.example.com:5000/*"),
+        ("razee:0.1.0", "razee*"),
+    ],
+)
 def test_the_agents_registry_is_allowed(image: str, allowed: str) -> None:
     assert FleetSettings(image=image).registry == allowed
 

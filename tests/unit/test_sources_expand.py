@@ -31,7 +31,8 @@ class Listed:
         Listed.seen.append(ctx)
         ctx.notes.append(f"Listed {decl.name}: expanded")
         objects: list[tuple[dict[str, Any], str | None]] = [
-            (obj, f"{decl.name}/obj-{i}.yaml") for i, obj in enumerate(decl.obj["spec"]["objects"])]
+            (obj, f"{decl.name}/obj-{i}.yaml") for i, obj in enumerate(decl.obj["spec"]["objects"])
+        ]
         return Expansion(objects, SourceInfo(decl.name, self.kind, version="1", cluster=ctx.cluster))
 
 
@@ -47,8 +48,14 @@ def cm(name: str) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "apps"}}
 
 
-def decl(name: str, line: int, objects: list[dict[str, Any]], kind: str = "Listed", cluster: str | None = None,
-         depends: list[str] | None = None) -> Manifest:
+def decl(
+    name: str,
+    line: int,
+    objects: list[dict[str, Any]],
+    kind: str = "Listed",
+    cluster: str | None = None,
+    depends: list[str] | None = None,
+) -> Manifest:
     spec: dict[str, Any] = {"objects": objects}
     if depends is not None:
         spec["dependsOn"] = depends
@@ -61,8 +68,11 @@ def template_object(name: str, line: int) -> Manifest:
 
 
 def env(tmp_path: Path) -> ExpandEnv:
-    return ExpandEnv(lambda cluster: Capabilities(f"v1.{30 if cluster else 29}.0"), None,
-                     SourceOptions(cache_dir=tmp_path / "sources"))
+    return ExpandEnv(
+        lambda cluster: Capabilities(f"v1.{30 if cluster else 29}.0"),
+        None,
+        SourceOptions(cache_dir=tmp_path / "sources"),
+    )
 
 
 def expand(tmp_path: Path, *manifests: Manifest) -> tuple[SpokeRender, tuple[str, ...]]:
@@ -71,10 +81,13 @@ def expand(tmp_path: Path, *manifests: Manifest) -> tuple[SpokeRender, tuple[str
 
 
 def test_sources_become_their_objects_in_place_with_the_chain_and_never_reach_a_cluster(tmp_path: Path) -> None:
-    render, notes = expand(tmp_path, template_object("before", 1),
-                           decl("first", 5, [cm("a"), cm("b")]),
-                           decl("second", 12, [cm("c")], cluster="c1", depends=[]),
-                           template_object("after", 20))
+    render, notes = expand(
+        tmp_path,
+        template_object("before", 1),
+        decl("first", 5, [cm("a"), cm("b")]),
+        decl("second", 12, [cm("c")], cluster="c1", depends=[]),
+        template_object("after", 20),
+    )
     assert [m.name for m in render.manifests] == ["before", "a", "b", "c", "after"]
     assert not any(m.obj["apiVersion"] == "razee.io/v1" for m in render.manifests)
     a = render.manifests[1]
@@ -82,8 +95,10 @@ def test_sources_become_their_objects_in_place_with_the_chain_and_never_reach_a_
     assert a.source.origin == Origin("Listed", "first", "first/obj-0.yaml", ())
     assert "via Listed first, first/obj-0.yaml" in str(a.source)
     assert render.manifests[3].source.cluster == "c1"
-    assert render.sources == (SourceInfo("first", "Listed", version="1"), SourceInfo("second", "Listed", version="1",
-                                                                                    cluster="c1"))
+    assert render.sources == (
+        SourceInfo("first", "Listed", version="1"),
+        SourceInfo("second", "Listed", version="1", cluster="c1"),
+    )
     assert notes == ("Listed first: expanded", "Listed second: expanded")
     # the capabilities of the scope each was declared in (offline: the spoke's, or the customer cluster's version)
     assert sorted(ctx.capabilities.kube_version for ctx in Listed.seen) == ["v1.29.0", "v1.30.0"]
@@ -103,15 +118,22 @@ def test_an_unknown_kind_under_razee_io_is_an_error_at_its_line(tmp_path: Path) 
 
 def test_depends_on_an_unknown_name_or_a_cycle_is_refused_with_file_and_line(tmp_path: Path) -> None:
     with pytest.raises(InputError) as e:
-        expand(tmp_path, decl("a", 3, [cm("a")], depends=["b"]), decl("b", 9, [cm("b")], depends=["a"]),
-               decl("c", 15, [cm("c")], depends=["nope"]),
-               decl("d", 21, [cm("d")], cluster="c1", depends=["a"]))  # a is the spoke's, not cluster c1's
+        expand(
+            tmp_path,
+            decl("a", 3, [cm("a")], depends=["b"]),
+            decl("b", 9, [cm("b")], depends=["a"]),
+            decl("c", 15, [cm("c")], depends=["nope"]),
+            decl("d", 21, [cm("d")], cluster="c1", depends=["a"]),
+        )  # a is the spoke's, not cluster c1's
     found = [str(f) for f in e.value.findings]
     assert any(f.startswith(f"{TEMPLATE}:15: spec.dependsOn.0: Listed c: dependsOn names 'nope'") for f in found)
-    assert any(f.startswith(f"{TEMPLATE}:21: spec.dependsOn.0: Listed d: dependsOn names 'a'")
-               and "for cluster c1" in f for f in found)
-    assert any(f.startswith(f"{TEMPLATE}:3: spec.dependsOn: Listed a: dependsOn makes a cycle (a -> b -> a)")
-               for f in found)
+    assert any(
+        f.startswith(f"{TEMPLATE}:21: spec.dependsOn.0: Listed d: dependsOn names 'a'") and "for cluster c1" in f
+        for f in found
+    )
+    assert any(
+        f.startswith(f"{TEMPLATE}:3: spec.dependsOn: Listed a: dependsOn makes a cycle (a -> b -> a)") for f in found
+    )
     assert Listed.seen == []  # refused before anything was expanded
 
 
@@ -134,8 +156,12 @@ def test_an_object_without_a_name_from_a_source_names_the_source(tmp_path: Path)
 
 
 def test_the_cache_stamp_follows_the_folders_sources_read_and_live_capabilities(tmp_path: Path) -> None:
-    chart = {"apiVersion": "razee.io/v1", "kind": "HelmChart", "metadata": {"name": "m"},
-             "spec": {"path": "charts/metrics", "valuesFiles": ["values/m.yaml", "../outside.yaml"]}}
+    chart = {
+        "apiVersion": "razee.io/v1",
+        "kind": "HelmChart",
+        "metadata": {"name": "m"},
+        "spec": {"path": "charts/metrics", "valuesFiles": ["values/m.yaml", "../outside.yaml"]},
+    }
     inputs = source_inputs([Manifest(chart, Provenance(TEMPLATE, 1, 1))])
     assert inputs == ("charts", "values")
     (tmp_path / "charts" / "metrics").mkdir(parents=True)
@@ -147,8 +173,9 @@ def test_the_cache_stamp_follows_the_folders_sources_read_and_live_capabilities(
     assert changed != key
     live = Capabilities("v1.36.3", ("v1", "apps/v1"), live=True)
     assert expansion_key(tmp_path, inputs, live) != changed
-    assert expansion_key(tmp_path, inputs, Capabilities("v1.36.4", ("v1", "apps/v1"), live=True)) != \
-        expansion_key(tmp_path, inputs, live)
+    assert expansion_key(tmp_path, inputs, Capabilities("v1.36.4", ("v1", "apps/v1"), live=True)) != expansion_key(
+        tmp_path, inputs, live
+    )
 
 
 def test_a_cached_bundle_keeps_origins_sources_and_its_stamp(tmp_path: Path) -> None:

@@ -21,7 +21,11 @@ def test_paths_name_the_object_written() -> None:
     assert parse_path("/api/v1/namespaces/ns") == ("", "namespaces", "", "ns")
     assert parse_path("/apis/apps/v1/namespaces/ns/deployments/api") == ("apps", "deployments", "ns", "api")
     assert parse_path("/apis/rbac.authorization.k8s.io/v1/clusterroles/r") == (
-        "rbac.authorization.k8s.io", "clusterroles", "", "r")
+        "rbac.authorization.k8s.io",
+        "clusterroles",
+        "",
+        "r",
+    )
     assert parse_path("/api/v1/namespaces/ns/configmaps") == ("", "configmaps", "ns", "")
     assert parse_path("/version")[1] == ""
 
@@ -37,8 +41,11 @@ def test_equality_selectors() -> None:
 
 def obj(name: str, version: int, uid: str = "u1", labelled: bool = True) -> dict[str, Any]:
     labels = {"razee.io/inventory": "s1"} if labelled else {}
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
-        "name": name, "namespace": "ns", "uid": uid, "resourceVersion": str(version), "labels": labels}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": "ns", "uid": uid, "resourceVersion": str(version), "labels": labels},
+    }
 
 
 def copy_with(selector: str, *items: dict[str, Any], version: int = 10) -> CopyState:
@@ -59,8 +66,15 @@ def test_an_apply_is_waited_for_until_the_watch_delivered_its_version() -> None:
 
 def test_a_deletion_is_waited_for_until_the_object_is_gone() -> None:
     copy = copy_with(SELECTOR, obj("app", 10))
-    copy.note_write(Write("DELETE", "/api/v1/namespaces/ns/configmaps/app", {"preconditions": {"uid": "u1"}},
-                          {"kind": "Status", "status": "Success"}), seq=1)
+    copy.note_write(
+        Write(
+            "DELETE",
+            "/api/v1/namespaces/ns/configmaps/app",
+            {"preconditions": {"uid": "u1"}},
+            {"kind": "Status", "status": "Success"},
+        ),
+        seq=1,
+    )
     assert not copy.current
     copy.apply({"type": "DELETED", "object": obj("app", 13)})
     assert copy.current
@@ -69,12 +83,18 @@ def test_a_deletion_is_waited_for_until_the_object_is_gone() -> None:
 def test_a_write_out_of_the_scope_is_met_by_absence() -> None:
     copy = copy_with(SELECTOR, obj("app", 10))
     # the inventory's ConfigMaps are not labelled for the spoke: never in this copy, nothing to wait for
-    copy.note_write(Write("APPLY", "/api/v1/namespaces/razee-system/configmaps/razee-inventory-s1", {},
-                          {**obj("razee-inventory-s1", 20, labelled=False)}), seq=1)
+    copy.note_write(
+        Write(
+            "APPLY",
+            "/api/v1/namespaces/razee-system/configmaps/razee-inventory-s1",
+            {},
+            {**obj("razee-inventory-s1", 20, labelled=False)},
+        ),
+        seq=1,
+    )
     assert copy.current
     # a label removed by a write: the watch reports it DELETED, and until then the copy is not current
-    copy.note_write(Write("APPLY", "/api/v1/namespaces/ns/configmaps/app", {}, obj("app", 21, labelled=False)),
-                    seq=2)
+    copy.note_write(Write("APPLY", "/api/v1/namespaces/ns/configmaps/app", {}, obj("app", 21, labelled=False)), seq=2)
     assert not copy.current
     copy.apply({"type": "DELETED", "object": obj("app", 21, labelled=False)})
     assert copy.current
@@ -127,8 +147,7 @@ def test_the_phase_says_what_the_copy_needs() -> None:
 
 def test_events_are_framed_by_newlines_whatever_the_chunks() -> None:
     chunks = [b'{"type":"ADDED","object":{"a":', b'1}}\n\n{"type":"BOOK', b'MARK"}\n{"type":"DELETED"}']
-    assert list(frames(chunks)) == [{"type": "ADDED", "object": {"a": 1}}, {"type": "BOOKMARK"},
-                                    {"type": "DELETED"}]
+    assert list(frames(chunks)) == [{"type": "ADDED", "object": {"a": 1}}, {"type": "BOOKMARK"}, {"type": "DELETED"}]
     assert list(frames([b"", b"\n"])) == []
 
 
@@ -136,8 +155,16 @@ def test_dry_runs_and_reads_are_not_writes() -> None:
     seen: list[Write] = []
 
     class Offline(Kube):
-        def _request(self, verb: str, method: str, path: str, query: dict[str, str] | None, body: Any,
-                     content_type: str, accept: str = "") -> Any:
+        def _request(
+            self,
+            verb: str,
+            method: str,
+            path: str,
+            query: dict[str, str] | None,
+            body: Any,
+            content_type: str,
+            accept: str = "",
+        ) -> Any:
             return {"metadata": {"resourceVersion": "1"}}
 
     kube = Offline.__new__(Offline)

@@ -19,10 +19,52 @@ from razee.errors import InputError
 from razee.yamlsrc import _fast_manifests, _ManifestLoader, _Unusual, load_manifests
 
 TRICKY = [
-    "yes", "no", "on", "off", "y", "n", "True", "FALSE", "~", "null", "Null", "", "0777", "0o17", "0x1F", "0b101",
-    "1_000", "1:30", "190:20:30", "-1:30", "1e3", "1.0e+3", ".inf", "-.Inf", ".NaN", "+12", "-0", "0.", ".5",
-    "2001-12-14", "2001-12-14t21:59:43.10-05:00", "2001-12-14 21:59:43.10", "=", "<<", "1.20.2", "b3c.4x16",
-    "12:30:00", "0:0", "café 😀", "'quoted'", '"double"', "a: b", "- x", "#not-comment", "@x", "`x",
+    "yes",
+    "no",
+    "on",
+    "off",
+    "y",
+    "n",
+    "True",
+    "FALSE",
+    "~",
+    "null",
+    "Null",
+    "",
+    "0777",
+    "0o17",
+    "0x1F",
+    "0b101",
+    "1_000",
+    "1:30",
+    "190:20:30",
+    "-1:30",
+    "1e3",
+    "1.0e+3",
+    ".inf",
+    "-.Inf",
+    ".NaN",
+    "+12",
+    "-0",
+    "0.",
+    ".5",
+    "2001-12-14",
+    "2001-12-14t21:59:43.10-05:00",
+    "2001-12-14 21:59:43.10",
+    "=",
+    "<<",
+    "1.20.2",
+    "b3c.4x16",
+    "12:30:00",
+    "0:0",
+    "café 😀",
+    "'quoted'",
+    '"double"',
+    "a: b",
+    "- x",
+    "#not-comment",
+    "@x",
+    "`x",
 ]
 
 
@@ -69,34 +111,42 @@ def _check(text: str) -> None:
             load_manifests(text, "t.yaml")
     else:
         got = load_manifests(text, "t.yaml")
-        assert len(got) == len(full) and all(_same(a[0], b[0]) and a[1] == b[1] for a, b in zip(got, full,
-                                                                                                    strict=True))
+        assert len(got) == len(full) and all(_same(a[0], b[0]) and a[1] == b[1] for a, b in zip(got, full, strict=True))
 
 
 @pytest.mark.parametrize("scalar", TRICKY)
 def test_tricky_scalars_as_values_keys_and_items(scalar: str) -> None:
-    for text in (f"a: {scalar}\n", f"{scalar}: 1\nb: 2\n", f"- {scalar}\n- [{scalar}]\n", f"x: {{k: {scalar}}}\n",
-                 f"a: '{scalar}'\n", f"--- {scalar}\n"):
+    for text in (
+        f"a: {scalar}\n",
+        f"{scalar}: 1\nb: 2\n",
+        f"- {scalar}\n- [{scalar}]\n",
+        f"x: {{k: {scalar}}}\n",
+        f"a: '{scalar}'\n",
+        f"--- {scalar}\n",
+    ):
         _check(text)
 
 
-@pytest.mark.parametrize("text", [
-    "a: 1\na: 2\n",                       # duplicate key: refused
-    "a: 1\n'a': 2\n",                     # the same key quoted
-    "1: x\n'1': y\n",                     # int and str keys that differ
-    "a: &x 1\nb: *x\n",                   # alias: refused in rendered output
-    "<<: {a: 1}\nb: 2\n",                 # merge key
-    "a: !!str 12\nb: !!int '7'\nc: !!binary aGVsbG8=\n",
-    "a: !!set {x, y}\n",
-    "a: !custom x\n",                     # unknown tag: refused
-    "? [a, b]\n: c\n",                    # complex key: refused
-    "a: [\n",                             # syntax error
-    "a: b\n---\n---\nc: d\n...\n",        # empty documents in between
-    "",
-    "# only a comment\n",
-    "a:\n  - b: 1\n    c: [1, 2, {d: e}]\n",
-    "kind: ConfigMap\ndata:\n  x: |\n    line1\n    line2\n  y: >-\n    folded\n    text\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: 1\na: 2\n",  # duplicate key: refused
+        "a: 1\n'a': 2\n",  # the same key quoted
+        "1: x\n'1': y\n",  # int and str keys that differ
+        "a: &x 1\nb: *x\n",  # alias: refused in rendered output
+        "<<: {a: 1}\nb: 2\n",  # merge key
+        "a: !!str 12\nb: !!int '7'\nc: !!binary aGVsbG8=\n",
+        "a: !!set {x, y}\n",
+        "a: !custom x\n",  # unknown tag: refused
+        "? [a, b]\n: c\n",  # complex key: refused
+        "a: [\n",  # syntax error
+        "a: b\n---\n---\nc: d\n...\n",  # empty documents in between
+        "",
+        "# only a comment\n",
+        "a:\n  - b: 1\n    c: [1, 2, {d: e}]\n",
+        "kind: ConfigMap\ndata:\n  x: |\n    line1\n    line2\n  y: >-\n    folded\n    text\n",
+    ],
+)
 def test_structures_and_refusals(text: str) -> None:
     _check(text)
 
@@ -109,10 +159,14 @@ def test_refusals_keep_their_messages() -> None:
 
 
 keys = st.one_of(st.text(max_size=8), st.sampled_from(TRICKY))
-leaves = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=10),
-                   st.sampled_from(TRICKY))
-trees = st.recursive(leaves, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                     st.dictionaries(keys, inner, max_size=4)), max_leaves=20)
+leaves = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=10), st.sampled_from(TRICKY)
+)
+trees = st.recursive(
+    leaves,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=4)),
+    max_leaves=20,
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -13,5 +13,6 @@ def _open(context: ProviderContext) -> Provider:
     return AwsCloud(context.settings, context)
 
 
-PLUGIN = ProviderPlugin("aws", "AWS EC2: one instance per worker, found by razee tags (boto3's credential chain)",
-                        AwsSettings, _open)
+PLUGIN = ProviderPlugin(
+    "aws", "AWS EC2: one instance per worker, found by razee tags (boto3's credential chain)", AwsSettings, _open
+)

@@ -33,6 +33,7 @@ from razee.infra.provider import ProviderContext, ProviderError
 
 log = logging.getLogger(__name__)
 
+
 class AwsCloud:
     name = "aws"
 
@@ -46,10 +47,16 @@ class AwsCloud:
         self.scrub = Scrubber([frozen.secret_key, frozen.token] if frozen else [])
         common: dict[str, Any] = {"connect_timeout": 10, "read_timeout": 60, "user_agent_extra": "razee"}
         # reads may retry inside the SDK; writes fail fast so the executor's backoff is the only retry loop
-        self.read = session.client("ec2", endpoint_url=settings.endpoint_url,
-                                   config=Config(retries={"mode": "standard", "total_max_attempts": 5}, **common))
-        self.write = session.client("ec2", endpoint_url=settings.endpoint_url,
-                                    config=Config(retries={"mode": "standard", "total_max_attempts": 1}, **common))
+        self.read = session.client(
+            "ec2",
+            endpoint_url=settings.endpoint_url,
+            config=Config(retries={"mode": "standard", "total_max_attempts": 5}, **common),
+        )
+        self.write = session.client(
+            "ec2",
+            endpoint_url=settings.endpoint_url,
+            config=Config(retries={"mode": "standard", "total_max_attempts": 1}, **common),
+        )
         self.lock = threading.Lock()
         self.records: dict[str, Record] = {}  # cluster -> its launch template, as last seen
         self.instances: dict[str, dict[str, str]] = {}  # instance id -> tags, of workers observed as ours
@@ -78,26 +85,36 @@ class AwsCloud:
 
     def _observe_records(self) -> dict[str, Record]:
         found: dict[str, Record] = {}
-        templates = self._pages("describe_launch_templates", "LaunchTemplates",
-                                Filters=[{"Name": f"tag:{P}fleet", "Values": [self.fleet]}])
+        templates = self._pages(
+            "describe_launch_templates", "LaunchTemplates", Filters=[{"Name": f"tag:{P}fleet", "Values": [self.fleet]}]
+        )
         by_id = {}
         for t in templates:
             tags = tags_of(t.get("Tags"))
             if tags.get(f"{P}cluster") and t["LaunchTemplateName"] == self._template_name(tags[f"{P}cluster"]):
-                by_id[t["LaunchTemplateId"]] = Record(t["LaunchTemplateId"], tags.get(f"{P}spoke", ""),
-                                                       tags.get(f"{P}version", ""))
+                by_id[t["LaunchTemplateId"]] = Record(
+                    t["LaunchTemplateId"], tags.get(f"{P}spoke", ""), tags.get(f"{P}version", "")
+                )
                 found[tags[f"{P}cluster"]] = by_id[t["LaunchTemplateId"]]
         if by_id:  # the master version changes after creation; DescribeTags has its current value
-            for tag in self._pages("describe_tags", "Tags", Filters=[
+            for tag in self._pages(
+                "describe_tags",
+                "Tags",
+                Filters=[
                     {"Name": "resource-type", "Values": ["launch-template"]},
-                    {"Name": "key", "Values": [f"{P}version"]}]):
+                    {"Name": "key", "Values": [f"{P}version"]},
+                ],
+            ):
                 if tag["ResourceId"] in by_id:
                     by_id[tag["ResourceId"]].version = tag["Value"]
         return found
 
     def _observe_instances(self, owner: str, cluster: str | None = None) -> list[dict[str, Any]]:
-        filters = [{"Name": f"tag:{P}fleet", "Values": [self.fleet]}, {"Name": f"tag:{P}spoke", "Values": [owner]},
-                   {"Name": "instance-state-name", "Values": LIVE_STATES}]
+        filters = [
+            {"Name": f"tag:{P}fleet", "Values": [self.fleet]},
+            {"Name": f"tag:{P}spoke", "Values": [owner]},
+            {"Name": "instance-state-name", "Values": LIVE_STATES},
+        ]
         if cluster:
             filters.append({"Name": f"tag:{P}cluster", "Values": [cluster]})
         return [i for r in self._pages("describe_instances", "Reservations", Filters=filters) for i in r["Instances"]]
@@ -116,11 +133,17 @@ class AwsCloud:
                     self.tokens[tags[f"{P}token"]] = i["InstanceId"]
                 workers.setdefault(tags.get(f"{P}cluster", ""), []).append(worker_of(i, self.s.flavors))
         wanted = set(clusters)
-        out = [ActualCluster(name, r.spoke, r.version, "normal", tuple(workers.get(name, ())))
-               for name, r in records.items() if r.spoke == owner or name in wanted]
+        out = [
+            ActualCluster(name, r.spoke, r.version, "normal", tuple(workers.get(name, ())))
+            for name, r in records.items()
+            if r.spoke == owner or name in wanted
+        ]
         # workers whose cluster record is gone (deleted by hand) still belong to the spoke: keep them visible
-        out += [ActualCluster(name, owner, min(w.version for w in ws), "orphaned", tuple(ws))
-                for name, ws in workers.items() if name and name not in records]
+        out += [
+            ActualCluster(name, owner, min(w.version for w in ws), "orphaned", tuple(ws))
+            for name, ws in workers.items()
+            if name and name not in records
+        ]
         return sorted(out, key=lambda c: c.name)
 
     # -- changing -------------------------------------------------------------------------------------------
@@ -131,8 +154,13 @@ class AwsCloud:
             return self._delete_cluster(change, owner)
         if change.action == InfraAction.UPGRADE_MASTER:
             record = self._own_record(change.cluster, owner)
-            call(self.scrub, f"tag {record.id} with version {change.version}", self.write.create_tags,
-                 Resources=[record.id], Tags=[{"Key": f"{P}version", "Value": str(change.version)}])
+            call(
+                self.scrub,
+                f"tag {record.id} with version {change.version}",
+                self.write.create_tags,
+                Resources=[record.id],
+                Tags=[{"Key": f"{P}version", "Value": str(change.version)}],
+            )
             return record.id
         if change.action == InfraAction.CREATE_WORKER:
             return self._create_worker(change, owner)
@@ -142,8 +170,13 @@ class AwsCloud:
             # the node's own bootstrap reads its version tag and upgrades the kubelet; razee records the target
             worker = str(change.worker)
             self._own_instance(worker, change.cluster, owner)
-            call(self.scrub, f"tag {worker} with version {change.version}", self.write.create_tags,
-                 Resources=[worker], Tags=[{"Key": f"{P}version", "Value": str(change.version)}])
+            call(
+                self.scrub,
+                f"tag {worker} with version {change.version}",
+                self.write.create_tags,
+                Resources=[worker],
+                Tags=[{"Key": f"{P}version", "Value": str(change.version)}],
+            )
             return worker
         raise ProviderError(f"aws provider: unknown change {change.action}")
 
@@ -152,8 +185,12 @@ class AwsCloud:
             if cluster in self.records or (self.observed and not refresh):
                 return self.records.get(cluster)
         try:
-            found = call(self.scrub, "describe_launch_templates", self.read.describe_launch_templates,
-                         LaunchTemplateNames=[self._template_name(cluster)])["LaunchTemplates"]
+            found = call(
+                self.scrub,
+                "describe_launch_templates",
+                self.read.describe_launch_templates,
+                LaunchTemplateNames=[self._template_name(cluster)],
+            )["LaunchTemplates"]
         except ProviderError as e:
             if "InvalidLaunchTemplateName.NotFoundException" in e.message:
                 return None
@@ -182,8 +219,9 @@ class AwsCloud:
             return record.id
         request = template_request(self.s, self.fleet, owner, change)
         try:
-            made = call(self.scrub, f"create launch template for {change.cluster}", self.write.create_launch_template,
-                        **request)
+            made = call(
+                self.scrub, f"create launch template for {change.cluster}", self.write.create_launch_template, **request
+            )
         except ProviderError as e:
             if "AlreadyExists" not in e.message:
                 raise
@@ -191,8 +229,10 @@ class AwsCloud:
                 self.records.pop(change.cluster, None)
             record = self._find_record(change.cluster, refresh=True)  # made by our earlier, unanswered attempt?
             if record is None or record.spoke != owner:
-                raise ProviderError(f"aws: cluster {change.cluster} has a launch template of "
-                                    f"{record.spoke if record else 'someone else'}, not {owner}") from None
+                raise ProviderError(
+                    f"aws: cluster {change.cluster} has a launch template of "
+                    f"{record.spoke if record else 'someone else'}, not {owner}"
+                ) from None
             return record.id
         record = Record(made["LaunchTemplate"]["LaunchTemplateId"], owner, str(change.version))
         with self.lock:
@@ -203,15 +243,26 @@ class AwsCloud:
         record = self._find_record(change.cluster)
         if record is not None and record.spoke != owner:
             raise ProviderError(f"aws: cluster {change.cluster} belongs to {record.spoke}, not {owner}")
-        ids = [i["InstanceId"] for i in self._observe_instances(owner, change.cluster)
-               if i["State"]["Name"] not in ("shutting-down", "terminated")]
+        ids = [
+            i["InstanceId"]
+            for i in self._observe_instances(owner, change.cluster)
+            if i["State"]["Name"] not in ("shutting-down", "terminated")
+        ]
         for n in range(0, len(ids), 500):  # instances first: a crash leaves the record, and the next pass resumes
-            call(self.scrub, f"terminate {len(ids[n:n + 500])} workers of {change.cluster}",
-                 self.write.terminate_instances, InstanceIds=ids[n:n + 500])
+            call(
+                self.scrub,
+                f"terminate {len(ids[n : n + 500])} workers of {change.cluster}",
+                self.write.terminate_instances,
+                InstanceIds=ids[n : n + 500],
+            )
         if record is not None:
             try:
-                call(self.scrub, f"delete launch template of {change.cluster}", self.write.delete_launch_template,
-                     LaunchTemplateId=record.id)
+                call(
+                    self.scrub,
+                    f"delete launch template of {change.cluster}",
+                    self.write.delete_launch_template,
+                    LaunchTemplateId=record.id,
+                )
             except ProviderError as e:
                 if "NotFound" not in e.message:
                     raise
@@ -225,8 +276,12 @@ class AwsCloud:
         if made_before:
             return made_before
         tags = worker_tags(self.fleet, owner, change)
-        made = call(self.scrub, f"run instance for {change.cluster}/{change.pool} in {change.zone}",
-                    self.write.run_instances, **run_request(self.s, self.fleet, change, tags))
+        made = call(
+            self.scrub,
+            f"run instance for {change.cluster}/{change.pool} in {change.zone}",
+            self.write.run_instances,
+            **run_request(self.s, self.fleet, change, tags),
+        )
         instance_id = str(made["Instances"][0]["InstanceId"])
         log.debug("aws: %s is worker %s of %s", instance_id, tags["Name"], change.cluster)
         with self.lock:
@@ -242,9 +297,15 @@ class AwsCloud:
             self.sent.add(change.token)
         if made_before or not retry:
             return made_before
-        existing = self._pages("describe_instances", "Reservations", Filters=[
-            {"Name": f"tag:{P}fleet", "Values": [self.fleet]}, {"Name": f"tag:{P}token", "Values": [change.token]},
-            {"Name": "instance-state-name", "Values": LIVE_STATES}])
+        existing = self._pages(
+            "describe_instances",
+            "Reservations",
+            Filters=[
+                {"Name": f"tag:{P}fleet", "Values": [self.fleet]},
+                {"Name": f"tag:{P}token", "Values": [change.token]},
+                {"Name": "instance-state-name", "Values": LIVE_STATES},
+            ],
+        )
         for reservation in existing:
             for instance in reservation["Instances"]:
                 return str(instance["InstanceId"])
@@ -256,14 +317,14 @@ class AwsCloud:
             tags = self.instances.get(instance_id)
         if tags is None:
             try:
-                found = call(self.scrub, f"describe {instance_id}", self.read.describe_instances,
-                             InstanceIds=[instance_id])
+                found = call(
+                    self.scrub, f"describe {instance_id}", self.read.describe_instances, InstanceIds=[instance_id]
+                )
             except ProviderError as e:
                 if "InvalidInstanceID.NotFound" in e.message:
                     return None
                 raise
-            instances = [i for r in found["Reservations"] for i in r["Instances"]
-                         if i["State"]["Name"] != "terminated"]
+            instances = [i for r in found["Reservations"] for i in r["Instances"] if i["State"]["Name"] != "terminated"]
             if not instances:
                 return None
             tags = tags_of(instances[0].get("Tags"))
@@ -281,4 +342,3 @@ class AwsCloud:
             if "InvalidInstanceID.NotFound" not in e.message:
                 raise
         return worker
-

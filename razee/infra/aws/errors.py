@@ -25,16 +25,48 @@ from razee.infra.provider import FatalProviderError, ProviderError, TransientPro
 
 T = TypeVar("T")
 
-THROTTLING = {"RequestLimitExceeded", "Throttling", "ThrottlingException", "RequestThrottled",
-              "TooManyRequestsException", "InternalError", "InternalFailure", "ServiceUnavailable", "Unavailable",
-              "InsufficientInstanceCapacity", "IncorrectInstanceState"}
-AUTH = {"AuthFailure", "UnauthorizedOperation", "InvalidClientTokenId", "SignatureDoesNotMatch", "ExpiredToken",
-        "RequestExpired", "OptInRequired", "Blocked", "AccessDenied", "AccessDeniedException",
-        "UnrecognizedClientException", "InvalidAccessKeyId"}
-VALIDATION_PREFIXES = ("InvalidParameter", "MissingParameter", "InvalidAMIID", "InvalidSubnetID", "InvalidGroup",
-                       "InvalidBlockDeviceMapping", "InvalidInstanceType", "Unsupported", "InvalidZone",
-                       "InvalidKmsKey", "IdempotentParameterMismatch", "InvalidLaunchTemplateName.Malformed",
-                       "ValidationError")
+THROTTLING = {
+    "RequestLimitExceeded",
+    "Throttling",
+    "ThrottlingException",
+    "RequestThrottled",
+    "TooManyRequestsException",
+    "InternalError",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "Unavailable",
+    "InsufficientInstanceCapacity",
+    "IncorrectInstanceState",
+}
+AUTH = {
+    "AuthFailure",
+    "UnauthorizedOperation",
+    "InvalidClientTokenId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "RequestExpired",
+    "OptInRequired",
+    "Blocked",
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnrecognizedClientException",
+    "InvalidAccessKeyId",
+}
+VALIDATION_PREFIXES = (
+    "InvalidParameter",
+    "MissingParameter",
+    "InvalidAMIID",
+    "InvalidSubnetID",
+    "InvalidGroup",
+    "InvalidBlockDeviceMapping",
+    "InvalidInstanceType",
+    "Unsupported",
+    "InvalidZone",
+    "InvalidKmsKey",
+    "IdempotentParameterMismatch",
+    "InvalidLaunchTemplateName.Malformed",
+    "ValidationError",
+)
 _HINT = {
     "auth": "the credentials in use were refused or lack a permission (see the IAM policy in docs/providers.md)",
     "validation": "AWS refused the provider settings (providers.aws in the fleet repo)",
@@ -66,8 +98,10 @@ def call(scrub: Scrubber, what: str, fn: Callable[..., T], /, **kwargs: Any) -> 
     except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError) as e:
         raise TransientProviderError(scrub(f"aws: {what}: {type(e).__name__}: {e}")) from None
     except (NoCredentialsError, PartialCredentialsError) as e:
-        raise FatalProviderError(f"aws: {what}: {e} (the standard chain: AWS_* environment variables, "
-                                 "~/.aws files, SSO, or an instance or pod role)") from None
+        raise FatalProviderError(
+            f"aws: {what}: {e} (the standard chain: AWS_* environment variables, "
+            "~/.aws files, SSO, or an instance or pod role)"
+        ) from None
     except BotoCoreError as e:
         raise ProviderError(scrub(f"aws: {what}: {type(e).__name__}: {e}")) from None
 

@@ -27,9 +27,13 @@ def template_name(fleet: str, cluster: str) -> str:
 def template_request(s: AwsSettings, fleet: str, owner: str, change: InfraChange) -> dict[str, Any]:
     """CreateLaunchTemplate arguments for a new cluster, tagged with its fleet, spoke, cluster and master version."""
     tags = {f"{P}fleet": fleet, f"{P}spoke": owner, f"{P}cluster": change.cluster, f"{P}version": str(change.version)}
-    return {"LaunchTemplateName": template_name(fleet, change.cluster), "ClientToken": client_token(fleet, change),
-            "VersionDescription": f"razee cluster {change.cluster}", "LaunchTemplateData": {"ImageId": s.image},
-            "TagSpecifications": [{"ResourceType": "launch-template", "Tags": tag_list(tags)}]}
+    return {
+        "LaunchTemplateName": template_name(fleet, change.cluster),
+        "ClientToken": client_token(fleet, change),
+        "VersionDescription": f"razee cluster {change.cluster}",
+        "LaunchTemplateData": {"ImageId": s.image},
+        "TagSpecifications": [{"ResourceType": "launch-template", "Tags": tag_list(tags)}],
+    }
 
 
 def worker_tags(fleet: str, owner: str, change: InfraChange) -> dict[str, str]:
@@ -38,10 +42,19 @@ def worker_tags(fleet: str, owner: str, change: InfraChange) -> dict[str, str]:
     The name ends in a hash of the change's token, so a retried change names the same worker."""
     pool, zone = str(change.pool), str(change.zone)
     name = f"{change.cluster}-{pool}-{zone}-{hashlib.sha256(change.token.encode()).hexdigest()[:8]}"
-    return {"Name": name, f"{P}fleet": fleet, f"{P}spoke": owner, f"{P}cluster": change.cluster,
-            f"{P}pool": pool, f"{P}zone": zone, f"{P}worker": name, f"{P}flavor": str(change.flavor),
-            f"{P}version": str(change.version), f"{P}encrypted": "true" if change.encrypted else "false",
-            f"{P}token": change.token}
+    return {
+        "Name": name,
+        f"{P}fleet": fleet,
+        f"{P}spoke": owner,
+        f"{P}cluster": change.cluster,
+        f"{P}pool": pool,
+        f"{P}zone": zone,
+        f"{P}worker": name,
+        f"{P}flavor": str(change.flavor),
+        f"{P}version": str(change.version),
+        f"{P}encrypted": "true" if change.encrypted else "false",
+        f"{P}token": change.token,
+    }
 
 
 def run_request(s: AwsSettings, fleet: str, change: InfraChange, tags: dict[str, str]) -> dict[str, Any]:
@@ -49,11 +62,16 @@ def run_request(s: AwsSettings, fleet: str, change: InfraChange, tags: dict[str,
     security groups, IMDSv2 only, and an encrypted gp3 root volume when the worker asks for disk encryption."""
     zone = str(change.zone)
     request: dict[str, Any] = {
-        "ImageId": s.image, "InstanceType": s.flavors[str(change.flavor)], "MinCount": 1, "MaxCount": 1,
+        "ImageId": s.image,
+        "InstanceType": s.flavors[str(change.flavor)],
+        "MinCount": 1,
+        "MaxCount": 1,
         "ClientToken": client_token(fleet, change),
         "MetadataOptions": {"HttpTokens": "required"},
-        "TagSpecifications": [{"ResourceType": "instance", "Tags": tag_list(tags)},
-                              {"ResourceType": "volume", "Tags": tag_list(tags)}],
+        "TagSpecifications": [
+            {"ResourceType": "instance", "Tags": tag_list(tags)},
+            {"ResourceType": "volume", "Tags": tag_list(tags)},
+        ],
     }
     subnet = s.subnets.get(zone)
     if subnet:
@@ -63,8 +81,12 @@ def run_request(s: AwsSettings, fleet: str, change: InfraChange, tags: dict[str,
     if s.security_groups:
         request["SecurityGroupIds"] = list(s.security_groups)
     if change.encrypted:
-        ebs: dict[str, Any] = {"Encrypted": True, "DeleteOnTermination": True, "VolumeType": "gp3",
-                               "VolumeSize": s.root_volume_size}
+        ebs: dict[str, Any] = {
+            "Encrypted": True,
+            "DeleteOnTermination": True,
+            "VolumeType": "gp3",
+            "VolumeSize": s.root_volume_size,
+        }
         if s.kms_key_id:
             ebs["KmsKeyId"] = s.kms_key_id
         request["BlockDeviceMappings"] = [{"DeviceName": s.root_device_name, "Ebs": ebs}]

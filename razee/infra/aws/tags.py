@@ -15,8 +15,13 @@ from razee.infra.model import Worker, WorkerState
 
 P = "razee:"
 LIVE_STATES = ["pending", "running", "shutting-down", "stopping", "stopped"]
-STATES = {"pending": WorkerState.PROVISIONING, "running": WorkerState.NORMAL, "shutting-down": WorkerState.DELETING,
-          "stopping": WorkerState.CRITICAL, "stopped": WorkerState.CRITICAL}
+STATES = {
+    "pending": WorkerState.PROVISIONING,
+    "running": WorkerState.NORMAL,
+    "shutting-down": WorkerState.DELETING,
+    "stopping": WorkerState.CRITICAL,
+    "stopped": WorkerState.CRITICAL,
+}
 """A stopped worker serves nothing: it counts as critical, so the planner replaces it rolling."""
 
 
@@ -46,5 +51,12 @@ def worker_of(instance: dict[str, Any], flavors: Mapping[str, str]) -> Worker:
     if flavors.get(flavor) != instance.get("InstanceType"):
         flavor = str(instance.get("InstanceType"))
     state = STATES.get(instance["State"]["Name"], WorkerState.CRITICAL)
-    return Worker(instance["InstanceId"], tags.get(f"{P}pool", ""), tags.get(f"{P}zone", ""), flavor,
-                  tags.get(f"{P}encrypted") == "true", tags.get(f"{P}version", ""), state)
+    return Worker(
+        instance["InstanceId"],
+        tags.get(f"{P}pool", ""),
+        tags.get(f"{P}zone", ""),
+        flavor,
+        tags.get(f"{P}encrypted") == "true",
+        tags.get(f"{P}version", ""),
+        state,
+    )

@@ -29,8 +29,14 @@ BATCH_ENV = "RAZEE_HELM_BATCH"
 class _Worker:
     def __init__(self, binary: str) -> None:
         self.home = tempfile.mkdtemp(prefix="razee-helm-batch-")
-        self.proc = subprocess.Popen([binary], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, env=helm_env(Path(self.home)), text=True)
+        self.proc = subprocess.Popen(
+            [binary],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=helm_env(Path(self.home)),
+            text=True,
+        )
 
     def run(self, args: list[str]) -> tuple[bool, str, str]:
         stdin: IO[str] = self.proc.stdin  # type: ignore[assignment]

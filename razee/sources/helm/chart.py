@@ -84,8 +84,14 @@ def fleet_chart(decl: Manifest, rel: str, ctx: ExpandContext) -> LocalChart:
     root = ctx.repo.resolve()
     path = (root / rel).resolve()
     if not path.is_relative_to(root) or not (path / "Chart.yaml").is_file():
-        raise InputError([Finding(decl.source.location("spec.path"),
-                                  f"HelmChart {decl.name}: {rel} is not a chart folder in the fleet repo")])
+        raise InputError(
+            [
+                Finding(
+                    decl.source.location("spec.path"),
+                    f"HelmChart {decl.name}: {rel} is not a chart folder in the fleet repo",
+                )
+            ]
+        )
     h = hashlib.sha256()
     lookup = False
     for file in sorted(p for p in path.rglob("*") if p.is_file()):
@@ -120,12 +126,24 @@ def _built_copy(decl: Manifest, path: Path, digest: str, ctx: ExpandContext) -> 
     shutil.copytree(path, staging / "chart")
     _pin_local_dependencies(decl, path, staging / "chart", ctx)
     with tempfile.TemporaryDirectory(prefix="razee-helm-dep-") as home:
-        proc = subprocess.run([helm_path(), "dependency", "build", str(staging / "chart")], env=helm_env(Path(home)),
-                              capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(
+            [helm_path(), "dependency", "build", str(staging / "chart")],
+            env=helm_env(Path(home)),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     if proc.returncode != 0:
         shutil.rmtree(staging, ignore_errors=True)
-        raise InputError([Finding(decl.source.location("spec.path"), (
-            f"HelmChart {decl.name}: helm dependency build failed: {proc.stderr.strip().removeprefix('Error: ')}"))])
+        raise InputError(
+            [
+                Finding(
+                    decl.source.location("spec.path"),
+                    f"HelmChart {decl.name}: helm dependency build failed: "
+                    f"{proc.stderr.strip().removeprefix('Error: ')}",
+                )
+            ]
+        )
     os.replace(staging / "chart", work)
     shutil.rmtree(staging, ignore_errors=True)
     return work
@@ -142,8 +160,14 @@ def _pin_local_dependencies(decl: Manifest, original: Path, copy: Path, ctx: Exp
         if repo.startswith("file://"):
             target = (original / repo.removeprefix("file://")).resolve()
             if not target.is_relative_to(root):
-                raise InputError([Finding(decl.source.location("spec.path"), (
-                    f"HelmChart {decl.name}: dependency {dep.get('name')} at {repo} is outside the fleet repo"))])
+                raise InputError(
+                    [
+                        Finding(
+                            decl.source.location("spec.path"),
+                            f"HelmChart {decl.name}: dependency {dep.get('name')} at {repo} is outside the fleet repo",
+                        )
+                    ]
+                )
             dep["repository"] = f"file://{target}"
             changed = True
     if changed:

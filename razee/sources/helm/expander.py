@@ -33,8 +33,9 @@ class HelmExpander:
     def expand(self, decl: Manifest, ctx: ExpandContext) -> Expansion:
         spec = parse_spec(decl)
         chart = self._chart(decl, spec, ctx)
-        release = Release(decl.name, decl.namespace or "default", self._values(decl, spec, ctx), ctx.capabilities,
-                          ctx.kubeconfig)
+        release = Release(
+            decl.name, decl.namespace or "default", self._values(decl, spec, ctx), ctx.capabilities, ctx.kubeconfig
+        )
         if chart.uses_lookup and ctx.kubeconfig is None:
             ctx.notes.append(f"HelmChart {decl.name} ({chart.name} {chart.version}): `lookup` sees nothing offline")
         objects = self._render(decl, spec, chart, release, ctx)
@@ -50,18 +51,28 @@ class HelmExpander:
             ctx.notes.append(f"HelmChart {decl.name}: {tests} test hook(s) not applied (razee never runs `helm test`)")
         if not kept:
             raise InputError([Finding(decl.source.location(), f"HelmChart {decl.name}: the chart renders nothing")])
-        info = SourceInfo(decl.name, self.kind, chart.name or spec.chart, chart.version or spec.version,
-                          chart.digest, ctx.cluster)
+        info = SourceInfo(
+            decl.name, self.kind, chart.name or spec.chart, chart.version or spec.version, chart.digest, ctx.cluster
+        )
         return Expansion(kept, info)
 
     def _chart(self, decl: Manifest, spec: HelmSpec, ctx: ExpandContext) -> LocalChart:
         if spec.path is not None:
             chart = fleet_chart(decl, spec.path, ctx)
             if spec.digest is not None and chart.digest != spec.digest:
-                raise InputError([Finding(decl.source.location("spec.digest"), (
-                    f"HelmChart {decl.name}: chart {spec.path} has digest {chart.digest}, the spec pins "
-                    f"{spec.digest}: refused"))])
+                raise InputError(
+                    [
+                        Finding(
+                            decl.source.location("spec.digest"),
+                            (
+                                f"HelmChart {decl.name}: chart {spec.path} has digest {chart.digest}, the spec pins "
+                                f"{spec.digest}: refused"
+                            ),
+                        )
+                    ]
+                )
             return chart
+
         def pulled() -> tuple[LocalChart, list[str]]:
             notes: list[str] = []  # what the pull said (a last good copy used), for every release that uses it
             pull_ctx = replace(ctx, notes=notes)
@@ -91,8 +102,9 @@ class HelmExpander:
         layers.append(spec.values)
         return tuple(layers)
 
-    def _render(self, decl: Manifest, spec: HelmSpec, chart: LocalChart, release: Release,
-                ctx: ExpandContext) -> Objects:
+    def _render(
+        self, decl: Manifest, spec: HelmSpec, chart: LocalChart, release: Release, ctx: ExpandContext
+    ) -> Objects:
         live_lookup = chart.uses_lookup and release.kubeconfig is not None
         key = render_key(chart.digest, release)
         if not live_lookup and (hit := cached_render(key, ctx.cache.root)) is not None:
@@ -104,8 +116,10 @@ class HelmExpander:
                 raise _helm_error(decl, spec, chart, e.message) from None
             # a first install: the chart's own CRDs are not served yet, so helm's server dry run cannot map its
             # custom resources. Render without the cluster, as helm does before its CRDs exist.
-            ctx.notes.append(f"HelmChart {decl.name}: `lookup` saw nothing: the cluster does not serve the "
-                             "chart's custom resource kinds yet (its CRDs apply first)")
+            ctx.notes.append(
+                f"HelmChart {decl.name}: `lookup` saw nothing: the cluster does not serve the "
+                "chart's custom resource kinds yet (its CRDs apply first)"
+            )
             try:
                 objects = helm_template(chart.path, _offline(release))
             except HelmFailed as again:
@@ -141,8 +155,10 @@ def _helm_error(decl: Manifest, spec: HelmSpec, chart: LocalChart, message: str)
         field, message = "spec.values", f"values fail the chart's values.schema.json: {message}"
     elif "error calling tpl" in message:
         field = "spec.values"
-        message += (" (a value holding Helm template text, for a chart that `tpl`s it, must be written inside "
-                    "Jinja's {% raw %}…{% endraw %} so that razee's own rendering leaves it for Helm)")
+        message += (
+            " (a value holding Helm template text, for a chart that `tpl`s it, must be written inside "
+            "Jinja's {% raw %}…{% endraw %} so that razee's own rendering leaves it for Helm)"
+        )
     return InputError([Finding(decl.source.location(field), f"{what}: {message}")])
 
 

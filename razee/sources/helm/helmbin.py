@@ -24,6 +24,10 @@ def helm_path() -> str:
 def helm_env(home: Path) -> dict[str, str]:
     """The environment helm runs in: its caches, config and data under `home` (a temp folder), no kubeconfig."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HELM_") and k != "KUBECONFIG"}
-    env.update(HELM_CACHE_HOME=str(home / "cache"), HELM_CONFIG_HOME=str(home / "config"),
-               HELM_DATA_HOME=str(home / "data"), HOME=str(home))
+    env.update(
+        HELM_CACHE_HOME=str(home / "cache"),
+        HELM_CONFIG_HOME=str(home / "config"),
+        HELM_DATA_HOME=str(home / "data"),
+        HOME=str(home),
+    )
     return env

@@ -45,14 +45,24 @@ def pull_chart(decl: Manifest, spec: HelmSpec, ctx: ExpandContext) -> tuple[byte
         cached = ctx.cache.get(last) if last and (spec.digest in (None, last)) else None
         if cached is None or last is None:
             raise ServiceError(f"{decl.source.location('spec.repo')}: HelmChart {decl.name}: {e}") from None
-        ctx.notes.append(f"HelmChart {decl.name}: {spec.repo} unreachable ({e}); using the last good "
-                         f"{spec.chart} {spec.version} ({last})")
+        ctx.notes.append(
+            f"HelmChart {decl.name}: {spec.repo} unreachable ({e}); using the last good "
+            f"{spec.chart} {spec.version} ({last})"
+        )
         return cached, last
     digest = digest_of(data)
     if spec.digest is not None and digest != spec.digest:
-        raise InputError([Finding(decl.source.location("spec.digest"), (
-            f"HelmChart {decl.name}: {spec.chart} {spec.version} from {spec.repo} has digest {digest}, "
-            f"the spec pins {spec.digest}: refused"))])
+        raise InputError(
+            [
+                Finding(
+                    decl.source.location("spec.digest"),
+                    (
+                        f"HelmChart {decl.name}: {spec.chart} {spec.version} from {spec.repo} has digest {digest}, "
+                        f"the spec pins {spec.digest}: refused"
+                    ),
+                )
+            ]
+        )
     ctx.cache.put(data)
     ctx.cache.remember(spec.address, digest)
     return data, digest
@@ -99,9 +109,17 @@ def _pull_http(decl: Manifest, spec: HelmSpec, ctx: ExpandContext) -> bytes:
             raise _unknown(decl, "spec.version", f"{url} answered {archive.status_code}")
     want = entry.get("digest")
     if want and digest_of(archive.content) != f"sha256:{want}":
-        raise InputError([Finding(decl.source.location("spec.version"), (
-            f"HelmChart {decl.name}: {url} has digest {digest_of(archive.content)}, "
-            f"the repository's index says sha256:{want}: refused"))])
+        raise InputError(
+            [
+                Finding(
+                    decl.source.location("spec.version"),
+                    (
+                        f"HelmChart {decl.name}: {url} has digest {digest_of(archive.content)}, "
+                        f"the repository's index says sha256:{want}: refused"
+                    ),
+                )
+            ]
+        )
     return archive.content
 
 

@@ -84,6 +84,17 @@ def _remember(key: str, objects: Objects) -> None:
 
 def render_key(digest: str, release: Release) -> str:
     caps = release.capabilities
-    blob = json.dumps([digest, _helm_identity(), release.name, release.namespace, release.values, caps.kube_version,
-                       sorted(caps.api_versions)], sort_keys=True, default=str)
+    blob = json.dumps(
+        [
+            digest,
+            _helm_identity(),
+            release.name,
+            release.namespace,
+            release.values,
+            caps.kube_version,
+            sorted(caps.api_versions),
+        ],
+        sort_keys=True,
+        default=str,
+    )
     return hashlib.sha256(blob.encode()).hexdigest()

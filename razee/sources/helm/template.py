@@ -72,8 +72,17 @@ def helm_template(chart: Path, release: Release) -> list[tuple[dict[str, Any], s
 
 def template_args(chart: Path, release: Release) -> list[str]:
     """The command line, without values files: also what the fidelity tests run as the reference."""
-    args = [helm_path(), "template", release.name, str(chart), "--namespace", release.namespace, "--include-crds",
-            "--kube-version", release.capabilities.kube_version]
+    args = [
+        helm_path(),
+        "template",
+        release.name,
+        str(chart),
+        "--namespace",
+        release.namespace,
+        "--include-crds",
+        "--kube-version",
+        release.capabilities.kube_version,
+    ]
     if release.capabilities.api_versions:
         args += ["--api-versions", ",".join(release.capabilities.api_versions)]
     if release.kubeconfig is not None:

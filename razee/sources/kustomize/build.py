@@ -58,8 +58,14 @@ def build(tree: Tree, fail: Fail) -> Built:
         _write_wrapper(tree, wrapper)
         args = [kustomize_path(), "build", str(wrapper), "--load-restrictor", "LoadRestrictionsRootOnly"]
         try:
-            proc = subprocess.run(args, env=kustomize_env(base / "home"), cwd=base, capture_output=True, text=True,
-                                  timeout=BUILD_TIMEOUT_S)
+            proc = subprocess.run(
+                args,
+                env=kustomize_env(base / "home"),
+                cwd=base,
+                capture_output=True,
+                text=True,
+                timeout=BUILD_TIMEOUT_S,
+            )
         except subprocess.TimeoutExpired:
             raise fail(f"kustomize build {tree.rel(tree.top)} took over {BUILD_TIMEOUT_S:.0f} s") from None
         stderr = _tidy(proc.stderr, tree, wrapper)
@@ -76,7 +82,8 @@ def _write_wrapper(tree: Tree, wrapper: Path) -> None:
     raw = top.get("buildMetadata")
     metadata = [m for m in raw if isinstance(m, str)] if isinstance(raw, list) else []
     kust: dict[str, Any] = {
-        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
         "resources": [os.path.relpath(tree.top, wrapper)],
         "buildMetadata": [ORIGIN_OPTION, *(m for m in metadata if m != ORIGIN_OPTION)],
     }
@@ -108,8 +115,11 @@ def _objects(stdout: str, tree: Tree, wrapper: Path, fail: Fail) -> Objects:
             file = _origin_file(meta["annotations"].pop(ORIGIN), tree, wrapper)
             if not meta["annotations"]:
                 del meta["annotations"]  # kustomize made the mapping for the origin alone
-        if isinstance(meta, dict) and isinstance(meta.get("annotations"), dict) \
-                and isinstance(meta["annotations"].get(TRANSFORMATIONS), str):
+        if (
+            isinstance(meta, dict)
+            and isinstance(meta.get("annotations"), dict)
+            and isinstance(meta["annotations"].get(TRANSFORMATIONS), str)
+        ):
             meta["annotations"][TRANSFORMATIONS] = _from_top(meta["annotations"][TRANSFORMATIONS], tree, wrapper)
         out.append((data, file or fallback))
     return out
@@ -139,8 +149,10 @@ def _origin_file(annotation: Any, tree: Tree, wrapper: Path) -> str | None:
     return path.relative_to(tree.root).as_posix() if path.is_relative_to(tree.root) else None
 
 
-_WRAPPER_LAYER = re.compile(r"accumulating resources: accumulation err='accumulating resources from '[^']*': "
-                            r"'[^']*' must resolve to a file': recursed accumulation of path '[^']*': ")
+_WRAPPER_LAYER = re.compile(
+    r"accumulating resources: accumulation err='accumulating resources from '[^']*': "
+    r"'[^']*' must resolve to a file': recursed accumulation of path '[^']*': "
+)
 """What kustomize says about the wrapper around an error inside the fleet's kustomization: not the fleet's concern."""
 
 

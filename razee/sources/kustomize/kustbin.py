@@ -29,8 +29,9 @@ def kustomize_path() -> str:
         return named
     found = shutil.which("kustomize")
     if not found:
-        raise UsageError("Kustomization sources need the kustomize binary: put kustomize on PATH or name it in "
-                         f"${KUSTOMIZE_ENV}")
+        raise UsageError(
+            f"Kustomization sources need the kustomize binary: put kustomize on PATH or name it in ${KUSTOMIZE_ENV}"
+        )
     return found
 
 
@@ -44,10 +45,19 @@ def kustomize_identity() -> str:
 def kustomize_env(home: Path) -> dict[str, str]:
     """Only what kustomize needs: an empty PATH folder (no git), a HOME and plugin home of its own, no proxy out."""
     (home / "bin").mkdir(exist_ok=True)
-    env = {"PATH": str(home / "bin"), "HOME": str(home), "XDG_CONFIG_HOME": str(home / "config"),
-           "KUSTOMIZE_PLUGIN_HOME": str(home / "plugins"), "HTTP_PROXY": NO_PROXY_PORT, "HTTPS_PROXY": NO_PROXY_PORT,
-           "http_proxy": NO_PROXY_PORT, "https_proxy": NO_PROXY_PORT, "NO_PROXY": "", "no_proxy": "",
-           "GIT_TERMINAL_PROMPT": "0"}
+    env = {
+        "PATH": str(home / "bin"),
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "KUSTOMIZE_PLUGIN_HOME": str(home / "plugins"),
+        "HTTP_PROXY": NO_PROXY_PORT,
+        "HTTPS_PROXY": NO_PROXY_PORT,
+        "http_proxy": NO_PROXY_PORT,
+        "https_proxy": NO_PROXY_PORT,
+        "NO_PROXY": "",
+        "no_proxy": "",
+        "GIT_TERMINAL_PROMPT": "0",
+    }
     if "TMPDIR" in os.environ:
         env["TMPDIR"] = os.environ["TMPDIR"]
     return env

@@ -32,9 +32,11 @@ PATH_ITEM_FIELDS = ("patches", "patchesJson6902", "replacements")
 GENERATOR_FIELDS = ("configMapGenerator", "secretGenerator")
 HELM_FIELDS = ("helmCharts", "helmChartInflationGenerator", "helmGlobals")
 
-REMOTE_REASON = ("it would fetch from the network at render time, so the same commit could render differently "
-                 "later and a host being down would stop every pass (razee builds kustomizations from the fleet repo "
-                 "only: vendor it into the repo, or declare a RemoteManifests source pinned by sha256)")
+REMOTE_REASON = (
+    "it would fetch from the network at render time, so the same commit could render differently "
+    "later and a host being down would stop every pass (razee builds kustomizations from the fleet repo "
+    "only: vendor it into the repo, or declare a RemoteManifests source pinned by sha256)"
+)
 
 _SCP = re.compile(r"^[\w.-]+@[\w.-]+:")  # git@github.com:org/repo
 _REMOTE_PREFIXES = ("git::", "gh:", "github.com/", "gitlab.com/", "bitbucket.org/")
@@ -96,8 +98,10 @@ class _Walker:
         data: dict[str, Any] = doc.data
         for name in HELM_FIELDS:
             if name in data:
-                raise self.fail(f"{self._at(doc, (name,))}: kustomize's chart inflation pulls charts "
-                                f"from the network at render time; declare a HelmChart source instead")
+                raise self.fail(
+                    f"{self._at(doc, (name,))}: kustomize's chart inflation pulls charts "
+                    f"from the network at render time; declare a HelmChart source instead"
+                )
         for name in DIR_FIELDS + FILE_FIELDS:
             for i, entry in enumerate(_strings(data.get(name))):
                 target = self._check(folder, entry, doc, (name, i), dirs=name in DIR_FIELDS)
@@ -151,8 +155,10 @@ class _Walker:
         if target.is_dir():
             return target
         if not target.is_file():
-            raise self.fail(f"{where}: {entry!r} is neither a file nor a folder in the fleet repo (kustomize would "
-                            "take it for a remote repository)")
+            raise self.fail(
+                f"{where}: {entry!r} is neither a file nor a folder in the fleet repo (kustomize would "
+                "take it for a remote repository)"
+            )
         return None
 
     def _at(self, doc: Located, at: tuple[str | int, ...]) -> str:

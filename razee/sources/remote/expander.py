@@ -33,8 +33,13 @@ class RemoteExpander:
         spec = parse_spec(decl)
         objects = _objects(decl, spec, ctx)
         if not objects:
-            raise InputError([Finding(decl.source.location("spec.url"),
-                                      f"RemoteManifests {decl.name}: {spec.url} holds no manifests")])
+            raise InputError(
+                [
+                    Finding(
+                        decl.source.location("spec.url"), f"RemoteManifests {decl.name}: {spec.url} holds no manifests"
+                    )
+                ]
+            )
         info = SourceInfo(decl.name, self.kind, spec.url, spec.sha256[:12], spec.digest, ctx.cluster)
         return Expansion([(obj, spec.url) for obj in objects], info)
 

@@ -42,9 +42,17 @@ def fetch(decl: Manifest, spec: RemoteSpec, ctx: ExpandContext) -> bytes:
         raise ServiceError(f"{decl.source.location('spec.url')}: RemoteManifests {decl.name}: {e}") from None
     digest = digest_of(data)
     if digest != spec.digest:
-        raise InputError([Finding(decl.source.location("spec.sha256"), (
-            f"RemoteManifests {decl.name}: {spec.url} has sha256 {digest.partition(':')[2]}, the spec pins "
-            f"{spec.sha256}: refused, nothing applied"))])
+        raise InputError(
+            [
+                Finding(
+                    decl.source.location("spec.sha256"),
+                    (
+                        f"RemoteManifests {decl.name}: {spec.url} has sha256 {digest.partition(':')[2]}, the spec pins "
+                        f"{spec.sha256}: refused, nothing applied"
+                    ),
+                )
+            ]
+        )
     ctx.cache.put(data)
     return data
 
@@ -63,19 +71,33 @@ def _get(decl: Manifest, spec: RemoteSpec, ctx: ExpandContext) -> bytes:
     headers = auth if isinstance(auth, dict) else None
     basic = auth if isinstance(auth, httpx.Auth) else None
     try:
-        with httpx.Client(timeout=TIMEOUT, follow_redirects=True, headers=headers, auth=basic) as client, \
-                client.stream("GET", spec.url) as resp:
+        with (
+            httpx.Client(timeout=TIMEOUT, follow_redirects=True, headers=headers, auth=basic) as client,
+            client.stream("GET", spec.url) as resp,
+        ):
             if resp.status_code >= 500 or resp.status_code in UNAVAILABLE:
                 raise _Unreachable(f"{spec.url} answered {resp.status_code}")
             if resp.status_code != 200:
-                raise InputError([Finding(decl.source.location("spec.url"), (
-                    f"RemoteManifests {decl.name}: {spec.url} answered {resp.status_code}: no such file"))])
+                raise InputError(
+                    [
+                        Finding(
+                            decl.source.location("spec.url"),
+                            (f"RemoteManifests {decl.name}: {spec.url} answered {resp.status_code}: no such file"),
+                        )
+                    ]
+                )
             body = bytearray()
             for chunk in resp.iter_bytes():
                 body += chunk
                 if len(body) > MAX_BYTES:
-                    raise InputError([Finding(decl.source.location("spec.url"), (
-                        f"RemoteManifests {decl.name}: {spec.url} is larger than {MAX_BYTES >> 20} MiB"))])
+                    raise InputError(
+                        [
+                            Finding(
+                                decl.source.location("spec.url"),
+                                (f"RemoteManifests {decl.name}: {spec.url} is larger than {MAX_BYTES >> 20} MiB"),
+                            )
+                        ]
+                    )
             return bytes(body)
     except httpx.HTTPError as e:
         raise _Unreachable(f"cannot reach {spec.url}: {type(e).__name__}: {e}") from None

@@ -31,8 +31,10 @@ class RemoteSpec(BaseModel):
     @classmethod
     def _pinned(cls, data: Any) -> Any:
         if isinstance(data, dict) and data.get("sha256") in (None, ""):
-            raise ValueError("an unpinned URL is refused: give sha256, the file's SHA-256 (`sha256sum FILE`), so "
-                             "what is applied is what the fleet repo fixes")
+            raise ValueError(
+                "an unpinned URL is refused: give sha256, the file's SHA-256 (`sha256sum FILE`), so "
+                "what is applied is what the fleet repo fixes"
+            )
         return data
 
     @field_validator("url")
@@ -42,8 +44,10 @@ class RemoteSpec(BaseModel):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"url must be an http(s):// URL, not {value!r}")
         if parts.username is not None or parts.password is not None:
-            raise ValueError("url must not carry credentials (they would end up in the fleet repo, logs and "
-                             "reports); the agent's settings give credentials by host")
+            raise ValueError(
+                "url must not carry credentials (they would end up in the fleet repo, logs and "
+                "reports); the agent's settings give credentials by host"
+            )
         return value
 
     @field_validator("sha256", mode="before")

@@ -18,13 +18,17 @@ def upgrade() -> None:
         batch.add_column(sa.Column("wave", sa.String(64), nullable=False, server_default=""))
         batch.add_column(sa.Column("applied_at", sa.Float, nullable=True))
         batch.add_column(sa.Column("degraded", sa.Integer, nullable=False, server_default="0"))
-    op.create_table("rollout_controls",
-                    sa.Column("name", sa.String(32), primary_key=True),
-                    sa.Column("value", sa.Text, nullable=False))
-    op.create_table("approvals",
-                    sa.Column("revision", sa.String(64), primary_key=True),
-                    sa.Column("wave", sa.String(64), primary_key=True),
-                    sa.Column("at", sa.Float, nullable=False))
+    op.create_table(
+        "rollout_controls",
+        sa.Column("name", sa.String(32), primary_key=True),
+        sa.Column("value", sa.Text, nullable=False),
+    )
+    op.create_table(
+        "approvals",
+        sa.Column("revision", sa.String(64), primary_key=True),
+        sa.Column("wave", sa.String(64), primary_key=True),
+        sa.Column("at", sa.Float, nullable=False),
+    )
 
 
 def downgrade() -> None:

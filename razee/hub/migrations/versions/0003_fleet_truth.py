@@ -16,15 +16,17 @@ down_revision = "0002"
 
 
 def upgrade() -> None:
-    op.create_table("revisions",
-                    sa.Column("revision", sa.String(64), primary_key=True),
-                    sa.Column("seq", sa.Integer, nullable=False),
-                    sa.Column("first_seen", sa.Float, nullable=False),
-                    sa.Column("author", sa.Text, nullable=False, server_default=""),
-                    sa.Column("message", sa.Text, nullable=False, server_default=""),
-                    sa.Column("committed_at", sa.String(64), nullable=False, server_default=""),
-                    sa.Column("declared", sa.Text, nullable=True),
-                    sa.Column("error", sa.Text, nullable=True))
+    op.create_table(
+        "revisions",
+        sa.Column("revision", sa.String(64), primary_key=True),
+        sa.Column("seq", sa.Integer, nullable=False),
+        sa.Column("first_seen", sa.Float, nullable=False),
+        sa.Column("author", sa.Text, nullable=False, server_default=""),
+        sa.Column("message", sa.Text, nullable=False, server_default=""),
+        sa.Column("committed_at", sa.String(64), nullable=False, server_default=""),
+        sa.Column("declared", sa.Text, nullable=True),
+        sa.Column("error", sa.Text, nullable=True),
+    )
     op.create_index("ix_revisions_seq", "revisions", ["seq"])
     with op.batch_alter_table("spokes") as batch:
         batch.add_column(sa.Column("missing", sa.Integer, nullable=False, server_default="0"))

@@ -16,15 +16,19 @@ down_revision = "0003"
 
 
 def upgrade() -> None:
-    op.create_table("notifications",
-                    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
-                    sa.Column("id", sa.String(32), nullable=False, unique=True),
-                    sa.Column("at", sa.Float, nullable=False),
-                    sa.Column("event", sa.Text, nullable=False))
+    op.create_table(
+        "notifications",
+        sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("id", sa.String(32), nullable=False, unique=True),
+        sa.Column("at", sa.Float, nullable=False),
+        sa.Column("event", sa.Text, nullable=False),
+    )
     op.create_index("ix_notifications_at", "notifications", ["at"])
-    op.create_table("notify_cursors",
-                    sa.Column("target", sa.String(64), primary_key=True),
-                    sa.Column("seq", sa.Integer, nullable=False))
+    op.create_table(
+        "notify_cursors",
+        sa.Column("target", sa.String(64), primary_key=True),
+        sa.Column("seq", sa.Integer, nullable=False),
+    )
 
 
 def downgrade() -> None:

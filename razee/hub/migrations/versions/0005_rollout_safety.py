@@ -16,31 +16,39 @@ down_revision = "0004"
 
 
 def upgrade() -> None:
-    op.create_table("rollout_checks",
-                    sa.Column("spoke", sa.String(64), primary_key=True),
-                    sa.Column("revision", sa.String(64), primary_key=True),
-                    sa.Column("check", sa.String(64), primary_key=True),
-                    sa.Column("result", sa.String(16), nullable=False),
-                    sa.Column("value", sa.Float, nullable=True),
-                    sa.Column("threshold", sa.String(100), nullable=False, server_default=""),
-                    sa.Column("error", sa.Text, nullable=False, server_default=""),
-                    sa.Column("at", sa.Float, nullable=False),
-                    sa.Column("failed", sa.Text, nullable=False, server_default=""))
+    op.create_table(
+        "rollout_checks",
+        sa.Column("spoke", sa.String(64), primary_key=True),
+        sa.Column("revision", sa.String(64), primary_key=True),
+        sa.Column("check", sa.String(64), primary_key=True),
+        sa.Column("result", sa.String(16), nullable=False),
+        sa.Column("value", sa.Float, nullable=True),
+        sa.Column("threshold", sa.String(100), nullable=False, server_default=""),
+        sa.Column("error", sa.Text, nullable=False, server_default=""),
+        sa.Column("at", sa.Float, nullable=False),
+        sa.Column("failed", sa.Text, nullable=False, server_default=""),
+    )
     op.create_index("rollout_checks_revision", "rollout_checks", ["revision"])
-    op.create_table("spoke_revisions",
-                    sa.Column("spoke", sa.String(64), primary_key=True),
-                    sa.Column("revision", sa.String(64), primary_key=True),
-                    sa.Column("applied_at", sa.Float, nullable=False))
-    op.create_table("rollout_completions",
-                    sa.Column("revision", sa.String(64), primary_key=True),
-                    sa.Column("at", sa.Float, nullable=False))
-    op.create_table("rollbacks",
-                    sa.Column("spoke", sa.String(64), primary_key=True),
-                    sa.Column("from_revision", sa.String(64), primary_key=True),
-                    sa.Column("to_revision", sa.String(64), nullable=False),
-                    sa.Column("reason", sa.Text, nullable=False),
-                    sa.Column("by", sa.String(128), nullable=False),
-                    sa.Column("at", sa.Float, nullable=False))
+    op.create_table(
+        "spoke_revisions",
+        sa.Column("spoke", sa.String(64), primary_key=True),
+        sa.Column("revision", sa.String(64), primary_key=True),
+        sa.Column("applied_at", sa.Float, nullable=False),
+    )
+    op.create_table(
+        "rollout_completions",
+        sa.Column("revision", sa.String(64), primary_key=True),
+        sa.Column("at", sa.Float, nullable=False),
+    )
+    op.create_table(
+        "rollbacks",
+        sa.Column("spoke", sa.String(64), primary_key=True),
+        sa.Column("from_revision", sa.String(64), primary_key=True),
+        sa.Column("to_revision", sa.String(64), nullable=False),
+        sa.Column("reason", sa.Text, nullable=False),
+        sa.Column("by", sa.String(128), nullable=False),
+        sa.Column("at", sa.Float, nullable=False),
+    )
     op.create_index("ix_rollbacks_at", "rollbacks", ["at"])
 
 

@@ -17,12 +17,14 @@ down_revision = "0006"
 
 
 def upgrade() -> None:
-    op.create_table("web_sessions",
-                    sa.Column("id_hash", sa.String(64), primary_key=True),
-                    sa.Column("token_id", sa.String(32), nullable=False),
-                    sa.Column("role", sa.String(16), nullable=False),
-                    sa.Column("created", sa.Float, nullable=False),
-                    sa.Column("expires", sa.Float, nullable=False))
+    op.create_table(
+        "web_sessions",
+        sa.Column("id_hash", sa.String(64), primary_key=True),
+        sa.Column("token_id", sa.String(32), nullable=False),
+        sa.Column("role", sa.String(16), nullable=False),
+        sa.Column("created", sa.Float, nullable=False),
+        sa.Column("expires", sa.Float, nullable=False),
+    )
     op.create_index("ix_web_sessions_token_id", "web_sessions", ["token_id"])
     op.create_index("ix_web_sessions_expires", "web_sessions", ["expires"])
 

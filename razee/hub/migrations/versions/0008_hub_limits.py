@@ -19,11 +19,9 @@ down_revision = "0007"
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.alter_column("objects", "group", type_=sa.String(253), existing_type=sa.String(128),
-                        existing_nullable=False)
+        op.alter_column("objects", "group", type_=sa.String(253), existing_type=sa.String(128), existing_nullable=False)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.alter_column("objects", "group", type_=sa.String(128), existing_type=sa.String(253),
-                        existing_nullable=False)
+        op.alter_column("objects", "group", type_=sa.String(128), existing_type=sa.String(253), existing_nullable=False)
