@@ -20,7 +20,7 @@ SPOKE = "us-south-spoke-1"
 
 def test_a_pass_reports_its_clusters_and_pools(cluster_factory: Callable[[str], str], tmp_path: Path) -> None:
     origin = tmp_path / "fleet"
-    for part in ("environments", "templates"):
+    for part in ("environments", "templates", "charts", "kustomize"):  # what sources read too
         shutil.copytree(BUILTIN_FLEET / part, origin / part)
     repo = git.Repo.init(origin, initial_branch="main")
     repo.git.add(A=True)
