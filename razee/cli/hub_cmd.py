@@ -10,6 +10,7 @@ from typing import Any
 import click
 from rich.table import Table
 
+from razee.cli.hub_options import reader_options
 from razee.output import note, stdout_console, write
 
 
@@ -229,18 +230,7 @@ def token_revoke(db: str, token_id: str) -> None:
     note(f"revoked {token_id}")
 
 
-def _client_options(f: Any) -> Any:
-    f = click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True)(f)
-    f = click.option("--token", envvar="RAZEE_HUB_TOKEN", default=None, help="Reader token (or RAZEE_HUB_TOKEN).")(f)
-    f = click.option(
-        "--hub",
-        envvar="RAZEE_HUB",
-        default="http://127.0.0.1:8080",
-        show_default=True,
-        metavar="URL[,URL...]",
-        help="The hub; several, comma-separated, are tried in order.",
-    )(f)
-    return f
+_client_options = reader_options
 
 
 @hub_group.command("status")

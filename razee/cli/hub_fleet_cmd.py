@@ -9,23 +9,13 @@ from typing import Any
 import click
 from rich.table import Table
 
+from razee.cli.hub_options import reader_options
 from razee.output import stdout_console, write
 
 STATES = ("in-sync", "progressing", "drifted", "failed", "never-reported", "undeclared")
 
 
-def _options(f: Any) -> Any:
-    f = click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True)(f)
-    f = click.option("--token", envvar="RAZEE_HUB_TOKEN", default=None, help="Reader token (or RAZEE_HUB_TOKEN).")(f)
-    f = click.option(
-        "--hub",
-        envvar="RAZEE_HUB",
-        default="http://127.0.0.1:8080",
-        show_default=True,
-        metavar="URL[,URL...]",
-        help="The hub; several, comma-separated, are tried in order.",
-    )(f)
-    return f
+_options = reader_options
 
 
 def _get(hub: str, token: str | None, path: str, params: dict[str, Any] | None = None) -> Any:

@@ -7,23 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from razee.cli.hub_options import hub_options
 from razee.output import note, stdout_console, write
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 
-def _hub_options(f: click.decorators.FC) -> click.decorators.FC:
-    f = click.option("--token", envvar="RAZEE_HUB_TOKEN", default=None, help="Hub token (or RAZEE_HUB_TOKEN).")(f)
-    f = click.option(
-        "--hub",
-        envvar="RAZEE_HUB",
-        default="http://127.0.0.1:8080",
-        show_default=True,
-        metavar="URL[,URL...]",
-        help="The hub; several, comma-separated, are tried in order.",
-    )(f)
-    return f
+_hub_options = hub_options
 
 
 @click.group("rollout")
